@@ -1,1 +1,192 @@
-//! placeholder
+//! `ecma-host`: a reference ECMA host. It serves the SCIM surface Microsoft's ECMA2Host offers
+//! the Entra provisioning service — `/ecma2host_{connector}/scim/…` behind a bearer token — and
+//! writes users into targets through connectors, keeping a connector space of each target for
+//! Entra's matching queries.
+//!
+//! What it does: TLS (with a certificate it can generate), several connectors per host, the
+//! LDAP connector (`ldap://`, `ldaps://`, StartTLS; `-dn-` or `entryUUID` anchor; paged full
+//! import; autosync), both Entra PATCH dialects, the three deprovisioning choices for the
+//! disable and delete flows, and SCIM Error answers for every failure.
+//!
+//! What it does not do: groups, bulk, PUT, renames, delta import, or anything that needs
+//! Microsoft's cloud or Windows. It is the host the ecmacert suite is proven against, and a
+//! usable cross-platform ECMA host in its own right.
+//!
+//! Layout: [`config`] (the TOML file) → [`Host`] (connectors built, secrets read) →
+//! [`scim::app`] (the axum router; no port needed, so tests drive it directly) → [`serve`].
+
+pub mod cert;
+pub mod config;
+pub mod connector;
+pub mod dn;
+pub mod error;
+pub mod scim;
+pub mod secret;
+pub mod service;
+pub mod space;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::config::{Config, ConfigError, MIN_TOKEN_CHARS};
+use crate::connector::Connector;
+use crate::connector::ldap::LdapConnector;
+use crate::service::ConnectorService;
+
+/// A configured host: its connectors, ready to import and serve.
+pub struct Host {
+    config: Config,
+    services: Vec<Arc<ConnectorService>>,
+}
+
+impl Host {
+    /// Builds every connector of a validated configuration, reading secrets and certificates
+    /// relative to `base_dir`. Touches no target.
+    pub fn new(config: Config, base_dir: &Path) -> Result<Host, ConfigError> {
+        config.validate()?;
+        let mut services = Vec::new();
+        for c in &config.connectors {
+            let key = |k: &str| format!("connector {:?}: {k}", c.name);
+            let token = c
+                .token
+                .resolve(base_dir)
+                .map_err(|e| ConfigError::Invalid {
+                    key: key("token"),
+                    reason: e.to_string(),
+                })?;
+            if token.len() < MIN_TOKEN_CHARS {
+                return Err(ConfigError::Invalid {
+                    key: key("token"),
+                    reason: format!(
+                        "the secret token has {} characters; ECMA hosts require at least {MIN_TOKEN_CHARS}",
+                        token.len()
+                    ),
+                });
+            }
+            let Some(ldap) = &c.ldap else {
+                return Err(ConfigError::Invalid {
+                    key: key("ldap"),
+                    reason: "missing".into(),
+                });
+            };
+            let connector: Arc<dyn Connector> = Arc::new(LdapConnector::new(
+                &c.name,
+                ldap,
+                &c.deprovisioning,
+                base_dir,
+            )?);
+            services.push(Arc::new(ConnectorService::new(
+                c.name.clone(),
+                token,
+                connector,
+                c.deprovisioning.clone(),
+                c.autosync_minutes,
+                c.max_results,
+            )));
+        }
+        Ok(Host { config, services })
+    }
+
+    /// The connectors.
+    pub fn services(&self) -> &[Arc<ConnectorService>] {
+        &self.services
+    }
+
+    /// The connector called `name`.
+    pub fn service(&self, name: &str) -> Option<&Arc<ConnectorService>> {
+        self.services.iter().find(|s| s.name() == name)
+    }
+
+    /// The router.
+    pub fn app(&self) -> Router {
+        scim::app(
+            &self.services,
+            self.config.server.tls.is_some(),
+            self.config.server.max_body_bytes,
+        )
+    }
+
+    /// Imports every connector's target once, in parallel; the first error wins.
+    pub async fn import_all(&self) -> Result<(), connector::ConnectorError> {
+        let imports = self.services.iter().map(|s| s.full_import());
+        for result in futures_util::future::join_all(imports).await {
+            result?;
+        }
+        Ok(())
+    }
+
+    /// Starts every connector's first import and autosync in the background.
+    pub fn spawn_sync(&self) {
+        for s in &self.services {
+            s.spawn_sync();
+        }
+    }
+}
+
+/// Why the host could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Cert(#[from] cert::CertError),
+    /// The listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Serves `host` on its configured address until `shutdown` completes. Imports start in the
+/// background; until a connector's first import finishes, its queries answer 503.
+pub async fn serve(
+    host: Host,
+    base_dir: &Path,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: host.config.server.listen,
+        source,
+    })?;
+    host.spawn_sync();
+    let app = host.app();
+    let listen_error = |source| ServeError::Listen { addr, source };
+    listener.set_nonblocking(true).map_err(listen_error)?;
+    match &host.config.server.tls {
+        Some(files) => {
+            let tls = cert::server_config(
+                &base_dir.join(&files.certificate),
+                &base_dir.join(&files.key),
+            )?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+            });
+            tracing::info!(%addr, "serving HTTPS");
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+            )
+            .map_err(listen_error)?
+            .handle(handle)
+            .serve(app.into_make_service())
+            .await
+            .map_err(listen_error)
+        }
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(listen_error)?;
+            tracing::warn!(%addr, "serving plain HTTP (server.plain_http = true): for loopback testing only");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(listen_error)
+        }
+    }
+}

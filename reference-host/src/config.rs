@@ -1,0 +1,495 @@
+//! The host's configuration file (TOML), after ECMA2Host's configuration wizard: one `[server]`
+//! and one `[[connector]]` per connector, each with its target settings, selected attributes and
+//! deprovisioning flows. `examples/ecma-host-openldap.toml` shows every key with a comment.
+//!
+//! Loading validates everything that can be checked without touching a target, and every error
+//! names the key it is about (`connector "LDAP": ldap.base_dn: …`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use scim_proto::AttrName;
+use scim_proto::schema::AttrType;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use crate::dn::Dn;
+use crate::secret::SecretSource;
+
+/// The shortest secret token accepted, as the ECMA2Host wizard requires.
+pub const MIN_TOKEN_CHARS: usize = 12;
+/// The default limit on request bodies.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener and TLS.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The connectors, each served at `/ecma2host_{name}/scim`.
+    #[serde(rename = "connector", default)]
+    pub connectors: Vec<ConnectorConfig>,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; ECMA2Host's default port is 8585.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Certificate and key; `ecma-host gen-cert` writes a pair.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+    /// Serve plain HTTP. Refused unless set explicitly, and only for loopback testing.
+    #[serde(default)]
+    pub plain_http: bool,
+    /// Largest request body accepted; larger bodies get 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            tls: None,
+            plain_http: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8585))
+}
+
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+/// `[server.tls]`: PEM files, relative to the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// `[[connector]]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Case-sensitive name used in `/ecma2host_{name}/scim`.
+    pub name: String,
+    /// The secret token Entra sends as a bearer token (at least 12 characters).
+    pub token: SecretSource,
+    /// Minutes between full imports of the target; 0 turns autosync off.
+    #[serde(default = "default_autosync")]
+    pub autosync_minutes: u64,
+    /// Most resources one list response holds.
+    #[serde(default = "default_max_results")]
+    pub max_results: usize,
+    /// What disable and delete do to the target.
+    #[serde(default)]
+    pub deprovisioning: Deprovisioning,
+    /// An LDAP directory target.
+    #[serde(default)]
+    pub ldap: Option<LdapConfig>,
+}
+
+fn default_autosync() -> u64 {
+    120
+}
+
+fn default_max_results() -> usize {
+    1000
+}
+
+/// `[connector.deprovisioning]`: the wizard's Deprovisioning page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deprovisioning {
+    /// What a PATCH setting `active` to false does.
+    #[serde(default)]
+    pub disable_flow: FlowAction,
+    /// What DELETE does.
+    #[serde(default)]
+    pub delete_flow: FlowAction,
+}
+
+/// One deprovisioning choice: `"delete"`, `"none"`, or
+/// `{ set_attribute = "name", value = true }` (booleans only, as in ECMA2Host).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FlowAction {
+    /// Delete the object from the target.
+    #[default]
+    Delete,
+    /// Leave the target unchanged.
+    None,
+    /// Set a boolean attribute (not one of the selected attributes) to `value`; re-enabling sets
+    /// the opposite.
+    SetAttribute {
+        /// The target attribute.
+        attribute: String,
+        /// The value that means "disabled".
+        value: bool,
+    },
+}
+
+impl<'de> Deserialize<'de> for FlowAction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlowAction;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"delete\", \"none\" or { set_attribute = \"name\", value = true }")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<FlowAction, E> {
+                match s {
+                    "delete" => Ok(FlowAction::Delete),
+                    "none" => Ok(FlowAction::None),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlowAction, A::Error> {
+                let (mut attribute, mut value) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "set_attribute" => attribute = Some(map.next_value::<String>()?),
+                        "value" => value = Some(map.next_value::<bool>()?),
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["set_attribute", "value"],
+                            ));
+                        }
+                    }
+                }
+                match (attribute, value) {
+                    (Some(attribute), Some(value)) => {
+                        Ok(FlowAction::SetAttribute { attribute, value })
+                    }
+                    (None, _) => Err(de::Error::missing_field("set_attribute")),
+                    (_, None) => Err(de::Error::missing_field("value")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `[connector.ldap]`: the Generic LDAP connector's Connectivity, Object Types and Select
+/// Attributes pages.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConfig {
+    /// `ldap://host:port` or `ldaps://host:port`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM certificate(s) to trust for LDAPS/StartTLS, relative to the configuration file.
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+    /// The connector's account.
+    pub bind_dn: String,
+    /// Its password.
+    pub bind_password: SecretSource,
+    /// The partition: users are imported from, and created under, this DN.
+    pub base_dn: String,
+    /// The structural object class of a user (`inetOrgPerson`, AD LDS `user`).
+    pub object_class: String,
+    /// The anchor: `-dn-` or `entryUUID`.
+    #[serde(default)]
+    pub anchor: LdapAnchor,
+    /// The directory attribute that `export_password` sets.
+    #[serde(default = "default_password_attribute")]
+    pub password_attribute: String,
+    /// Entries per page of a full import (paged-results control).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Seconds one directory operation may take before the host answers 503.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// The selected attributes (Select Attributes page). `-dn-` is always exposed.
+    pub attributes: Vec<AttributeConfig>,
+}
+
+fn default_password_attribute() -> String {
+    "userPassword".into()
+}
+
+fn default_page_size() -> u32 {
+    500
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// Where the SCIM `id` comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub enum LdapAnchor {
+    /// The entry's DN (the anchor Microsoft lists for OpenLDAP and most directories).
+    #[default]
+    #[serde(rename = "-dn-")]
+    Dn,
+    /// OpenLDAP's `entryUUID` operational attribute.
+    #[serde(rename = "entryUUID")]
+    EntryUuid,
+}
+
+/// One selected attribute.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeConfig {
+    /// The target attribute's name, exactly as the target spells it.
+    pub name: String,
+    /// The wizard's "Treat as single value". Unset means multi-valued (as for `objectClass`).
+    #[serde(default)]
+    pub treat_as_single_value: bool,
+    /// `string` (default), `boolean` or `integer`.
+    #[serde(default, rename = "type")]
+    pub kind: AttrType,
+    /// Whether filters compare this attribute's values case-sensitively.
+    #[serde(default)]
+    pub case_exact: bool,
+}
+
+/// A configuration that cannot be used, with the key it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the schema (the message names key and line).
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value that parses but cannot be used.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key, e.g. `connector "LDAP": ldap.base_dn`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config = Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text without validating it.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Checks everything that can be checked without reading secrets or touching a target.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match (&self.server.tls, self.server.plain_http) {
+            (None, false) => {
+                return Err(ConfigError::invalid(
+                    "server.tls",
+                    "missing: give a certificate and key (ecma-host gen-cert writes a pair), or set \
+                     server.plain_http = true for loopback testing",
+                ));
+            }
+            (Some(_), true) => {
+                return Err(ConfigError::invalid(
+                    "server.plain_http",
+                    "cannot be true when server.tls is set",
+                ));
+            }
+            _ => {}
+        }
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "server.max_body_bytes",
+                "must be greater than 0",
+            ));
+        }
+        if self.connectors.is_empty() {
+            return Err(ConfigError::invalid(
+                "connector",
+                "at least one [[connector]] is needed",
+            ));
+        }
+        for (i, c) in self.connectors.iter().enumerate() {
+            if self.connectors[..i].iter().any(|o| o.name == c.name) {
+                return Err(ConfigError::invalid(
+                    format!("connector {:?}: name", c.name),
+                    "two connectors have this name",
+                ));
+            }
+            c.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl ConnectorConfig {
+    fn key(&self, key: &str) -> String {
+        format!("connector {:?}: {key}", self.name)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::invalid(
+                self.key("name"),
+                "must be non-empty and made of ASCII letters, digits, '_' and '-' (it is part of the URL)",
+            ));
+        }
+        if self.max_results == 0 {
+            return Err(ConfigError::invalid(
+                self.key("max_results"),
+                "must be greater than 0",
+            ));
+        }
+        let Some(ldap) = &self.ldap else {
+            return Err(ConfigError::invalid(
+                self.key("ldap"),
+                "missing: every connector needs a target",
+            ));
+        };
+        ldap.validate(self)?;
+        for (flow, action) in [
+            (
+                "deprovisioning.disable_flow",
+                &self.deprovisioning.disable_flow,
+            ),
+            (
+                "deprovisioning.delete_flow",
+                &self.deprovisioning.delete_flow,
+            ),
+        ] {
+            if let FlowAction::SetAttribute { attribute, .. } = action {
+                AttrName::parse(attribute)
+                    .map_err(|e| ConfigError::invalid(self.key(flow), e.to_string()))?;
+                if ldap
+                    .attributes
+                    .iter()
+                    .any(|a| a.name.eq_ignore_ascii_case(attribute))
+                {
+                    return Err(ConfigError::invalid(
+                        self.key(flow),
+                        format!(
+                            "{attribute:?} is a selected attribute; as in ECMA2Host, the deprovisioning \
+                             attribute must not be one"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LdapConfig {
+    fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
+        let scheme = self
+            .url
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("ldap") => {}
+            Some("ldaps") if self.starttls => {
+                return Err(ConfigError::invalid(
+                    c.key("ldap.starttls"),
+                    "StartTLS applies to ldap:// URLs; an ldaps:// URL is already TLS",
+                ));
+            }
+            Some("ldaps") => {}
+            _ => {
+                return Err(ConfigError::invalid(
+                    c.key("ldap.url"),
+                    format!("{:?} is not an ldap:// or ldaps:// URL", self.url),
+                ));
+            }
+        }
+        Dn::parse(&self.base_dn)
+            .map_err(|e| ConfigError::invalid(c.key("ldap.base_dn"), e.to_string()))?;
+        Dn::parse(&self.bind_dn)
+            .map_err(|e| ConfigError::invalid(c.key("ldap.bind_dn"), e.to_string()))?;
+        AttrName::parse(&self.object_class)
+            .map_err(|e| ConfigError::invalid(c.key("ldap.object_class"), e.to_string()))?;
+        if self.page_size == 0 {
+            return Err(ConfigError::invalid(
+                c.key("ldap.page_size"),
+                "must be greater than 0",
+            ));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(ConfigError::invalid(
+                c.key("ldap.timeout_seconds"),
+                "must be greater than 0",
+            ));
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            let key = || c.key(&format!("ldap.attributes[{i}]"));
+            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
+            if self.attributes[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!("{:?} is listed twice", a.name),
+                ));
+            }
+            if !matches!(
+                a.kind,
+                AttrType::String | AttrType::Boolean | AttrType::Integer
+            ) {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!(
+                        "type {:?} is not supported; use string, boolean or integer",
+                        a.kind.noun()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

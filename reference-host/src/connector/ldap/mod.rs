@@ -1,0 +1,754 @@
+//! The LDAP connector (after Microsoft's Generic LDAP connector): ldap3 over `ldap://`,
+//! `ldaps://` or StartTLS, simple bind, one structural object class, anchor `-dn-` or
+//! `entryUUID`, paged full import, and export of adds, whole-value replaces and deletes.
+//!
+//! What it does not do: create intermediate containers (as ECMA2Host does not), rename or move
+//! entries, SASL binds, delta import, referrals.
+//!
+//! Connection handling: ldap3 multiplexes concurrent operations over one connection, so the
+//! connector shares a single bound handle and clones it per operation. The handle sits behind a
+//! std mutex that is only ever held to clone or replace it, never across directory I/O; a
+//! separate async mutex serialises reconnects so that a directory restart causes one reconnect,
+//! not one per waiting request.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use indexmap::IndexMap;
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{
+    Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry,
+    SearchStream,
+};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use scim_proto::schema::AttrType;
+use scim_proto::value::Scalar;
+
+use super::{
+    AttrRole, AttributeChange, AttributeDef, Capabilities, Connector, ConnectorError,
+    ConnectorSchema, CsEntry, EntryChange, Exported, ImportSession,
+};
+use crate::config::{ConfigError, Deprovisioning, FlowAction, LdapAnchor, LdapConfig};
+use crate::dn::{self, Dn};
+use crate::secret::Secret;
+
+/// The pseudo-attribute that carries an entry's DN.
+pub const DN_ATTRIBUTE: &str = "-dn-";
+/// The ECMA2 virtual attribute for initial passwords.
+pub const EXPORT_PASSWORD: &str = "export_password";
+const ENTRY_UUID: &str = "entryUUID";
+
+/// A connector to one LDAP directory.
+pub struct LdapConnector {
+    url: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    starttls: bool,
+    bind_dn: String,
+    bind_password: Secret,
+    base_dn: String,
+    base: Dn,
+    object_class: String,
+    anchor: LdapAnchor,
+    password_attribute: String,
+    page_size: u32,
+    timeout: Duration,
+    schema: ConnectorSchema,
+    /// Attributes every read asks for.
+    read_attributes: Vec<String>,
+    current: Mutex<Option<Ldap>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl LdapConnector {
+    /// Builds the connector from its configuration: reads the bind password and CA certificate
+    /// (relative to `base_dir`) and derives the schema. Does not connect.
+    pub fn new(
+        name: &str,
+        config: &LdapConfig,
+        deprovisioning: &Deprovisioning,
+        base_dir: &Path,
+    ) -> Result<Self, ConfigError> {
+        let key = |k: &str| format!("connector {name:?}: ldap.{k}");
+        let bind_password =
+            config
+                .bind_password
+                .resolve(base_dir)
+                .map_err(|e| ConfigError::Invalid {
+                    key: key("bind_password"),
+                    reason: e.to_string(),
+                })?;
+        let tls = match &config.ca_certificate {
+            Some(path) => Some(Arc::new(client_tls(&base_dir.join(path)).map_err(
+                |reason| ConfigError::Invalid {
+                    key: key("ca_certificate"),
+                    reason,
+                },
+            )?)),
+            None => None,
+        };
+        let base = Dn::parse(&config.base_dn).map_err(|e| ConfigError::Invalid {
+            key: key("base_dn"),
+            reason: e.to_string(),
+        })?;
+        let schema = ldap_schema(config, deprovisioning);
+        let mut read_attributes: Vec<String> = schema
+            .attributes
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.role,
+                    AttrRole::Normal | AttrRole::Anchor | AttrRole::Hidden
+                )
+            })
+            .map(|a| a.name.clone())
+            .collect();
+        if config.anchor == LdapAnchor::EntryUuid
+            && !read_attributes
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(ENTRY_UUID))
+        {
+            read_attributes.push(ENTRY_UUID.into());
+        }
+        Ok(LdapConnector {
+            url: config.url.clone(),
+            tls,
+            starttls: config.starttls,
+            bind_dn: config.bind_dn.clone(),
+            bind_password,
+            base_dn: config.base_dn.clone(),
+            base,
+            object_class: config.object_class.clone(),
+            anchor: config.anchor,
+            password_attribute: config.password_attribute.clone(),
+            page_size: config.page_size,
+            timeout: Duration::from_secs(config.timeout_seconds),
+            schema,
+            read_attributes,
+            current: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn cached(&self) -> Option<Ldap> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn forget(&self) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// A bound handle, connecting (once, however many requests wait) when there is none.
+    async fn ldap(&self) -> Result<Ldap, ConnectorError> {
+        if let Some(mut ldap) = self.cached()
+            && !ldap.is_closed()
+        {
+            return Ok(ldap);
+        }
+        let _one_connect_at_a_time = self.connecting.lock().await;
+        if let Some(mut ldap) = self.cached()
+            && !ldap.is_closed()
+        {
+            return Ok(ldap);
+        }
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_starttls(self.starttls);
+        if let Some(tls) = &self.tls {
+            settings = settings.set_config(tls.clone());
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
+            .await
+            .map_err(|e| self.transport("connect to", &self.url, &e))?;
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            if let Err(e) = conn.drive().await {
+                tracing::debug!(%url, error = %e, "LDAP connection closed");
+            }
+        });
+        let res = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&self.bind_dn, self.bind_password.expose())
+            .await
+            .map_err(|e| self.transport("bind to", &self.url, &e))?;
+        if res.rc != 0 {
+            return Err(classify(&res, &format!("bind as {}", self.bind_dn)));
+        }
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    /// A transport-level failure; the connection is dropped so the next operation reconnects.
+    fn transport(&self, what: &str, target: &str, e: &LdapError) -> ConnectorError {
+        if !matches!(e, LdapError::Timeout { .. }) {
+            self.forget();
+        }
+        let detail = match e {
+            LdapError::Timeout { .. } => {
+                format!(
+                    "the directory did not answer within {} s ({what} {target})",
+                    self.timeout.as_secs()
+                )
+            }
+            e => format!("cannot {what} {target}: {e}"),
+        };
+        ConnectorError::Unavailable { detail }
+    }
+
+    async fn add(
+        &self,
+        dn: &str,
+        attributes: &[AttributeChange],
+        password: Option<&Secret>,
+    ) -> Result<Exported, ConnectorError> {
+        let parsed = Dn::parse(dn).map_err(|e| ConnectorError::Rejected {
+            detail: e.to_string(),
+        })?;
+        if !parsed.is_within(&self.base) || parsed.rdns().len() == self.base.rdns().len() {
+            return Err(ConnectorError::Rejected {
+                detail: format!(
+                    "{dn:?} is not beneath the connector's partition {:?}",
+                    self.base_dn
+                ),
+            });
+        }
+        let mut attrs: Vec<(String, HashSet<String>)> = Vec::new();
+        for change in attributes {
+            let role = self
+                .schema
+                .get(&change.name)
+                .map_or(AttrRole::Normal, |a| a.role);
+            if matches!(
+                role,
+                AttrRole::Dn | AttrRole::ExportPassword | AttrRole::Anchor
+            ) || change.values.is_empty()
+            {
+                continue;
+            }
+            attrs.push((
+                change.name.clone(),
+                change.values.iter().map(ldap_value).collect(),
+            ));
+        }
+        if !attrs
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("objectClass"))
+        {
+            attrs.push((
+                "objectClass".into(),
+                HashSet::from([self.object_class.clone()]),
+            ));
+        }
+        // The naming attribute's value must be in the entry; supply it when the request did not
+        // carry the attribute at all (a request that carries a different value is the
+        // directory's to refuse).
+        if let Some(rdn) = parsed.rdns().first() {
+            for ava in &rdn.0 {
+                if !attrs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&ava.attr)) {
+                    attrs.push((ava.attr.clone(), HashSet::from([ava.value.clone()])));
+                }
+            }
+        }
+        let mut ldap = self.ldap().await?;
+        let res = ldap
+            .with_timeout(self.timeout)
+            .add(dn, attrs)
+            .await
+            .map_err(|e| self.transport("add", dn, &e))?;
+        if res.rc != 0 {
+            return Err(match res.rc {
+                32 => ConnectorError::MissingParent {
+                    container: parsed.parent().map(|p| p.to_string()).unwrap_or_default(),
+                    detail: describe(&res),
+                },
+                _ => classify(&res, &format!("add {dn}")),
+            });
+        }
+        if let Some(password) = password {
+            // ECMA2 connectors set the initial password with a second call after the add; if it
+            // fails, the add is undone so an error never leaves a half-made entry behind.
+            let set = self.set_password(&mut ldap, dn, password).await;
+            if let Err(e) = set {
+                let _ = ldap.with_timeout(self.timeout).delete(dn).await;
+                return Err(e);
+            }
+        }
+        let entry = self.read(&mut ldap, dn).await?;
+        Ok(Exported { entry })
+    }
+
+    async fn set_password(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        password: &Secret,
+    ) -> Result<(), ConnectorError> {
+        let mods = vec![Mod::Replace(
+            self.password_attribute.clone(),
+            HashSet::from([password.expose().to_owned()]),
+        )];
+        let res = ldap
+            .with_timeout(self.timeout)
+            .modify(dn, mods)
+            .await
+            .map_err(|e| self.transport("set the password of", dn, &e))?;
+        if res.rc != 0 {
+            return Err(classify(&res, &format!("set the password of {dn}")));
+        }
+        Ok(())
+    }
+
+    /// Reads one entry by DN with every attribute the connector uses.
+    async fn read(&self, ldap: &mut Ldap, dn: &str) -> Result<Option<CsEntry>, ConnectorError> {
+        let result = ldap
+            .with_timeout(self.timeout)
+            .search(
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                self.read_attributes.clone(),
+            )
+            .await
+            .map_err(|e| self.transport("read", dn, &e))?;
+        if result.1.rc == 32 {
+            return Ok(None);
+        }
+        if result.1.rc != 0 {
+            return Err(classify(&result.1, &format!("read {dn}")));
+        }
+        Ok(result
+            .0
+            .into_iter()
+            .next()
+            .and_then(|e| self.entry(SearchEntry::construct(e))))
+    }
+
+    /// Finds the current DN of the entry with this `entryUUID` (it may have been renamed out of
+    /// band since the last import).
+    async fn dn_of(&self, ldap: &mut Ldap, uuid: &str) -> Result<Option<String>, ConnectorError> {
+        let filter = format!("({ENTRY_UUID}={})", ldap3::ldap_escape(uuid));
+        let result = ldap
+            .with_timeout(self.timeout)
+            .search(&self.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+            .await
+            .map_err(|e| self.transport("search", &self.base_dn, &e))?;
+        Ok(result
+            .0
+            .into_iter()
+            .next()
+            .map(|e| SearchEntry::construct(e).dn))
+    }
+
+    async fn update(
+        &self,
+        anchor: &str,
+        dn: &str,
+        changes: &[AttributeChange],
+        password: Option<&Secret>,
+    ) -> Result<Exported, ConnectorError> {
+        let mut mods: Vec<Mod<String>> = changes
+            .iter()
+            .filter(|c| {
+                !matches!(
+                    self.schema.get(&c.name).map(|a| a.role),
+                    Some(AttrRole::Dn | AttrRole::Anchor | AttrRole::ExportPassword)
+                )
+            })
+            .map(|c| Mod::Replace(c.name.clone(), c.values.iter().map(ldap_value).collect()))
+            .collect();
+        if let Some(password) = password {
+            mods.push(Mod::Replace(
+                self.password_attribute.clone(),
+                HashSet::from([password.expose().to_owned()]),
+            ));
+        }
+        if mods.is_empty() {
+            return Ok(Exported::default());
+        }
+        let mut ldap = self.ldap().await?;
+        let mut target = dn.to_owned();
+        loop {
+            let res = ldap
+                .with_timeout(self.timeout)
+                .modify(&target, mods.clone())
+                .await
+                .map_err(|e| self.transport("modify", &target, &e))?;
+            match res.rc {
+                0 => return Ok(Exported::default()),
+                32 if self.anchor == LdapAnchor::EntryUuid && target == dn => {
+                    match self.dn_of(&mut ldap, anchor).await? {
+                        Some(current) if current != target => target = current,
+                        _ => return Err(classify(&res, &format!("modify {dn}"))),
+                    }
+                }
+                _ => return Err(classify(&res, &format!("modify {target}"))),
+            }
+        }
+    }
+
+    async fn delete(&self, anchor: &str, dn: &str) -> Result<Exported, ConnectorError> {
+        let mut ldap = self.ldap().await?;
+        let mut target = dn.to_owned();
+        loop {
+            let res = ldap
+                .with_timeout(self.timeout)
+                .delete(&target)
+                .await
+                .map_err(|e| self.transport("delete", &target, &e))?;
+            match res.rc {
+                0 => return Ok(Exported::default()),
+                32 if self.anchor == LdapAnchor::EntryUuid && target == dn => {
+                    match self.dn_of(&mut ldap, anchor).await? {
+                        Some(current) if current != target => target = current,
+                        _ => return Err(classify(&res, &format!("delete {dn}"))),
+                    }
+                }
+                _ => return Err(classify(&res, &format!("delete {target}"))),
+            }
+        }
+    }
+
+    /// Turns a directory entry into a connector-space entry; `None` when it has no anchor.
+    fn entry(&self, e: SearchEntry) -> Option<CsEntry> {
+        entry_from(&self.schema, self.anchor, e)
+    }
+}
+
+fn entry_from(schema: &ConnectorSchema, anchor: LdapAnchor, mut e: SearchEntry) -> Option<CsEntry> {
+    let mut take = |name: &str| -> Vec<String> {
+        let key = e
+            .attrs
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned();
+        key.and_then(|k| e.attrs.remove(&k)).unwrap_or_default()
+    };
+    let anchor_value = match anchor {
+        LdapAnchor::Dn => e.dn.clone(),
+        LdapAnchor::EntryUuid => {
+            let v = take(ENTRY_UUID).into_iter().next();
+            let Some(v) = v else {
+                tracing::warn!(dn = %e.dn, "entry has no entryUUID; it is left out of the connector space");
+                return None;
+            };
+            v
+        }
+    };
+    let mut attributes = IndexMap::new();
+    for def in &schema.attributes {
+        if !matches!(
+            def.role,
+            AttrRole::Normal | AttrRole::Anchor | AttrRole::Hidden
+        ) {
+            continue;
+        }
+        let values = if def.role == AttrRole::Anchor && anchor == LdapAnchor::EntryUuid {
+            vec![anchor_value.clone()]
+        } else {
+            take(&def.name)
+        };
+        if !values.is_empty() {
+            attributes.insert(
+                def.name.clone(),
+                values.into_iter().map(|v| typed(def.kind, v)).collect(),
+            );
+        }
+    }
+    Some(CsEntry {
+        anchor: anchor_value,
+        dn: e.dn,
+        attributes,
+    })
+}
+
+/// A directory value typed by its declared attribute type. A value that does not fit (a
+/// misdeclared type) is kept as a string rather than dropped.
+fn typed(kind: AttrType, v: String) -> Scalar {
+    match kind {
+        AttrType::Boolean if v.eq_ignore_ascii_case("TRUE") => Scalar::Boolean(true),
+        AttrType::Boolean if v.eq_ignore_ascii_case("FALSE") => Scalar::Boolean(false),
+        AttrType::Integer => v.trim().parse().map_or(Scalar::String(v), Scalar::Integer),
+        _ => Scalar::String(v),
+    }
+}
+
+/// A value as LDAP writes it: booleans are `TRUE`/`FALSE` (RFC 4517 §3.3.3).
+fn ldap_value(s: &Scalar) -> String {
+    match s {
+        Scalar::String(s) => s.clone(),
+        Scalar::Boolean(true) => "TRUE".into(),
+        Scalar::Boolean(false) => "FALSE".into(),
+        Scalar::Integer(i) => i.to_string(),
+    }
+}
+
+/// The connector's schema: `-dn-` first unless listed, the selected attributes, then the
+/// deprovisioning attributes as hidden ones.
+fn ldap_schema(config: &LdapConfig, deprovisioning: &Deprovisioning) -> ConnectorSchema {
+    let mut attributes = Vec::new();
+    if !config.attributes.iter().any(|a| a.name == DN_ATTRIBUTE) {
+        attributes.push(AttributeDef {
+            name: DN_ATTRIBUTE.into(),
+            kind: AttrType::String,
+            multi_valued: false,
+            case_exact: false,
+            role: AttrRole::Dn,
+        });
+    }
+    for a in &config.attributes {
+        let role = if a.name == DN_ATTRIBUTE {
+            AttrRole::Dn
+        } else if a.name.eq_ignore_ascii_case(EXPORT_PASSWORD) {
+            AttrRole::ExportPassword
+        } else if a.name.eq_ignore_ascii_case(&config.password_attribute) {
+            AttrRole::WriteOnly
+        } else if config.anchor == LdapAnchor::EntryUuid && a.name.eq_ignore_ascii_case(ENTRY_UUID)
+        {
+            AttrRole::Anchor
+        } else {
+            AttrRole::Normal
+        };
+        let single = a.treat_as_single_value
+            || matches!(
+                role,
+                AttrRole::Dn | AttrRole::ExportPassword | AttrRole::Anchor
+            );
+        attributes.push(AttributeDef {
+            name: a.name.clone(),
+            kind: a.kind,
+            multi_valued: !single,
+            case_exact: a.case_exact,
+            role,
+        });
+    }
+    for flow in [&deprovisioning.disable_flow, &deprovisioning.delete_flow] {
+        if let FlowAction::SetAttribute { attribute, .. } = flow
+            && !attributes
+                .iter()
+                .any(|a: &AttributeDef| a.name.eq_ignore_ascii_case(attribute))
+        {
+            attributes.push(AttributeDef {
+                name: attribute.clone(),
+                kind: AttrType::Boolean,
+                multi_valued: false,
+                case_exact: false,
+                role: AttrRole::Hidden,
+            });
+        }
+    }
+    ConnectorSchema { attributes }
+}
+
+fn client_tls(ca: &Path) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca)
+        .map_err(|e| format!("cannot read {}: {e}", ca.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", ca.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", ca.display()));
+    }
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `LDAP 65 (objectClassViolation): <server text>`.
+fn describe(res: &LdapResult) -> String {
+    let name = result_name(res.rc);
+    if res.text.is_empty() {
+        format!("LDAP {} ({name})", res.rc)
+    } else {
+        format!("LDAP {} ({name}): {}", res.rc, res.text)
+    }
+}
+
+/// Classifies a directory result by its code (RFC 4511 Appendix A), never by its text.
+fn classify(res: &LdapResult, what: &str) -> ConnectorError {
+    let detail = format!("{what}: {}", describe(res));
+    match res.rc {
+        68 => ConnectorError::AlreadyExists { detail },
+        32 => ConnectorError::NoSuchObject { detail },
+        16..=21 | 34 | 53 | 64..=67 | 69 => ConnectorError::Rejected { detail },
+        7 | 8 | 13 | 48..=50 => ConnectorError::Refused { detail },
+        _ => ConnectorError::Unavailable { detail },
+    }
+}
+
+fn result_name(rc: u32) -> &'static str {
+    match rc {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
+        16 => "noSuchAttribute",
+        17 => "undefinedAttributeType",
+        18 => "inappropriateMatching",
+        19 => "constraintViolation",
+        20 => "attributeOrValueExists",
+        21 => "invalidAttributeSyntax",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        64 => "namingViolation",
+        65 => "objectClassViolation",
+        66 => "notAllowedOnNonLeaf",
+        67 => "notAllowedOnRDN",
+        68 => "entryAlreadyExists",
+        69 => "objectClassModsProhibited",
+        80 => "other",
+        _ => "unknown",
+    }
+}
+
+#[async_trait]
+impl Connector for LdapConnector {
+    fn schema(&self) -> &ConnectorSchema {
+        &self.schema
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            dn_autogenerated: false,
+            object_rename: false,
+        }
+    }
+
+    fn anchor_key(&self, anchor: &str) -> String {
+        match self.anchor {
+            LdapAnchor::Dn => dn::normalize(anchor),
+            LdapAnchor::EntryUuid => anchor.to_ascii_lowercase(),
+        }
+    }
+
+    fn normalize_dn(&self, dn: &str) -> String {
+        dn::normalize(dn)
+    }
+
+    async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
+        let mut ldap = self.ldap().await?;
+        let adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(self.page_size as i32)),
+        ];
+        // Only the connector's object type is imported: OUs, groups and other classes never
+        // show up in answers (ECMA-IMPORT-006).
+        let filter = format!("(objectClass={})", ldap3::ldap_escape(&self.object_class));
+        let stream = ldap
+            .with_timeout(self.timeout)
+            .streaming_search_with(
+                adapters,
+                &self.base_dn,
+                Scope::Subtree,
+                &filter,
+                self.read_attributes.clone(),
+            )
+            .await
+            .map_err(|e| self.transport("search", &self.base_dn, &e))?;
+        Ok(Box::new(LdapImport {
+            stream,
+            schema: self.schema.clone(),
+            anchor: self.anchor,
+            page_size: self.page_size as usize,
+            base_dn: self.base_dn.clone(),
+            done: false,
+        }))
+    }
+
+    async fn put_export_entries(
+        &self,
+        changes: Vec<EntryChange>,
+    ) -> Vec<Result<Exported, ConnectorError>> {
+        let mut results = Vec::with_capacity(changes.len());
+        for change in changes {
+            results.push(match &change {
+                EntryChange::Add {
+                    dn,
+                    attributes,
+                    password,
+                } => self.add(dn, attributes, password.as_ref()).await,
+                EntryChange::Update {
+                    anchor,
+                    dn,
+                    changes,
+                    password,
+                } => self.update(anchor, dn, changes, password.as_ref()).await,
+                EntryChange::Delete { anchor, dn } => self.delete(anchor, dn).await,
+            });
+        }
+        results
+    }
+}
+
+/// A paged full import: one subtree search under the paged-results control, read page by page.
+struct LdapImport {
+    stream: SearchStream<'static, String, Vec<String>>,
+    schema: ConnectorSchema,
+    anchor: LdapAnchor,
+    page_size: usize,
+    base_dn: String,
+    done: bool,
+}
+
+#[async_trait]
+impl ImportSession for LdapImport {
+    async fn next_page(&mut self) -> Result<Option<Vec<CsEntry>>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut page = Vec::with_capacity(self.page_size);
+        while page.len() < self.page_size {
+            match self.stream.next().await {
+                Ok(Some(raw)) => {
+                    if let Some(entry) =
+                        entry_from(&self.schema, self.anchor, SearchEntry::construct(raw))
+                    {
+                        page.push(entry);
+                    }
+                }
+                Ok(None) => {
+                    self.done = true;
+                    let res = self.stream.finish().await;
+                    if res.rc != 0 {
+                        return Err(classify(&res, &format!("import from {}", self.base_dn)));
+                    }
+                    break;
+                }
+                Err(e) => {
+                    return Err(ConnectorError::Unavailable {
+                        detail: format!("import from {} failed: {e}", self.base_dn),
+                    });
+                }
+            }
+        }
+        Ok(if page.is_empty() && self.done {
+            None
+        } else {
+            Some(page)
+        })
+    }
+}

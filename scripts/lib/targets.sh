@@ -1,0 +1,66 @@
+# Helpers shared by the project's scripts: install and start the real targets the tests and
+# demos use. Source it; do not run it.
+
+# Prints a line to stderr.
+say() { printf '%s\n' "$*" >&2; }
+
+# Runs apt-get as root, or through sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs OpenLDAP's slapd and ldap-utils from Debian when slapd is missing. The package's own
+# service start is refused on machines without an init system; that is expected: tests and
+# scripts start their own slapd in a temporary directory.
+ensure_slapd() {
+  if [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null 2>&1; then
+    return 0
+  fi
+  say "installing slapd and ldap-utils (apt-get)…"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
+  if [ ! -x /usr/sbin/slapd ]; then
+    say "slapd is still missing after apt-get install; the LDAP tests cannot run"
+    return 1
+  fi
+}
+
+# start_slapd DIR PORT ROOTPW: a throwaway slapd for dc=contoso,dc=lab (root DN
+# cn=admin,dc=contoso,dc=lab) with ecmacert's test schema, listening on 127.0.0.1:PORT. Its pid
+# is in DIR/slapd.pid.
+start_slapd() {
+  local dir=$1 port=$2 rootpw=$3 here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  mkdir -p "$dir/data"
+  cat >"$dir/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+include $here/ldap/ecmacert.schema
+pidfile $dir/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 268435456
+suffix "dc=contoso,dc=lab"
+rootdn "cn=admin,dc=contoso,dc=lab"
+rootpw $rootpw
+directory $dir/data
+index objectClass eq
+CONF
+  chmod 600 "$dir/slapd.conf"
+  /usr/sbin/slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/"
+  local i
+  for i in $(seq 1 100); do
+    if ldapsearch -x -H "ldap://127.0.0.1:$port" -b "" -s base >/dev/null 2>&1; then break; fi
+    sleep 0.1
+  done
+  ldapadd -x -H "ldap://127.0.0.1:$port" -D "cn=admin,dc=contoso,dc=lab" -y <(printf '%s' "$rootpw") >/dev/null <<LDIF
+dn: dc=contoso,dc=lab
+objectClass: dcObject
+objectClass: organization
+dc: contoso
+o: Contoso
+LDIF
+}
