@@ -536,7 +536,12 @@ impl ConnectorService {
             }
             Err(e) => return Err(e.into()),
         }
-        let updated = self.space.upsert(self.with_changes(&entry, &changes));
+        let updated = self
+            .space
+            .update(&entry.anchor, |current| {
+                self.with_changes(current, &changes)
+            })
+            .unwrap_or_else(|| Arc::new(self.with_changes(&entry, &changes)));
         Ok(Some(self.render(&updated, base)))
     }
 
@@ -568,7 +573,9 @@ impl ConnectorService {
                 };
                 match self.connector.export(export).await {
                     Ok(_) => {
-                        self.space.upsert(self.with_changes(&entry, &[change]));
+                        self.space.update(&entry.anchor, |current| {
+                            self.with_changes(current, &[change])
+                        });
                         Ok(())
                     }
                     // Already gone: what DELETE asked for holds (ECMA-DELETE-005).

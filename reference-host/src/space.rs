@@ -150,6 +150,26 @@ impl ConnectorSpace {
         entry
     }
 
+    /// Records an exported update by applying `change` to the entry as the space holds it now,
+    /// so concurrent updates of different attributes of one object all stay visible. Returns
+    /// the new entry, or `None` when the object left the space meanwhile (it is not brought
+    /// back).
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&CsEntry) -> CsEntry,
+    ) -> Option<Arc<CsEntry>> {
+        let key = self.key(id);
+        let mut state = self.write();
+        let current = state.contents.entries.get(&key)?.clone();
+        let updated = Arc::new(change(&current));
+        if let Some(journal) = &mut state.journal {
+            journal.push(JournalOp::Upsert(updated.clone()));
+        }
+        self.insert(&mut state.contents, key, updated.clone());
+        Some(updated)
+    }
+
     /// Records an exported delete (or an object found missing).
     pub fn remove(&self, id: &str) {
         let key = self.key(id);

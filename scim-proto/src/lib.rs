@@ -10,6 +10,10 @@
 //! - PATCH in both Entra dialects, normalised into one model ([`PatchRequest::normalize`]);
 //! - typing JSON values against an attribute's declared type ([`value::coerce`]).
 //!
+//! The filter parser is our own, not `scim_v2`'s or `scim-filter`'s: neither accepts
+//! ECMA2Host's attribute names (`-dn-`, `_distinguishedName`), splits URN-qualified paths at the
+//! last colon, bounds nesting, or reports error offsets ([`filter`] says more).
+//!
 //! What it does not do: any I/O, routing or storage; evaluating filters against data (the
 //! host owns its data and how to look it up); knowing a particular host's schema.
 //!

@@ -563,3 +563,31 @@ async fn full_import_pages_past_the_directory_size_limit() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_of_different_attributes_all_stay() {
+    let host = TestHost::start("concurrent", Profile::inetorgperson()).await;
+    let id = host.post(&entra_create(&host, "c1")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for round in 0..5 {
+        let (sn, display) = (format!("Sn{round}"), format!("Display {round}"));
+        let a = patch(json!([{"op": "Replace", "path": ext("sn"), "value": sn}]));
+        let b = patch(json!([{"op": "Replace", "path": ext("displayName"), "value": display}]));
+        let (ra, rb) = tokio::join!(host.patch(&id, &a), host.patch(&id, &b));
+        assert_eq!((ra.status, rb.status), (200, 200));
+        let got = host.get(&format!("/Users/{}", enc(&id))).await;
+        assert_eq!(
+            (got.ext("sn"), got.ext("displayName")),
+            (&json!(sn), &json!(display)),
+            "round {round}"
+        );
+        let dn = host.dn("c1");
+        assert_eq!(host.probe.values(&dn, "sn").await.unwrap(), [sn]);
+        assert_eq!(
+            host.probe.values(&dn, "displayName").await.unwrap(),
+            [display]
+        );
+    }
+}
