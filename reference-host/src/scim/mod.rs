@@ -1,6 +1,6 @@
 //! The SCIM surface: routes under `/ecma2host_{connector}/scim`, bearer-token authentication,
 //! request bodies, and handlers that hand each request to the connector's
-//! [`ConnectorService`](crate::service::ConnectorService).
+//! [`ConnectorService`].
 //!
 //! Every answer carries `Content-Type: application/scim+json`; every error is a SCIM Error body,
 //! including 401, 404 for an unknown connector ("invalid resource", as ECMA2Host says), 405,
