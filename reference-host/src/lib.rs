@@ -141,28 +141,41 @@ pub enum ServeError {
     },
 }
 
-/// Serves `host` on its configured address until `shutdown` completes. Imports start in the
-/// background; until a connector's first import finishes, its queries answer 503.
+/// Serves `host` on `listener` until `shutdown` completes. Imports start in the background;
+/// until a connector's first import finishes, its queries answer 503.
 pub async fn serve(
     host: Host,
     base_dir: &Path,
     listener: std::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    host.spawn_sync();
+    let tls = match &host.config.server.tls {
+        Some(files) => Some(cert::server_config(
+            &base_dir.join(&files.certificate),
+            &base_dir.join(&files.key),
+        )?),
+        None => None,
+    };
+    serve_router(host.app(), tls, listener, shutdown).await
+}
+
+/// Serves any router: over TLS with `tls`, plain HTTP without. Tests use it to serve a host
+/// wrapped in a deliberately defective layer.
+pub async fn serve_router(
+    app: Router,
+    tls: Option<rustls::ServerConfig>,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Listen {
-        addr: host.config.server.listen,
+        addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
         source,
     })?;
-    host.spawn_sync();
-    let app = host.app();
     let listen_error = |source| ServeError::Listen { addr, source };
     listener.set_nonblocking(true).map_err(listen_error)?;
-    match &host.config.server.tls {
-        Some(files) => {
-            let tls = cert::server_config(
-                &base_dir.join(&files.certificate),
-                &base_dir.join(&files.key),
-            )?;
+    match tls {
+        Some(tls) => {
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {

@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use scim_proto::{PatchRequest, ScimType, User};
 use serde::de::DeserializeOwned;
 
@@ -93,6 +93,7 @@ pub fn app(services: &[Arc<ConnectorService>], tls: bool, max_body_bytes: usize)
                 get(discovery::service_provider_config),
             )
             .route("/cache", get(cache))
+            .route("/cache/import", post(import_now))
             .route("/Groups", any(not_supported))
             .route("/Groups/{*rest}", any(not_supported))
             .route("/Bulk", any(not_supported))
@@ -289,6 +290,15 @@ async fn cache(State(ctx): State<Ctx>, Base(base): Base) -> Response {
     match ctx.service.query(&Query::default(), &base) {
         Ok(list) => scim_json(StatusCode::OK, &list),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `POST …/scim/cache/import`: a full import now, the reference host's import hook (ECMA2Host
+/// imports on its autosync timer only; harnesses need a way to say "now").
+async fn import_now(State(ctx): State<Ctx>) -> Response {
+    match ctx.service.full_import().await {
+        Ok(n) => scim_json(StatusCode::OK, &serde_json::json!({ "imported": n })),
+        Err(e) => ScimError::from(e).into_response(),
     }
 }
 

@@ -1,0 +1,43 @@
+Feature: Disable and enable
+  When a user goes out of scope Entra disables it with a PATCH of active: the string "False" in
+  entra-default, the boolean false in entra-scim2020. The host runs its disable flow: delete the
+  object, set a boolean attribute, or do nothing. Each profile declares which.
+
+  @req:ECMA-DEPROV-001 @req:ECMA-DEPROV-002 @requires:disable-flow-delete @must
+  Scenario: Disabling deletes the user when the disable flow is Delete
+    Given the provisioning service has created user "gone"
+    When the provisioning service disables user "gone"
+    Then the host answers 200 or 204
+    And the target holds no user "gone"
+    And matching user "gone" on its original mail finds nobody
+
+  @req:ECMA-DEPROV-008 @requires:disable-flow-delete @must
+  Scenario: A user disabled by deletion comes back with a new create
+    Given the provisioning service has created user "back"
+    And the provisioning service has disabled user "back"
+    When the provisioning service creates user "back" again
+    Then the host answers 201 Created with an id
+    And the target holds user "back"
+
+  @req:ECMA-DEPROV-001 @req:ECMA-DEPROV-003 @req:ECMA-DEPROV-005 @requires:disable-flow-set-attribute @must
+  Scenario: Disabling sets the deprovisioning attribute and keeps the user
+    Given the provisioning service has created user "flagged"
+    When the provisioning service disables user "flagged"
+    Then the host answers 200 or 204
+    And the target holds user "flagged" marked disabled
+    And matching user "flagged" on mail finds it
+
+  @req:ECMA-DEPROV-007 @requires:disable-flow-set-attribute @should
+  Scenario: Enabling clears the deprovisioning attribute
+    Given the provisioning service has created user "again"
+    And the provisioning service has disabled user "again"
+    When the provisioning service enables user "again"
+    Then the host answers 200 or 204
+    And the target holds user "again" marked enabled
+
+  @req:ECMA-DEPROV-001 @req:ECMA-DEPROV-004 @requires:disable-flow-none @must
+  Scenario: Disabling changes nothing when the disable flow is None
+    Given the provisioning service has created user "stays"
+    When the provisioning service disables user "stays"
+    Then the host answers 200 or 204
+    And the target is unchanged

@@ -1,0 +1,35 @@
+Feature: Errors change nothing
+  Whenever the host answers with an error, the target is exactly as it was before the request.
+
+  @req:ECMA-ERR-010 @req:ECMA-ERR-004 @must
+  Scenario: A body that is not JSON is refused
+    Given the provisioning service has created user "bystander"
+    When the provisioning service sends a create for user "junk" whose body is not JSON
+    Then the host answers 400 invalidSyntax
+    And the target is unchanged
+
+  @req:ECMA-LDAP-003 @req:ECMA-ERR-005 @ldap @must
+  Scenario: An object class the directory does not know is refused
+    When the provisioning service creates user "badclass" with object class "noSuchObjectClass"
+    Then the host answers with a SCIM error
+    And the target holds no user "badclass"
+
+  @req:ECMA-DN-002 @ldap @must
+  Scenario: A user in a container that does not exist is refused and no container appears
+    When the provisioning service creates user "orphan" in a container that does not exist
+    Then the host answers with a SCIM error
+    And the target holds no user "orphan"
+    And the missing container was not created
+
+  @req:ECMA-CREATE-009 @req:ECMA-ERR-005 @must
+  Scenario: A user without an attribute the target requires is refused
+    When the provisioning service creates user "partial" without its surname
+    Then the host answers with a SCIM error
+    And the target holds no user "partial"
+
+  @req:ECMA-UPDATE-009 @req:ECMA-ERR-004 @must
+  Scenario: A PATCH with one bad operation applies none
+    Given the provisioning service has created user "atomic"
+    When the provisioning service updates user "atomic" with a good and a bad operation
+    Then the host answers with a SCIM error
+    And the target is unchanged

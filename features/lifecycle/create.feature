@@ -1,0 +1,52 @@
+Feature: Create
+  When matching finds nobody, Entra creates the user with a POST. The host answers 201 with an
+  id derived from the anchor, and the user is in the target by then, with every value sent.
+
+  @req:ECMA-CREATE-001 @req:ECMA-CREATE-002 @req:ECMA-CREATE-003 @must
+  Scenario: A created user lands in the target with every mapped attribute
+    When the provisioning service creates user "bsimon" with:
+      | surname | Simon              |
+      | mail    | bsimon@contoso.lab |
+    Then the host answers 201 Created with an id
+    And the target holds user "bsimon" with every attribute the request carried
+    And the target holds user "bsimon" with:
+      | surname | Simon              |
+      | mail    | bsimon@contoso.lab |
+
+  @req:ECMA-DN-001 @ldap @must
+  Scenario: The user is created at the DN the request gives
+    When the provisioning service creates user "jdoe"
+    Then the host answers 201 Created with an id
+    And the target holds user "jdoe" at the DN the request gave
+
+  @req:ECMA-LDAP-001 @ldap @requires:auxiliary-classes @must
+  Scenario: Auxiliary object classes and their attributes are written
+    When the provisioning service creates user "posix1"
+    Then the host answers 201 Created with an id
+    And the target holds user "posix1" with every object class of the profile
+
+  @req:ECMA-CREATE-004 @should
+  Scenario: Values are stored exactly as sent
+    When the provisioning service creates user "MiXeD" with:
+      | surname | MiXeD  cAsE 55555555555 |
+    Then the host answers 201 Created with an id
+    And the target holds user "MiXeD" with:
+      | surname | MiXeD  cAsE 55555555555 |
+
+  @req:ECMA-ROBUST-007 @must
+  Scenario: Unicode values round-trip byte for byte
+    When the provisioning service creates user "zoe" with:
+      | surname | Zoë 王 😀 é |
+    Then the host answers 201 Created with an id
+    And the target holds user "zoe" with:
+      | surname | Zoë 王 😀 é |
+    And the host returns user "zoe" with:
+      | surname | Zoë 王 😀 é |
+
+  @req:ECMA-READ-004 @req:ECMA-LDAP-006 @ldap @requires:password @must
+  Scenario: An initial password is set and never returned
+    When the provisioning service creates user "pw1" with:
+      | password | Initial-Pa55word |
+    Then the host answers 201 Created with an id
+    And the answer shows no password
+    And user "pw1" can sign in to the target with password "Initial-Pa55word"

@@ -1,0 +1,28 @@
+Feature: Delete
+  When a user is hard-deleted in Entra, the provisioning service sends DELETE. With the delete
+  flow Delete the object leaves the target, and the host forgets it.
+
+  @req:ECMA-DELETE-001 @req:ECMA-DELETE-002 @req:ECMA-DEPROV-010 @requires:delete-flow-delete @must
+  Scenario: A deleted user is gone from the host and the target
+    Given the provisioning service has created user "bye"
+    When the provisioning service deletes user "bye"
+    Then the host answers 204 with no body
+    And the target holds no user "bye"
+    And reading user "bye" by id answers 404
+    And matching user "bye" on its original mail finds nobody
+
+  @req:ECMA-DELETE-003 @requires:delete-flow-delete @must
+  Scenario: Deleting a user leaves its neighbours alone
+    Given the provisioning service has created user "bob"
+    And the provisioning service has created user "bob2"
+    When the provisioning service deletes user "bob"
+    Then the host answers 204 with no body
+    And user "bob2" is unchanged in the target
+
+  @req:ECMA-DELETE-004 @requires:delete-flow-delete @must
+  Scenario: A deleted user can be created again
+    Given the provisioning service has created user "phoenix"
+    And the provisioning service has deleted user "phoenix"
+    When the provisioning service creates user "phoenix" again
+    Then the host answers 201 Created with an id
+    And the target holds user "phoenix"

@@ -1,0 +1,46 @@
+Feature: Update
+  Entra sends attribute changes as PATCH in the dialect of the provisioning job: one operation per
+  attribute (entra-default) or a path-less replace with URN-qualified keys (entra-scim2020). The
+  suite runs every scenario in each dialect.
+
+  @req:ECMA-UPDATE-001 @req:ECMA-UPDATE-004 @req:ECMA-UPDATE-005 @req:ECMA-UPDATE-010 @must
+  Scenario: Every mapped attribute can be updated
+    Given the provisioning service has created user "upd"
+    When the provisioning service updates every mapped attribute of user "upd"
+    Then the host answers 200 or 204
+    And the target holds user "upd" with every attribute the request carried
+    And the host returns user "upd" with every attribute the request carried
+
+  @req:ECMA-UPDATE-001 @req:ECMA-UPDATE-010 @must
+  Scenario: Named attributes are updated
+    Given the provisioning service has created user "upd2"
+    When the provisioning service updates user "upd2" with:
+      | surname | Jones               |
+      | mail    | bjones@contoso.lab  |
+    Then the host answers 200 or 204
+    And the target holds user "upd2" with:
+      | surname | Jones               |
+      | mail    | bjones@contoso.lab  |
+    And the host returns user "upd2" with:
+      | surname | Jones               |
+
+  @req:ECMA-UPDATE-011 @must
+  Scenario: Attributes a PATCH does not name keep their values
+    Given the provisioning service has created user "keep" with:
+      | mail | keep@contoso.lab |
+    When the provisioning service updates user "keep" with:
+      | surname | Changed |
+    Then the host answers 200 or 204
+    And the target holds user "keep" with:
+      | surname | Changed          |
+      | mail    | keep@contoso.lab |
+    And user "keep" is otherwise unchanged in the target
+
+  @req:ECMA-ROBUST-003 @req:ECMA-ROBUST-002 @must
+  Scenario: A PATCH with the values the user already has changes nothing
+    Given the provisioning service has created user "same" with:
+      | surname | Same |
+    When the provisioning service updates user "same" with:
+      | surname | Same |
+    Then the host answers 200 or 204
+    And the target is unchanged

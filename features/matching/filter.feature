@@ -1,0 +1,38 @@
+Feature: Matching
+  For every user in scope Entra first queries the host on the matching attribute. The answer is
+  always a ListResponse: exactly the users that match, or none — never a 404.
+
+  @req:ECMA-MATCH-004 @req:ECMA-MATCH-007 @must
+  Scenario: Matching finds exactly the user with that value
+    Given the provisioning service has created user "match1"
+    And the provisioning service has created user "match2"
+    When the provisioning service matches user "match1" on mail
+    Then the host answers 200 with exactly user "match1"
+    And the matched resource equals what reading user "match1" by id returns
+
+  @req:ECMA-MATCH-001 @must
+  Scenario: Matching a value nobody has is an empty list, not 404
+    Given the provisioning service has created user "nomatch"
+    When the provisioning service matches on mail "nobody-at-all@contoso.lab"
+    Then the host answers 200 with an empty list
+
+  @req:ECMA-MATCH-005 @must
+  Scenario: A bare attribute name matches like the URN-qualified one
+    Given the provisioning service has created user "bare1"
+    When the provisioning service matches user "bare1" on mail by its bare name
+    Then the host answers 200 with exactly user "bare1"
+
+  @req:ECMA-MATCH-009 @must
+  Scenario: Both clauses of an and-filter must hold
+    Given the provisioning service has created user "and1"
+    When the provisioning service matches user "and1" on mail and surname "Someone Else"
+    Then the host answers 200 with an empty list
+
+  @req:ECMA-MATCH-011 @must
+  Scenario: Matching sees the host's own updates at once
+    Given the provisioning service has created user "moving"
+    When the provisioning service updates user "moving" with:
+      | mail | moved@contoso.lab |
+    Then the host answers 200 or 204
+    And matching on mail "moved@contoso.lab" finds user "moving"
+    And matching user "moving" on its original mail finds nobody

@@ -1,0 +1,232 @@
+//! The run configuration (`ecmacert run --config FILE`): which host to test, how to reach its
+//! target directly, and which profiles apply. `examples/ecmacert-reference-openldap.toml` shows
+//! every key with a comment. Paths are relative to the file; secrets come from `{ env = … }` or
+//! `{ file = … }`, never inline.
+
+use std::path::{Path, PathBuf};
+
+use reference_host::secret::SecretSource;
+use serde::Deserialize;
+
+/// The file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The profile this host and target follow.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Several profiles, when the host serves several (one connector each is a later issue).
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// The host under test.
+    pub host: HostConfig,
+    /// Direct access to the host's target.
+    pub target: TargetConfig,
+}
+
+/// `[host]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// `https://localhost:8585`: everything before `/ecma2host_…`.
+    pub base_url: String,
+    /// The connector name (case-sensitive).
+    pub connector: String,
+    /// The connector's secret token.
+    pub token: SecretSource,
+    /// PEM certificate(s) to trust for the host's TLS (e.g. the one `ecma-host gen-cert` wrote);
+    /// without it, the system roots.
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+    /// A command that starts the host; it is stopped when the run ends.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Seconds to wait for a started host to answer Test Connection with 200.
+    #[serde(default = "default_ready")]
+    pub ready_timeout_seconds: u64,
+    /// Seconds one request may take (Entra's own limit is 60).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_seconds: u64,
+    /// How to make the host re-import its target, for out-of-band scenarios.
+    #[serde(default)]
+    pub import: Option<ImportHook>,
+}
+
+fn default_ready() -> u64 {
+    60
+}
+
+fn default_request_timeout() -> u64 {
+    60
+}
+
+/// An import trigger.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum ImportHook {
+    /// `{ command = ["…"] }`: run a command and wait for it.
+    Command {
+        /// The command and its arguments.
+        command: Vec<String>,
+    },
+    /// `{ method = "POST", path = "/cache/import" }`: a request to the connector's SCIM base,
+    /// with the bearer token.
+    Http {
+        /// The HTTP method.
+        method: String,
+        /// The path after `/ecma2host_{connector}/scim`.
+        path: String,
+    },
+}
+
+/// `[target]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `ldap` for now.
+    pub kind: String,
+    /// `ldap://…` or `ldaps://…`.
+    pub url: String,
+    /// Upgrade `ldap://` with StartTLS.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM certificate(s) to trust for LDAPS/StartTLS.
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+    /// The account the probe reads and writes with (it needs write access to `container`).
+    pub bind_dn: String,
+    /// Its password.
+    pub bind_password: SecretSource,
+    /// The host's partition.
+    pub base_dn: String,
+    /// Where scenarios create their users; created by the probe when missing.
+    pub container: String,
+}
+
+/// A configuration that cannot be used; exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or a key that does not belong (the message names it and its line).
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value that cannot be used.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// An invalid value.
+    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without secrets or network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.host.base_url.to_ascii_lowercase();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::invalid(
+                "host.base_url",
+                format!("{:?} is not an http(s):// URL", self.host.base_url),
+            ));
+        }
+        if self.host.base_url.contains("/ecma2host_") {
+            return Err(ConfigError::invalid(
+                "host.base_url",
+                "give the part before /ecma2host_…; the connector goes in host.connector",
+            ));
+        }
+        if self.host.connector.is_empty() {
+            return Err(ConfigError::invalid("host.connector", "is empty"));
+        }
+        if let Some(cmd) = &self.host.command
+            && cmd.is_empty()
+        {
+            return Err(ConfigError::invalid("host.command", "is empty"));
+        }
+        if self.target.kind != "ldap" {
+            return Err(ConfigError::invalid(
+                "target.kind",
+                format!("{:?} is not supported; use \"ldap\"", self.target.kind),
+            ));
+        }
+        for (key, dn) in [
+            ("target.bind_dn", &self.target.bind_dn),
+            ("target.base_dn", &self.target.base_dn),
+            ("target.container", &self.target.container),
+        ] {
+            reference_host::dn::Dn::parse(dn)
+                .map_err(|e| ConfigError::invalid(key, e.to_string()))?;
+        }
+        let base = reference_host::dn::Dn::parse(&self.target.base_dn)
+            .map_err(|e| ConfigError::invalid("target.base_dn", e.to_string()))?;
+        let container = reference_host::dn::Dn::parse(&self.target.container)
+            .map_err(|e| ConfigError::invalid("target.container", e.to_string()))?;
+        if !container.is_within(&base) {
+            return Err(ConfigError::invalid(
+                "target.container",
+                format!(
+                    "{:?} is not within target.base_dn {:?}",
+                    self.target.container, self.target.base_dn
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The profiles named in the file.
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names = self.profiles.clone();
+        if let Some(p) = &self.profile
+            && !names.contains(p)
+        {
+            names.insert(0, p.clone());
+        }
+        names
+    }
+
+    /// The connector's SCIM base URL.
+    pub fn scim_base(&self) -> String {
+        format!(
+            "{}/ecma2host_{}/scim",
+            self.host.base_url.trim_end_matches('/'),
+            self.host.connector
+        )
+    }
+}

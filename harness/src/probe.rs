@@ -1,0 +1,309 @@
+//! The LDAP probe: the harness's own access to the target, independent of the host. It reads
+//! entries (with operational attributes such as `entryUUID`), takes snapshots to compare before
+//! and after a request, seeds objects out of band, removes what scenarios created, and finds
+//! what a run left behind. It never goes through the host.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
+use reference_host::secret::Secret;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::config::TargetConfig;
+
+/// Operational attributes that change on their own and are left out of snapshots.
+const VOLATILE: [&str; 4] = ["modifytimestamp", "modifiersname", "entrycsn", "contextcsn"];
+
+/// An entry: its DN and its attributes (names lower-cased, values as the directory holds them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The DN as the directory returns it.
+    pub dn: String,
+    /// Attribute (lower-case) → values.
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+impl Entry {
+    /// The values of `attribute` (any case); empty when it has none.
+    pub fn values(&self, attribute: &str) -> &[String] {
+        self.attributes
+            .get(&attribute.to_ascii_lowercase())
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// DN (lower-cased) → attribute → sorted values.
+pub type Snapshot = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// Why the probe could not do something.
+#[derive(Debug, thiserror::Error)]
+#[error("target probe: {0}")]
+pub struct ProbeError(pub String);
+
+/// The probe.
+pub struct LdapProbe {
+    ldap: Ldap,
+    url: String,
+    settings: LdapConnSettings,
+    container: String,
+}
+
+impl std::fmt::Debug for LdapProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapProbe")
+            .field("url", &self.url)
+            .field("container", &self.container)
+            .finish()
+    }
+}
+
+impl LdapProbe {
+    /// Connects and binds.
+    pub async fn connect(
+        target: &TargetConfig,
+        password: &Secret,
+        base_dir: &Path,
+    ) -> Result<Self, ProbeError> {
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(Duration::from_secs(10))
+            .set_starttls(target.starttls);
+        if let Some(ca) = &target.ca_certificate {
+            settings = settings.set_config(Arc::new(tls(&base_dir.join(ca))?));
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings.clone(), &target.url)
+            .await
+            .map_err(|e| ProbeError(format!("cannot connect to {}: {e}", target.url)))?;
+        tokio::spawn(async move {
+            let _ = conn.drive().await;
+        });
+        let res = ldap
+            .simple_bind(&target.bind_dn, password.expose())
+            .await
+            .map_err(|e| ProbeError(format!("cannot bind to {}: {e}", target.url)))?;
+        if res.rc != 0 {
+            return Err(ProbeError(format!(
+                "bind as {} refused: LDAP {} {}",
+                target.bind_dn, res.rc, res.text
+            )));
+        }
+        Ok(LdapProbe {
+            ldap,
+            url: target.url.clone(),
+            settings,
+            container: target.container.clone(),
+        })
+    }
+
+    /// The container scenarios create users in.
+    pub fn container(&self) -> &str {
+        &self.container
+    }
+
+    fn err(&self, what: &str, e: impl std::fmt::Display) -> ProbeError {
+        ProbeError(format!("{what} on {}: {e}", self.url))
+    }
+
+    /// The entry at `dn`, with user and operational attributes.
+    pub async fn entry(&self, dn: &str) -> Result<Option<Entry>, ProbeError> {
+        let result = self
+            .ldap
+            .clone()
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["*", "+"])
+            .await
+            .map_err(|e| self.err(&format!("read {dn}"), e))?;
+        match result.1.rc {
+            0 => Ok(result
+                .0
+                .into_iter()
+                .next()
+                .map(|e| entry(SearchEntry::construct(e)))),
+            32 => Ok(None),
+            rc => Err(self.err(
+                &format!("read {dn}"),
+                format!("LDAP {rc} {}", result.1.text),
+            )),
+        }
+    }
+
+    /// Entries beneath the container matching an LDAP filter.
+    pub async fn find(&self, filter: &str) -> Result<Vec<Entry>, ProbeError> {
+        let result = self
+            .ldap
+            .clone()
+            .search(&self.container, Scope::Subtree, filter, vec!["*", "+"])
+            .await
+            .map_err(|e| self.err(&format!("search {filter}"), e))?;
+        match result.1.rc {
+            0 => Ok(result
+                .0
+                .into_iter()
+                .map(|e| entry(SearchEntry::construct(e)))
+                .collect()),
+            32 => Ok(Vec::new()),
+            rc => Err(self.err(
+                &format!("search {filter}"),
+                format!("LDAP {rc} {}", result.1.text),
+            )),
+        }
+    }
+
+    /// The state of the entries a filter selects, for before/after comparison.
+    pub async fn snapshot(&self, filter: &str) -> Result<Snapshot, ProbeError> {
+        Ok(self
+            .find(filter)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let attrs = e
+                    .attributes
+                    .into_iter()
+                    .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+                    .map(|(k, mut v)| {
+                        v.sort();
+                        (k, v)
+                    })
+                    .collect();
+                (e.dn.to_lowercase(), attrs)
+            })
+            .collect())
+    }
+
+    /// Adds an entry out of band.
+    pub async fn add(
+        &self,
+        dn: &str,
+        attributes: &[(String, Vec<String>)],
+    ) -> Result<(), ProbeError> {
+        let attrs: Vec<(String, HashSet<String>)> = attributes
+            .iter()
+            .map(|(a, v)| (a.clone(), v.iter().cloned().collect()))
+            .collect();
+        let res = self
+            .ldap
+            .clone()
+            .add(dn, attrs)
+            .await
+            .map_err(|e| self.err(&format!("add {dn}"), e))?;
+        if res.rc != 0 {
+            return Err(self.err(
+                &format!("add {dn}"),
+                format!("LDAP {} {}", res.rc, res.text),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Replaces an attribute's values out of band.
+    pub async fn replace(
+        &self,
+        dn: &str,
+        attribute: &str,
+        values: &[String],
+    ) -> Result<(), ProbeError> {
+        let mods = vec![Mod::Replace(
+            attribute.to_owned(),
+            values.iter().cloned().collect(),
+        )];
+        let res = self
+            .ldap
+            .clone()
+            .modify(dn, mods)
+            .await
+            .map_err(|e| self.err(&format!("modify {dn}"), e))?;
+        if res.rc != 0 {
+            return Err(self.err(
+                &format!("modify {dn}"),
+                format!("LDAP {} {}", res.rc, res.text),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deletes an entry; one that does not exist is not an error.
+    pub async fn delete(&self, dn: &str) -> Result<(), ProbeError> {
+        let res = self
+            .ldap
+            .clone()
+            .delete(dn)
+            .await
+            .map_err(|e| self.err(&format!("delete {dn}"), e))?;
+        match res.rc {
+            0 | 32 => Ok(()),
+            rc => Err(self.err(&format!("delete {dn}"), format!("LDAP {rc} {}", res.text))),
+        }
+    }
+
+    /// Creates the container (an organizationalUnit) when it does not exist.
+    pub async fn ensure_container(&self) -> Result<(), ProbeError> {
+        if self.entry(&self.container).await?.is_some() {
+            return Ok(());
+        }
+        let dn = reference_host::dn::Dn::parse(&self.container)
+            .map_err(|e| ProbeError(e.to_string()))?;
+        let rdn = &dn.rdns()[0].0[0];
+        if !rdn.attr.eq_ignore_ascii_case("ou") {
+            return Err(ProbeError(format!(
+                "the container {} does not exist and only ou=… containers are created",
+                self.container
+            )));
+        }
+        self.add(
+            &self.container,
+            &[
+                ("objectClass".into(), vec!["organizationalUnit".into()]),
+                ("ou".into(), vec![rdn.value.clone()]),
+            ],
+        )
+        .await
+    }
+
+    /// Whether a simple bind as `dn` with `password` succeeds.
+    pub async fn can_bind(&self, dn: &str, password: &str) -> Result<bool, ProbeError> {
+        let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)
+            .await
+            .map_err(|e| self.err("connect", e))?;
+        tokio::spawn(async move {
+            let _ = conn.drive().await;
+        });
+        let res = ldap
+            .simple_bind(dn, password)
+            .await
+            .map_err(|e| self.err(&format!("bind as {dn}"), e))?;
+        let _ = ldap.unbind().await;
+        Ok(res.rc == 0)
+    }
+}
+
+fn entry(e: SearchEntry) -> Entry {
+    Entry {
+        dn: e.dn,
+        attributes: e
+            .attrs
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    }
+}
+
+fn tls(ca: &Path) -> Result<rustls::ClientConfig, ProbeError> {
+    let fail = |e: String| ProbeError(format!("target.ca_certificate {}: {e}", ca.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| fail(e.to_string()))? {
+        roots
+            .add(c.map_err(|e| fail(e.to_string()))?)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| fail(e.to_string()))
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Escapes a value for an LDAP filter (RFC 4515).
+pub fn escape(value: &str) -> String {
+    ldap3::ldap_escape(value).into_owned()
+}

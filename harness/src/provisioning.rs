@@ -1,0 +1,532 @@
+//! The provisioning service: ecmacert playing the Microsoft Entra provisioning service.
+//!
+//! [`entra`] builds requests exactly as Entra sends them to an ECMA host, in both PATCH
+//! dialects (research note §1.3–§1.7): matching queries on the full extension URN with `+` for
+//! spaces, Test Connection on a random GUID, creates with the target attributes in the ECMA2Host
+//! extension, one PATCH operation per attribute (`Add` when the target had no value, `Replace`
+//! otherwise) or one path-less `replace`, `active` as `"False"` or `false`, deletes.
+//! [`ProvisioningService::send`] sends one and records the exchange as evidence, with the bearer
+//! token redacted.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reference_host::secret::Secret;
+use reports::Exchange;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use scim_proto::{Dialect, MEDIA_TYPE, urn};
+use serde_json::{Value, json};
+
+/// Characters kept as they are in a query value; spaces become `+` afterwards, as Entra writes
+/// them. `"` is percent-encoded: see DEVELOPERS.md on why no Rust client can send it raw.
+const QUERY_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b' ');
+
+/// Characters kept as they are in an id placed in a path.
+const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The largest body kept as evidence.
+const EVIDENCE_BODY_LIMIT: usize = 64 * 1024;
+
+/// How a request authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <the connector's token>`.
+    Token,
+    /// No `Authorization` header.
+    None,
+    /// `Authorization: Bearer <this>` (wrong-token scenarios).
+    Bearer(String),
+}
+
+/// A request body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// JSON, sent as `application/scim+json`.
+    Json(Value),
+    /// Anything else, for malformed-input scenarios.
+    Raw {
+        /// The Content-Type header.
+        content_type: String,
+        /// The bytes.
+        text: String,
+    },
+}
+
+/// A request relative to the connector's SCIM base.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// `GET`, `POST`, `PATCH`, `DELETE`.
+    pub method: &'static str,
+    /// `/Users?filter=…`, `/Users/{id}`, …
+    pub path: String,
+    /// The body.
+    pub body: Option<Body>,
+}
+
+/// One change of an attribute in an update, by target name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// The target attribute.
+    pub attribute: String,
+    /// The new value (a string, number, boolean or array).
+    pub value: Value,
+    /// Whether the target had a value before (Entra's default dialect then says `Replace`,
+    /// otherwise `Add`).
+    pub had_value: bool,
+}
+
+/// The requests, as Entra shapes them.
+pub mod entra {
+    use super::*;
+
+    /// `urn:ietf:params:scim:schemas:extension:ECMA2Host:2.0:User:<attribute>`
+    pub fn urn_of(attribute: &str) -> String {
+        format!("{}:{attribute}", urn::ECMA2HOST_USER)
+    }
+
+    /// `/Users?filter=<attribute> eq "<value>"` in Entra's URL form.
+    pub fn filter(attribute: &str, value: &str) -> Request {
+        filter_expression(&format!("{attribute} eq {}", json_string(value)))
+    }
+
+    /// `/Users?filter=<expression>` for any expression.
+    pub fn filter_expression(expression: &str) -> Request {
+        let query = utf8_percent_encode(expression, QUERY_KEEP)
+            .to_string()
+            .replace(' ', "+");
+        Request {
+            method: "GET",
+            path: format!("/Users?filter={query}"),
+            body: None,
+        }
+    }
+
+    /// Test Connection: the first matching attribute, a random GUID.
+    pub fn test_connection(matching_attribute: &str) -> Request {
+        filter(
+            &urn_of(matching_attribute),
+            &uuid::Uuid::new_v4().to_string(),
+        )
+    }
+
+    /// Test Connection before any mapping exists: `PLACEHOLDER eq "<GUID>"`.
+    pub fn test_connection_unmapped() -> Request {
+        filter("PLACEHOLDER", &uuid::Uuid::new_v4().to_string())
+    }
+
+    /// `POST /Users` with the target attributes in the ECMA2Host extension and the core members
+    /// Entra always sends.
+    pub fn create(attributes: &IndexMap<String, Value>) -> Request {
+        let body = json!({
+            "schemas": [urn::CORE_USER, urn::ECMA2HOST_USER],
+            "active": true,
+            urn::ECMA2HOST_USER: attributes,
+        });
+        Request {
+            method: "POST",
+            path: "/Users".into(),
+            body: Some(Body::Json(body)),
+        }
+    }
+
+    /// `PATCH /Users/{id}` changing attributes, in `dialect`.
+    pub fn update(dialect: Dialect, id: &str, changes: &[Change]) -> Request {
+        let operations: Vec<Value> = match dialect {
+            Dialect::EntraDefault => changes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "op": if c.had_value { "Replace" } else { "Add" },
+                        "path": urn_of(&c.attribute),
+                        "value": c.value,
+                    })
+                })
+                .collect(),
+            Dialect::EntraScim2020 => {
+                let value: serde_json::Map<String, Value> = changes
+                    .iter()
+                    .map(|c| (urn_of(&c.attribute), c.value.clone()))
+                    .collect();
+                vec![json!({"op": "replace", "value": value})]
+            }
+        };
+        patch(id, operations)
+    }
+
+    /// `PATCH /Users/{id}` setting `active`: `"False"`/`"True"` in the default dialect, booleans
+    /// with the flag.
+    pub fn set_active(dialect: Dialect, id: &str, active: bool) -> Request {
+        let op = match dialect {
+            Dialect::EntraDefault => {
+                json!({"op": "Replace", "path": "active", "value": if active { "True" } else { "False" }})
+            }
+            Dialect::EntraScim2020 => json!({"op": "replace", "path": "active", "value": active}),
+        };
+        patch(id, vec![op])
+    }
+
+    /// A PATCH with the given operations.
+    pub fn patch(id: &str, operations: Vec<Value>) -> Request {
+        let body = json!({"schemas": [urn::PATCH_OP], "Operations": operations});
+        Request {
+            method: "PATCH",
+            path: user_path(id),
+            body: Some(Body::Json(body)),
+        }
+    }
+
+    /// `GET /Users/{id}`
+    pub fn get(id: &str) -> Request {
+        Request {
+            method: "GET",
+            path: user_path(id),
+            body: None,
+        }
+    }
+
+    /// `DELETE /Users/{id}`
+    pub fn delete(id: &str) -> Request {
+        Request {
+            method: "DELETE",
+            path: user_path(id),
+            body: None,
+        }
+    }
+
+    /// `GET /Schemas`
+    pub fn schemas() -> Request {
+        Request {
+            method: "GET",
+            path: "/Schemas".into(),
+            body: None,
+        }
+    }
+
+    /// `/Users/<percent-encoded id>`
+    pub fn user_path(id: &str) -> String {
+        format!("/Users/{}", utf8_percent_encode(id, PATH_KEEP))
+    }
+
+    fn json_string(s: &str) -> String {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    }
+}
+
+/// Why the provisioning service cannot be set up (configuration errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The CA certificate file.
+    #[error("host.ca_certificate: {0}")]
+    Certificate(String),
+    /// reqwest refused the configuration.
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// The client side of the provisioning service.
+#[derive(Clone)]
+pub struct ProvisioningService {
+    client: reqwest::Client,
+    base: String,
+    token: Secret,
+}
+
+impl std::fmt::Debug for ProvisioningService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvisioningService")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProvisioningService {
+    /// A client for the connector at `base` (`https://…/ecma2host_X/scim`), trusting `ca` when
+    /// given (else the system roots).
+    pub fn new(
+        base: String,
+        token: Secret,
+        ca: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let builder = reqwest::Client::builder().timeout(timeout);
+        let builder = match ca {
+            Some(path) => {
+                let fail = |e: String| ClientError::Certificate(format!("{}: {e}", path.display()));
+                let mut roots = rustls::RootCertStore::empty();
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| fail(e.to_string()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(fail("holds no PEM certificate".into()));
+                }
+                for c in certs {
+                    roots.add(c).map_err(|e| fail(e.to_string()))?;
+                }
+                let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| ClientError::Build(e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+                builder.tls_backend_preconfigured(tls)
+            }
+            // The system's trust store, through reqwest's platform verifier; it needs a
+            // process-wide provider, and ring is the only one compiled in.
+            None => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                builder
+            }
+        };
+        let client = builder
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(ProvisioningService {
+            client,
+            base,
+            token,
+        })
+    }
+
+    /// The connector's SCIM base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A token that is not the connector's, derived as a wrong-token scenario names it: `a wrong
+    /// token`, `the token truncated`, `the token in upper case` (lower case when upper case
+    /// would not change it), `an empty bearer token`.
+    pub fn token_variant(&self, kind: &str) -> String {
+        let token = self.token.expose();
+        match kind {
+            "the token truncated" => token
+                .chars()
+                .take(token.chars().count().saturating_sub(1))
+                .collect(),
+            "the token in upper case" if token.to_uppercase() != token => token.to_uppercase(),
+            "the token in upper case" => token.to_lowercase(),
+            "an empty bearer token" => String::new(),
+            _ => format!("wrong-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// Sends a request and records the exchange. Never fails: no answer is evidence too.
+    pub async fn send(&self, request: &Request, auth: &Auth) -> Exchange {
+        let url = format!("{}{}", self.base, request.path);
+        let mut builder = self.client.request(
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET),
+            &url,
+        );
+        let mut request_headers = Vec::new();
+        match auth {
+            Auth::Token => builder = builder.bearer_auth(self.token.expose()),
+            Auth::Bearer(t) => {
+                builder = builder.header(reqwest::header::AUTHORIZATION, format!("Bearer {t}"))
+            }
+            Auth::None => {}
+        }
+        if *auth != Auth::None {
+            request_headers.push(("authorization".to_owned(), "Bearer <redacted>".to_owned()));
+        }
+        let body_text = match &request.body {
+            Some(Body::Json(v)) => {
+                let text = v.to_string();
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
+                    .body(text.clone());
+                request_headers.push(("content-type".into(), MEDIA_TYPE.into()));
+                Some(text)
+            }
+            Some(Body::Raw { content_type, text }) => {
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(text.clone());
+                request_headers.push(("content-type".into(), content_type.clone()));
+                Some(text.clone())
+            }
+            None => None,
+        };
+        let started = Instant::now();
+        let mut exchange = Exchange {
+            method: request.method.to_owned(),
+            url,
+            request_headers,
+            request_body: body_text,
+            ..Exchange::default()
+        };
+        match builder.send().await {
+            Ok(response) => {
+                exchange.status = Some(response.status().as_u16());
+                exchange.response_headers = response
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                match response.bytes().await {
+                    Ok(bytes) => {
+                        let text =
+                            String::from_utf8_lossy(&bytes[..bytes.len().min(EVIDENCE_BODY_LIMIT)]);
+                        exchange.response_body = (!bytes.is_empty()).then(|| text.into_owned());
+                    }
+                    Err(e) => exchange.error = Some(format!("the body could not be read: {e}")),
+                }
+            }
+            Err(e) => exchange.error = Some(describe(&e)),
+        }
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        exchange
+    }
+}
+
+/// reqwest errors carry their cause chain; the innermost cause is what an operator needs
+/// ("Connection refused", "UnknownIssuer").
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Request) -> &Value {
+        match &r.body {
+            Some(Body::Json(v)) => v,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn disable_is_the_string_false_by_default_and_a_boolean_with_the_flag() {
+        let default = entra::set_active(Dialect::EntraDefault, "x", false);
+        assert_eq!(
+            body(&default)["Operations"],
+            json!([{"op": "Replace", "path": "active", "value": "False"}])
+        );
+        let flagged = entra::set_active(Dialect::EntraScim2020, "x", false);
+        assert_eq!(
+            body(&flagged)["Operations"],
+            json!([{"op": "replace", "path": "active", "value": false}])
+        );
+        assert_eq!(body(&flagged)["schemas"], json!([urn::PATCH_OP]));
+        assert_eq!(
+            body(&entra::set_active(Dialect::EntraDefault, "x", true))["Operations"][0]["value"],
+            "True"
+        );
+    }
+
+    #[test]
+    fn updates_are_one_op_per_attribute_or_one_pathless_replace() {
+        let changes = vec![
+            Change {
+                attribute: "sn".into(),
+                value: json!("Jones"),
+                had_value: true,
+            },
+            Change {
+                attribute: "displayName".into(),
+                value: json!("B J"),
+                had_value: false,
+            },
+        ];
+        let default = entra::update(Dialect::EntraDefault, "cn=a,dc=x", &changes);
+        assert_eq!(default.method, "PATCH");
+        assert_eq!(default.path, "/Users/cn%3Da%2Cdc%3Dx");
+        assert_eq!(
+            body(&default)["Operations"],
+            json!([
+                {"op": "Replace", "path": entra::urn_of("sn"), "value": "Jones"},
+                {"op": "Add", "path": entra::urn_of("displayName"), "value": "B J"},
+            ])
+        );
+        let flagged = entra::update(Dialect::EntraScim2020, "cn=a,dc=x", &changes);
+        assert_eq!(
+            body(&flagged)["Operations"],
+            json!([{"op": "replace", "value": {entra::urn_of("sn"): "Jones", entra::urn_of("displayName"): "B J"}}])
+        );
+        // Both normalise to the same operations.
+        let a = serde_json::from_value::<scim_proto::PatchRequest>(body(&default).clone())
+            .unwrap()
+            .normalize()
+            .unwrap();
+        let b = serde_json::from_value::<scim_proto::PatchRequest>(body(&flagged).clone())
+            .unwrap()
+            .normalize()
+            .unwrap();
+        let targets = |ops: &[scim_proto::PatchOperation]| -> Vec<(String, Option<Value>)> {
+            ops.iter()
+                .map(|o| (o.target.to_string(), o.value.clone()))
+                .collect()
+        };
+        assert_eq!(targets(&a), targets(&b));
+    }
+
+    #[test]
+    fn matching_queries_use_the_full_urn_and_plus_for_spaces() {
+        let r = entra::filter(&entra::urn_of("mail"), "b simon@contoso.lab");
+        assert_eq!(
+            r.path,
+            "/Users?filter=urn:ietf:params:scim:schemas:extension:ECMA2Host:2.0:User:mail+eq+%22b+simon@contoso.lab%22"
+        );
+        let r = entra::filter("cn", "a\"b\\c");
+        assert_eq!(r.path, "/Users?filter=cn+eq+%22a%5C%22b%5C%5Cc%22");
+        let parsed = scim_proto::Filter::parse("cn eq \"a\\\"b\\\\c\"").unwrap();
+        assert_eq!(
+            parsed,
+            scim_proto::Filter::eq(scim_proto::AttrPath::bare("cn"), "a\"b\\c")
+        );
+        let t = entra::test_connection("mail");
+        assert!(t.path.starts_with(
+            "/Users?filter=urn:ietf:params:scim:schemas:extension:ECMA2Host:2.0:User:mail+eq+%22"
+        ));
+        assert_eq!(
+            t.path.len(),
+            entra::filter(&entra::urn_of("mail"), &uuid::Uuid::nil().to_string())
+                .path
+                .len()
+        );
+    }
+
+    #[test]
+    fn creates_carry_the_extension_and_the_core_members_entra_always_sends() {
+        let mut attrs = IndexMap::new();
+        attrs.insert("-dn-".to_owned(), json!("cn=a,dc=x"));
+        attrs.insert("objectClass".to_owned(), json!(["inetOrgPerson"]));
+        let r = entra::create(&attrs);
+        let b = body(&r);
+        assert_eq!(b["schemas"], json!([urn::CORE_USER, urn::ECMA2HOST_USER]));
+        assert_eq!(b["active"], true);
+        assert_eq!(b[urn::ECMA2HOST_USER]["-dn-"], "cn=a,dc=x");
+        let user: scim_proto::User = serde_json::from_value(b.clone()).unwrap();
+        assert_eq!(
+            user.ecma2host.unwrap().get("objectClass"),
+            Some(&json!(["inetOrgPerson"]))
+        );
+    }
+}

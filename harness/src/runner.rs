@@ -1,0 +1,653 @@
+//! Running the suite: for every profile × dialect, the applicable scenarios go through cucumber
+//! with the run's context; every scenario ends up in the report with an outcome, including the
+//! ones that did not apply and the ones `--tags` left out. A scenario that should have run and
+//! produced no result is reported as blocked, so a run can never pass by leaving tests out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use cucumber::tag::Ext as _;
+use cucumber::{Cucumber, Event, WriterExt as _, event, parser, runner};
+use futures_util::FutureExt as _;
+use gherkin::tagexpr::TagOperation;
+use reports::{Case, Detail, Outcome, ProfileRun, Report};
+use scim_proto::Dialect;
+
+use crate::config::{Config, ConfigError};
+use crate::probe::{LdapProbe, escape};
+use crate::provisioning::{Auth, ProvisioningService, entra};
+use crate::steps::{self, StepFailure};
+use crate::suite::{ScenarioMeta, Suite, feature_file};
+use crate::world::{EcmaWorld, RunContext};
+
+/// What `ecmacert run` was asked to do.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Profiles to run (empty: the configuration's).
+    pub profiles: Vec<String>,
+    /// Dialects to run.
+    pub dialects: Vec<Dialect>,
+    /// A tag expression (`@must and not @ldap`).
+    pub tags: Option<String>,
+    /// Scenarios in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            profiles: Vec::new(),
+            dialects: Dialect::ALL.to_vec(),
+            tags: None,
+            concurrency: 8,
+        }
+    }
+}
+
+/// A run that could not start: a configuration mistake (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The shipped suite does not load (a build defect).
+    #[error("the suite does not load: {0}")]
+    Suite(String),
+}
+
+/// What the run needs, resolved from the configuration: secrets read, clients built.
+struct Resolved {
+    service: ProvisioningService,
+    profiles: Vec<String>,
+    tags: Option<TagOperation>,
+}
+
+fn resolve(
+    suite: &Suite,
+    config: &Config,
+    base_dir: &Path,
+    options: &RunOptions,
+) -> Result<Resolved, RunError> {
+    let names = if options.profiles.is_empty() {
+        config.profile_names()
+    } else {
+        options.profiles.clone()
+    };
+    if names.is_empty() {
+        return Err(ConfigError::invalid(
+            "profile",
+            "no profile given (profile = \"…\" or --profile NAME)",
+        )
+        .into());
+    }
+    for name in &names {
+        if !suite.profiles.contains_key(name) {
+            let known: Vec<&str> = suite.profiles.keys().map(String::as_str).collect();
+            return Err(ConfigError::invalid(
+                "profile",
+                format!("unknown profile {name:?} (known: {})", known.join(", ")),
+            )
+            .into());
+        }
+    }
+    let tags = match &options.tags {
+        Some(expr) => Some(expr.parse::<TagOperation>().map_err(|e| {
+            ConfigError::invalid("--tags", format!("{expr:?} is not a tag expression: {e}"))
+        })?),
+        None => None,
+    };
+    let token = config
+        .host
+        .token
+        .resolve(base_dir)
+        .map_err(|e| ConfigError::invalid("host.token", e.to_string()))?;
+    let ca = config
+        .host
+        .ca_certificate
+        .as_ref()
+        .map(|p| base_dir.join(p));
+    let service = ProvisioningService::new(
+        config.scim_base(),
+        token,
+        ca.as_deref(),
+        Duration::from_secs(config.host.request_timeout_seconds),
+    )
+    .map_err(|e| ConfigError::invalid("host", e.to_string()))?;
+    Ok(Resolved {
+        service,
+        profiles: names,
+        tags,
+    })
+}
+
+/// Which scenarios are listed, and why some do not run.
+pub fn plan(
+    suite: &Suite,
+    profile: &str,
+    tags: Option<&TagOperation>,
+    extra: &BTreeSet<String>,
+) -> Vec<(ScenarioMeta, Option<(Outcome, String)>)> {
+    let Some(p) = suite.profiles.get(profile) else {
+        return Vec::new();
+    };
+    suite
+        .scenarios
+        .iter()
+        .map(|s| {
+            let skip = if let Some(reason) = s.not_applicable(p, extra) {
+                Some((Outcome::NotApplicable, reason))
+            } else if tags.is_some_and(|t| !t.eval(s.tags.iter())) {
+                Some((Outcome::FilteredOut, "left out by --tags".to_owned()))
+            } else {
+                None
+            };
+            (s.clone(), skip)
+        })
+        .collect()
+}
+
+/// Capabilities the configuration adds (an import hook).
+pub fn configured_capabilities(config: &Config) -> BTreeSet<String> {
+    let mut caps = BTreeSet::new();
+    if config.host.import.is_some() {
+        caps.insert("import-hook".to_owned());
+    }
+    caps
+}
+
+/// Runs the suite against the configured host. `Err` only for configuration mistakes; every
+/// failure of the host or target is an outcome in the report.
+pub async fn run(
+    suite: &Suite,
+    config: &Config,
+    base_dir: &Path,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let resolved = resolve(suite, config, base_dir, options)?;
+    let run_id = run_id();
+    let extra = configured_capabilities(config);
+    let mut report = Report {
+        suite_version: env!("CARGO_PKG_VERSION").to_owned(),
+        run_id: run_id.clone(),
+        host: resolved.service.base().to_owned(),
+        duration_ms: 0,
+        runs: Vec::new(),
+        leftovers: Vec::new(),
+    };
+    // Setup that every scenario needs; if it fails, every scenario that would have run is
+    // blocked with the reason.
+    let mut host_process = None;
+    let setup: Result<Arc<LdapProbe>, String> = async {
+        let password = config
+            .target
+            .bind_password
+            .resolve(base_dir)
+            .map_err(|e| format!("target.bind_password: {e}"))?;
+        if let Some(command) = &config.host.command {
+            host_process = Some(
+                crate::host::HostProcess::start(
+                    command,
+                    base_dir,
+                    &resolved.service,
+                    suite,
+                    &resolved.profiles[0],
+                    config,
+                )
+                .await?,
+            );
+        }
+        let probe = LdapProbe::connect(&config.target, &password, base_dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        probe.ensure_container().await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(probe))
+    }
+    .await;
+    let scenarios = Arc::new(AtomicU64::new(1));
+    let numbers = Arc::new(AtomicU64::new(
+        20_000 + u64::from(std::process::id() % 1000) * 100,
+    ));
+    for profile_name in &resolved.profiles {
+        for dialect in &options.dialects {
+            let planned = plan(suite, profile_name, resolved.tags.as_ref(), &extra);
+            let cases = match &setup {
+                Err(reason) => blocked_cases(&planned, reason),
+                Ok(probe) => {
+                    let profile = suite.profiles.get(profile_name).cloned().ok_or_else(|| {
+                        RunError::Suite(format!("profile {profile_name} vanished"))
+                    })?;
+                    let ctx = Arc::new(RunContext {
+                        profile,
+                        dialect: *dialect,
+                        service: resolved.service.clone(),
+                        probe: probe.clone(),
+                        run_id: run_id.clone(),
+                        container: config.target.container.clone(),
+                        import: config.host.import.clone(),
+                        scenarios: scenarios.clone(),
+                        numbers: numbers.clone(),
+                    });
+                    run_cucumber(suite, &planned, ctx, options.concurrency).await
+                }
+            };
+            report.runs.push(ProfileRun {
+                profile: profile_name.clone(),
+                dialect: dialect.name().to_owned(),
+                cases,
+            });
+        }
+    }
+    if let Ok(probe) = &setup {
+        report.leftovers = leftovers(probe, suite, &resolved.profiles, &run_id).await;
+    }
+    if let Some(host) = host_process {
+        host.stop().await;
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn blocked_cases(planned: &[(ScenarioMeta, Option<(Outcome, String)>)], reason: &str) -> Vec<Case> {
+    planned
+        .iter()
+        .map(|(s, skip)| {
+            let (outcome, message) = match skip {
+                Some((o, m)) => (*o, m.clone()),
+                None => (Outcome::Blocked, format!("setup failed: {reason}")),
+            };
+            case(
+                s,
+                outcome,
+                Some(Detail {
+                    message,
+                    ..Detail::default()
+                }),
+                0,
+            )
+        })
+        .collect()
+}
+
+fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms: u64) -> Case {
+    Case {
+        feature: s.feature.clone(),
+        scenario: s.name.clone(),
+        line: s.line,
+        level: s.level,
+        requirements: s.requirements.clone(),
+        outcome,
+        duration_ms,
+        detail,
+    }
+}
+
+/// A short id that marks everything this run creates.
+fn run_id() -> String {
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    format!("r{}", &u[..6])
+}
+
+/// What happened to one scenario, gathered from the writer (the failing step) and the after
+/// hook (the world's evidence and warnings).
+#[derive(Default)]
+struct Outcomes {
+    failed_step: Option<String>,
+    message: Option<String>,
+    finished: bool,
+    warnings: Vec<String>,
+    exchanges: Vec<reports::Exchange>,
+    started: Option<Instant>,
+    duration_ms: u64,
+}
+
+type Key = (String, usize);
+type Collector = Arc<Mutex<HashMap<Key, Outcomes>>>;
+
+fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
+    (feature_file(feature), scenario.position.line)
+}
+
+fn with<T>(collector: &Collector, k: Key, f: impl FnOnce(&mut Outcomes) -> T) -> T {
+    let mut map = collector.lock().unwrap_or_else(|p| p.into_inner());
+    f(map.entry(k).or_default())
+}
+
+/// Feeds the embedded features to cucumber.
+struct Embedded(Vec<gherkin::Feature>);
+
+impl cucumber::Parser<()> for Embedded {
+    type Cli = cucumber::cli::Empty;
+    type Output = futures_util::stream::Iter<std::vec::IntoIter<parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, _input: (), _cli: Self::Cli) -> Self::Output {
+        futures_util::stream::iter(self.0.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}
+
+/// Records failing steps by scenario.
+struct Recorder(Collector);
+
+impl cucumber::Writer<EcmaWorld> for Recorder {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<Event<event::Cucumber<EcmaWorld>>>,
+        _cli: &Self::Cli,
+    ) {
+        let Ok(event) = event else { return };
+        let event::Cucumber::Feature(feature, ev) = event.value else {
+            return;
+        };
+        let (scenario, ev) = match ev {
+            event::Feature::Scenario(s, ev) => (s, ev.event),
+            event::Feature::Rule(_, event::Rule::Scenario(s, ev)) => (s, ev.event),
+            _ => return,
+        };
+        let k = key(&feature, &scenario);
+        let (step, step_event) = match ev {
+            event::Scenario::Step(step, e) | event::Scenario::Background(step, e) => (step, e),
+            event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
+                let message = panic_message(&info);
+                with(&self.0, k, |o| {
+                    o.message
+                        .get_or_insert(format!("a hook failed: {message}"))
+                        .clone()
+                });
+                return;
+            }
+            _ => return,
+        };
+        let text = format!("{}{}", step.keyword, step.value);
+        match step_event {
+            event::Step::Failed(_, _, _, error) => {
+                let message = match error {
+                    event::StepError::Panic(info) => panic_message(&info),
+                    other => other.to_string(),
+                };
+                with(&self.0, k, |o| {
+                    if o.failed_step.is_none() {
+                        o.failed_step = Some(text);
+                        o.message = Some(message);
+                    }
+                });
+            }
+            event::Step::Skipped => with(&self.0, k, |o| {
+                if o.failed_step.is_none() {
+                    o.failed_step = Some(text.clone());
+                    o.message = Some(format!("no step definition matches {text:?}"));
+                }
+            }),
+            _ => {}
+        }
+    }
+}
+
+fn panic_message(info: &event::Info) -> String {
+    if let Some(f) = info.downcast_ref::<StepFailure>() {
+        f.0.clone()
+    } else if let Some(s) = info.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = info.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else {
+        "the step panicked".to_owned()
+    }
+}
+
+/// Keeps the unwinds that report failed steps off stderr; real panics still print.
+fn quiet_step_failures() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<StepFailure>().is_none() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+async fn run_cucumber(
+    suite: &Suite,
+    planned: &[(ScenarioMeta, Option<(Outcome, String)>)],
+    ctx: Arc<RunContext>,
+    concurrency: usize,
+) -> Vec<Case> {
+    quiet_step_failures();
+    let selected: BTreeSet<Key> = planned
+        .iter()
+        .filter(|(_, skip)| skip.is_none())
+        .map(|(s, _)| (s.feature.clone(), s.line))
+        .collect();
+    let collector: Collector = Arc::new(Mutex::new(HashMap::new()));
+    if !selected.is_empty() {
+        let before_ctx = ctx.clone();
+        let before_collector = collector.clone();
+        let after_collector = collector.clone();
+        let runner = runner::Basic::default()
+            .steps(steps::collection())
+            .max_concurrent_scenarios(Some(concurrency.max(1)))
+            .before(move |feature, _rule, scenario, world| {
+                world.begin(before_ctx.clone());
+                with(&before_collector, key(feature, scenario), |o| {
+                    o.started = Some(Instant::now())
+                });
+                async {}.boxed_local()
+            })
+            .after(move |feature, _rule, scenario, finished, world| {
+                let collector = after_collector.clone();
+                let k = key(feature, scenario);
+                let passed = matches!(finished, event::ScenarioFinished::StepPassed);
+                async move {
+                    let (warnings, exchanges, cleanup) = match world {
+                        Some(w) => {
+                            let dns: Vec<String> = w.users.values().map(|u| u.dn.clone()).collect();
+                            (
+                                std::mem::take(&mut w.warnings),
+                                std::mem::take(&mut w.evidence),
+                                passed.then(|| (w.run.clone(), dns)),
+                            )
+                        }
+                        None => (Vec::new(), Vec::new(), None),
+                    };
+                    // A passed scenario removes what it made; a failed one leaves it as evidence.
+                    if let Some((Some(run), dns)) = cleanup {
+                        for dn in dns {
+                            let _ = run.probe.delete(&dn).await;
+                        }
+                    }
+                    with(&collector, k, |o| {
+                        o.finished = true;
+                        o.warnings = warnings;
+                        o.exchanges = exchanges;
+                        o.duration_ms = o.started.map_or(0, |s| s.elapsed().as_millis() as u64);
+                    });
+                }
+                .boxed_local()
+            });
+        let filter_set = selected.clone();
+        Cucumber::<EcmaWorld, _, (), _, _, cucumber::cli::Empty>::custom(
+            Embedded(suite.features.clone()),
+            runner,
+            Recorder(collector.clone()).normalized(),
+        )
+        .with_default_cli()
+        .filter_run((), move |feature, _rule, scenario| {
+            filter_set.contains(&key(feature, scenario))
+        })
+        .await;
+    }
+    let mut results = collector.lock().unwrap_or_else(|p| p.into_inner());
+    planned
+        .iter()
+        .map(|(s, skip)| {
+            if let Some((outcome, reason)) = skip {
+                return case(
+                    s,
+                    *outcome,
+                    Some(Detail {
+                        message: reason.clone(),
+                        ..Detail::default()
+                    }),
+                    0,
+                );
+            }
+            let Some(o) = results.remove(&(s.feature.clone(), s.line)) else {
+                return case(
+                    s,
+                    Outcome::Blocked,
+                    Some(Detail {
+                        message: "the scenario should have run and did not".into(),
+                        ..Detail::default()
+                    }),
+                    0,
+                );
+            };
+            let outcome = match (&o.message, o.finished, o.warnings.is_empty()) {
+                (Some(_), _, _) => Outcome::Failed,
+                (None, false, _) => Outcome::Blocked,
+                (None, true, false) => Outcome::Warned,
+                (None, true, true) => Outcome::Passed,
+            };
+            let detail = (outcome != Outcome::Passed).then(|| Detail {
+                step: o.failed_step,
+                message: o.message.unwrap_or_default(),
+                warnings: o.warnings,
+                exchanges: o.exchanges,
+            });
+            case(s, outcome, detail, o.duration_ms)
+        })
+        .collect()
+}
+
+/// Objects under the container that carry this run's id and are still there.
+async fn leftovers(
+    probe: &LdapProbe,
+    suite: &Suite,
+    profiles: &[String],
+    run_id: &str,
+) -> Vec<String> {
+    let mut namings: BTreeSet<String> = profiles
+        .iter()
+        .filter_map(|p| suite.profiles.get(p))
+        .filter_map(|p| p.ldap.as_ref().map(|l| l.naming_attribute().to_owned()))
+        .collect();
+    namings.insert("ou".into());
+    let filter = format!(
+        "(|{})",
+        namings
+            .iter()
+            .map(|n| format!("({n}=*-{}-*)", escape(run_id)))
+            .collect::<String>()
+    );
+    probe
+        .find(&filter)
+        .await
+        .map(|found| found.into_iter().map(|e| e.dn).collect())
+        .unwrap_or_default()
+}
+
+/// The test-connection request a readiness check sends.
+pub fn readiness_request(suite: &Suite, profile: &str) -> crate::provisioning::Request {
+    let attribute = suite
+        .profiles
+        .get(profile)
+        .and_then(|p| p.attribute(&p.matching_attribute).map(|a| a.target.clone()))
+        .unwrap_or_else(|| "PLACEHOLDER".into());
+    entra::test_connection(&attribute)
+}
+
+/// Sends one test-connection query: `Ok` on 200.
+pub async fn probe_host(
+    service: &ProvisioningService,
+    suite: &Suite,
+    profile: &str,
+) -> Result<(), String> {
+    let x = service
+        .send(&readiness_request(suite, profile), &Auth::Token)
+        .await;
+    match x.status {
+        Some(200) => Ok(()),
+        _ => Err(crate::checks::got(&x)),
+    }
+}
+
+/// What `ecmacert list` prints: every scenario per profile and dialect, and whether it would
+/// run. Touches nothing.
+pub fn describe_plan(
+    suite: &Suite,
+    config: &Config,
+    options: &RunOptions,
+) -> Result<String, RunError> {
+    let names = if options.profiles.is_empty() {
+        config.profile_names()
+    } else {
+        options.profiles.clone()
+    };
+    let tags = match &options.tags {
+        Some(expr) => Some(expr.parse::<TagOperation>().map_err(|e| {
+            ConfigError::invalid("--tags", format!("{expr:?} is not a tag expression: {e}"))
+        })?),
+        None => None,
+    };
+    let extra = configured_capabilities(config);
+    let mut out = String::new();
+    let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in &names {
+        let profile = suite
+            .profiles
+            .get(name)
+            .ok_or_else(|| ConfigError::invalid("profile", format!("unknown profile {name:?}")))?;
+        out.push_str(&format!(
+            "profile {} ({}): {}\n",
+            profile.name, profile.kind, profile.description
+        ));
+        out.push_str(&format!(
+            "  capabilities: {}\n",
+            profile
+                .capabilities()
+                .into_iter()
+                .chain(extra.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for dialect in &options.dialects {
+            out.push_str(&format!("  dialect {}\n", dialect.name()));
+            for (s, skip) in plan(suite, name, tags.as_ref(), &extra) {
+                let (mark, why) = match &skip {
+                    None => ("run ", String::new()),
+                    Some((o, reason)) => (
+                        if *o == Outcome::NotApplicable {
+                            "n/a "
+                        } else {
+                            "skip"
+                        },
+                        format!("  ({reason})"),
+                    ),
+                };
+                *totals
+                    .entry(if skip.is_none() { "run" } else { "not run" })
+                    .or_default() += 1;
+                out.push_str(&format!(
+                    "    {mark} {}:{} {} [{} {}]{why}\n",
+                    s.feature,
+                    s.line,
+                    s.name,
+                    s.level.name(),
+                    s.requirements.join(" ")
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "{} scenario × profile × dialect cases would run, {} would not; nothing was contacted\n",
+        totals.get("run").copied().unwrap_or(0),
+        totals.get("not run").copied().unwrap_or(0)
+    ));
+    Ok(out)
+}

@@ -1,0 +1,484 @@
+//! What the host answers: `Then` steps about the last exchange.
+
+use cucumber::step::{Context, Step};
+use scim_proto::urn;
+use serde_json::Value;
+
+use super::{arg, step};
+use crate::checks::{self, json};
+use crate::provisioning::{Auth, entra};
+use crate::world::{EcmaWorld, Failure, StepResult, same_json};
+
+/// `Then` steps about answers.
+pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
+    (
+        r"^the host answers 200 with an empty list$",
+        step!(empty_list),
+    ),
+    (
+        r"^the host answers 200 with a list of schemas$",
+        step!(list_of_schemas),
+    ),
+    (
+        r"^the ECMA2Host extension schema lists exactly the profile's attributes$",
+        step!(schema_lists_profile),
+    ),
+    (r"^the host answers 201 Created with an id$", step!(created)),
+    (r"^the host answers 200 or 204$", step!(ok_or_no_content)),
+    (r"^the host answers 204 with no body$", step!(no_content)),
+    (
+        r#"^the host answers 200 with user "([^"]+)"$"#,
+        step!(answers_user),
+    ),
+    (
+        r#"^the host answers 200 with exactly user "([^"]+)"$"#,
+        step!(exactly_user),
+    ),
+    (
+        r#"^the host answers 200 with exactly one user, "([^"]+)"$"#,
+        step!(exactly_one_named),
+    ),
+    (
+        r"^the host answers (\d{3}) with a SCIM error$",
+        step!(status_error),
+    ),
+    (r"^the host answers with a SCIM error$", step!(any_error)),
+    (r"^the host answers 409 uniqueness$", step!(uniqueness)),
+    (r"^the host answers 400 (\w+)$", step!(bad_request)),
+    (r"^the answer shows no password$", step!(no_password)),
+    (
+        r"^the answer equals the resource the host returned on create$",
+        step!(equals_created),
+    ),
+    (
+        r#"^the matched resource equals what reading user "([^"]+)" by id returns$"#,
+        step!(match_equals_get),
+    ),
+    (
+        r#"^the host returns user "([^"]+)" with:$"#,
+        step!(returns_with),
+    ),
+    (
+        r#"^the host returns user "([^"]+)" with every attribute the request carried$"#,
+        step!(returns_carried),
+    ),
+    (
+        r#"^reading user "([^"]+)" by id answers 404$"#,
+        step!(read_404),
+    ),
+    (
+        r#"^matching on (\w+) "([^"]*)" finds user "([^"]+)"$"#,
+        step!(matching_value_finds),
+    ),
+    (
+        r#"^matching user "([^"]+)" on its original (\w+) finds nobody$"#,
+        step!(matching_original_finds_nobody),
+    ),
+    (
+        r#"^matching user "([^"]+)" on (\w+) finds it$"#,
+        step!(matching_finds_it),
+    ),
+];
+
+async fn empty_list(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[200], "ECMA-MATCH-001")?;
+    let list = checks::list_response(&x)?;
+    match list["totalResults"].as_u64() {
+        Some(0) if list["Resources"].as_array().is_none_or(Vec::is_empty) => Ok(()),
+        other => Err(Failure(format!(
+            "expected totalResults 0 and no Resources, got totalResults {} with {} resources",
+            other.map_or("missing".into(), |n| n.to_string()),
+            list["Resources"].as_array().map_or(0, Vec::len)
+        ))),
+    }
+}
+
+/// The resources of a ListResponse answer whose status is 200.
+fn resources(w: &EcmaWorld) -> Result<Vec<Value>, Failure> {
+    let x = w.last()?;
+    checks::status(x, &[200], "ECMA-MATCH-004")?;
+    let list = checks::list_response(x)?;
+    Ok(list["Resources"].as_array().cloned().unwrap_or_default())
+}
+
+async fn list_of_schemas(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[200], "ECMA-DISC-001")?;
+    checks::list_response(&x)?;
+    Ok(())
+}
+
+async fn schema_lists_profile(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let body = json(w.last()?).unwrap_or(Value::Null);
+    let schema = body["Resources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["id"] == urn::ECMA2HOST_USER))
+        .ok_or_else(|| {
+            Failure(format!(
+                "expected the schema {} in the list, got none",
+                urn::ECMA2HOST_USER
+            ))
+        })?;
+    let listed: std::collections::BTreeSet<String> = schema["attributes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let expected = run.profile.selected_attributes();
+    let fold = |s: &std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
+        s.iter().map(|n| n.to_ascii_lowercase()).collect()
+    };
+    if fold(&listed) == fold(&expected) {
+        Ok(())
+    } else {
+        let missing: Vec<&String> = expected
+            .iter()
+            .filter(|e| !fold(&listed).contains(&e.to_ascii_lowercase()))
+            .collect();
+        let extra: Vec<&String> = listed
+            .iter()
+            .filter(|l| !fold(&expected).contains(&l.to_ascii_lowercase()))
+            .collect();
+        Err(Failure(format!(
+            "expected exactly the attributes {expected:?}, got {listed:?} (missing {missing:?}, extra {extra:?})"
+        )))
+    }
+}
+
+async fn created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[201], "ECMA-CREATE-001")?;
+    checks::created_id(&x)?;
+    Ok(())
+}
+
+async fn ok_or_no_content(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[200, 204], "ECMA-UPDATE-010")?;
+    Ok(())
+}
+
+async fn no_content(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[204], "ECMA-DELETE-001")?;
+    match &x.response_body {
+        None => Ok(()),
+        Some(b) => Err(Failure(format!(
+            "expected no body with 204, got {}",
+            reports::terminal::shorten(b)
+        ))),
+    }
+}
+
+/// The id a resource says it has.
+fn id_in(resource: &Value) -> Option<&str> {
+    resource["id"].as_str()
+}
+
+async fn answers_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let id = w.id_of(&logical)?;
+    let x = w.last()?.clone();
+    checks::status(&x, &[200], "ECMA-READ-001")?;
+    let body = json(&x).unwrap_or(Value::Null);
+    match id_in(&body) {
+        Some(got) if got == id => Ok(()),
+        got => Err(Failure(format!(
+            "expected the resource with id {id:?}, got id {got:?}"
+        ))),
+    }
+}
+
+async fn exactly_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let id = w.id_of(&logical)?;
+    let found = resources(w)?;
+    let ids: Vec<&str> = found.iter().filter_map(id_in).collect();
+    if ids == [id.as_str()] {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected exactly user {logical:?} (id {id:?}), got ids {ids:?}"
+        )))
+    }
+}
+
+async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let naming = run
+        .profile
+        .attribute("name")
+        .map(|a| a.target.clone())
+        .unwrap_or_else(|| "cn".into());
+    let name = w.user(&logical)?.name.clone();
+    let found = resources(w)?;
+    let names: Vec<String> = found
+        .iter()
+        .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
+        .collect();
+    if names != [name.clone()] {
+        return Err(Failure(format!(
+            "expected exactly one user, {name:?}, got {names:?}"
+        )));
+    }
+    w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
+    Ok(())
+}
+
+async fn status_error(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let status: u16 = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure("bad status".into()))?;
+    let x = w.last()?.clone();
+    checks::status(&x, &[status], "ECMA-ERR-001")?;
+    checks::scim_error_body(&x)?;
+    Ok(())
+}
+
+async fn any_error(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    match x.status {
+        Some(s) if s >= 400 => Ok(checks::scim_error_body(&x)?),
+        _ => Err(Failure(format!(
+            "expected an error (4xx or 5xx), got {}",
+            checks::got(&x)
+        ))),
+    }
+}
+
+async fn uniqueness(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[409], "ECMA-ANCHOR-007")?;
+    let scim_type = json(&x).and_then(|b| b["scimType"].as_str().map(str::to_owned));
+    if scim_type.as_deref() == Some("uniqueness") {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected scimType uniqueness, got {scim_type:?}"
+        )))
+    }
+}
+
+async fn bad_request(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let expected = arg(&ctx, 1)?;
+    let x = w.last()?.clone();
+    checks::status(&x, &[400], "ECMA-ERR-010")?;
+    let scim_type = json(&x).and_then(|b| b["scimType"].as_str().map(str::to_owned));
+    // The scimType is a SHOULD (ECMA-ERR-002); the status is the MUST.
+    if scim_type.as_deref() != Some(expected.as_str()) {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-ERR-002",
+            level: reports::Level::Should,
+            message: format!("expected scimType {expected}, got {scim_type:?}"),
+        }))?;
+    }
+    Ok(())
+}
+
+async fn no_password(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let write_only: Vec<String> = run
+        .profile
+        .attributes
+        .values()
+        .filter(|a| a.write_only)
+        .map(|a| a.target.clone())
+        .collect();
+    let body = json(w.last()?).unwrap_or(Value::Null);
+    checks::no_password(&body, &write_only)?;
+    Ok(())
+}
+
+async fn equals_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let subject = w
+        .subject
+        .clone()
+        .ok_or_else(|| Failure("no user was read".into()))?;
+    let created = w.user(&subject)?.created.clone().unwrap_or(Value::Null);
+    let got = json(w.last()?).unwrap_or(Value::Null);
+    compare_resources(
+        &created,
+        &got,
+        "the resource returned on create",
+        "the resource read by id",
+    )
+}
+
+/// Two representations of one user agree on id and extension attributes.
+fn compare_resources(a: &Value, b: &Value, a_name: &str, b_name: &str) -> StepResult {
+    if a["id"] != b["id"] {
+        return Err(Failure(format!(
+            "expected the same id in {a_name} and {b_name}, got {} and {}",
+            a["id"], b["id"]
+        )));
+    }
+    let (ea, eb) = (&a[urn::ECMA2HOST_USER], &b[urn::ECMA2HOST_USER]);
+    if ea == eb {
+        return Ok(());
+    }
+    Err(Failure(format!(
+        "expected {a_name} and {b_name} to agree, got {ea} and {eb}"
+    )))
+}
+
+async fn match_equals_get(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let matched = resources(w)?.into_iter().next().unwrap_or(Value::Null);
+    let id = w.id_of(&logical)?;
+    let x = w.send(entra::get(&id), Auth::Token).await?;
+    checks::status(&x, &[200], "ECMA-READ-001")?;
+    compare_resources(
+        &matched,
+        &json(&x).unwrap_or(Value::Null),
+        "the matched resource",
+        "the resource read by id",
+    )
+}
+
+/// Reads the user by id and compares the given target attributes.
+async fn host_has(w: &mut EcmaWorld, logical: &str, expected: Vec<(String, Value)>) -> StepResult {
+    let id = w.id_of(logical)?;
+    let x = w.send(entra::get(&id), Auth::Token).await?;
+    checks::status(&x, &[200], "ECMA-READ-001")?;
+    let body = json(&x).unwrap_or(Value::Null);
+    let ext = &body[urn::ECMA2HOST_USER];
+    let mut wrong = Vec::new();
+    for (attribute, value) in expected {
+        let got = ext.get(&attribute).cloned().unwrap_or(Value::Null);
+        if !same_json(&value, &got) {
+            wrong.push(format!("{attribute}: expected {value}, got {got}"));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(wrong.join("; ")))
+    }
+}
+
+async fn returns_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let mut expected = Vec::new();
+    for (name, value) in super::table(&ctx)? {
+        let attribute = w.logical(&name)?;
+        let value = w.uniquify(&attribute, &value);
+        expected.push((
+            attribute.target.clone(),
+            EcmaWorld::typed(&attribute, &value),
+        ));
+    }
+    host_has(w, &logical, expected).await
+}
+
+async fn returns_carried(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let expected: Vec<(String, Value)> = w
+        .carried
+        .iter()
+        .filter(|(k, _)| {
+            run.profile
+                .attributes
+                .values()
+                .all(|a| &a.target != *k || !a.write_only)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    host_has(w, &logical, expected).await
+}
+
+async fn read_404(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let id = w.id_of(&arg(&ctx, 1)?)?;
+    let x = w.send(entra::get(&id), Auth::Token).await?;
+    checks::status(&x, &[404], "ECMA-DELETE-002")?;
+    Ok(())
+}
+
+async fn matching_value_finds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let attribute = w.logical(&arg(&ctx, 1)?)?;
+    let value = w.uniquify(&attribute, &arg(&ctx, 2)?);
+    let logical = arg(&ctx, 3)?;
+    let id = w.id_of(&logical)?;
+    w.send(
+        entra::filter(&entra::urn_of(&attribute.target), &value),
+        Auth::Token,
+    )
+    .await?;
+    let ids: Vec<String> = resources(w)?
+        .iter()
+        .filter_map(|r| id_in(r).map(str::to_owned))
+        .collect();
+    if ids == [id.clone()] {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected matching {} {value:?} to find {id:?}, got {ids:?}",
+            attribute.target
+        )))
+    }
+}
+
+async fn matching_original_finds_nobody(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?;
+    let value = w
+        .user(&logical)?
+        .original
+        .get(&attribute.target)
+        .map(crate::world::text)
+        .ok_or_else(|| {
+            Failure(format!(
+                "user {logical:?} was not created with a {}",
+                attribute.target
+            ))
+        })?;
+    w.send(
+        entra::filter(&entra::urn_of(&attribute.target), &value),
+        Auth::Token,
+    )
+    .await?;
+    let found = resources(w)?;
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected matching {} {value:?} to find nobody, got {} users",
+            attribute.target,
+            found.len()
+        )))
+    }
+}
+
+async fn matching_finds_it(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?;
+    let id = w.id_of(&logical)?;
+    let value = w
+        .user(&logical)?
+        .values
+        .get(&attribute.target)
+        .map(crate::world::text)
+        .ok_or_else(|| Failure(format!("user {logical:?} has no {}", attribute.target)))?;
+    w.send(
+        entra::filter(&entra::urn_of(&attribute.target), &value),
+        Auth::Token,
+    )
+    .await?;
+    let ids: Vec<String> = resources(w)?
+        .iter()
+        .filter_map(|r| id_in(r).map(str::to_owned))
+        .collect();
+    if ids == [id.clone()] {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected matching to find {id:?}, got {ids:?}"
+        )))
+    }
+}

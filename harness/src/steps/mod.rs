@@ -1,0 +1,134 @@
+//! Step definitions, one file per concept: what the provisioning service does
+//! ([`provisioning`]), what the host answers ([`host`]), what the target holds ([`target`]).
+//!
+//! Steps are registered by hand rather than through cucumber's attribute macros: the macros
+//! collect steps with `inventory` at link time, which a library crate cannot rely on. Each step
+//! is an `async fn(&mut EcmaWorld, Context) -> StepResult`; [`step!`] turns it into the function
+//! cucumber calls, which reports an `Err` the way cucumber expects a failed step: by unwinding
+//! with the message as payload. The runner silences that unwind's default panic message.
+
+pub mod host;
+pub mod provisioning;
+pub mod target;
+
+use cucumber::step::{Collection, Context};
+use regex::Regex;
+
+use crate::world::{EcmaWorld, Failure};
+
+/// The unwind payload of a failed step.
+#[derive(Debug, Clone)]
+pub struct StepFailure(pub String);
+
+/// Fails the current step. cucumber's step protocol signals failure by unwinding; the payload
+/// is a [`StepFailure`], which the runner's panic hook keeps off stderr.
+pub fn fail(failure: Failure) -> ! {
+    std::panic::resume_unwind(Box::new(StepFailure(failure.0)))
+}
+
+/// Turns `async fn(&mut EcmaWorld, Context) -> StepResult` into a cucumber step.
+macro_rules! step {
+    ($f:path) => {{
+        fn run(
+            world: &mut EcmaWorld,
+            ctx: Context,
+        ) -> futures_util::future::LocalBoxFuture<'_, ()> {
+            Box::pin(async move {
+                if let Err(e) = $f(world, ctx).await {
+                    crate::steps::fail(e)
+                }
+            })
+        }
+        run as cucumber::step::Step<EcmaWorld>
+    }};
+}
+
+/// The `i`th capture of the step's pattern.
+pub fn arg(ctx: &Context, i: usize) -> Result<String, Failure> {
+    ctx.matches
+        .get(i)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| Failure(format!("the step has no capture {i}")))
+}
+
+/// The step's two-column table as (name, value) pairs.
+pub fn table(ctx: &Context) -> Result<Vec<(String, String)>, Failure> {
+    let table = ctx
+        .step
+        .table
+        .as_ref()
+        .ok_or_else(|| Failure("the step needs a table".into()))?;
+    table
+        .rows
+        .iter()
+        .map(|row| match &row[..] {
+            [name, value] => Ok((name.trim().to_owned(), value.trim().to_owned())),
+            _ => Err(Failure(format!(
+                "table rows need two cells (attribute | value), got {row:?}"
+            ))),
+        })
+        .collect()
+}
+
+fn re(pattern: &str) -> Regex {
+    // Patterns are literals in this module; a bad one is caught by the unit test below.
+    Regex::new(pattern)
+        .unwrap_or_else(|e| fail(Failure(format!("bad step pattern {pattern:?}: {e}"))))
+}
+
+/// Every step.
+pub fn collection() -> Collection<EcmaWorld> {
+    let mut c = Collection::new();
+    for (pattern, step) in provisioning::GIVEN {
+        c = c.given(None, re(pattern), *step);
+    }
+    for (pattern, step) in provisioning::WHEN {
+        c = c.when(None, re(pattern), *step);
+    }
+    for (pattern, step) in host::THEN.iter().chain(target::THEN) {
+        c = c.then(None, re(pattern), *step);
+    }
+    c
+}
+
+pub(crate) use step;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles_and_every_step_of_the_suite_has_exactly_one_definition() {
+        let patterns: Vec<(gherkin::StepType, Regex)> = provisioning::GIVEN
+            .iter()
+            .map(|(p, _)| (gherkin::StepType::Given, Regex::new(p).unwrap()))
+            .chain(
+                provisioning::WHEN
+                    .iter()
+                    .map(|(p, _)| (gherkin::StepType::When, Regex::new(p).unwrap())),
+            )
+            .chain(
+                host::THEN
+                    .iter()
+                    .chain(target::THEN)
+                    .map(|(p, _)| (gherkin::StepType::Then, Regex::new(p).unwrap())),
+            )
+            .collect();
+        let suite = crate::suite::Suite::embedded().unwrap();
+        for feature in &suite.features {
+            for scenario in &feature.scenarios {
+                for step in &scenario.steps {
+                    let n = patterns
+                        .iter()
+                        .filter(|(ty, re)| *ty == step.ty && re.is_match(&step.value))
+                        .count();
+                    assert_eq!(
+                        n, 1,
+                        "{:?} {:?} matches {n} definitions",
+                        step.ty, step.value
+                    );
+                }
+            }
+        }
+    }
+}

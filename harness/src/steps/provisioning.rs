@@ -1,0 +1,520 @@
+//! What the provisioning service does: `Given` and `When` steps. Each sends what Entra would
+//! send, in the run's dialect.
+
+use cucumber::step::{Context, Step};
+use serde_json::{Value, json};
+
+use super::{arg, step, table};
+use crate::provisioning::{Auth, Body, Change, Request, entra};
+use crate::world::{EcmaWorld, Failure, StepResult};
+
+/// `Given` steps.
+pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
+    (
+        r#"^the provisioning service has created user "([^"]+)"$"#,
+        step!(given_created),
+    ),
+    (
+        r#"^the provisioning service has created user "([^"]+)" with:$"#,
+        step!(given_created_with),
+    ),
+    (
+        r#"^the provisioning service has disabled user "([^"]+)"$"#,
+        step!(given_disabled),
+    ),
+    (
+        r#"^the provisioning service has deleted user "([^"]+)"$"#,
+        step!(given_deleted),
+    ),
+    (
+        r#"^user "([^"]+)" was created in the target out of band$"#,
+        step!(given_out_of_band),
+    ),
+    (
+        r#"^user "([^"]+)" was deleted in the target out of band$"#,
+        step!(given_deleted_out_of_band),
+    ),
+];
+
+/// `When` steps.
+pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
+    (r"^the host imports its target$", step!(host_imports)),
+    (
+        r"^the provisioning service tests the connection$",
+        step!(test_connection),
+    ),
+    (
+        r"^the provisioning service tests the connection before any attribute is mapped$",
+        step!(test_connection_unmapped),
+    ),
+    (
+        r"^the provisioning service reads the schemas$",
+        step!(read_schemas),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)"$"#,
+        step!(create),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with:$"#,
+        step!(create_with),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" again$"#,
+        step!(create_again),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with object class "([^"]+)"$"#,
+        step!(create_with_class),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" in a container that does not exist$"#,
+        step!(create_in_missing_container),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" without its (\w+)$"#,
+        step!(create_without),
+    ),
+    (
+        r#"^the provisioning service sends a create for user "([^"]+)" whose body is not JSON$"#,
+        step!(create_junk),
+    ),
+    (
+        r#"^the provisioning service reads user "([^"]+)" by id$"#,
+        step!(read_by_id),
+    ),
+    (
+        r"^the provisioning service reads an id that does not exist$",
+        step!(read_unknown),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+)$"#,
+        step!(match_user),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+) by its bare name$"#,
+        step!(match_user_bare),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+) and (\w+) "([^"]*)"$"#,
+        step!(match_user_and),
+    ),
+    (
+        r#"^the provisioning service matches on (\w+) "([^"]*)"$"#,
+        step!(match_value),
+    ),
+    (
+        r#"^the provisioning service updates user "([^"]+)" with:$"#,
+        step!(update_with),
+    ),
+    (
+        r#"^the provisioning service updates every mapped attribute of user "([^"]+)"$"#,
+        step!(update_every),
+    ),
+    (
+        r#"^the provisioning service updates user "([^"]+)" with a good and a bad operation$"#,
+        step!(update_good_and_bad),
+    ),
+    (
+        r#"^the provisioning service disables user "([^"]+)"$"#,
+        step!(disable),
+    ),
+    (
+        r#"^the provisioning service enables user "([^"]+)"$"#,
+        step!(enable),
+    ),
+    (
+        r#"^the provisioning service deletes user "([^"]+)"$"#,
+        step!(delete),
+    ),
+    (
+        r#"^the provisioning service deletes user "([^"]+)" without a token$"#,
+        step!(delete_without_token),
+    ),
+    (
+        r#"^the provisioning service deletes user "([^"]+)" with (a wrong token|the token truncated|the token in upper case|an empty bearer token)$"#,
+        step!(delete_with_bad_token),
+    ),
+];
+
+async fn given_created(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    w.created(&arg(&ctx, 1)?, &[]).await
+}
+
+async fn given_created_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    w.created(&arg(&ctx, 1)?, &table(&ctx)?).await
+}
+
+async fn given_disabled(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    set_active(w, &user, false).await?;
+    crate::checks::status(w.last()?, &[200, 204], "ECMA-DEPROV-001")?;
+    Ok(())
+}
+
+async fn given_deleted(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let id = w.id_of(&user)?;
+    let x = w.send(entra::delete(&id), Auth::Token).await?;
+    crate::checks::status(&x, &[204], "ECMA-DELETE-001")?;
+    Ok(())
+}
+
+async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    let run = w.run()?;
+    let dn = w.user(&logical)?.dn.clone();
+    let ldap_attrs: Vec<(String, Vec<String>)> = attrs
+        .iter()
+        .filter(|(k, _)| *k != "-dn-")
+        .filter(|(k, _)| {
+            run.profile
+                .attributes
+                .values()
+                .all(|a| &a.target != *k || !a.write_only)
+        })
+        .map(|(k, v)| {
+            let values = match v {
+                Value::Array(items) => items.iter().map(crate::world::text).collect(),
+                v => vec![crate::world::text(v)],
+            };
+            (k.clone(), values)
+        })
+        .collect();
+    run.probe.add(&dn, &ldap_attrs).await?;
+    let user = w.user(&logical)?;
+    user.values = attrs.clone();
+    user.original = attrs;
+    Ok(())
+}
+
+async fn given_deleted_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let dn = w.user(&arg(&ctx, 1)?)?.dn.clone();
+    w.run()?.probe.delete(&dn).await?;
+    Ok(())
+}
+
+async fn host_imports(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.trigger_import().await
+}
+
+async fn test_connection(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    w.send(entra::test_connection(&matching.target), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn test_connection_unmapped(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.send(entra::test_connection_unmapped(), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn read_schemas(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.send(entra::schemas(), Auth::Token).await?;
+    Ok(())
+}
+
+async fn create(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&user, &[])?;
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&user, &table(&ctx)?)?;
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_again(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&user, &[])?;
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_with_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let class = arg(&ctx, 2)?;
+    let mut attrs = w.create_attributes(&user, &[])?;
+    let structural = w
+        .run()?
+        .profile
+        .ldap
+        .as_ref()
+        .map(|l| l.structural_class.clone())
+        .unwrap_or_default();
+    attrs.insert("objectClass".into(), json!([structural, class]));
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let missing = format!("ou=missing-{},{}", w.suffix, run.container);
+    let name = w.user(&user)?.name.clone();
+    let dn = format!("cn={},{missing}", reference_host::dn::escape_value(&name));
+    w.user(&user)?.dn = dn.clone();
+    let mut attrs = w.create_attributes(&user, &[])?;
+    attrs.insert("-dn-".into(), Value::String(dn));
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let logical = arg(&ctx, 2)?;
+    let attribute = w.logical(&logical)?;
+    if !attribute.required {
+        return Err(Failure(format!(
+            "the profile does not mark {logical} as required by the target"
+        )));
+    }
+    let mut attrs = w.create_attributes(&user, &[])?;
+    attrs.shift_remove(&attribute.target);
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn create_junk(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    w.subject = Some(user.clone());
+    w.user(&user)?;
+    let body = Body::Raw {
+        content_type: scim_proto::MEDIA_TYPE.into(),
+        text: format!(
+            "{{\"schemas\": [\"{}\"], \"active\": tru",
+            scim_proto::urn::CORE_USER
+        ),
+    };
+    w.send(
+        Request {
+            method: "POST",
+            path: "/Users".into(),
+            body: Some(body),
+        },
+        Auth::Token,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn read_by_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let id = w.id_of(&user)?;
+    w.subject = Some(user);
+    w.send(entra::get(&id), Auth::Token).await?;
+    Ok(())
+}
+
+async fn read_unknown(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    // An id of the shape the host's ids have, for a user that was never created.
+    let run = w.run()?;
+    let ghost = format!("ghost-{}", w.suffix);
+    let id = match run.profile.ldap.as_ref().map(|l| l.anchor) {
+        Some(crate::profile::Anchor::Dn) => w.user(&ghost)?.dn.clone(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    };
+    w.send(entra::get(&id), Auth::Token).await?;
+    Ok(())
+}
+
+/// The value user `logical` was last sent with for a logical attribute.
+fn sent_value(
+    w: &mut EcmaWorld,
+    logical: &str,
+    attribute: &str,
+) -> Result<(String, String), Failure> {
+    let target = w.logical(attribute)?.target;
+    let user = w.user(logical)?;
+    let value = user
+        .values
+        .get(&target)
+        .map(crate::world::text)
+        .ok_or_else(|| Failure(format!("user {logical:?} was never sent a {attribute}")))?;
+    Ok((target, value))
+}
+
+async fn match_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    w.subject = Some(user);
+    w.send(entra::filter(&entra::urn_of(&target), &value), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn match_user_bare(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    w.subject = Some(user);
+    w.send(entra::filter(&target, &value), Auth::Token).await?;
+    Ok(())
+}
+
+async fn match_user_and(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    let other = w.logical(&arg(&ctx, 3)?)?;
+    let other_value = w.uniquify(&other, &arg(&ctx, 4)?);
+    let expression = format!(
+        "{} eq {} and {} eq {}",
+        entra::urn_of(&target),
+        serde_json::to_string(&value).unwrap_or_default(),
+        entra::urn_of(&other.target),
+        serde_json::to_string(&other_value).unwrap_or_default()
+    );
+    w.subject = Some(user);
+    w.send(entra::filter_expression(&expression), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn match_value(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let attribute = w.logical(&arg(&ctx, 1)?)?;
+    let value = w.uniquify(&attribute, &arg(&ctx, 2)?);
+    w.send(
+        entra::filter(&entra::urn_of(&attribute.target), &value),
+        Auth::Token,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sends an update of target attributes in the run's dialect and remembers what was sent.
+async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) -> StepResult {
+    let run = w.run()?;
+    let id = w.id_of(logical)?;
+    let user = w.user(logical)?;
+    let changes: Vec<Change> = values
+        .iter()
+        .map(|(attribute, value)| Change {
+            attribute: attribute.clone(),
+            value: value.clone(),
+            had_value: user.values.contains_key(attribute),
+        })
+        .collect();
+    w.subject = Some(logical.to_owned());
+    w.carried = values.iter().cloned().collect();
+    let x = w
+        .send(entra::update(run.dialect, &id, &changes), Auth::Token)
+        .await?;
+    if matches!(x.status, Some(200 | 204)) {
+        let user = w.user(logical)?;
+        for (attribute, value) in values {
+            user.values.insert(attribute, value);
+        }
+    }
+    Ok(())
+}
+
+async fn update_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let mut values = Vec::new();
+    for (name, value) in table(&ctx)? {
+        let attribute = w.logical(&name)?;
+        let value = w.uniquify(&attribute, &value);
+        values.push((
+            attribute.target.clone(),
+            EcmaWorld::typed(&attribute, &value),
+        ));
+    }
+    update(w, &user, values).await
+}
+
+async fn update_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let user = w.user(&logical)?.clone();
+    let values: Vec<(String, Value)> = run
+        .profile
+        .attributes
+        .values()
+        .filter(|a| !a.write_only)
+        .filter_map(|a| {
+            a.update.as_ref().map(|t| {
+                (
+                    a.target.clone(),
+                    EcmaWorld::typed(a, &EcmaWorld::expand(t, &user)),
+                )
+            })
+        })
+        .collect();
+    if values.is_empty() {
+        return Err(Failure(format!(
+            "profile {} gives no attribute an update value",
+            run.profile.name
+        )));
+    }
+    update(w, &logical, values).await
+}
+
+async fn update_good_and_bad(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let surname = w.logical("surname")?;
+    let changes = vec![
+        Change {
+            attribute: surname.target.clone(),
+            value: json!("Changed"),
+            had_value: true,
+        },
+        Change {
+            attribute: "ecmacertNoSuchAttribute".into(),
+            value: json!("x"),
+            had_value: false,
+        },
+    ];
+    w.subject = Some(logical);
+    w.send(entra::update(run.dialect, &id, &changes), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResult {
+    let run = w.run()?;
+    let id = w.id_of(logical)?;
+    w.subject = Some(logical.to_owned());
+    w.send(entra::set_active(run.dialect, &id, active), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+async fn disable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    set_active(w, &arg(&ctx, 1)?, false).await
+}
+
+async fn enable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    set_active(w, &arg(&ctx, 1)?, true).await
+}
+
+async fn delete(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let id = w.id_of(&user)?;
+    w.subject = Some(user);
+    w.send(entra::delete(&id), Auth::Token).await?;
+    Ok(())
+}
+
+async fn delete_without_token(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let id = w.id_of(&user)?;
+    w.send(entra::delete(&id), Auth::None).await?;
+    Ok(())
+}
+
+async fn delete_with_bad_token(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let id = w.id_of(&user)?;
+    let token = w.run()?.service.token_variant(&arg(&ctx, 2)?);
+    w.send(entra::delete(&id), Auth::Bearer(token)).await?;
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! What the target holds: `Then` steps that read the directory through the probe, never
+//! through the host.
+
+use cucumber::step::{Context, Step};
+use serde_json::Value;
+
+use super::{arg, step, table};
+use crate::checks;
+use crate::probe::{Entry, escape};
+use crate::profile::Flow;
+use crate::world::{EcmaWorld, Failure, StepResult, same, text};
+
+/// `Then` steps about the target.
+pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
+    (r#"^the target holds user "([^"]+)"$"#, step!(holds)),
+    (
+        r#"^the target holds user "([^"]+)" with:$"#,
+        step!(holds_with),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" with every attribute the request carried$"#,
+        step!(holds_carried),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" at the DN the request gave$"#,
+        step!(holds_at_dn),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" with every object class of the profile$"#,
+        step!(holds_classes),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" marked (disabled|enabled)$"#,
+        step!(holds_marked),
+    ),
+    (r#"^the target holds no user "([^"]+)"$"#, step!(holds_none)),
+    (
+        r#"^the target holds exactly one user "([^"]+)"$"#,
+        step!(holds_exactly_one),
+    ),
+    (r"^the target is unchanged$", step!(unchanged)),
+    (
+        r#"^user "([^"]+)" is unchanged in the target$"#,
+        step!(user_unchanged),
+    ),
+    (
+        r#"^user "([^"]+)" is otherwise unchanged in the target$"#,
+        step!(user_otherwise_unchanged),
+    ),
+    (
+        r#"^user "([^"]+)" can sign in to the target with password "([^"]+)"$"#,
+        step!(can_sign_in),
+    ),
+    (
+        r"^the missing container was not created$",
+        step!(container_not_created),
+    ),
+];
+
+async fn entry(w: &mut EcmaWorld, logical: &str) -> Result<Entry, Failure> {
+    let dn = w.user(logical)?.dn.clone();
+    w.target_entry(logical).await?.ok_or_else(|| {
+        Failure(format!(
+            "expected user {logical:?} in the target at {dn}, found no entry there"
+        ))
+    })
+}
+
+async fn holds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    entry(w, &arg(&ctx, 1)?).await.map(|_| ())
+}
+
+/// Compares target attributes with what was sent.
+fn compare(entry: &Entry, expected: &[(String, Value)]) -> StepResult {
+    let mut wrong = Vec::new();
+    for (attribute, value) in expected {
+        let stored = entry.values(attribute);
+        let ok = if attribute.eq_ignore_ascii_case("objectClass") {
+            let sent: Vec<String> = match value {
+                Value::Array(a) => a.iter().map(text).collect(),
+                v => vec![text(v)],
+            };
+            sent.iter()
+                .all(|c| stored.iter().any(|s| s.eq_ignore_ascii_case(c)))
+        } else {
+            same(value, stored)
+        };
+        if !ok {
+            wrong.push(format!("{attribute}: expected {value}, got {stored:?}"));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "in the target at {}: {}",
+            entry.dn,
+            wrong.join("; ")
+        )))
+    }
+}
+
+async fn holds_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let mut expected = Vec::new();
+    for (name, value) in table(&ctx)? {
+        let attribute = w.logical(&name)?;
+        let value = w.uniquify(&attribute, &value);
+        expected.push((
+            attribute.target.clone(),
+            EcmaWorld::typed(&attribute, &value),
+        ));
+    }
+    let e = entry(w, &logical).await?;
+    compare(&e, &expected)
+}
+
+async fn holds_carried(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let expected: Vec<(String, Value)> = w
+        .carried
+        .iter()
+        .filter(|(k, _)| *k != "-dn-")
+        .filter(|(k, _)| {
+            run.profile
+                .attributes
+                .values()
+                .all(|a| &a.target != *k || !a.write_only)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let e = entry(w, &logical).await?;
+    compare(&e, &expected)
+}
+
+async fn holds_at_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let sent = w
+        .carried
+        .get("-dn-")
+        .map(text)
+        .ok_or_else(|| Failure("the request carried no -dn-".into()))?;
+    let e = entry(w, &logical).await?;
+    if reference_host::dn::normalize(&e.dn) == reference_host::dn::normalize(&sent) {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected the entry at {sent}, found it at {}",
+            e.dn
+        )))
+    }
+}
+
+async fn holds_classes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let classes = run
+        .profile
+        .ldap
+        .as_ref()
+        .map(|l| l.object_classes.clone())
+        .unwrap_or_default();
+    let e = entry(w, &logical).await?;
+    compare(&e, &[("objectClass".into(), Value::from(classes))])?;
+    // And the auxiliary classes' attributes the create carried.
+    let carried: Vec<(String, Value)> = w
+        .carried
+        .iter()
+        .filter(|(k, _)| *k != "-dn-" && *k != "objectClass")
+        .filter(|(k, _)| {
+            run.profile
+                .attributes
+                .values()
+                .all(|a| &a.target != *k || !a.write_only)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    compare(&e, &carried)
+}
+
+async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let disabled = arg(&ctx, 2)? == "disabled";
+    let run = w.run()?;
+    let Flow::SetAttribute {
+        set_attribute,
+        value,
+    } = &run.profile.deprovisioning.disable_flow
+    else {
+        return Err(Failure(format!(
+            "profile {} does not set an attribute on disable",
+            run.profile.name
+        )));
+    };
+    let e = entry(w, &logical).await?;
+    let stored = e.values(set_attribute);
+    let want = if disabled { *value } else { !*value };
+    let want_text = if want { "TRUE" } else { "FALSE" };
+    if stored.len() == 1 && stored[0].eq_ignore_ascii_case(want_text) {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected {set_attribute} = {want_text} at {}, got {stored:?}",
+            e.dn
+        )))
+    }
+}
+
+async fn holds_none(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    match w.target_entry(&logical).await? {
+        None => Ok(()),
+        Some(e) => Err(Failure(format!(
+            "expected no user {logical:?} in the target, found {}",
+            e.dn
+        ))),
+    }
+}
+
+async fn holds_exactly_one(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let name = w.user(&logical)?.name.clone();
+    let naming = run
+        .profile
+        .ldap
+        .as_ref()
+        .map_or("cn", |l| l.naming_attribute())
+        .to_owned();
+    let found = run
+        .probe
+        .find(&format!("({naming}={})", escape(&name)))
+        .await?;
+    match found.len() {
+        1 => Ok(()),
+        n => Err(Failure(format!(
+            "expected exactly one user {logical:?} in the target, found {n}: {:?}",
+            found.iter().map(|e| e.dn.as_str()).collect::<Vec<_>>()
+        ))),
+    }
+}
+
+async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let before = w
+        .before
+        .clone()
+        .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
+    let after = w.snapshot().await?;
+    checks::unchanged(&before, &after)?;
+    Ok(())
+}
+
+/// The user's entry before the last request and now.
+async fn before_and_after(
+    w: &mut EcmaWorld,
+    logical: &str,
+) -> Result<
+    (
+        String,
+        Option<std::collections::BTreeMap<String, Vec<String>>>,
+        crate::probe::Snapshot,
+    ),
+    Failure,
+> {
+    let dn = w.user(logical)?.dn.to_lowercase();
+    let before = w
+        .before
+        .clone()
+        .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
+    let after = w.snapshot().await?;
+    Ok((dn.clone(), before.get(&dn).cloned(), after))
+}
+
+async fn user_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let (dn, before, after) = before_and_after(w, &logical).await?;
+    let before =
+        before.ok_or_else(|| Failure(format!("user {logical:?} was not in the target before")))?;
+    let mut b = crate::probe::Snapshot::new();
+    b.insert(dn.clone(), before);
+    let mut a = crate::probe::Snapshot::new();
+    if let Some(now) = after.get(&dn) {
+        a.insert(dn, now.clone());
+    }
+    checks::unchanged(&b, &a)?;
+    Ok(())
+}
+
+async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let carried: Vec<String> = w.carried.keys().map(|k| k.to_ascii_lowercase()).collect();
+    let (dn, before, after) = before_and_after(w, &logical).await?;
+    let before =
+        before.ok_or_else(|| Failure(format!("user {logical:?} was not in the target before")))?;
+    let now = after
+        .get(&dn)
+        .cloned()
+        .ok_or_else(|| Failure(format!("user {logical:?} is gone from the target")))?;
+    let strip = |m: &std::collections::BTreeMap<String, Vec<String>>| -> crate::probe::Snapshot {
+        let kept = m
+            .iter()
+            .filter(|(k, _)| !carried.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        [(dn.clone(), kept)].into_iter().collect()
+    };
+    checks::unchanged(&strip(&before), &strip(&now))?;
+    Ok(())
+}
+
+async fn can_sign_in(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let password = arg(&ctx, 2)?;
+    let dn = w.user(&logical)?.dn.clone();
+    if w.run()?.probe.can_bind(&dn, &password).await? {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected a simple bind as {dn} with the initial password to succeed; the directory refused it"
+        )))
+    }
+}
+
+async fn container_not_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let missing = format!("ou=missing-{},{}", w.suffix, run.container);
+    match run.probe.entry(&missing).await? {
+        None => Ok(()),
+        Some(_) => Err(Failure(format!(
+            "expected no container {missing}, but the host created it"
+        ))),
+    }
+}

@@ -1,0 +1,353 @@
+//! The suite as shipped: the features, profiles and requirements catalogue embedded at build
+//! time (see `build.rs`), parsed and checked against each other.
+//!
+//! Every scenario must cite at least one requirement (`@req:ECMA-…`) that exists in
+//! `features/requirements.toml`, and carry exactly one level tag (`@must`, `@should`, `@may`)
+//! equal to its strictest requirement's level. A suite that breaks this does not load, and a
+//! unit test keeps it from being committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use cucumber::feature::Ext as _;
+use reports::Level;
+use serde::Deserialize;
+
+use crate::profile::{Profile, ProfileError};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// One requirement of the catalogue.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Requirement {
+    /// `ECMA-<AREA>-NNN`
+    pub id: String,
+    /// `MUST`, `SHOULD` or `MAY`.
+    pub level: String,
+    /// The area (`AUTH`, `MATCH`, …).
+    pub area: String,
+    /// What a host must do.
+    pub text: String,
+    /// Where it comes from.
+    pub source: String,
+    /// How a test observes it.
+    pub observe: String,
+}
+
+impl Requirement {
+    /// The level as the report model has it.
+    pub fn level(&self) -> Level {
+        match self.level.as_str() {
+            "MUST" => Level::Must,
+            "SHOULD" => Level::Should,
+            _ => Level::May,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    requirement: Vec<Requirement>,
+}
+
+/// A scenario as the suite knows it before running: outlines are expanded, one per example row.
+#[derive(Clone, Debug)]
+pub struct ScenarioMeta {
+    /// The feature file, relative to `features/`.
+    pub feature: String,
+    /// The scenario's name.
+    pub name: String,
+    /// The line of the scenario (or of its example row).
+    pub line: usize,
+    /// Its level.
+    pub level: Level,
+    /// The requirements it checks.
+    pub requirements: Vec<String>,
+    /// Capabilities it needs (`@requires:<capability>`).
+    pub requires: Vec<String>,
+    /// The target kind it is specific to (`@ldap`, `@sql`), if any.
+    pub kind: Option<String>,
+    /// Every tag, without `@`, feature tags included.
+    pub tags: Vec<String>,
+}
+
+impl ScenarioMeta {
+    /// Why the scenario does not apply to `profile`, if it does not.
+    pub fn not_applicable(
+        &self,
+        profile: &Profile,
+        extra_capabilities: &BTreeSet<String>,
+    ) -> Option<String> {
+        if let Some(kind) = &self.kind
+            && *kind != profile.kind
+        {
+            return Some(format!(
+                "the scenario is for {kind} targets; the profile is {}",
+                profile.kind
+            ));
+        }
+        let caps = profile.capabilities();
+        let missing: Vec<&str> = self
+            .requires
+            .iter()
+            .filter(|c| !caps.contains(*c) && !extra_capabilities.contains(*c))
+            .map(String::as_str)
+            .collect();
+        (!missing.is_empty())
+            .then(|| format!("the profile does not declare {}", missing.join(", ")))
+    }
+}
+
+/// Why the shipped suite does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// A feature file does not parse.
+    #[error("{file}: {reason}")]
+    Feature {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The catalogue does not parse.
+    #[error("requirements.toml: {0}")]
+    Catalogue(String),
+    /// A profile does not parse.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A scenario breaks the tagging rules.
+    #[error("{file}:{line} {scenario:?}: {reason}")]
+    Tags {
+        /// The file.
+        file: String,
+        /// The line.
+        line: usize,
+        /// The scenario.
+        scenario: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The loaded suite.
+pub struct Suite {
+    /// The features, outlines expanded, paths relative to `features/`.
+    pub features: Vec<gherkin::Feature>,
+    /// Every scenario, in feature order.
+    pub scenarios: Vec<ScenarioMeta>,
+    /// The catalogue, by id.
+    pub requirements: BTreeMap<String, Requirement>,
+    /// The profiles, by name.
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl Suite {
+    /// The suite embedded in this binary.
+    pub fn embedded() -> Result<Suite, SuiteError> {
+        Suite::from_files(embedded::FILES)
+    }
+
+    /// A suite from `(path, contents)` pairs laid out as `features/` is.
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Suite, SuiteError> {
+        let mut requirements = BTreeMap::new();
+        let mut profiles = BTreeMap::new();
+        let mut features = Vec::new();
+        for (path, text) in files {
+            if *path == "requirements.toml" {
+                let c: Catalogue =
+                    toml::from_str(text).map_err(|e| SuiteError::Catalogue(e.to_string()))?;
+                requirements = c
+                    .requirement
+                    .into_iter()
+                    .map(|r| (r.id.clone(), r))
+                    .collect();
+            } else if path.starts_with("profiles/") && path.ends_with(".toml") {
+                let p = Profile::parse(path, text)?;
+                profiles.insert(p.name.clone(), p);
+            } else if path.ends_with(".feature") {
+                let fail = |reason: String| SuiteError::Feature {
+                    file: (*path).to_owned(),
+                    reason,
+                };
+                let mut feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default())
+                    .map_err(|e| fail(e.to_string()))?;
+                feature.path = Some(PathBuf::from(path));
+                let feature = feature.expand_examples().map_err(|e| fail(e.to_string()))?;
+                features.push(feature);
+            }
+        }
+        let mut scenarios = Vec::new();
+        for feature in &features {
+            let file = feature_file(feature);
+            let rule_scenarios = feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
+            for (rule, scenario) in feature
+                .scenarios
+                .iter()
+                .map(|s| (None, s))
+                .chain(rule_scenarios)
+            {
+                let tags: Vec<String> = feature
+                    .tags
+                    .iter()
+                    .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
+                    .chain(&scenario.tags)
+                    .cloned()
+                    .collect();
+                scenarios.push(meta(&file, scenario, tags, &requirements)?);
+            }
+        }
+        Ok(Suite {
+            features,
+            scenarios,
+            requirements,
+            profiles,
+        })
+    }
+
+    /// The scenario at `file:line`.
+    pub fn scenario(&self, file: &str, line: usize) -> Option<&ScenarioMeta> {
+        self.scenarios
+            .iter()
+            .find(|s| s.feature == file && s.line == line)
+    }
+}
+
+/// A feature's path relative to `features/`.
+pub fn feature_file(feature: &gherkin::Feature) -> String {
+    feature
+        .path
+        .as_ref()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|| feature.name.clone())
+}
+
+fn meta(
+    file: &str,
+    scenario: &gherkin::Scenario,
+    tags: Vec<String>,
+    requirements: &BTreeMap<String, Requirement>,
+) -> Result<ScenarioMeta, SuiteError> {
+    let fail = |reason: String| SuiteError::Tags {
+        file: file.to_owned(),
+        line: scenario.position.line,
+        scenario: scenario.name.clone(),
+        reason,
+    };
+    let mut reqs = Vec::new();
+    let mut requires = Vec::new();
+    let mut levels = Vec::new();
+    let mut kind = None;
+    for tag in &tags {
+        if let Some(id) = tag.strip_prefix("req:") {
+            if !requirements.contains_key(id) {
+                return Err(fail(format!("@req:{id} is not in requirements.toml")));
+            }
+            reqs.push(id.to_owned());
+        } else if let Some(cap) = tag.strip_prefix("requires:") {
+            requires.push(cap.to_owned());
+        } else if let Some(level) = match tag.as_str() {
+            "must" => Some(Level::Must),
+            "should" => Some(Level::Should),
+            "may" => Some(Level::May),
+            _ => None,
+        } {
+            levels.push(level);
+        } else if matches!(tag.as_str(), "ldap" | "sql") {
+            kind = Some(tag.clone());
+        }
+    }
+    if reqs.is_empty() {
+        return Err(fail("cites no requirement (@req:ECMA-…)".into()));
+    }
+    let [level] = levels[..] else {
+        return Err(fail(format!(
+            "needs exactly one of @must, @should, @may (has {})",
+            levels.len()
+        )));
+    };
+    let strictest = reqs
+        .iter()
+        .filter_map(|r| requirements.get(r))
+        .map(Requirement::level)
+        .max();
+    if Some(level) != strictest {
+        return Err(fail(format!(
+            "is @{} but its strictest requirement is {}",
+            level.name().to_lowercase(),
+            strictest.map_or("none", Level::name)
+        )));
+    }
+    Ok(ScenarioMeta {
+        feature: file.to_owned(),
+        name: scenario.name.clone(),
+        line: scenario.position.line,
+        level,
+        requirements: reqs,
+        requires,
+        kind,
+        tags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_suite_loads_and_follows_its_rules() {
+        let suite = Suite::embedded().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            suite.scenarios.len() >= 20,
+            "{} scenarios",
+            suite.scenarios.len()
+        );
+        assert_eq!(suite.requirements.len(), 149);
+        assert!(suite.profiles.contains_key("openldap-inetorgperson"));
+        assert!(suite.profiles.contains_key("openldap-posix"));
+    }
+
+    fn suite_with(feature: &str) -> Result<Suite, SuiteError> {
+        let reqs = "[[requirement]]\nid = \"ECMA-X-001\"\nlevel = \"MUST\"\narea = \"X\"\ntext = \"t\"\nsource = \"s\"\nobserve = \"o\"\n\
+                    [[requirement]]\nid = \"ECMA-X-002\"\nlevel = \"SHOULD\"\narea = \"X\"\ntext = \"t\"\nsource = \"s\"\nobserve = \"o\"\n";
+        Suite::from_files(&[("requirements.toml", reqs), ("x.feature", feature)])
+    }
+
+    #[test]
+    fn tagging_mistakes_are_refused() {
+        let ok = "Feature: f\n  @req:ECMA-X-001 @must\n  Scenario: s\n    Given x\n";
+        assert!(suite_with(ok).is_ok());
+        for (feature, reason) in [
+            (
+                "Feature: f\n  @must\n  Scenario: s\n    Given x\n",
+                "cites no requirement",
+            ),
+            (
+                "Feature: f\n  @req:ECMA-X-009 @must\n  Scenario: s\n    Given x\n",
+                "not in requirements.toml",
+            ),
+            (
+                "Feature: f\n  @req:ECMA-X-001\n  Scenario: s\n    Given x\n",
+                "exactly one of",
+            ),
+            (
+                "Feature: f\n  @req:ECMA-X-001 @should\n  Scenario: s\n    Given x\n",
+                "strictest requirement is MUST",
+            ),
+            (
+                "Feature: f\n  @req:ECMA-X-002 @must\n  Scenario: s\n    Given x\n",
+                "strictest requirement is SHOULD",
+            ),
+        ] {
+            let e = suite_with(feature)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(reason), "{reason:?} not in {e:?}");
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! The World: one per scenario. Steps stay thin and call the methods here.
+//!
+//! Isolation: every user a scenario names gets a unique name, `<name>-<run id>-<scenario
+//! number>`, so scenarios run concurrently against one shared directory and every object a
+//! scenario touches can be found again by that suffix (for "the target is unchanged" and for
+//! the leftover report). Values the profile marks `unique` (the matching attribute) get the
+//! suffix too, so two scenarios never match each other's users.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indexmap::IndexMap;
+use reports::{Exchange, Level};
+use scim_proto::Dialect;
+use scim_proto::schema::AttrType;
+use serde_json::Value;
+
+use crate::checks::{self, CheckFailure};
+use crate::config::ImportHook;
+use crate::probe::{Entry, LdapProbe, Snapshot, escape};
+use crate::profile::{LogicalAttribute, Profile};
+use crate::provisioning::{Auth, ProvisioningService, Request, entra};
+
+/// A step that did not hold: "expected X, got Y".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<CheckFailure> for Failure {
+    fn from(c: CheckFailure) -> Self {
+        Failure(c.to_string())
+    }
+}
+
+impl From<crate::probe::ProbeError> for Failure {
+    fn from(e: crate::probe::ProbeError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// Step result.
+pub type StepResult = Result<(), Failure>;
+
+/// What every scenario of one profile × dialect shares.
+pub struct RunContext {
+    /// The profile.
+    pub profile: Profile,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The provisioning service.
+    pub service: ProvisioningService,
+    /// The probe.
+    pub probe: Arc<LdapProbe>,
+    /// The run's id.
+    pub run_id: String,
+    /// The container users are created in.
+    pub container: String,
+    /// The import hook, if the host has one.
+    pub import: Option<ImportHook>,
+    /// Scenario numbers, unique in the run.
+    pub scenarios: Arc<AtomicU64>,
+    /// Numbers for `{number}`, unique in the run.
+    pub numbers: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("profile", &self.profile.name)
+            .field("dialect", &self.dialect)
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user a scenario talks about.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The name in the feature (`bsimon`).
+    pub logical: String,
+    /// Its unique name in this run (`bsimon-r7k2x-12`).
+    pub name: String,
+    /// A unique number for `{number}`.
+    pub number: u64,
+    /// The DN the provisioning service gives it.
+    pub dn: String,
+    /// The id the host returned on create.
+    pub id: Option<String>,
+    /// The resource the host returned on create.
+    pub created: Option<Value>,
+    /// The target attributes it was last sent with (create, then updates), by target name.
+    pub values: IndexMap<String, Value>,
+    /// The values it was created with.
+    pub original: IndexMap<String, Value>,
+}
+
+/// The scenario's state.
+#[derive(Debug, Default)]
+pub struct EcmaWorld {
+    /// The run's shared context (set by the before hook).
+    pub run: Option<Arc<RunContext>>,
+    /// `<run id>-<scenario number>`.
+    pub suffix: String,
+    /// The scenario's users, by logical name.
+    pub users: IndexMap<String, User>,
+    /// The user the last request was about.
+    pub subject: Option<String>,
+    /// The last exchange.
+    pub last: Option<Exchange>,
+    /// The target's state (this scenario's objects) just before the last request.
+    pub before: Option<Snapshot>,
+    /// The target attributes the last create or update carried.
+    pub carried: IndexMap<String, Value>,
+    /// Every exchange, in order.
+    pub evidence: Vec<Exchange>,
+    /// SHOULD-level checks that did not hold.
+    pub warnings: Vec<String>,
+}
+
+impl cucumber::World for EcmaWorld {
+    type Error = std::convert::Infallible;
+
+    async fn new() -> Result<Self, Self::Error> {
+        Ok(EcmaWorld::default())
+    }
+}
+
+impl EcmaWorld {
+    /// Binds the world to the run and gives the scenario its number.
+    pub fn begin(&mut self, run: Arc<RunContext>) {
+        let n = run.scenarios.fetch_add(1, Ordering::Relaxed);
+        self.suffix = format!("{}-{n}", run.run_id);
+        self.run = Some(run);
+    }
+
+    /// The run context.
+    pub fn run(&self) -> Result<Arc<RunContext>, Failure> {
+        self.run
+            .clone()
+            .ok_or_else(|| Failure("the scenario is not bound to a run".into()))
+    }
+
+    /// The profile's logical attribute.
+    pub fn logical(&self, logical: &str) -> Result<LogicalAttribute, Failure> {
+        let run = self.run()?;
+        run.profile.attribute(logical).cloned().ok_or_else(|| {
+            Failure(format!(
+                "profile {} has no logical attribute {logical:?}",
+                run.profile.name
+            ))
+        })
+    }
+
+    /// The user called `logical` in the feature, made up on first mention.
+    pub fn user(&mut self, logical: &str) -> Result<&mut User, Failure> {
+        if !self.users.contains_key(logical) {
+            let run = self.run()?;
+            let name = format!("{logical}-{}", self.suffix);
+            let number = run.numbers.fetch_add(1, Ordering::Relaxed);
+            let template = run
+                .profile
+                .ldap
+                .as_ref()
+                .map_or("cn={name},{container}", |l| l.dn_template.as_str());
+            let dn = template
+                .replace("{name}", &reference_host::dn::escape_value(&name))
+                .replace("{container}", &run.container);
+            self.users.insert(
+                logical.to_owned(),
+                User {
+                    logical: logical.to_owned(),
+                    name,
+                    number,
+                    dn,
+                    id: None,
+                    created: None,
+                    values: IndexMap::new(),
+                    original: IndexMap::new(),
+                },
+            );
+        }
+        self.users
+            .get_mut(logical)
+            .ok_or_else(|| Failure(format!("no user {logical}")))
+    }
+
+    /// The user's id, once the host returned one.
+    pub fn id_of(&mut self, logical: &str) -> Result<String, Failure> {
+        let user = self.user(logical)?;
+        user.id.clone().ok_or_else(|| {
+            Failure(format!(
+                "user {logical:?} has no id: the host never created it"
+            ))
+        })
+    }
+
+    /// A template with `{name}`, `{number}` filled in for `user`.
+    pub fn expand(template: &str, user: &User) -> String {
+        template
+            .replace("{name}", &user.name)
+            .replace("{number}", &user.number.to_string())
+    }
+
+    /// A scenario value of a `unique` attribute, given this scenario's suffix.
+    pub fn uniquify(&self, attribute: &LogicalAttribute, value: &str) -> String {
+        if !attribute.unique {
+            return value.to_owned();
+        }
+        match value.split_once('@') {
+            Some((local, domain)) => format!("{local}.{}@{domain}", self.suffix),
+            None => format!("{value}-{}", self.suffix),
+        }
+    }
+
+    /// A value in the JSON type the host declares for the attribute.
+    pub fn typed(attribute: &LogicalAttribute, text: &str) -> Value {
+        match attribute.kind {
+            AttrType::Integer => text
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+            AttrType::Boolean => match text.to_ascii_lowercase().as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(text.to_owned()),
+            },
+            _ => Value::String(text.to_owned()),
+        }
+    }
+
+    /// The target attributes a create of `logical` carries: `-dn-`, `objectClass`, every
+    /// attribute with a `create` value, and `overrides` (logical name → value) on top.
+    pub fn create_attributes(
+        &mut self,
+        logical: &str,
+        overrides: &[(String, String)],
+    ) -> Result<IndexMap<String, Value>, Failure> {
+        let run = self.run()?;
+        let mut resolved = Vec::new();
+        for (name, value) in overrides {
+            let attribute = self.logical(name)?;
+            let value = self.uniquify(&attribute, value);
+            resolved.push((attribute, value));
+        }
+        let user = self.user(logical)?.clone();
+        let mut attrs = IndexMap::new();
+        if let Some(ldap) = &run.profile.ldap {
+            attrs.insert("-dn-".to_owned(), Value::String(user.dn.clone()));
+            attrs.insert(
+                "objectClass".to_owned(),
+                Value::from(ldap.object_classes.clone()),
+            );
+        }
+        if let Some(naming) = run.profile.attribute("name") {
+            attrs.insert(naming.target.clone(), Value::String(user.name.clone()));
+        }
+        for attribute in run.profile.attributes.values() {
+            if let Some(template) = &attribute.create {
+                attrs.insert(
+                    attribute.target.clone(),
+                    Self::typed(attribute, &Self::expand(template, &user)),
+                );
+            }
+        }
+        for (attribute, value) in resolved {
+            attrs.insert(attribute.target.clone(), Self::typed(&attribute, &value));
+        }
+        Ok(attrs)
+    }
+
+    /// The LDAP filter selecting every object this scenario could have made.
+    pub fn scenario_filter(&self) -> Result<String, Failure> {
+        let run = self.run()?;
+        let naming = run
+            .profile
+            .ldap
+            .as_ref()
+            .map_or("cn", |l| l.naming_attribute());
+        let s = escape(&self.suffix);
+        Ok(format!("(|({naming}=*-{s})(ou=*-{s}))"))
+    }
+
+    /// This scenario's objects in the target.
+    pub async fn snapshot(&self) -> Result<Snapshot, Failure> {
+        let filter = self.scenario_filter()?;
+        Ok(self.run()?.probe.snapshot(&filter).await?)
+    }
+
+    /// Sends a request: records the target's state first and the exchange after, and applies
+    /// the checks every answer gets (a SCIM Error body for errors, MUST; the SCIM media type,
+    /// SHOULD).
+    pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
+        let run = self.run()?;
+        self.before = Some(self.snapshot().await?);
+        let exchange = run.service.send(&request, &auth).await;
+        self.last = Some(exchange.clone());
+        self.evidence.push(exchange.clone());
+        self.check(checks::media_type(&exchange))?;
+        self.check(checks::scim_error_body(&exchange))?;
+        Ok(exchange)
+    }
+
+    /// Records a check: a failed SHOULD becomes a warning, a failed MUST fails the step.
+    pub fn check<T>(&mut self, result: Result<T, CheckFailure>) -> Result<Option<T>, Failure> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(f) if f.level == Level::Must => Err(f.into()),
+            Err(f) => {
+                let w = format!("{}: {}", f.requirement, f.message);
+                if !self.warnings.contains(&w) {
+                    self.warnings.push(w);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The last exchange.
+    pub fn last(&self) -> Result<&Exchange, Failure> {
+        self.last
+            .as_ref()
+            .ok_or_else(|| Failure("no request has been sent yet".into()))
+    }
+
+    /// Creates a user through the host; records the id on 201.
+    pub async fn create(
+        &mut self,
+        logical: &str,
+        attrs: IndexMap<String, Value>,
+    ) -> Result<Exchange, Failure> {
+        self.subject = Some(logical.to_owned());
+        self.carried = attrs.clone();
+        let x = self.send(entra::create(&attrs), Auth::Token).await?;
+        if x.status == Some(201) {
+            let body = checks::json(&x);
+            let user = self.user(logical)?;
+            user.id = body
+                .as_ref()
+                .and_then(|b| b["id"].as_str())
+                .map(str::to_owned);
+            user.created = body;
+            user.values = attrs.clone();
+            user.original = attrs;
+        }
+        Ok(x)
+    }
+
+    /// Creates a user and insists on 201 with an id (for `Given` steps).
+    pub async fn created(&mut self, logical: &str, overrides: &[(String, String)]) -> StepResult {
+        let attrs = self.create_attributes(logical, overrides)?;
+        let x = self.create(logical, attrs).await?;
+        checks::status(&x, &[201], "ECMA-CREATE-001")?;
+        checks::created_id(&x)?;
+        Ok(())
+    }
+
+    /// The entry the user should be at, read directly.
+    pub async fn target_entry(&mut self, logical: &str) -> Result<Option<Entry>, Failure> {
+        let dn = self.user(logical)?.dn.clone();
+        Ok(self.run()?.probe.entry(&dn).await?)
+    }
+
+    /// Triggers the host's import hook.
+    pub async fn trigger_import(&mut self) -> StepResult {
+        let run = self.run()?;
+        match &run.import {
+            None => Err(Failure("the configuration has no host.import hook".into())),
+            Some(ImportHook::Http { method, path }) => {
+                let method: &'static str = match method.to_ascii_uppercase().as_str() {
+                    "GET" => "GET",
+                    "PUT" => "PUT",
+                    _ => "POST",
+                };
+                let x = run
+                    .service
+                    .send(
+                        &Request {
+                            method,
+                            path: path.clone(),
+                            body: None,
+                        },
+                        &Auth::Token,
+                    )
+                    .await;
+                self.evidence.push(x.clone());
+                checks::status(&x, &[200, 202, 204], "ECMA-IMPORT-011")?;
+                Ok(())
+            }
+            Some(ImportHook::Command { command }) => {
+                let (program, args) = command
+                    .split_first()
+                    .ok_or_else(|| Failure("host.import.command is empty".into()))?;
+                let status = tokio::process::Command::new(program)
+                    .args(args)
+                    .status()
+                    .await
+                    .map_err(|e| Failure(format!("cannot run the import hook {program}: {e}")))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(Failure(format!(
+                        "the import hook {program} exited with {status}"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// Compares a target value (LDAP text) with what was sent.
+pub fn same(sent: &Value, stored: &[String]) -> bool {
+    let expected: Vec<String> = match sent {
+        Value::Array(items) => items.iter().map(text).collect(),
+        v => vec![text(v)],
+    };
+    let mut a = expected.clone();
+    let mut b = stored.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// A JSON scalar as LDAP writes it.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "TRUE".into(),
+        Value::Bool(false) => "FALSE".into(),
+        v => v.to_string(),
+    }
+}
+
+/// Compares a value the host returned with what was sent: numbers and numeric strings alike,
+/// single values and one-element arrays alike.
+pub fn same_json(sent: &Value, returned: &Value) -> bool {
+    fn flat(v: &Value) -> Vec<String> {
+        match v {
+            Value::Array(items) => items.iter().flat_map(flat).collect(),
+            Value::Null => Vec::new(),
+            v => vec![text(v)],
+        }
+    }
+    let (mut a, mut b) = (flat(sent), flat(returned));
+    a.sort();
+    b.sort();
+    a == b
+}

@@ -1,0 +1,241 @@
+//! Hosts that must fail the suite, and do, with a precise reason per scenario.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use reports::{Outcome, Report};
+
+use crate::slapd::slapd;
+use crate::support::{both_dialects, start, write_harness_config};
+
+fn failed_messages(report: &Report) -> Vec<String> {
+    report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| c.outcome.fails_run())
+        .map(|c| {
+            c.detail
+                .as_ref()
+                .map(|d| d.message.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_host_fails_every_scenario_with_the_reason() {
+    let slapd = slapd().await;
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
+    let path = write_harness_config(
+        dir.path(),
+        slapd,
+        "openldap-inetorgperson",
+        &format!("https://localhost:{closed}"),
+        "some-token-value",
+        "ou=stopped,dc=contoso,dc=lab",
+    );
+    let config = harness::config::Config::load(&path).unwrap();
+    let suite = harness::suite::Suite::embedded().unwrap();
+    let report = harness::runner::run(&suite, &config, dir.path(), &both_dialects())
+        .await
+        .unwrap();
+    assert_eq!(report.exit_code(), 1);
+    let ran: Vec<_> = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| c.outcome != Outcome::NotApplicable)
+        .collect();
+    assert!(!ran.is_empty());
+    for case in ran {
+        assert_eq!(case.outcome, Outcome::Failed, "{case:?}");
+        let detail = case.detail.as_ref().unwrap();
+        assert!(
+            detail.message.contains("no answer") && detail.message.contains("onnection refused"),
+            "{}",
+            detail.message
+        );
+        assert!(detail.step.is_some(), "the failing step is named: {case:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_fails_with_401_in_every_scenario_that_reaches_the_host() {
+    let fixture = start("openldap-inetorgperson", |app| app).await;
+    std::fs::write(fixture.dir.path().join("token"), "not-the-connector-token").unwrap();
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    let messages = failed_messages(&report);
+    assert!(messages.len() >= 20, "{messages:?}");
+    for m in &messages {
+        assert!(m.contains("got 401"), "{m}");
+    }
+}
+
+/// A defect: a zero-result ListResponse becomes 404, as some SCIM servers answer — the answer
+/// that gets an Entra provisioning job quarantined.
+async fn empty_filter_is_404(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if json["totalResults"] == 0 {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "404",
+            "detail": "no such user"
+        });
+        return (
+            StatusCode::NOT_FOUND,
+            [("content-type", "application/scim+json")],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_answering_404_to_an_empty_filter_is_caught() {
+    let fixture = start("openldap-inetorgperson", |app: Router| {
+        app.layer(middleware::from_fn(empty_filter_is_404))
+    })
+    .await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    let failed: Vec<_> = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| c.outcome == Outcome::Failed)
+        .collect();
+    let test_connection: Vec<_> = failed
+        .iter()
+        .filter(|c| c.feature == "discovery/test_connection.feature")
+        .collect();
+    assert_eq!(
+        test_connection.len(),
+        4,
+        "both test-connection scenarios in both dialects: {failed:#?}"
+    );
+    for case in &failed {
+        let detail = case.detail.as_ref().unwrap();
+        assert!(
+            detail.message.contains("expected 200, got 404"),
+            "{}: {}",
+            case.scenario,
+            detail.message
+        );
+        assert!(
+            detail
+                .exchanges
+                .last()
+                .is_some_and(|x| x.status == Some(404)),
+            "the exchange is the evidence"
+        );
+    }
+    // Scenarios that never ask an empty question still pass: the failure is precise.
+    assert!(
+        report.counts().passed > 20,
+        "{}",
+        reports::terminal::render(&report)
+    );
+}
+
+/// A defect: creates answer 201 with a plausible body but never reach the target.
+async fn create_without_writing(request: Request<Body>, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST || !request.uri().path().ends_with("/Users") {
+        return next.run(request).await;
+    }
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": "cn=ghost,dc=contoso,dc=lab",
+    });
+    (
+        StatusCode::CREATED,
+        [("content-type", "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A defect: PATCH answers 204 and changes nothing.
+async fn patch_ignored(request: Request<Body>, next: Next) -> Response {
+    if request.method() == axum::http::Method::PATCH {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    next.run(request).await
+}
+
+/// The scenarios a defect fails, by scenario name, with the first line of their message.
+fn failures_by_scenario(report: &Report) -> Vec<(String, String)> {
+    report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| c.outcome.fails_run())
+        .map(|c| {
+            (
+                c.scenario.clone(),
+                c.detail
+                    .as_ref()
+                    .map(|d| d.message.clone())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_answers_201_without_writing_is_caught_by_the_target_check() {
+    let fixture = start("openldap-inetorgperson", |app: Router| {
+        app.layer(middleware::from_fn(create_without_writing))
+    })
+    .await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    let failures = failures_by_scenario(&report);
+    let landed = failures
+        .iter()
+        .find(|(s, _)| s == "A created user lands in the target with every mapped attribute")
+        .unwrap_or_else(|| panic!("{failures:#?}"));
+    assert!(landed.1.contains("found no entry there"), "{}", landed.1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_ignores_patches_is_caught_in_both_dialects() {
+    let fixture = start("openldap-inetorgperson", |app: Router| {
+        app.layer(middleware::from_fn(patch_ignored))
+    })
+    .await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    for run in &report.runs {
+        let every = run
+            .cases
+            .iter()
+            .find(|c| c.scenario == "Every mapped attribute can be updated")
+            .unwrap();
+        assert_eq!(every.outcome, Outcome::Failed, "{}: {every:?}", run.dialect);
+        let message = &every.detail.as_ref().unwrap().message;
+        assert!(
+            message.contains("sn: expected \"Doe-Jones\""),
+            "{}: {message}",
+            run.dialect
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! The reference host passes the whole suite, on a real slapd, for every profile, in both
+//! dialects — checked in-process and through the `ecmacert` binary.
+
+use reports::Outcome;
+
+use crate::support::{assert_passed, both_dialects, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_the_inetorgperson_profile_in_both_dialects() {
+    passes("openldap-inetorgperson").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_the_posix_profile_in_both_dialects() {
+    passes("openldap-posix").await;
+}
+
+async fn passes(profile: &str) {
+    let fixture = start(profile, |app| app).await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_passed(&report);
+    assert_eq!(report.runs.len(), 2, "one run per dialect");
+    for run in &report.runs {
+        assert_eq!(run.profile, profile);
+        let c = run.counts();
+        assert!(
+            c.passed >= 20,
+            "{} {}: only {} passed",
+            run.profile,
+            run.dialect,
+            c.passed
+        );
+        assert_eq!(c.failed + c.warned, 0);
+    }
+    let passed: usize = report.runs.iter().map(|r| r.counts().passed).sum();
+    assert!(passed >= 40, "{passed} scenario × dialect results passed");
+    // Nothing is left behind by a run that passed.
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    // Not-applicable scenarios say why.
+    for case in report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| c.outcome == Outcome::NotApplicable)
+    {
+        assert!(
+            case.detail
+                .as_ref()
+                .is_some_and(|d| d.message.contains("does not declare")),
+            "{case:?}"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! A reference host per test, over its own container in the shared slapd, served over HTTPS on a
+//! free port (optionally wrapped in a defect), and the harness configuration that points at it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use harness::config::Config;
+use harness::runner::{self, RunOptions};
+use harness::suite::Suite;
+use reference_host::secret::{Secret, SecretSource};
+use reference_host::{Host, cert, serve_router};
+use reports::Report;
+
+use crate::slapd::{Slapd, slapd};
+
+/// The host's token in these tests.
+pub const TOKEN: &str = "harness-test-token-42";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A running reference host and the harness configuration for it.
+pub struct Fixture {
+    /// Holds the certificate, secrets and configuration files.
+    pub dir: tempfile::TempDir,
+    /// The harness configuration file.
+    pub config_path: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Fixture {
+    /// The harness configuration.
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path).unwrap()
+    }
+
+    /// Runs the suite in-process.
+    pub async fn run(&self, options: &RunOptions) -> Report {
+        let suite = Suite::embedded().unwrap();
+        runner::run(&suite, &self.config(), self.dir.path(), options)
+            .await
+            .unwrap()
+    }
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The example host configuration for `profile`, pointed at the test directory.
+fn host_config(slapd: &Slapd, profile: &str, container: &str) -> reference_host::config::Config {
+    let file = match profile {
+        "openldap-inetorgperson" => "ecma-host-openldap.toml",
+        "openldap-posix" => "ecma-host-openldap-posix.toml",
+        other => panic!("no example host configuration for {other}"),
+    };
+    let text = example(file)
+        .replace(
+            "url = \"ldap://127.0.0.1:3890\"",
+            &format!("url = \"{}\"", slapd.url),
+        )
+        .replace(
+            "base_dn = \"dc=contoso,dc=lab\"",
+            &format!("base_dn = \"{container}\""),
+        )
+        .replace("autosync_minutes = 120", "autosync_minutes = 0");
+    let mut config = reference_host::config::Config::parse(&text).unwrap();
+    config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
+    config.connectors[0].ldap.as_mut().unwrap().bind_password =
+        SecretSource::Inline(Secret::new(slapd.admin_password));
+    config
+}
+
+/// Starts a reference host for `profile`, its router passed through `defect` first.
+pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
+    let slapd = slapd().await;
+    let dir = tempfile::tempdir().unwrap();
+    let container = format!(
+        "ou=h{}-{},{}",
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::process::id(),
+        slapd.suffix
+    );
+    let host = Host::new(host_config(slapd, profile, &container), dir.path()).unwrap();
+    let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
+    let tls = cert::server_config(&crt, &key).unwrap();
+    // The host's partition is the container; the probe makes it before the host imports.
+    let (conn, mut admin) = ldap3::LdapConnAsync::new(&slapd.url).await.unwrap();
+    tokio::spawn(async move { conn.drive().await });
+    admin
+        .simple_bind(slapd.admin_dn, slapd.admin_password)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let ou = container
+        .split(',')
+        .next()
+        .unwrap()
+        .trim_start_matches("ou=")
+        .to_owned();
+    admin
+        .add(
+            &container,
+            vec![
+                ("objectClass", ["organizationalUnit"].into()),
+                ("ou", [ou.as_str()].into()),
+            ],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    host.import_all().await.unwrap();
+    let app = defect(host.app());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _keep_host = host;
+        serve_router(app, Some(tls), listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let config_path = write_harness_config(
+        dir.path(),
+        slapd,
+        profile,
+        &format!("https://localhost:{port}"),
+        TOKEN,
+        &container,
+    );
+    Fixture {
+        dir,
+        config_path,
+        stop: Some(stop),
+    }
+}
+
+/// Writes a harness configuration into `dir`; secrets go into files next to it.
+pub fn write_harness_config(
+    dir: &Path,
+    slapd: &Slapd,
+    profile: &str,
+    base_url: &str,
+    token: &str,
+    container: &str,
+) -> PathBuf {
+    std::fs::write(dir.join("token"), token).unwrap();
+    std::fs::write(dir.join("ldap-password"), slapd.admin_password).unwrap();
+    let slapd_url = &slapd.url;
+    let text = format!(
+        r#"profile = "{profile}"
+
+[host]
+base_url = "{base_url}"
+connector = "LDAP"
+token = {{ file = "token" }}
+ca_certificate = "certs/ecma-host.crt"
+request_timeout_seconds = 10
+import = {{ method = "POST", path = "/cache/import" }}
+
+[target]
+kind = "ldap"
+url = "{slapd_url}"
+bind_dn = "cn=admin,dc=contoso,dc=lab"
+bind_password = {{ file = "ldap-password" }}
+base_dn = "dc=contoso,dc=lab"
+container = "{container}"
+"#
+    );
+    let path = dir.join("ecmacert.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Both dialects, 8 in flight.
+pub fn both_dialects() -> RunOptions {
+    RunOptions::default()
+}
+
+/// Fails with the terminal summary when the report did not pass.
+#[track_caller]
+pub fn assert_passed(report: &Report) {
+    assert!(
+        report.passed(),
+        "the suite failed:\n{}",
+        reports::terminal::render(report)
+    );
+}
