@@ -116,7 +116,7 @@ fn exchange_lines(out: &mut String, x: &Exchange) {
     }
 }
 
-/// One line, at most [`BODY_LIMIT`] characters.
+/// One line, at most 600 characters.
 pub fn shorten(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > BODY_LIMIT {
