@@ -3,7 +3,7 @@
 //!
 //! Steps are registered by hand rather than through cucumber's attribute macros: the macros
 //! collect steps with `inventory` at link time, which a library crate cannot rely on. Each step
-//! is an `async fn(&mut EcmaWorld, Context) -> StepResult`; [`step!`] turns it into the function
+//! is an `async fn(&mut EcmaWorld, Context) -> StepResult`; the `step!` macro turns it into the function
 //! cucumber calls, which reports an `Err` the way cucumber expects a failed step: by unwinding
 //! with the message as payload. The runner silences that unwind's default panic message.
 
