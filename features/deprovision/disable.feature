@@ -41,3 +41,10 @@ Feature: Disable and enable
     When the provisioning service disables user "stays"
     Then the host answers 200 or 204
     And the target is unchanged
+
+  @req:ECMA-ROBUST-003 @must
+  Scenario: Enabling a user that is enabled changes nothing
+    Given the provisioning service has created user "awake"
+    When the provisioning service enables user "awake"
+    Then the host answers 200 or 204
+    And the target is unchanged

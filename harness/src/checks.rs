@@ -119,6 +119,44 @@ pub fn scim_error_body(x: &Exchange) -> Result<(), CheckFailure> {
     )
 }
 
+/// ECMA-ERR-008: no answer reveals a secret. Secrets found are replaced by `<redacted>` in the
+/// exchange before it becomes evidence, so a leaking host cannot leak into a report either.
+/// Secrets shorter than 8 characters are not looked for: a password like `secret` is also an
+/// English word that error messages use.
+pub fn redact_secrets(
+    x: &mut Exchange,
+    secrets: &[reference_host::secret::Secret],
+) -> Result<(), CheckFailure> {
+    let mut leaked = Vec::new();
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        let needle = secret.expose();
+        if let Some(body) = &mut x.response_body
+            && body.contains(needle)
+        {
+            *body = body.replace(needle, "<redacted>");
+            leaked.push("the body");
+        }
+        for (_, value) in &mut x.response_headers {
+            if value.contains(needle) {
+                *value = value.replace(needle, "<redacted>");
+                leaked.push("a header");
+            }
+        }
+    }
+    if leaked.is_empty() {
+        return Ok(());
+    }
+    leaked.dedup();
+    fail(
+        "ECMA-ERR-008",
+        Level::Must,
+        format!(
+            "expected no secret in the answer, found the token or the target password in {}",
+            leaked.join(" and ")
+        ),
+    )
+}
+
 /// ECMA-ERR-003: every answer with a body is `application/scim+json`.
 pub fn media_type(x: &Exchange) -> Result<(), CheckFailure> {
     if x.status.is_none() || x.response_body.is_none() {
@@ -338,6 +376,24 @@ mod tests {
                 &["userPassword".into()]
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn secrets_in_answers_fail_and_are_redacted() {
+        let secret = reference_host::secret::Secret::new("s3cret-token-value");
+        let mut clean = x(Some(200), "{}", MEDIA_TYPE);
+        assert!(redact_secrets(&mut clean, std::slice::from_ref(&secret)).is_ok());
+        let mut leaky = x(
+            Some(500),
+            r#"{"detail":"bind with s3cret-token-value failed"}"#,
+            MEDIA_TYPE,
+        );
+        let e = redact_secrets(&mut leaky, std::slice::from_ref(&secret)).unwrap_err();
+        assert_eq!(e.requirement, "ECMA-ERR-008");
+        assert_eq!(
+            leaky.response_body.as_deref(),
+            Some(r#"{"detail":"bind with <redacted> failed"}"#)
         );
     }
 

@@ -61,6 +61,7 @@ pub enum RunError {
 /// What the run needs, resolved from the configuration: secrets read, clients built.
 struct Resolved {
     service: ProvisioningService,
+    token: reference_host::secret::Secret,
     profiles: Vec<String>,
     tags: Option<TagOperation>,
 }
@@ -111,13 +112,14 @@ fn resolve(
         .map(|p| base_dir.join(p));
     let service = ProvisioningService::new(
         config.scim_base(),
-        token,
+        token.clone(),
         ca.as_deref(),
         Duration::from_secs(config.host.request_timeout_seconds),
     )
     .map_err(|e| ConfigError::invalid("host", e.to_string()))?;
     Ok(Resolved {
         service,
+        token,
         profiles: names,
         tags,
     })
@@ -181,12 +183,14 @@ pub async fn run(
     // Setup that every scenario needs; if it fails, every scenario that would have run is
     // blocked with the reason.
     let mut host_process = None;
+    let mut secrets = vec![resolved.token.clone()];
     let setup: Result<Arc<LdapProbe>, String> = async {
         let password = config
             .target
             .bind_password
             .resolve(base_dir)
             .map_err(|e| format!("target.bind_password: {e}"))?;
+        secrets.push(password.clone());
         if let Some(command) = &config.host.command {
             host_process = Some(
                 crate::host::HostProcess::start(
@@ -230,6 +234,7 @@ pub async fn run(
                         import: config.host.import.clone(),
                         scenarios: scenarios.clone(),
                         numbers: numbers.clone(),
+                        secrets: secrets.clone(),
                     });
                     run_cucumber(suite, &planned, ctx, options.concurrency).await
                 }

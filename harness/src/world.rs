@@ -66,6 +66,9 @@ pub struct RunContext {
     pub scenarios: Arc<AtomicU64>,
     /// Numbers for `{number}`, unique in the run.
     pub numbers: Arc<AtomicU64>,
+    /// Secrets no answer may contain (the token, the target's password); they are also
+    /// redacted from the evidence.
+    pub secrets: Vec<reference_host::secret::Secret>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -296,9 +299,11 @@ impl EcmaWorld {
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
         let run = self.run()?;
         self.before = Some(self.snapshot().await?);
-        let exchange = run.service.send(&request, &auth).await;
+        let mut exchange = run.service.send(&request, &auth).await;
+        let leaked = checks::redact_secrets(&mut exchange, &run.secrets);
         self.last = Some(exchange.clone());
         self.evidence.push(exchange.clone());
+        self.check(leaked)?;
         self.check(checks::media_type(&exchange))?;
         self.check(checks::scim_error_body(&exchange))?;
         Ok(exchange)

@@ -260,7 +260,16 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
     let run = w.run()?;
     let missing = format!("ou=missing-{},{}", w.suffix, run.container);
     let name = w.user(&user)?.name.clone();
-    let dn = format!("cn={},{missing}", reference_host::dn::escape_value(&name));
+    let naming = run
+        .profile
+        .ldap
+        .as_ref()
+        .map_or("cn", |l| l.naming_attribute())
+        .to_owned();
+    let dn = format!(
+        "{naming}={},{missing}",
+        reference_host::dn::escape_value(&name)
+    );
     w.user(&user)?.dn = dn.clone();
     let mut attrs = w.create_attributes(&user, &[])?;
     attrs.insert("-dn-".into(), Value::String(dn));

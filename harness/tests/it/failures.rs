@@ -239,3 +239,72 @@ async fn a_host_that_ignores_patches_is_caught_in_both_dialects() {
         );
     }
 }
+
+/// A defect: error answers echo the bearer token back in their detail.
+async fn echo_token(request: Request<Body>, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim_start_matches("Bearer ")
+        .to_owned();
+    let response = next.run(request).await;
+    if response.status().is_success() {
+        return response;
+    }
+    let status = response.status();
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.as_u16().to_string(),
+        "detail": format!("request with token {token} failed"),
+    });
+    (
+        status,
+        [("content-type", "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_leaks_the_token_fails_and_the_report_does_not_leak_it() {
+    let fixture = start("openldap-inetorgperson", |app: Router| {
+        app.layer(middleware::from_fn(echo_token))
+    })
+    .await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    let messages = failed_messages(&report);
+    assert!(
+        messages.iter().any(|m| m.contains("ECMA-ERR-008")),
+        "{messages:#?}"
+    );
+    let everything = serde_json::to_string(&report).unwrap()
+        + &reports::junit::render(&report)
+        + &reports::terminal::render(&report);
+    assert!(
+        !everything.contains(crate::support::TOKEN),
+        "the token reached the report"
+    );
+    assert!(everything.contains("<redacted>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_select_scenarios_and_the_rest_are_reported_as_filtered_out() {
+    let fixture = start("openldap-inetorgperson", |app| app).await;
+    let options = harness::runner::RunOptions {
+        tags: Some("@req:ECMA-MATCH-001 and not @req:ECMA-MATCH-006".into()),
+        ..both_dialects()
+    };
+    let report = fixture.run(&options).await;
+    assert!(report.passed());
+    let c = report.counts();
+    assert_eq!(
+        c.passed,
+        2,
+        "one scenario per dialect: {}",
+        reports::terminal::render(&report)
+    );
+    assert!(c.filtered_out > 60);
+}

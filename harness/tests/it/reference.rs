@@ -15,7 +15,27 @@ async fn the_reference_host_passes_the_posix_profile_in_both_dialects() {
     passes("openldap-posix").await;
 }
 
-async fn passes(profile: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_the_disable_flag_profile_in_both_dialects() {
+    let report = passes("openldap-disable-flag").await;
+    // This profile is the one that runs the Set-attribute-value scenarios.
+    let ran: Vec<&str> = report.runs[0]
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Passed && c.feature == "deprovision/disable.feature")
+        .map(|c| c.scenario.as_str())
+        .collect();
+    assert!(
+        ran.contains(&"Disabling sets the deprovisioning attribute and keeps the user"),
+        "{ran:?}"
+    );
+    assert!(
+        ran.contains(&"Enabling clears the deprovisioning attribute"),
+        "{ran:?}"
+    );
+}
+
+async fn passes(profile: &str) -> reports::Report {
     let fixture = start(profile, |app| app).await;
     let report = fixture.run(&both_dialects()).await;
     assert_passed(&report);
@@ -50,4 +70,5 @@ async fn passes(profile: &str) {
             "{case:?}"
         );
     }
+    report
 }

@@ -65,6 +65,7 @@ fn host_config(slapd: &Slapd, profile: &str, container: &str) -> reference_host:
     let file = match profile {
         "openldap-inetorgperson" => "ecma-host-openldap.toml",
         "openldap-posix" => "ecma-host-openldap-posix.toml",
+        "openldap-disable-flag" => "ecma-host-openldap-flag.toml",
         other => panic!("no example host configuration for {other}"),
     };
     let text = example(file)

@@ -12,7 +12,11 @@ fn examples() -> PathBuf {
 
 #[test]
 fn the_examples_load() {
-    for name in ["ecma-host-openldap.toml", "ecma-host-openldap-posix.toml"] {
+    for name in [
+        "ecma-host-openldap.toml",
+        "ecma-host-openldap-posix.toml",
+        "ecma-host-openldap-flag.toml",
+    ] {
         let config = Config::load(&examples().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(config.connectors[0].name, "LDAP");
         assert_eq!(config.server.listen.port(), 8585);
