@@ -451,10 +451,11 @@ async fn run_cucumber(
                 async move {
                     let (warnings, exchanges, cleanup) = match world {
                         Some(w) => {
-                            let dns: Vec<String> = w.users.values().map(|u| u.dn.clone()).collect();
+                            let dns: Vec<String> =
+                                w.scim.users.values().map(|u| u.dn.clone()).collect();
                             (
-                                std::mem::take(&mut w.warnings),
-                                std::mem::take(&mut w.evidence),
+                                std::mem::take(&mut w.evidence.warnings),
+                                std::mem::take(&mut w.evidence.exchanges),
                                 passed.then(|| (w.run.clone(), dns)),
                             )
                         }

@@ -102,25 +102,47 @@ pub struct User {
     pub original: IndexMap<String, Value>,
 }
 
-/// The scenario's state.
+/// The scenario's state, by side: what the provisioning service sent and was answered, what the
+/// target looked like, and the evidence.
 #[derive(Debug, Default)]
 pub struct EcmaWorld {
     /// The run's shared context (set by the before hook).
     pub run: Option<Arc<RunContext>>,
     /// `<run id>-<scenario number>`.
     pub suffix: String,
+    /// The provisioning service's side.
+    pub scim: ScimSide,
+    /// The target's side.
+    pub target: TargetSide,
+    /// What is kept for the report.
+    pub evidence: Evidence,
+}
+
+/// What the provisioning service sent and got back.
+#[derive(Debug, Default)]
+pub struct ScimSide {
     /// The scenario's users, by logical name.
     pub users: IndexMap<String, User>,
     /// The user the last request was about.
     pub subject: Option<String>,
     /// The last exchange.
     pub last: Option<Exchange>,
-    /// The target's state (this scenario's objects) just before the last request.
-    pub before: Option<Snapshot>,
     /// The target attributes the last create or update carried.
     pub carried: IndexMap<String, Value>,
+}
+
+/// What the probe saw.
+#[derive(Debug, Default)]
+pub struct TargetSide {
+    /// The target's state (this scenario's objects) just before the last request.
+    pub before: Option<Snapshot>,
+}
+
+/// The scenario's evidence.
+#[derive(Debug, Default)]
+pub struct Evidence {
     /// Every exchange, in order.
-    pub evidence: Vec<Exchange>,
+    pub exchanges: Vec<Exchange>,
     /// SHOULD-level checks that did not hold.
     pub warnings: Vec<String>,
 }
@@ -161,7 +183,7 @@ impl EcmaWorld {
 
     /// The user called `logical` in the feature, made up on first mention.
     pub fn user(&mut self, logical: &str) -> Result<&mut User, Failure> {
-        if !self.users.contains_key(logical) {
+        if !self.scim.users.contains_key(logical) {
             let run = self.run()?;
             let name = format!("{logical}-{}", self.suffix);
             let number = run.numbers.fetch_add(1, Ordering::Relaxed);
@@ -173,7 +195,7 @@ impl EcmaWorld {
             let dn = template
                 .replace("{name}", &reference_host::dn::escape_value(&name))
                 .replace("{container}", &run.container);
-            self.users.insert(
+            self.scim.users.insert(
                 logical.to_owned(),
                 User {
                     logical: logical.to_owned(),
@@ -187,7 +209,8 @@ impl EcmaWorld {
                 },
             );
         }
-        self.users
+        self.scim
+            .users
             .get_mut(logical)
             .ok_or_else(|| Failure(format!("no user {logical}")))
     }
@@ -298,11 +321,11 @@ impl EcmaWorld {
     /// SHOULD).
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
         let run = self.run()?;
-        self.before = Some(self.snapshot().await?);
+        self.target.before = Some(self.snapshot().await?);
         let mut exchange = run.service.send(&request, &auth).await;
         let leaked = checks::redact_secrets(&mut exchange, &run.secrets);
-        self.last = Some(exchange.clone());
-        self.evidence.push(exchange.clone());
+        self.scim.last = Some(exchange.clone());
+        self.evidence.exchanges.push(exchange.clone());
         self.check(leaked)?;
         self.check(checks::media_type(&exchange))?;
         self.check(checks::scim_error_body(&exchange))?;
@@ -316,8 +339,8 @@ impl EcmaWorld {
             Err(f) if f.level == Level::Must => Err(f.into()),
             Err(f) => {
                 let w = format!("{}: {}", f.requirement, f.message);
-                if !self.warnings.contains(&w) {
-                    self.warnings.push(w);
+                if !self.evidence.warnings.contains(&w) {
+                    self.evidence.warnings.push(w);
                 }
                 Ok(None)
             }
@@ -326,7 +349,8 @@ impl EcmaWorld {
 
     /// The last exchange.
     pub fn last(&self) -> Result<&Exchange, Failure> {
-        self.last
+        self.scim
+            .last
             .as_ref()
             .ok_or_else(|| Failure("no request has been sent yet".into()))
     }
@@ -337,8 +361,8 @@ impl EcmaWorld {
         logical: &str,
         attrs: IndexMap<String, Value>,
     ) -> Result<Exchange, Failure> {
-        self.subject = Some(logical.to_owned());
-        self.carried = attrs.clone();
+        self.scim.subject = Some(logical.to_owned());
+        self.scim.carried = attrs.clone();
         let x = self.send(entra::create(&attrs), Auth::Token).await?;
         if x.status == Some(201) {
             let body = checks::json(&x);
@@ -391,7 +415,7 @@ impl EcmaWorld {
                         &Auth::Token,
                     )
                     .await;
-                self.evidence.push(x.clone());
+                self.evidence.exchanges.push(x.clone());
                 checks::status(&x, &[200, 202, 204], "ECMA-IMPORT-011")?;
                 Ok(())
             }

@@ -297,6 +297,7 @@ async fn no_password(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
 
 async fn equals_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let subject = w
+        .scim
         .subject
         .clone()
         .ok_or_else(|| Failure("no user was read".into()))?;
@@ -380,6 +381,7 @@ async fn returns_carried(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
     let expected: Vec<(String, Value)> = w
+        .scim
         .carried
         .iter()
         .filter(|(k, _)| {

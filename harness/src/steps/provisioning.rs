@@ -294,7 +294,7 @@ async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn create_junk(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
-    w.subject = Some(user.clone());
+    w.scim.subject = Some(user.clone());
     w.user(&user)?;
     let body = Body::Raw {
         content_type: scim_proto::MEDIA_TYPE.into(),
@@ -318,7 +318,7 @@ async fn create_junk(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn read_by_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let id = w.id_of(&user)?;
-    w.subject = Some(user);
+    w.scim.subject = Some(user);
     w.send(entra::get(&id), Auth::Token).await?;
     Ok(())
 }
@@ -354,7 +354,7 @@ fn sent_value(
 async fn match_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
-    w.subject = Some(user);
+    w.scim.subject = Some(user);
     w.send(entra::filter(&entra::urn_of(&target), &value), Auth::Token)
         .await?;
     Ok(())
@@ -363,7 +363,7 @@ async fn match_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn match_user_bare(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
-    w.subject = Some(user);
+    w.scim.subject = Some(user);
     w.send(entra::filter(&target, &value), Auth::Token).await?;
     Ok(())
 }
@@ -380,7 +380,7 @@ async fn match_user_and(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         entra::urn_of(&other.target),
         serde_json::to_string(&other_value).unwrap_or_default()
     );
-    w.subject = Some(user);
+    w.scim.subject = Some(user);
     w.send(entra::filter_expression(&expression), Auth::Token)
         .await?;
     Ok(())
@@ -410,8 +410,8 @@ async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) 
             had_value: user.values.contains_key(attribute),
         })
         .collect();
-    w.subject = Some(logical.to_owned());
-    w.carried = values.iter().cloned().collect();
+    w.scim.subject = Some(logical.to_owned());
+    w.scim.carried = values.iter().cloned().collect();
     let x = w
         .send(entra::update(run.dialect, &id, &changes), Auth::Token)
         .await?;
@@ -482,7 +482,7 @@ async fn update_good_and_bad(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             had_value: false,
         },
     ];
-    w.subject = Some(logical);
+    w.scim.subject = Some(logical);
     w.send(entra::update(run.dialect, &id, &changes), Auth::Token)
         .await?;
     Ok(())
@@ -491,7 +491,7 @@ async fn update_good_and_bad(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResult {
     let run = w.run()?;
     let id = w.id_of(logical)?;
-    w.subject = Some(logical.to_owned());
+    w.scim.subject = Some(logical.to_owned());
     w.send(entra::set_active(run.dialect, &id, active), Auth::Token)
         .await?;
     Ok(())
@@ -508,7 +508,7 @@ async fn enable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn delete(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let id = w.id_of(&user)?;
-    w.subject = Some(user);
+    w.scim.subject = Some(user);
     w.send(entra::delete(&id), Auth::Token).await?;
     Ok(())
 }

@@ -119,6 +119,7 @@ async fn holds_carried(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
     let expected: Vec<(String, Value)> = w
+        .scim
         .carried
         .iter()
         .filter(|(k, _)| *k != "-dn-")
@@ -137,6 +138,7 @@ async fn holds_carried(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn holds_at_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let sent = w
+        .scim
         .carried
         .get("-dn-")
         .map(text)
@@ -165,6 +167,7 @@ async fn holds_classes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     compare(&e, &[("objectClass".into(), Value::from(classes))])?;
     // And the auxiliary classes' attributes the create carried.
     let carried: Vec<(String, Value)> = w
+        .scim
         .carried
         .iter()
         .filter(|(k, _)| *k != "-dn-" && *k != "objectClass")
@@ -243,6 +246,7 @@ async fn holds_exactly_one(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let before = w
+        .target
         .before
         .clone()
         .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
@@ -265,6 +269,7 @@ async fn before_and_after(
 > {
     let dn = w.user(logical)?.dn.to_lowercase();
     let before = w
+        .target
         .before
         .clone()
         .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
@@ -289,7 +294,12 @@ async fn user_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let carried: Vec<String> = w.carried.keys().map(|k| k.to_ascii_lowercase()).collect();
+    let carried: Vec<String> = w
+        .scim
+        .carried
+        .keys()
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
     let (dn, before, after) = before_and_after(w, &logical).await?;
     let before =
         before.ok_or_else(|| Failure(format!("user {logical:?} was not in the target before")))?;
