@@ -18,12 +18,14 @@
 pub mod cert;
 pub mod config;
 pub mod connector;
-pub mod dn;
 pub mod error;
 pub mod scim;
 pub mod secret;
 pub mod service;
 pub mod space;
+
+/// Distinguished names, from the protocol crate (kept here so `reference_host::dn` still works).
+pub use scim_proto::dn;
 
 use std::path::Path;
 use std::sync::Arc;

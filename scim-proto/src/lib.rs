@@ -8,7 +8,9 @@
 //! - attribute paths that understand URN-qualified ECMA2Host names ([`AttrPath`]);
 //! - the whole filter grammar with a depth limit and errors that say where ([`Filter`]);
 //! - PATCH in both Entra dialects, normalised into one model ([`PatchRequest::normalize`]);
-//! - typing JSON values against an attribute's declared type ([`value::coerce`]).
+//! - typing JSON values against an attribute's declared type ([`value::coerce`]);
+//! - RFC 4514 distinguished names ([`dn`]): ECMA2Host's `-dn-` attribute carries one, and a host
+//!   must refuse a value that is not "LDAP style".
 //!
 //! The filter parser is our own, not `scim_v2`'s or `scim-filter`'s: neither accepts
 //! ECMA2Host's attribute names (`-dn-`, `_distinguishedName`), splits URN-qualified paths at the
@@ -21,6 +23,7 @@
 //! quoted in the project's research notes (`tests/it/`).
 
 pub mod attr;
+pub mod dn;
 pub mod filter;
 pub mod message;
 pub mod patch;

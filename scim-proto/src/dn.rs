@@ -1,6 +1,6 @@
 //! Distinguished names (RFC 4514): parsing with unescaping, writing with escaping, comparison.
 //!
-//! The host needs this to check that `-dn-` is an LDAP-style DN at all (requirement
+//! ECMA2Host's `-dn-` attribute carries a DN. A host needs this to check that `-dn-` is an LDAP-style DN at all (requirement
 //! ECMA-DN-004: `username@domain.com` is refused before the directory sees it), that it lies
 //! within the connector's partition, to name the missing container when the parent does not
 //! exist, and to compare DNs the way directories do: attribute types and, for the naming

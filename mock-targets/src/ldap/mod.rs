@@ -1,0 +1,78 @@
+//! The mock LDAP server.
+//!
+//! ```text
+//!   MockLdap::start(config) ── tokio accept loop ── per connection: FramedRead/FramedWrite<LdapCodec>
+//!                                                        │
+//!                                  Session::handle(LdapMsg) -> Response   (no I/O)
+//!                                                        │
+//!                                  Directory (schema, tree)   faults   operation log
+//! ```
+//!
+//! Two flavours: `openldap` (entryUUID, userPassword, the classes of core/cosine/inetorgperson/
+//! nis and ecmacert's test schema) and `adlds` (objectGUID as 16 little-endian GUID bytes,
+//! userPrincipalName, msDS-UserAccountDisabled, the `user` class, the whole class chain stored in
+//! objectClass, no passwords on create).
+
+pub mod dit;
+pub mod filter;
+pub mod schema;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+pub use dit::{Attr, Change, Directory, Entry, LdapError, Scope};
+pub use server::{FaultAction, FaultRule, MockLdap, OpKind, OpRecord, Session, Times};
+
+/// Which directory the mock behaves like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    /// OpenLDAP.
+    OpenLdap,
+    /// Active Directory Lightweight Directory Services.
+    AdLds,
+}
+
+impl FromStr for Flavour {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "openldap" => Ok(Flavour::OpenLdap),
+            "adlds" => Ok(Flavour::AdLds),
+            other => Err(format!(
+                "unknown flavour {other:?} (expected openldap or adlds)"
+            )),
+        }
+    }
+}
+
+/// How to start a mock.
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// The flavour.
+    pub flavour: Flavour,
+    /// The naming context (`dc=contoso,dc=lab`).
+    pub suffix: String,
+    /// The administrator's DN.
+    pub root_dn: String,
+    /// Its password.
+    pub root_password: String,
+    /// Where to listen (port 0: a free one).
+    pub listen: SocketAddr,
+    /// Per-DN limits on entries per unpaged search (the root DN is never limited).
+    pub size_limits: Vec<(String, usize)>,
+}
+
+impl MockConfig {
+    /// A mock on a free loopback port.
+    pub fn new(flavour: Flavour, suffix: &str, root_dn: &str, root_password: &str) -> Self {
+        MockConfig {
+            flavour,
+            suffix: suffix.to_owned(),
+            root_dn: root_dn.to_owned(),
+            root_password: root_password.to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            size_limits: Vec::new(),
+        }
+    }
+}

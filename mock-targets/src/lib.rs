@@ -1,0 +1,13 @@
+//! In-process targets for ecmacert: fast, embedded, inspectable, and able to misbehave on
+//! purpose. They exist in addition to the real targets the suite runs against, never instead of
+//! them; the LDAP server is checked against a real slapd operation by operation (the
+//! differential test in `tests/it/`).
+//!
+//! What is here: [`ldap`], an LDAP server on `ldap3_proto` with an OpenLDAP and an AD LDS
+//! flavour, schema checks for the classes ECMA hosts provision, paged search, inspection
+//! (snapshot and operation log) and fault injection.
+//!
+//! What is not: access control, referrals, SASL, TLS (StartTLS is refused), replication, or the
+//! full OpenLDAP schema — only the classes and attributes the profiles use.
+
+pub mod ldap;

@@ -1,0 +1,270 @@
+//! What only the mock does: faults on demand, inspection, the AD LDS flavour, paging and size
+//! limits for a non-root account.
+
+use std::time::{Duration, Instant};
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
+use mock_targets::ldap::{FaultAction, FaultRule, Flavour, MockConfig, MockLdap, OpKind, Times};
+
+async fn start(flavour: Flavour, suffix: &str) -> MockLdap {
+    let root = format!("cn=admin,{suffix}");
+    let mut config = MockConfig::new(flavour, suffix, &root, "secret");
+    config.size_limits = vec![(format!("cn=host,{suffix}"), 3)];
+    let m = MockLdap::start(config).await.unwrap();
+    match flavour {
+        Flavour::OpenLdap => {
+            m.seed(
+                suffix,
+                &[
+                    ("objectClass", &["dcObject", "organization"]),
+                    ("dc", &["contoso"]),
+                    ("o", &["Contoso"]),
+                ],
+            )
+            .unwrap();
+            m.seed(
+                &format!("cn=host,{suffix}"),
+                &[
+                    (
+                        "objectClass",
+                        &["organizationalRole", "simpleSecurityObject"],
+                    ),
+                    ("userPassword", &["host-pw"]),
+                ],
+            )
+            .unwrap();
+        }
+        Flavour::AdLds => {
+            m.seed(suffix, &[("objectClass", &["container"]), ("cn", &["App"])])
+                .unwrap();
+        }
+    }
+    m
+}
+
+async fn bind(url: &str, dn: &str, pw: &str) -> Ldap {
+    let (conn, mut ldap) = LdapConnAsync::new(url).await.unwrap();
+    tokio::spawn(async move { conn.drive().await });
+    ldap.simple_bind(dn, pw).await.unwrap().success().unwrap();
+    ldap
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, std::collections::HashSet<String>)> {
+    pairs
+        .iter()
+        .map(|(a, v)| (a.to_string(), [v.to_string()].into()))
+        .collect()
+}
+
+fn person(cn: &str) -> Vec<(String, std::collections::HashSet<String>)> {
+    attrs(&[("objectClass", "inetOrgPerson"), ("sn", "S"), ("cn", cn)])
+}
+
+#[tokio::test]
+async fn faults_fire_as_often_as_asked_and_only_where_asked() {
+    let m = start(Flavour::OpenLdap, "dc=contoso,dc=lab").await;
+    let mut ldap = bind(&m.url(), "cn=admin,dc=contoso,dc=lab", "secret").await;
+    m.inject(FaultRule {
+        op: Some(OpKind::Add),
+        dn_contains: Some("cn=b".into()),
+        bound_as: None,
+        action: FaultAction::Fail {
+            code: 68,
+            message: "injected".into(),
+        },
+        times: Times::N(2),
+    });
+    assert_eq!(
+        ldap.add("cn=a,dc=contoso,dc=lab", person("a"))
+            .await
+            .unwrap()
+            .rc,
+        0,
+        "another DN is not hit"
+    );
+    for _ in 0..2 {
+        let r = ldap
+            .add("cn=b,dc=contoso,dc=lab", person("b"))
+            .await
+            .unwrap();
+        assert_eq!((r.rc, r.text.as_str()), (68, "injected"));
+    }
+    assert_eq!(
+        ldap.add("cn=b,dc=contoso,dc=lab", person("b"))
+            .await
+            .unwrap()
+            .rc,
+        0,
+        "the third add is not hit"
+    );
+    assert!(m.snapshot().contains_key("cn=b,dc=contoso,dc=lab"));
+    // The log shows every operation with its outcome.
+    let adds: Vec<u32> = m
+        .operations()
+        .iter()
+        .filter(|o| o.op == OpKind::Add)
+        .map(|o| o.code)
+        .collect();
+    assert_eq!(adds, [0, 68, 68, 0]);
+}
+
+#[tokio::test]
+async fn faults_can_target_one_account_and_delay_or_drop() {
+    let m = start(Flavour::OpenLdap, "dc=contoso,dc=lab").await;
+    let mut admin = bind(&m.url(), "cn=admin,dc=contoso,dc=lab", "secret").await;
+    let mut host = bind(&m.url(), "cn=host,dc=contoso,dc=lab", "host-pw").await;
+    m.inject(FaultRule {
+        op: None,
+        dn_contains: None,
+        bound_as: Some("cn=host,dc=contoso,dc=lab".into()),
+        action: FaultAction::Drop,
+        times: Times::Always,
+    });
+    assert!(
+        host.add("cn=x,dc=contoso,dc=lab", person("x"))
+            .await
+            .is_err(),
+        "the host's connection is dropped"
+    );
+    assert_eq!(
+        admin
+            .add("cn=y,dc=contoso,dc=lab", person("y"))
+            .await
+            .unwrap()
+            .rc,
+        0,
+        "the admin is not hit"
+    );
+    m.clear_faults();
+    m.inject(FaultRule {
+        op: Some(OpKind::Delete),
+        dn_contains: None,
+        bound_as: None,
+        action: FaultAction::Delay(Duration::from_millis(300)),
+        times: Times::Once,
+    });
+    let started = Instant::now();
+    assert_eq!(admin.delete("cn=y,dc=contoso,dc=lab").await.unwrap().rc, 0);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn a_limited_account_must_page() {
+    let m = start(Flavour::OpenLdap, "dc=contoso,dc=lab").await;
+    let mut admin = bind(&m.url(), "cn=admin,dc=contoso,dc=lab", "secret").await;
+    for i in 0..7 {
+        admin
+            .add(
+                &format!("cn=p{i},dc=contoso,dc=lab"),
+                person(&format!("p{i}")),
+            )
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+    }
+    let mut host = bind(&m.url(), "cn=host,dc=contoso,dc=lab", "host-pw").await;
+    let unpaged = host
+        .search(
+            "dc=contoso,dc=lab",
+            Scope::Subtree,
+            "(objectClass=inetOrgPerson)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap();
+    assert_eq!((unpaged.1.rc, unpaged.0.len()), (4, 3));
+    let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(2))];
+    let mut stream = host
+        .streaming_search_with(
+            adapters,
+            "dc=contoso,dc=lab",
+            Scope::Subtree,
+            "(objectClass=inetOrgPerson)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap();
+    let mut n = 0;
+    while stream.next().await.unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!((stream.finish().await.rc, n), (0, 7));
+    let searches = m
+        .operations()
+        .iter()
+        .filter(|o| o.op == OpKind::Search && o.bound.starts_with("cn=host"))
+        .count();
+    assert_eq!(
+        searches,
+        1 + 4,
+        "one unpaged search, then four pages of two"
+    );
+}
+
+#[tokio::test]
+async fn the_ad_lds_flavour_behaves_like_ad_lds() {
+    let m = start(Flavour::AdLds, "CN=App,DC=contoso,DC=lab").await;
+    let mut admin = bind(&m.url(), "cn=admin,CN=App,DC=contoso,DC=lab", "secret").await;
+    let user = |cn: &str| {
+        let upn = format!("{cn}@contoso.lab");
+        attrs(&[
+            ("objectClass", "user"),
+            ("cn", cn),
+            ("userPrincipalName", &upn),
+            ("msDS-UserAccountDisabled", "FALSE"),
+        ])
+    };
+    assert_eq!(
+        admin
+            .add("CN=bsimon,CN=App,DC=contoso,DC=lab", user("bsimon"))
+            .await
+            .unwrap()
+            .rc,
+        0,
+        "no sn needed"
+    );
+    let mut with_password = user("pw");
+    with_password.push(("userPassword".to_owned(), ["x".to_owned()].into()));
+    assert_eq!(
+        admin
+            .add("CN=pw,CN=App,DC=contoso,DC=lab", with_password)
+            .await
+            .unwrap()
+            .rc,
+        53,
+        "no passwords on create"
+    );
+    let found = admin
+        .search(
+            "CN=App,DC=contoso,DC=lab",
+            Scope::OneLevel,
+            "(userPrincipalName=BSIMON@contoso.lab)",
+            vec!["objectGUID", "objectClass", "cn"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = SearchEntry::construct(found.0.into_iter().next().unwrap());
+    let guid = e
+        .bin_attrs
+        .get("objectGUID")
+        .cloned()
+        .or_else(|| {
+            e.attrs
+                .get("objectGUID")
+                .map(|v| v.iter().map(|s| s.as_bytes().to_vec()).collect())
+        })
+        .unwrap();
+    assert_eq!(guid[0].len(), 16, "objectGUID is 16 raw bytes");
+    let mut classes = e.attrs["objectClass"].clone();
+    classes.sort();
+    assert_eq!(
+        classes,
+        ["organizationalPerson", "person", "top", "user"],
+        "AD stores the whole chain"
+    );
+}
