@@ -21,9 +21,9 @@ Feature: Errors change nothing
     And the target holds no user "orphan"
     And the missing container was not created
 
-  @req:ECMA-CREATE-009 @req:ECMA-ERR-005 @must
+  @req:ECMA-CREATE-009 @req:ECMA-ERR-005 @requires:required-attribute @must
   Scenario: A user without an attribute the target requires is refused
-    When the provisioning service creates user "partial" without its surname
+    When the provisioning service creates user "partial" without an attribute the target requires
     Then the host answers with a SCIM error
     And the target holds no user "partial"
 

@@ -9,11 +9,15 @@
 //! attributes that a [`profile`] maps onto a target. [`runner`] runs it through cucumber per
 //! profile × dialect and turns every scenario into an outcome in a [`reports::Report`].
 //!
-//! What it does not do (yet): mock targets and the embedded default, SQL targets, mutants,
-//! certification bundles — see the project's open issues.
+//! With no configuration, [`embedded`] runs everything in-process: the reference host on mock
+//! directories (`mock-targets`), fault-injection scenarios included.
+//!
+//! What it does not do (yet): SQL targets, mutants as a suite, certification bundles — see the
+//! project's open issues.
 
 pub mod checks;
 pub mod config;
+pub mod embedded;
 pub mod host;
 pub mod probe;
 pub mod profile;

@@ -48,13 +48,39 @@ enum Command {
         #[arg(long, value_enum, default_value = "both")]
         dialect: DialectArg,
     },
+    /// Run the mock LDAP server on its own, for aiming a host at a directory that misbehaves on
+    /// demand or answers like AD LDS.
+    MockLdap {
+        /// Where to listen.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3890")]
+        listen: std::net::SocketAddr,
+        /// `openldap` or `adlds`.
+        #[arg(long, value_name = "FLAVOUR", default_value = "openldap")]
+        flavour: String,
+        /// The naming context; its entry is created.
+        #[arg(long, value_name = "DN", default_value = "dc=contoso,dc=lab")]
+        base: String,
+        /// The administrator's DN (default: cn=admin,<base>).
+        #[arg(long, value_name = "DN")]
+        admin_dn: Option<String>,
+        /// The environment variable holding the administrator's password.
+        #[arg(long, value_name = "VARIABLE", default_value = "LDAP_BIND_PASSWORD")]
+        password_env: String,
+        /// A fault to inject (repeatable), e.g. "op=add;fail=68",
+        /// "op=modify;dn=uid=alice;fail=19:sn too long;times=always", "drop;times=3",
+        /// "op=delete;delay=4". Parts: op=, dn= (a DN substring), as= (the bound DN),
+        /// times=once|always|N, and one action: fail=CODE[:message], delay=SECONDS or drop.
+        #[arg(long = "fault", value_name = "RULE")]
+        faults: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
 struct Selection {
-    /// The run configuration (see examples/ecmacert-reference-openldap.toml).
+    /// The run configuration (see examples/ecmacert-reference-openldap.toml). Without it: the
+    /// embedded default, the reference host on mock directories in this process.
     #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    config: Option<PathBuf>,
     /// A profile to run (repeatable); default: the configuration's.
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
@@ -118,14 +144,23 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Config, PathBuf, Suite)> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::List { selection, dialect } => {
-            let (config, _, suite) = load(&selection.config)?;
             let options = RunOptions {
                 profiles: selection.profiles,
                 dialects: dialect.dialects(),
                 tags: selection.tags,
                 concurrency: 1,
+                run_id: None,
             };
-            print!("{}", runner::describe_plan(&suite, &config, &options)?);
+            match selection.config {
+                Some(path) => {
+                    let (config, _, suite) = load(&path)?;
+                    print!("{}", runner::describe_plan(&suite, &config, &options)?);
+                }
+                None => {
+                    let suite = Suite::embedded()?;
+                    print!("{}", harness::embedded::describe(&suite, &options)?);
+                }
+            }
             Ok(0)
         }
         Command::Run {
@@ -135,15 +170,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             json,
             concurrency,
         } => {
-            let (config, base_dir, suite) = load(&selection.config)?;
             let options = RunOptions {
                 profiles: selection.profiles,
                 dialects: dialect.dialects(),
                 tags: selection.tags,
                 concurrency,
+                run_id: None,
             };
             let runtime = tokio::runtime::Runtime::new()?;
-            let report = runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?;
+            let report = match selection.config {
+                Some(path) => {
+                    let (config, base_dir, suite) = load(&path)?;
+                    runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?
+                }
+                None => {
+                    let suite = Suite::embedded()?;
+                    runtime.block_on(harness::embedded::run_embedded(&suite, &options))?
+                }
+            };
             print!("{}", reports::terminal::render(&report));
             if let Some(path) = junit {
                 write(&path, &reports::junit::render(&report))?;
@@ -152,6 +196,55 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 write(&path, &serde_json::to_string_pretty(&report)?)?;
             }
             Ok(report.exit_code())
+        }
+        Command::MockLdap {
+            listen,
+            flavour,
+            base,
+            admin_dn,
+            password_env,
+            faults,
+        } => {
+            let faults = faults
+                .iter()
+                .map(|f| {
+                    f.parse::<mock_targets::ldap::FaultRule>()
+                        .map(|rule| (f.clone(), rule))
+                        .map_err(|e| anyhow::anyhow!("--fault: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let flavour: mock_targets::ldap::Flavour = flavour
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--flavour: {e}"))?;
+            let password = std::env::var(&password_env).map_err(|_| {
+                anyhow::anyhow!("--password-env: environment variable {password_env} is not set")
+            })?;
+            let admin = admin_dn.unwrap_or_else(|| format!("cn=admin,{base}"));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let config = mock_targets::ldap::MockConfig {
+                    listen,
+                    ..mock_targets::ldap::MockConfig::new(flavour, &base, &admin, &password)
+                };
+                let mock = mock_targets::ldap::MockLdap::start(config)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+                mock.seed_naming_context()
+                    .map_err(|e| anyhow::anyhow!("{base}: {}", e.message))?;
+                for (text, rule) in faults {
+                    println!("fault: {text}");
+                    mock.inject(rule);
+                }
+                println!(
+                    "mock LDAP ({flavour:?}) on {}; base {base}; bind as {admin} with the password \
+                     in {password_env}; Ctrl-C stops it",
+                    mock.url()
+                );
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                let _ = tokio::signal::ctrl_c().await;
+                Ok::<_, anyhow::Error>(0)
+            })
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Anchor {
     /// OpenLDAP's entryUUID.
     #[serde(rename = "entryUUID")]
     EntryUuid,
+    /// AD LDS's objectGUID.
+    #[serde(rename = "objectGUID")]
+    ObjectGuid,
 }
 
 /// A deprovisioning choice the host under test declares.
@@ -205,6 +208,9 @@ impl Profile {
         if self.attributes.contains_key("password") {
             caps.insert("password".into());
         }
+        if self.attributes.values().any(|a| a.required) {
+            caps.insert("required-attribute".into());
+        }
         caps
     }
 
@@ -213,9 +219,11 @@ impl Profile {
     pub fn selected_attributes(&self) -> BTreeSet<String> {
         let mut names: BTreeSet<String> =
             self.attributes.values().map(|a| a.target.clone()).collect();
-        if self.kind == "ldap" {
+        if let Some(ldap) = &self.ldap {
             names.insert("-dn-".into());
-            names.insert("objectClass".into());
+            if !ldap.object_classes.is_empty() {
+                names.insert("objectClass".into());
+            }
         }
         names
     }

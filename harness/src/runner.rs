@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// Scenarios in flight at once.
     pub concurrency: usize,
+    /// The id that marks everything the run creates; `None`: a fresh one. The embedded default
+    /// gives its concurrent profiles one id, so that the report names one run.
+    pub run_id: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -43,6 +46,7 @@ impl Default for RunOptions {
             dialects: Dialect::ALL.to_vec(),
             tags: None,
             concurrency: 8,
+            run_id: None,
         }
     }
 }
@@ -56,6 +60,9 @@ pub enum RunError {
     /// The shipped suite does not load (a build defect).
     #[error("the suite does not load: {0}")]
     Suite(String),
+    /// The embedded default could not set itself up (a port, a temporary directory).
+    #[error("the embedded default could not start: {0}")]
+    Setup(String),
 }
 
 /// What the run needs, resolved from the configuration: secrets read, clients built.
@@ -168,10 +175,25 @@ pub async fn run(
     base_dir: &Path,
     options: &RunOptions,
 ) -> Result<Report, RunError> {
+    run_with(suite, config, base_dir, options, None).await
+}
+
+/// [`run`], with a fault switch on the target (in-process mocks only), which makes the
+/// `fault-injection` scenarios applicable.
+pub async fn run_with(
+    suite: &Suite,
+    config: &Config,
+    base_dir: &Path,
+    options: &RunOptions,
+    faults: Option<crate::world::Faults>,
+) -> Result<Report, RunError> {
     let started = Instant::now();
     let resolved = resolve(suite, config, base_dir, options)?;
-    let run_id = run_id();
-    let extra = configured_capabilities(config);
+    let run_id = options.run_id.clone().unwrap_or_else(run_id);
+    let mut extra = configured_capabilities(config);
+    if faults.is_some() {
+        extra.insert("fault-injection".to_owned());
+    }
     let mut report = Report {
         suite_version: env!("CARGO_PKG_VERSION").to_owned(),
         run_id: run_id.clone(),
@@ -235,6 +257,7 @@ pub async fn run(
                         scenarios: scenarios.clone(),
                         numbers: numbers.clone(),
                         secrets: secrets.clone(),
+                        faults: faults.clone(),
                     });
                     run_cucumber(suite, &planned, ctx, options.concurrency).await
                 }
@@ -291,7 +314,7 @@ fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms:
 }
 
 /// A short id that marks everything this run creates.
-fn run_id() -> String {
+pub fn run_id() -> String {
     let u = uuid::Uuid::new_v4().simple().to_string();
     format!("r{}", &u[..6])
 }

@@ -69,6 +69,18 @@ pub struct RunContext {
     /// Secrets no answer may contain (the token, the target's password); they are also
     /// redacted from the evidence.
     pub secrets: Vec<reference_host::secret::Secret>,
+    /// The target's fault switch, when it is an in-process mock.
+    pub faults: Option<Faults>,
+}
+
+/// A mock target that can be made to misbehave, and the account the host binds with (faults
+/// hit only that account, so the probe keeps seeing the truth).
+#[derive(Clone, Debug)]
+pub struct Faults {
+    /// The mock.
+    pub mock: mock_targets::ldap::MockLdap,
+    /// The host's bind DN.
+    pub host_bind_dn: String,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -276,10 +288,13 @@ impl EcmaWorld {
         let mut attrs = IndexMap::new();
         if let Some(ldap) = &run.profile.ldap {
             attrs.insert("-dn-".to_owned(), Value::String(user.dn.clone()));
-            attrs.insert(
-                "objectClass".to_owned(),
-                Value::from(ldap.object_classes.clone()),
-            );
+            // Entra sends objectClass only when it is mapped (AD LDS does not need it).
+            if !ldap.object_classes.is_empty() {
+                attrs.insert(
+                    "objectClass".to_owned(),
+                    Value::from(ldap.object_classes.clone()),
+                );
+            }
         }
         if let Some(naming) = run.profile.attribute("name") {
             attrs.insert(naming.target.clone(), Value::String(user.name.clone()));

@@ -205,7 +205,7 @@ pub struct LdapConfig {
     pub base_dn: String,
     /// The structural object class of a user (`inetOrgPerson`, AD LDS `user`).
     pub object_class: String,
-    /// The anchor: `-dn-` or `entryUUID`.
+    /// The anchor: `-dn-`, `entryUUID` or `objectGUID`.
     #[serde(default)]
     pub anchor: LdapAnchor,
     /// The directory attribute that `export_password` sets.
@@ -243,6 +243,9 @@ pub enum LdapAnchor {
     /// OpenLDAP's `entryUUID` operational attribute.
     #[serde(rename = "entryUUID")]
     EntryUuid,
+    /// AD LDS's `objectGUID`: 16 bytes, shown as a GUID string (Microsoft's byte order).
+    #[serde(rename = "objectGUID")]
+    ObjectGuid,
 }
 
 /// One selected attribute.

@@ -43,6 +43,14 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(status_error),
     ),
     (r"^the host answers with a SCIM error$", step!(any_error)),
+    (
+        r#"^the host answers with a SCIM error whose detail carries "([^"]*)"$"#,
+        step!(error_carries),
+    ),
+    (
+        r"^the host answers (\d{3}) within ([\d.]+) seconds$",
+        step!(status_within),
+    ),
     (r"^the host answers 409 uniqueness$", step!(uniqueness)),
     (r"^the host answers 400 (\w+)$", step!(bad_request)),
     (r"^the answer shows no password$", step!(no_password)),
@@ -250,6 +258,54 @@ async fn any_error(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             checks::got(&x)
         ))),
     }
+}
+
+async fn error_carries(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let needle = arg(&ctx, 1)?;
+    let x = w.last()?.clone();
+    match x.status {
+        Some(s) if s >= 400 => checks::scim_error_body(&x)?,
+        _ => {
+            return Err(Failure(format!(
+                "expected an error, got {}",
+                checks::got(&x)
+            )));
+        }
+    }
+    let detail = json(&x)
+        .and_then(|b| b["detail"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    // Passing the target's own message on is a SHOULD (ECMA-ERR-007).
+    if !detail.contains(&needle) {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-ERR-007",
+            level: reports::Level::Should,
+            message: format!(
+                "expected the detail to carry the target's message {needle:?}, got {detail:?}"
+            ),
+        }))?;
+    }
+    Ok(())
+}
+
+async fn status_within(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let status: u16 = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure("bad status".into()))?;
+    let seconds: f64 = arg(&ctx, 2)?
+        .parse()
+        .map_err(|_| Failure("bad number of seconds".into()))?;
+    let x = w.last()?.clone();
+    checks::status(&x, &[status], "ECMA-PERF-002")?;
+    let took = x.duration_ms as f64 / 1000.0;
+    if took > seconds {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-PERF-002",
+            level: reports::Level::Should,
+            message: format!("expected an answer within {seconds} s, it took {took:.1} s"),
+        }))?;
+    }
+    Ok(())
 }
 
 async fn uniqueness(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

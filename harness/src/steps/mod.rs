@@ -11,7 +11,7 @@ pub mod host;
 pub mod provisioning;
 pub mod target;
 
-use cucumber::step::{Collection, Context};
+use cucumber::step::{Collection, Context, Step};
 use regex::Regex;
 
 use crate::world::{EcmaWorld, Failure};
@@ -76,19 +76,33 @@ fn re(pattern: &str) -> Regex {
         .unwrap_or_else(|e| fail(Failure(format!("bad step pattern {pattern:?}: {e}"))))
 }
 
-/// Every step.
+/// Every step definition: its kind, pattern and function.
+pub fn definitions() -> Vec<(gherkin::StepType, &'static str, Step<EcmaWorld>)> {
+    use gherkin::StepType::{Given, Then, When};
+    let given = provisioning::GIVEN
+        .iter()
+        .chain(target::GIVEN)
+        .map(|(p, f)| (Given, *p, *f));
+    let when = provisioning::WHEN
+        .iter()
+        .chain(target::WHEN)
+        .map(|(p, f)| (When, *p, *f));
+    let then = host::THEN
+        .iter()
+        .chain(target::THEN)
+        .map(|(p, f)| (Then, *p, *f));
+    given.chain(when).chain(then).collect()
+}
+
+/// Every step, for cucumber.
 pub fn collection() -> Collection<EcmaWorld> {
-    let mut c = Collection::new();
-    for (pattern, step) in provisioning::GIVEN {
-        c = c.given(None, re(pattern), *step);
-    }
-    for (pattern, step) in provisioning::WHEN {
-        c = c.when(None, re(pattern), *step);
-    }
-    for (pattern, step) in host::THEN.iter().chain(target::THEN) {
-        c = c.then(None, re(pattern), *step);
-    }
-    c
+    definitions()
+        .into_iter()
+        .fold(Collection::new(), |c, (kind, pattern, step)| match kind {
+            gherkin::StepType::Given => c.given(None, re(pattern), step),
+            gherkin::StepType::When => c.when(None, re(pattern), step),
+            gherkin::StepType::Then => c.then(None, re(pattern), step),
+        })
 }
 
 pub(crate) use step;
@@ -99,20 +113,9 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles_and_every_step_of_the_suite_has_exactly_one_definition() {
-        let patterns: Vec<(gherkin::StepType, Regex)> = provisioning::GIVEN
-            .iter()
-            .map(|(p, _)| (gherkin::StepType::Given, Regex::new(p).unwrap()))
-            .chain(
-                provisioning::WHEN
-                    .iter()
-                    .map(|(p, _)| (gherkin::StepType::When, Regex::new(p).unwrap())),
-            )
-            .chain(
-                host::THEN
-                    .iter()
-                    .chain(target::THEN)
-                    .map(|(p, _)| (gherkin::StepType::Then, Regex::new(p).unwrap())),
-            )
+        let patterns: Vec<(gherkin::StepType, Regex)> = definitions()
+            .into_iter()
+            .map(|(kind, p, _)| (kind, Regex::new(p).unwrap()))
             .collect();
         let suite = crate::suite::Suite::embedded().unwrap();
         for feature in &suite.features {

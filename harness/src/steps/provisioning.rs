@@ -72,7 +72,7 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(create_in_missing_container),
     ),
     (
-        r#"^the provisioning service creates user "([^"]+)" without its (\w+)$"#,
+        r#"^the provisioning service creates user "([^"]+)" without an attribute the target requires$"#,
         step!(create_without),
     ),
     (
@@ -182,6 +182,14 @@ async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             (k.clone(), values)
         })
         .collect();
+    // Where the provisioning service sends no objectClass (AD LDS), the host applies its
+    // structural class; an administrator adding the entry by hand names it too.
+    let mut ldap_attrs = ldap_attrs;
+    if let Some(ldap) = &run.profile.ldap
+        && !ldap_attrs.iter().any(|(k, _)| k == "objectClass")
+    {
+        ldap_attrs.push(("objectClass".into(), vec![ldap.structural_class.clone()]));
+    }
     run.probe.add(&dn, &ldap_attrs).await?;
     let user = w.user(&logical)?;
     user.values = attrs.clone();
@@ -279,15 +287,21 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
 
 async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
-    let logical = arg(&ctx, 2)?;
-    let attribute = w.logical(&logical)?;
-    if !attribute.required {
-        return Err(Failure(format!(
-            "the profile does not mark {logical} as required by the target"
-        )));
-    }
+    let run = w.run()?;
+    let required = run
+        .profile
+        .attributes
+        .values()
+        .find(|a| a.required)
+        .cloned()
+        .ok_or_else(|| {
+            Failure(format!(
+                "profile {} marks no attribute as required",
+                run.profile.name
+            ))
+        })?;
     let mut attrs = w.create_attributes(&user, &[])?;
-    attrs.shift_remove(&attribute.target);
+    attrs.shift_remove(&required.target);
     w.create(&user, attrs).await?;
     Ok(())
 }

@@ -10,6 +10,146 @@ use crate::probe::{Entry, escape};
 use crate::profile::Flow;
 use crate::world::{EcmaWorld, Failure, StepResult, same, text};
 
+/// `Given` steps that make the target misbehave (in-process mocks only: `fault-injection`).
+pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
+    (
+        r"^the directory drops every connection of the host$",
+        step!(drops_every_connection),
+    ),
+    (
+        r"^the directory drops the host's next (add|modify|delete)$",
+        step!(drops_next),
+    ),
+    (
+        r#"^the directory answers the host's next (add|modify|delete) with (\w+)(?: "([^"]*)")?$"#,
+        step!(answers_next),
+    ),
+    (
+        r"^the directory takes (\d+) seconds to answer the host's (adds|modifies|deletes)$",
+        step!(slow),
+    ),
+];
+
+/// `When` steps about the target.
+pub static WHEN: &[(&str, Step<EcmaWorld>)] =
+    &[(r"^the directory is back$", step!(directory_back))];
+
+fn faults(w: &EcmaWorld) -> Result<crate::world::Faults, Failure> {
+    w.run()?.faults.clone().ok_or_else(|| {
+        Failure("the target is not an in-process mock; faults cannot be injected".into())
+    })
+}
+
+fn op_kind(word: &str) -> mock_targets::ldap::OpKind {
+    use mock_targets::ldap::OpKind;
+    match word {
+        "add" | "adds" => OpKind::Add,
+        "modify" | "modifies" => OpKind::Modify,
+        _ => OpKind::Delete,
+    }
+}
+
+/// A rule that hits only the host's operations on this scenario's objects.
+fn rule(
+    w: &EcmaWorld,
+    f: &crate::world::Faults,
+    op: Option<mock_targets::ldap::OpKind>,
+    scoped: bool,
+    action: mock_targets::ldap::FaultAction,
+    times: mock_targets::ldap::Times,
+) -> mock_targets::ldap::FaultRule {
+    mock_targets::ldap::FaultRule {
+        op,
+        dn_contains: scoped.then(|| w.suffix.clone()),
+        bound_as: Some(f.host_bind_dn.clone()),
+        action,
+        times,
+    }
+}
+
+async fn drops_every_connection(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let f = faults(w)?;
+    f.mock.inject(rule(
+        w,
+        &f,
+        None,
+        false,
+        mock_targets::ldap::FaultAction::Drop,
+        mock_targets::ldap::Times::Always,
+    ));
+    Ok(())
+}
+
+async fn drops_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let f = faults(w)?;
+    let op = op_kind(&arg(&ctx, 1)?);
+    f.mock.inject(rule(
+        w,
+        &f,
+        Some(op),
+        true,
+        mock_targets::ldap::FaultAction::Drop,
+        mock_targets::ldap::Times::Once,
+    ));
+    Ok(())
+}
+
+async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let f = faults(w)?;
+    let op = op_kind(&arg(&ctx, 1)?);
+    let name = arg(&ctx, 2)?;
+    let code = match name.as_str() {
+        "constraintViolation" => 19,
+        "objectClassViolation" => 65,
+        "insufficientAccessRights" => 50,
+        "busy" => 51,
+        "unavailable" => 52,
+        "unwillingToPerform" => 53,
+        "entryAlreadyExists" => 68,
+        other => return Err(Failure(format!("no LDAP result code is called {other}"))),
+    };
+    let message = ctx
+        .matches
+        .get(3)
+        .map(|(_, m)| m.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_default();
+    let action = mock_targets::ldap::FaultAction::Fail { code, message };
+    f.mock.inject(rule(
+        w,
+        &f,
+        Some(op),
+        true,
+        action,
+        mock_targets::ldap::Times::Once,
+    ));
+    Ok(())
+}
+
+async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let f = faults(w)?;
+    let seconds: u64 = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure("bad number of seconds".into()))?;
+    let op = op_kind(&arg(&ctx, 2)?);
+    let action = mock_targets::ldap::FaultAction::Delay(std::time::Duration::from_secs(seconds));
+    f.mock.inject(rule(
+        w,
+        &f,
+        Some(op),
+        true,
+        action,
+        mock_targets::ldap::Times::Always,
+    ));
+    Ok(())
+}
+
+async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let f = faults(w)?;
+    f.mock.clear_faults_of(&f.host_bind_dn);
+    Ok(())
+}
+
 /// `Then` steps about the target.
 pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     (r#"^the target holds user "([^"]+)"$"#, step!(holds)),

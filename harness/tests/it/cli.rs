@@ -295,3 +295,230 @@ async fn run_starts_and_stops_the_host_given_as_a_command() {
         "the host is still running"
     );
 }
+
+#[test]
+fn run_without_a_configuration_passes_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let output = ecmacert()
+        .args(["run", "--junit"])
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("embedded default"), "{stdout}");
+    assert!(stdout.contains("RESULT: PASS"), "{stdout}");
+    let report: reports::Report =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let mut runs: Vec<(String, String)> = report
+        .runs
+        .iter()
+        .map(|r| (r.profile.clone(), r.dialect.clone()))
+        .collect();
+    runs.sort();
+    let mut expected: Vec<(String, String)> = harness::embedded::profiles()
+        .into_iter()
+        .flat_map(|p| ["entra-default", "entra-scim2020"].map(|d| (p.to_owned(), d.to_owned())))
+        .collect();
+    expected.sort();
+    assert_eq!(runs, expected, "every profile in both dialects");
+    for run in &report.runs {
+        let faults = run
+            .cases
+            .iter()
+            .filter(|c| {
+                c.feature == "robustness/faults.feature" && c.outcome == reports::Outcome::Passed
+            })
+            .count();
+        assert!(
+            faults >= 5,
+            "{} {}: {faults} fault scenarios passed",
+            run.profile,
+            run.dialect
+        );
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let cases: usize = report.runs.iter().map(|r| r.cases.len()).sum();
+    assert_eq!(xml.matches("<testcase ").count(), cases);
+    assert!(!xml.contains("<failure"), "{xml}");
+}
+
+#[test]
+fn the_embedded_default_refuses_a_profile_it_does_not_serve() {
+    let output = ecmacert()
+        .args(["run", "--profile", "sql-users"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--profile")
+            && stderr.contains("adlds-user")
+            && stderr.contains("sql-users"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn list_without_a_configuration_describes_the_embedded_default() {
+    let out = ecmacert().args(["list"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("embedded default"), "{stdout}");
+    for profile in harness::embedded::profiles() {
+        assert!(
+            stdout.contains(&format!("profile {profile} ")),
+            "{profile}: {stdout}"
+        );
+    }
+}
+
+/// `ecmacert mock-ldap` on a free port, its stdout read up to the line that gives its URL.
+struct MockLdapProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for MockLdapProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock_ldap(args: &[&str]) -> MockLdapProcess {
+    use std::io::BufRead as _;
+    let mut child = ecmacert()
+        .arg("mock-ldap")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("MOCK_ADMIN_PASSWORD", "mock-admin-password")
+        .args(["--password-env", "MOCK_ADMIN_PASSWORD"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("mock-ldap ended before it listened")
+            .unwrap();
+        assert!(
+            !line.contains("mock-admin-password"),
+            "the password is printed: {line}"
+        );
+        if let Some(rest) = line
+            .strip_prefix("mock LDAP")
+            .and_then(|l| l.split(" on ").nth(1))
+        {
+            break rest.split(';').next().unwrap().to_owned();
+        }
+    };
+    MockLdapProcess { child, url }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_ldap_serves_an_adlds_directory_with_the_faults_asked_for() {
+    use ldap3::{LdapConnAsync, Scope, SearchEntry};
+    let base = "CN=App,DC=contoso,DC=lab";
+    let mock = tokio::task::spawn_blocking(move || {
+        mock_ldap(&[
+            "--flavour",
+            "adlds",
+            "--base",
+            base,
+            "--fault",
+            "op=add;dn=CN=refused;fail=19:ecmacert: refused on purpose",
+        ])
+    })
+    .await
+    .unwrap();
+    let (conn, mut ldap) = LdapConnAsync::new(&mock.url).await.unwrap();
+    ldap3::drive!(conn);
+    ldap.simple_bind(&format!("cn=admin,{base}"), "mock-admin-password")
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let alice = format!("CN=alice,{base}");
+    ldap.add(
+        &alice,
+        vec![("objectClass", ["user"].into()), ("cn", ["alice"].into())],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    let (found, _) = ldap
+        .search(&alice, Scope::Base, "(objectClass=*)", vec!["objectGUID"])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let entry = SearchEntry::construct(found.into_iter().next().unwrap());
+    let guid = entry
+        .bin_attrs
+        .get("objectGUID")
+        .and_then(|v| v.first())
+        .map(Vec::len)
+        .or_else(|| {
+            entry
+                .attrs
+                .get("objectGUID")
+                .and_then(|v| v.first())
+                .map(String::len)
+        });
+    assert_eq!(guid, Some(16), "{entry:?}");
+    let refused = ldap
+        .add(
+            &format!("CN=refused,{base}"),
+            vec![("objectClass", ["user"].into()), ("cn", ["refused"].into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.rc, 19);
+    assert_eq!(refused.text, "ecmacert: refused on purpose");
+    // Once: the retry goes through.
+    let retried = ldap
+        .add(
+            &format!("CN=refused,{base}"),
+            vec![("objectClass", ["user"].into()), ("cn", ["refused"].into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.rc, 0, "{retried:?}");
+    drop(mock);
+}
+
+#[test]
+fn mock_ldap_refuses_bad_arguments_with_exit_2() {
+    for (args, says) in [
+        (vec!["--flavour", "novell"], "unknown flavour"),
+        (vec!["--fault", "op=add"], "no action"),
+        (
+            vec!["--password-env", "ECMACERT_NO_SUCH_VARIABLE"],
+            "is not set",
+        ),
+    ] {
+        let out = ecmacert()
+            .arg("mock-ldap")
+            .args(["--listen", "127.0.0.1:0"])
+            .env("LDAP_BIND_PASSWORD", "x")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

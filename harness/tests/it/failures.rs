@@ -182,7 +182,7 @@ async fn patch_ignored(request: Request<Body>, next: Next) -> Response {
 }
 
 /// The scenarios a defect fails, by scenario name, with the first line of their message.
-fn failures_by_scenario(report: &Report) -> Vec<(String, String)> {
+pub(crate) fn failures_by_scenario(report: &Report) -> Vec<(String, String)> {
     report
         .runs
         .iter()

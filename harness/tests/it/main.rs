@@ -12,6 +12,7 @@
 mod slapd;
 
 mod cli;
+mod embedded;
 mod failures;
 mod reference;
 mod support;

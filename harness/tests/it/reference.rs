@@ -1,5 +1,6 @@
 //! The reference host passes the whole suite, on a real slapd, for every profile, in both
-//! dialects — checked in-process and through the `ecmacert` binary.
+//! dialects — checked in-process and through the `ecmacert` binary. And the mock directory gives
+//! every scenario the outcome slapd gives: each profile also runs on the embedded default.
 
 use reports::Outcome;
 
@@ -70,5 +71,53 @@ async fn passes(profile: &str) -> reports::Report {
             "{case:?}"
         );
     }
+    same_outcome_on_the_mock(profile, &report).await;
     report
+}
+
+/// Runs `profile` on the embedded default (the mock) and compares every scenario's outcome with
+/// the one slapd gave. Only the fault-injection scenarios differ: not applicable on slapd, they
+/// must pass on the mock.
+async fn same_outcome_on_the_mock(profile: &str, on_slapd: &reports::Report) {
+    let suite = harness::suite::Suite::embedded().unwrap();
+    let options = harness::runner::RunOptions {
+        profiles: vec![profile.to_owned()],
+        ..both_dialects()
+    };
+    let on_mock = harness::embedded::run_embedded(&suite, &options)
+        .await
+        .unwrap();
+    let outcomes = |r: &reports::Report| -> Vec<(String, String, usize, Outcome)> {
+        r.runs
+            .iter()
+            .flat_map(|run| {
+                run.cases
+                    .iter()
+                    .map(|c| (run.dialect.clone(), c.feature.clone(), c.line, c.outcome))
+            })
+            .collect()
+    };
+    let (slapd, mock) = (outcomes(on_slapd), outcomes(&on_mock));
+    assert_eq!(slapd.len(), mock.len(), "the same scenarios run on both");
+    let mut faults = 0;
+    for (s, m) in slapd.iter().zip(&mock) {
+        assert_eq!((&s.0, &s.1, s.2), (&m.0, &m.1, m.2), "the same order");
+        if s.1 == "robustness/faults.feature" {
+            assert_eq!(s.3, Outcome::NotApplicable, "{s:?}");
+            assert_eq!(
+                m.3,
+                Outcome::Passed,
+                "{m:?}\n{}",
+                reports::terminal::render(&on_mock)
+            );
+            faults += 1;
+        } else {
+            assert_eq!(
+                s.3, m.3,
+                "{} line {} ({}): slapd and the mock differ",
+                s.1, s.2, s.0
+            );
+        }
+    }
+    assert!(faults >= 10, "{faults} fault-injection results");
 }

@@ -71,6 +71,9 @@ pub struct Attr {
 /// An entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
+    /// Its number, in creation order (what slapd's paged results walk by, so a page cursor
+    /// survives entries being added and removed between pages).
+    pub id: u64,
     /// Its DN, as stored (RDN case kept, spacing and escapes canonical).
     pub dn: String,
     /// User attributes.
@@ -141,7 +144,9 @@ pub struct Directory {
     root_dn: String,
     root_password: String,
     entries: BTreeMap<String, Entry>,
+    accounts: Vec<(String, String)>,
     csn: u64,
+    next_id: u64,
 }
 
 fn key(dn: &Dn) -> String {
@@ -291,8 +296,21 @@ impl Directory {
             root_dn: key(&parse(root_dn)?),
             root_password: root_password.to_owned(),
             entries: BTreeMap::new(),
+            accounts: Vec::new(),
             csn: 0,
+            next_id: 1,
         })
+    }
+
+    /// Lets `dn` bind with `password` without an entry.
+    pub fn add_account(&mut self, dn: &str, password: &str) -> Result<(), LdapError> {
+        self.accounts.push((key(&parse(dn)?), password.to_owned()));
+        Ok(())
+    }
+
+    /// The naming context's DN as configured.
+    pub fn suffix(&self) -> String {
+        self.suffix_dn.to_string()
     }
 
     /// The flavour.
@@ -336,6 +354,13 @@ impl Directory {
                 code::UNWILLING_TO_PERFORM,
                 "unauthenticated bind (DN with no password) disallowed",
             ));
+        }
+        if let Some((_, p)) = self.accounts.iter().find(|(k, _)| *k == key(&parsed)) {
+            return if p.as_bytes() == password {
+                Ok(Some(dn.to_owned()))
+            } else {
+                Err(invalid())
+            };
         }
         let entry = self.entries.get(&key(&parsed)).ok_or_else(invalid)?;
         let ok = entry
@@ -658,9 +683,12 @@ impl Directory {
                 });
             }
         }
+        let id = self.next_id;
+        self.next_id += 1;
         self.entries.insert(
             k,
             Entry {
+                id,
                 dn: pretty(&parsed),
                 attrs,
                 operational,
@@ -984,6 +1012,7 @@ impl Directory {
             .get(&self.suffix)
             .map_or_else(|| self.suffix.clone(), |e| e.dn.clone());
         Entry {
+            id: 0,
             dn: String::new(),
             attrs: vec![
                 Attr {

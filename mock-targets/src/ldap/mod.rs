@@ -61,6 +61,9 @@ pub struct MockConfig {
     pub listen: SocketAddr,
     /// Per-DN limits on entries per unpaged search (the root DN is never limited).
     pub size_limits: Vec<(String, usize)>,
+    /// Extra accounts (DN, password) that can bind without an entry of their own — what AD LDS
+    /// service accounts and slapd's configured identities are to a client.
+    pub accounts: Vec<(String, String)>,
 }
 
 impl MockConfig {
@@ -73,6 +76,7 @@ impl MockConfig {
             root_password: root_password.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             size_limits: Vec::new(),
+            accounts: Vec::new(),
         }
     }
 }

@@ -67,7 +67,8 @@ pub enum FaultAction {
         /// The diagnostic message.
         message: String,
     },
-    /// Wait this long, then carry on normally.
+    /// Carry out the operation at once, but answer only after this long (a directory whose
+    /// replies are slow: a client that gives up early still finds the change made).
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
@@ -111,6 +112,108 @@ impl FaultRule {
                 .bound_as
                 .as_ref()
                 .is_none_or(|b| b.eq_ignore_ascii_case(bound))
+    }
+}
+
+impl std::str::FromStr for OpKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "bind" => OpKind::Bind,
+            "search" => OpKind::Search,
+            "add" => OpKind::Add,
+            "modify" => OpKind::Modify,
+            "delete" => OpKind::Delete,
+            "modifydn" | "rename" => OpKind::ModifyDn,
+            "compare" => OpKind::Compare,
+            "extended" => OpKind::Extended,
+            other => {
+                return Err(format!(
+                    "unknown operation {other:?} (expected bind, search, add, modify, delete, \
+                     modifydn, compare or extended)"
+                ));
+            }
+        })
+    }
+}
+
+/// A fault written as text, for `ecmacert mock-ldap --fault`: `;`-separated parts, exactly one
+/// of them the action.
+///
+/// - `op=add` (bind, search, add, modify, delete, modifydn, compare, extended; default: every
+///   kind), `dn=ou=people` (a substring of the target DN), `as=cn=ecma,dc=x` (the bound DN),
+///   `times=once|always|N` (default once);
+/// - the action: `fail=CODE` or `fail=CODE:message`, `delay=SECONDS`, or `drop`.
+///
+/// `op=add;fail=68`, `op=modify;dn=uid=alice;fail=19:sn is limited to 8 characters;times=always`,
+/// `drop;times=3`, `op=delete;delay=4.5`.
+impl std::str::FromStr for FaultRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut rule = FaultRule {
+            op: None,
+            dn_contains: None,
+            bound_as: None,
+            action: FaultAction::Drop,
+            times: Times::Once,
+        };
+        let mut action = None;
+        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            let value = value.trim();
+            match key.trim().to_ascii_lowercase().as_str() {
+                "op" => rule.op = Some(value.parse()?),
+                "dn" => rule.dn_contains = Some(value.to_owned()),
+                "as" => rule.bound_as = Some(value.to_owned()),
+                "times" => {
+                    rule.times = match value.to_ascii_lowercase().as_str() {
+                        "once" => Times::Once,
+                        "always" => Times::Always,
+                        n => match n.parse::<usize>() {
+                            Ok(n) if n > 0 => Times::N(n),
+                            _ => {
+                                return Err(format!(
+                                    "times={value:?}: expected once, always or a count above 0"
+                                ));
+                            }
+                        },
+                    }
+                }
+                "fail" | "delay" | "drop" if action.is_some() => {
+                    return Err(format!("{s:?} has more than one action"));
+                }
+                "fail" => {
+                    let (code, message) = value.split_once(':').unwrap_or((value, ""));
+                    let code: u32 = code.trim().parse().map_err(|_| {
+                        format!("fail={value:?}: expected an LDAP result code, e.g. fail=53")
+                    })?;
+                    action = Some(FaultAction::Fail {
+                        code,
+                        message: message.trim().to_owned(),
+                    });
+                }
+                "delay" => {
+                    let seconds: f64 = value
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| {
+                            format!("delay={value:?}: expected seconds, e.g. delay=4")
+                        })?;
+                    action = Some(FaultAction::Delay(Duration::from_secs_f64(seconds)));
+                }
+                "drop" if value.is_empty() => action = Some(FaultAction::Drop),
+                other => {
+                    return Err(format!(
+                        "{other:?} in {s:?}: expected op=, dn=, as=, times=, fail=, delay= or drop"
+                    ));
+                }
+            }
+        }
+        rule.action = action.ok_or_else(|| {
+            format!("{s:?} has no action: add fail=CODE[:message], delay=SECONDS or drop")
+        })?;
+        Ok(rule)
     }
 }
 
@@ -529,19 +632,22 @@ impl Session {
             )
         };
         if let Some((size, cookie)) = paged {
-            let offset = cookie
+            // The cookie is the number of the last entry sent; pages walk entries in creation
+            // order, so entries added or removed between pages do not shift what comes next.
+            let after = cookie
                 .get(..8)
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map_or(0, |b| u64::from_be_bytes(b) as usize);
+                .map_or(0, u64::from_be_bytes);
             let size = usize::try_from(size).unwrap_or(0).max(1);
-            let page: Vec<&Entry> = found.iter().skip(offset).take(size).collect();
-            let next = offset + page.len();
-            let mut msgs: Vec<LdapMsg> = page.into_iter().map(entry_msg).collect();
-            let cookie = if next < found.len() {
-                (next as u64).to_be_bytes().to_vec()
-            } else {
-                Vec::new()
+            let mut rest: Vec<&Entry> = found.iter().filter(|e| e.id > after).collect();
+            rest.sort_by_key(|e| e.id);
+            let more = rest.len() > size;
+            let page: Vec<&Entry> = rest.into_iter().take(size).collect();
+            let cookie = match page.last() {
+                Some(last) if more => last.id.to_be_bytes().to_vec(),
+                _ => Vec::new(),
             };
+            let mut msgs: Vec<LdapMsg> = page.into_iter().map(entry_msg).collect();
             let mut done = reply(id, LdapOp::SearchResultDone(result(0, "", "")));
             done.ctrl = vec![LdapControl::SimplePagedResults { size: 0, cookie }];
             msgs.push(done);
@@ -606,18 +712,22 @@ impl MockLdap {
     /// Starts a server on `config.listen` (port 0 for a free one). It runs until the process
     /// ends or the runtime stops.
     pub async fn start(config: MockConfig) -> std::io::Result<MockLdap> {
-        let dir = Directory::new(
+        let invalid = |what: &str, e: LdapError| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{what}: {}", e.message),
+            )
+        };
+        let mut dir = Directory::new(
             config.flavour,
             &config.suffix,
             &config.root_dn,
             &config.root_password,
         )
-        .map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{}: {}", config.suffix, e.message),
-            )
-        })?;
+        .map_err(|e| invalid(&config.suffix, e))?;
+        for (dn, password) in &config.accounts {
+            dir.add_account(dn, password).map_err(|e| invalid(dn, e))?;
+        }
         let shared = Arc::new(Shared {
             dir: Mutex::new(dir),
             faults: Mutex::new(Vec::new()),
@@ -638,19 +748,38 @@ impl MockLdap {
                 tokio::spawn(async move {
                     let (r, w) = socket.into_split();
                     let mut reader = FramedRead::new(r, LdapCodec::new(Some(MAX_BER), None));
-                    let mut writer = FramedWrite::new(w, LdapCodec::new(Some(MAX_BER), None));
+                    // One writer per connection; delayed answers are sent from their own tasks
+                    // so that, as on a real server, a slow operation does not hold up the next.
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<LdapMsg>>();
+                    tokio::spawn(async move {
+                        let mut writer = FramedWrite::new(w, LdapCodec::new(Some(MAX_BER), None));
+                        while let Some(Some(m)) = rx.recv().await {
+                            if writer.send(m).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
                     let mut session = Session::new(shared);
                     while let Some(Ok(msg)) = reader.next().await {
                         let response = session.handle(msg);
                         if response.drop {
+                            let _ = tx.send(None);
                             return;
                         }
-                        if let Some(d) = response.delay {
-                            tokio::time::sleep(d).await;
-                        }
-                        for m in response.messages {
-                            if writer.send(m).await.is_err() {
-                                return;
+                        match response.delay {
+                            Some(d) => {
+                                let tx = tx.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(d).await;
+                                    for m in response.messages {
+                                        let _ = tx.send(Some(m));
+                                    }
+                                });
+                            }
+                            None => {
+                                for m in response.messages {
+                                    let _ = tx.send(Some(m));
+                                }
                             }
                         }
                         if response.close {
@@ -696,6 +825,50 @@ impl MockLdap {
         lock(&self.shared.dir).add(dn, given, "seed")
     }
 
+    /// Creates the naming context's own entry, as each flavour shapes it (`dcObject` +
+    /// `organization` for OpenLDAP, `container` for AD LDS) from its first RDN.
+    pub fn seed_naming_context(&self) -> Result<(), LdapError> {
+        let suffix = lock(&self.shared.dir).suffix().to_owned();
+        let dn =
+            scim_proto::dn::Dn::parse(&suffix).map_err(|e| LdapError::new(34, e.to_string()))?;
+        let first = dn.rdns().first().and_then(|r| r.0.first()).cloned();
+        let (attr, value) = first.map_or((String::new(), String::new()), |a| (a.attr, a.value));
+        match (self.flavour, attr.to_ascii_lowercase().as_str()) {
+            (Flavour::OpenLdap, "dc") => self.seed(
+                &suffix,
+                &[
+                    ("objectClass", &["dcObject", "organization"]),
+                    ("dc", &[&value]),
+                    ("o", &[&value]),
+                ],
+            ),
+            (Flavour::OpenLdap, "ou") => self.seed(
+                &suffix,
+                &[("objectClass", &["organizationalUnit"]), ("ou", &[&value])],
+            ),
+            (Flavour::OpenLdap, "o") => self.seed(
+                &suffix,
+                &[("objectClass", &["organization"]), ("o", &[&value])],
+            ),
+            (Flavour::AdLds, "cn") => self.seed(
+                &suffix,
+                &[("objectClass", &["container"]), ("cn", &[&value])],
+            ),
+            (Flavour::AdLds, "ou") => self.seed(
+                &suffix,
+                &[("objectClass", &["organizationalUnit"]), ("ou", &[&value])],
+            ),
+            (Flavour::AdLds, "dc") => self.seed(
+                &suffix,
+                &[("objectClass", &["domainDNS"]), ("dc", &[&value])],
+            ),
+            _ => Err(LdapError::new(
+                53,
+                format!("no way to create a naming context named {attr}=…"),
+            )),
+        }
+    }
+
     /// Every entry, by normalised DN.
     pub fn snapshot(&self) -> std::collections::BTreeMap<String, Entry> {
         lock(&self.shared.dir).entries().clone()
@@ -719,5 +892,63 @@ impl MockLdap {
     /// Removes every fault.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
+    }
+
+    /// Removes the faults aimed at one account, leaving everyone else's.
+    pub fn clear_faults_of(&self, bound_as: &str) {
+        lock(&self.shared.faults).retain(|(rule, _)| {
+            !rule
+                .bound_as
+                .as_deref()
+                .is_some_and(|b| b.eq_ignore_ascii_case(bound_as))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FaultAction, FaultRule, OpKind, Times};
+    use std::time::Duration;
+
+    #[test]
+    fn fault_rules_read_from_text() {
+        let r: FaultRule = "op=modify; dn=uid=alice; fail=19:sn is limited; times=always"
+            .parse()
+            .unwrap();
+        assert_eq!(r.op, Some(OpKind::Modify));
+        assert_eq!(r.dn_contains.as_deref(), Some("uid=alice"));
+        assert_eq!(r.times, Times::Always);
+        assert_eq!(
+            r.action,
+            FaultAction::Fail {
+                code: 19,
+                message: "sn is limited".into()
+            }
+        );
+        let r: FaultRule = "drop;times=3".parse().unwrap();
+        assert_eq!(
+            (r.op, r.action, r.times),
+            (None, FaultAction::Drop, Times::N(3))
+        );
+        let r: FaultRule = "op=delete;delay=4.5;as=cn=host,dc=x".parse().unwrap();
+        assert_eq!(r.action, FaultAction::Delay(Duration::from_millis(4500)));
+        assert_eq!(r.bound_as.as_deref(), Some("cn=host,dc=x"));
+        assert_eq!(r.times, Times::Once);
+    }
+
+    #[test]
+    fn bad_fault_rules_say_what_is_wrong() {
+        for (text, says) in [
+            ("op=add", "no action"),
+            ("op=frobnicate;drop", "unknown operation"),
+            ("fail=abc", "expected an LDAP result code"),
+            ("delay=-1", "expected seconds"),
+            ("drop;fail=53", "more than one action"),
+            ("drop;times=0", "a count above 0"),
+            ("drop;colour=red", "expected op="),
+        ] {
+            let e = text.parse::<FaultRule>().unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 }

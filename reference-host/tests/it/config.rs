@@ -80,7 +80,7 @@ fn mistakes_name_their_key() {
         ),
         (
             "object_class",
-            "anchor = \"objectGUID\"\nobject_class",
+            "anchor = \"nsUniqueId\"\nobject_class",
             "anchor",
         ),
         (

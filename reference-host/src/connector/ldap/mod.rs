@@ -1,6 +1,7 @@
 //! The LDAP connector (after Microsoft's Generic LDAP connector): ldap3 over `ldap://`,
-//! `ldaps://` or StartTLS, simple bind, one structural object class, anchor `-dn-` or
-//! `entryUUID`, paged full import, and export of adds, whole-value replaces and deletes.
+//! `ldaps://` or StartTLS, simple bind, one structural object class, anchor `-dn-`,
+//! `entryUUID` or `objectGUID`, paged full import, and export of adds, whole-value replaces and
+//! deletes.
 //!
 //! What it does not do: create intermediate containers (as ECMA2Host does not), rename or move
 //! entries, SASL binds, delta import, referrals.
@@ -41,6 +42,7 @@ pub const DN_ATTRIBUTE: &str = "-dn-";
 /// The ECMA2 virtual attribute for initial passwords.
 pub const EXPORT_PASSWORD: &str = "export_password";
 const ENTRY_UUID: &str = "entryUUID";
+const OBJECT_GUID: &str = "objectGUID";
 
 /// A connector to one LDAP directory.
 pub struct LdapConnector {
@@ -106,12 +108,16 @@ impl LdapConnector {
             })
             .map(|a| a.name.clone())
             .collect();
-        if config.anchor == LdapAnchor::EntryUuid
-            && !read_attributes
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(ENTRY_UUID))
+        // The anchor is operational: a search returns it only when it is asked for by name.
+        let anchor_attribute = match config.anchor {
+            LdapAnchor::Dn => None,
+            LdapAnchor::EntryUuid => Some(ENTRY_UUID),
+            LdapAnchor::ObjectGuid => Some(OBJECT_GUID),
+        };
+        if let Some(name) = anchor_attribute
+            && !read_attributes.iter().any(|a| a.eq_ignore_ascii_case(name))
         {
-            read_attributes.push(ENTRY_UUID.into());
+            read_attributes.push(name.into());
         }
         Ok(LdapConnector {
             url: config.url.clone(),
@@ -439,6 +445,25 @@ fn entry_from(schema: &ConnectorSchema, anchor: LdapAnchor, mut e: SearchEntry) 
             };
             v
         }
+        LdapAnchor::ObjectGuid => {
+            // Binary values land in bin_attrs, unless the 16 bytes happen to be valid UTF-8.
+            let key = e
+                .bin_attrs
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(OBJECT_GUID))
+                .cloned();
+            let bytes = match key.and_then(|k| e.bin_attrs.remove(&k)) {
+                Some(values) => values.into_iter().next(),
+                None => take(OBJECT_GUID).into_iter().next().map(String::into_bytes),
+            };
+            match bytes.as_deref().map(guid_string) {
+                Some(Some(guid)) => guid,
+                _ => {
+                    tracing::warn!(dn = %e.dn, "entry has no 16-byte objectGUID; it is left out of the connector space");
+                    return None;
+                }
+            }
+        }
     };
     let mut attributes = IndexMap::new();
     for def in &schema.attributes {
@@ -448,7 +473,7 @@ fn entry_from(schema: &ConnectorSchema, anchor: LdapAnchor, mut e: SearchEntry) 
         ) {
             continue;
         }
-        let values = if def.role == AttrRole::Anchor && anchor == LdapAnchor::EntryUuid {
+        let values = if def.role == AttrRole::Anchor && anchor != LdapAnchor::Dn {
             vec![anchor_value.clone()]
         } else {
             take(&def.name)
@@ -465,6 +490,12 @@ fn entry_from(schema: &ConnectorSchema, anchor: LdapAnchor, mut e: SearchEntry) 
         dn: e.dn,
         attributes,
     })
+}
+
+/// An objectGUID as Windows writes a GUID: the first three fields little-endian.
+fn guid_string(bytes: &[u8]) -> Option<String> {
+    let array: [u8; 16] = bytes.try_into().ok()?;
+    Some(uuid::Uuid::from_bytes_le(array).to_string())
 }
 
 /// A directory value typed by its declared attribute type. A value that does not fit (a
@@ -641,7 +672,7 @@ impl Connector for LdapConnector {
     fn anchor_key(&self, anchor: &str) -> String {
         match self.anchor {
             LdapAnchor::Dn => dn::normalize(anchor),
-            LdapAnchor::EntryUuid => anchor.to_ascii_lowercase(),
+            LdapAnchor::EntryUuid | LdapAnchor::ObjectGuid => anchor.to_ascii_lowercase(),
         }
     }
 
@@ -750,5 +781,24 @@ impl ImportSession for LdapImport {
         } else {
             Some(page)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guid_string;
+
+    #[test]
+    fn object_guids_read_in_microsoft_byte_order() {
+        // The GUID {01234567-89ab-cdef-0123-456789abcdef} as AD stores it.
+        let bytes = [
+            0x67, 0x45, 0x23, 0x01, 0xab, 0x89, 0xef, 0xcd, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+            0xcd, 0xef,
+        ];
+        assert_eq!(
+            guid_string(&bytes).as_deref(),
+            Some("01234567-89ab-cdef-0123-456789abcdef")
+        );
+        assert_eq!(guid_string(&bytes[..15]), None);
     }
 }

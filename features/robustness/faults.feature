@@ -1,0 +1,65 @@
+Feature: A misbehaving directory
+  Whatever the directory does wrong, the host answers with the SCIM status that makes Entra do
+  the right thing (409 for a duplicate, 400 for a value the target refuses, 5xx for a target that
+  is down, busy or slow, so the operation is retried), and never claims a success it did not
+  have. These scenarios need a target that can be made to fail on purpose: the in-process mock.
+
+  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: While the directory drops the host's connections, creates get 503 and write nothing
+    Given the directory drops every connection of the host
+    When the provisioning service creates user "down"
+    Then the host answers 503 with a SCIM error
+    And the target holds no user "down"
+    When the directory is back
+    And the provisioning service creates user "down" again
+    Then the host answers 201 Created with an id
+    And the target holds user "down"
+
+  @req:ECMA-ANCHOR-007 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: The directory's entryAlreadyExists is 409 uniqueness
+    Given the directory answers the host's next add with entryAlreadyExists
+    When the provisioning service creates user "clash"
+    Then the host answers 409 uniqueness
+    And the target holds no user "clash"
+
+  @req:ECMA-ERR-005 @req:ECMA-ERR-007 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: A constraint violation is a 400 that carries the directory's message
+    Given the provisioning service has created user "strict"
+    And the directory answers the host's next modify with constraintViolation "ecmacert: sn is limited to 8 characters"
+    When the provisioning service updates user "strict" with:
+      | surname | Much-too-long |
+    Then the host answers 400 invalidValue
+    And the host answers with a SCIM error whose detail carries "ecmacert: sn is limited to 8 characters"
+    And the target is unchanged
+
+  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: An object class violation on create is refused and writes nothing
+    Given the directory answers the host's next add with objectClassViolation "ecmacert: no structural class"
+    When the provisioning service creates user "classless"
+    Then the host answers with a SCIM error
+    And the target holds no user "classless"
+
+  @req:ECMA-ERR-006 @requires:fault-injection @serial @must
+  Scenario: A busy directory is a 5xx, so Entra retries
+    Given the directory answers the host's next add with busy
+    When the provisioning service creates user "later"
+    Then the host answers 503 with a SCIM error
+    And the target holds no user "later"
+
+  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: A connection lost during a delete is a 5xx, the user stays, and the retry deletes it
+    Given the provisioning service has created user "sticky"
+    And the directory drops the host's next delete
+    When the provisioning service deletes user "sticky"
+    Then the host answers 503 with a SCIM error
+    And the target holds user "sticky"
+    When the provisioning service deletes user "sticky"
+    Then the host answers 204 with no body
+    And the target holds no user "sticky"
+
+  @req:ECMA-PERF-002 @requires:fault-injection @serial @should
+  Scenario: A slow directory gets a 5xx before Entra gives up, not a hung request
+    Given the provisioning service has created user "slow"
+    And the directory takes 4 seconds to answer the host's deletes
+    When the provisioning service deletes user "slow"
+    Then the host answers 503 within 3.5 seconds

@@ -1,0 +1,329 @@
+//! `ecmacert run` with no configuration: the whole suite against the reference host, in this
+//! process, on mock directories — nothing installed but Rust.
+//!
+//! Two mock LDAP servers (OpenLDAP and AD LDS flavours) on free loopback ports; one reference host
+//! over HTTPS (a certificate generated for the run) with a connector per profile, each built from
+//! the matching `examples/ecma-host-*.toml` and binding with its own account, so that the faults
+//! one profile's scenarios inject never touch another's; then every profile runs, all of them at
+//! once, in the dialects asked for. The fault-injection scenarios apply here, and only here.
+
+use std::path::Path;
+
+use mock_targets::ldap::{Flavour, MockConfig, MockLdap};
+use reference_host::config::Config as HostConfig;
+use reference_host::secret::{Secret, SecretSource};
+use reports::Report;
+
+use crate::config::{Config, HostConfig as RunHost, ImportHook, TargetConfig};
+use crate::runner::{RunError, RunOptions, run_with};
+use crate::suite::Suite;
+use crate::world::Faults;
+
+/// One profile of the embedded default: the example host configuration it comes from and the
+/// connector that serves it.
+struct Served {
+    profile: &'static str,
+    connector: &'static str,
+    example: &'static str,
+    flavour: Flavour,
+    container: &'static str,
+}
+
+const OPENLDAP_SUFFIX: &str = "dc=contoso,dc=lab";
+const ADLDS_SUFFIX: &str = "CN=App,DC=contoso,DC=lab";
+
+static SERVED: &[Served] = &[
+    Served {
+        profile: "openldap-inetorgperson",
+        connector: "OpenLDAP",
+        example: include_str!("../../examples/ecma-host-openldap.toml"),
+        flavour: Flavour::OpenLdap,
+        container: "ou=inetorgperson,dc=contoso,dc=lab",
+    },
+    Served {
+        profile: "openldap-posix",
+        connector: "OpenLDAPPosix",
+        example: include_str!("../../examples/ecma-host-openldap-posix.toml"),
+        flavour: Flavour::OpenLdap,
+        container: "ou=posix,dc=contoso,dc=lab",
+    },
+    Served {
+        profile: "openldap-disable-flag",
+        connector: "OpenLDAPFlag",
+        example: include_str!("../../examples/ecma-host-openldap-flag.toml"),
+        flavour: Flavour::OpenLdap,
+        container: "ou=flag,dc=contoso,dc=lab",
+    },
+    Served {
+        profile: "adlds-user",
+        connector: "ADLDS",
+        example: include_str!("../../examples/ecma-host-adlds.toml"),
+        flavour: Flavour::AdLds,
+        container: "OU=ecmacert,CN=App,DC=contoso,DC=lab",
+    },
+];
+
+/// What `ecmacert list` prints without a configuration.
+pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError> {
+    let mut out = String::from(
+        "the embedded default: the reference host on mock directories, in this process\n",
+    );
+    let mut extra = std::collections::BTreeSet::new();
+    extra.insert("fault-injection".to_owned());
+    extra.insert("import-hook".to_owned());
+    let tags = match &options.tags {
+        Some(expr) => Some(
+            expr.parse::<gherkin::tagexpr::TagOperation>()
+                .map_err(|e| {
+                    crate::config::ConfigError::invalid(
+                        "--tags",
+                        format!("{expr:?} is not a tag expression: {e}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    for s in SERVED
+        .iter()
+        .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
+    {
+        let plan = crate::runner::plan(suite, s.profile, tags.as_ref(), &extra);
+        let runs = plan.iter().filter(|(_, skip)| skip.is_none()).count();
+        out.push_str(&format!(
+            "  profile {} on connector {} ({:?} mock): {runs} of {} scenarios run, × {} dialect(s)\n",
+            s.profile,
+            s.connector,
+            s.flavour,
+            plan.len(),
+            options.dialects.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// The profiles the embedded default serves.
+pub fn profiles() -> Vec<&'static str> {
+    SERVED.iter().map(|s| s.profile).collect()
+}
+
+fn secret() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn setup(e: impl std::fmt::Display) -> RunError {
+    RunError::Setup(e.to_string())
+}
+
+fn host_account(s: &Served) -> String {
+    let suffix = if s.flavour == Flavour::AdLds {
+        ADLDS_SUFFIX
+    } else {
+        OPENLDAP_SUFFIX
+    };
+    format!("cn=ecmahost-{},{suffix}", s.connector.to_ascii_lowercase())
+}
+
+/// The mock for a flavour, seeded with its naming context and the connectors' containers and
+/// accounts (each limited to 3 entries per unpaged search, so imports must page).
+async fn mock(
+    flavour: Flavour,
+    admin_password: &str,
+    accounts: &[(String, String)],
+) -> Result<MockLdap, RunError> {
+    let suffix = if flavour == Flavour::AdLds {
+        ADLDS_SUFFIX
+    } else {
+        OPENLDAP_SUFFIX
+    };
+    let mut config = MockConfig::new(
+        flavour,
+        suffix,
+        &format!("cn=admin,{suffix}"),
+        admin_password,
+    );
+    config.size_limits = accounts.iter().map(|(dn, _)| (dn.clone(), 3)).collect();
+    config.accounts = accounts.to_vec();
+    let m = MockLdap::start(config).await.map_err(setup)?;
+    m.seed_naming_context().map_err(|e| setup(e.message))?;
+    for s in SERVED.iter().filter(|s| s.flavour == flavour) {
+        let ou = s
+            .container
+            .split(',')
+            .next()
+            .and_then(|r| r.split_once('='))
+            .map_or("x", |(_, v)| v);
+        m.seed(
+            s.container,
+            &[("objectClass", &["organizationalUnit"]), ("ou", &[ou])],
+        )
+        .map_err(|e| setup(e.message))?;
+    }
+    Ok(m)
+}
+
+/// Runs the suite against the reference host on mock directories.
+pub async fn run_embedded(suite: &Suite, options: &RunOptions) -> Result<Report, RunError> {
+    run_embedded_with(suite, options, |app| app).await
+}
+
+/// [`run_embedded`] with the host's router passed through `defect` first: how the suite's own
+/// tests build deliberately defective hosts on the mocks, to show that a check can fail.
+pub async fn run_embedded_with(
+    suite: &Suite,
+    options: &RunOptions,
+    defect: impl FnOnce(axum::Router) -> axum::Router,
+) -> Result<Report, RunError> {
+    let started = std::time::Instant::now();
+    let selected: Vec<&Served> = SERVED
+        .iter()
+        .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
+        .collect();
+    if let Some(unknown) = options
+        .profiles
+        .iter()
+        .find(|p| !SERVED.iter().any(|s| s.profile == *p))
+    {
+        return Err(crate::config::ConfigError::invalid(
+            "--profile",
+            format!(
+                "the embedded default serves {}, not {unknown:?}",
+                profiles().join(", ")
+            ),
+        )
+        .into());
+    }
+    let dir = tempfile::tempdir().map_err(setup)?;
+    let (cert, key) = reference_host::cert::generate("localhost", dir.path()).map_err(setup)?;
+    let admin_password = secret();
+    let accounts: Vec<(String, String)> =
+        SERVED.iter().map(|s| (host_account(s), secret())).collect();
+    let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts).await?;
+    let adlds = mock(Flavour::AdLds, &admin_password, &accounts).await?;
+    let mock_for = |f: Flavour| {
+        if f == Flavour::AdLds {
+            &adlds
+        } else {
+            &openldap
+        }
+    };
+    // The host: one connector per profile, from its example configuration.
+    let token = secret();
+    let mut host_config: Option<HostConfig> = None;
+    for (s, (account, password)) in SERVED.iter().zip(&accounts) {
+        let mut c = HostConfig::parse(s.example).map_err(setup)?;
+        let mut connector = c.connectors.remove(0);
+        connector.name = s.connector.to_owned();
+        connector.token = SecretSource::Inline(Secret::new(token.clone()));
+        connector.autosync_minutes = 0;
+        if let Some(ldap) = &mut connector.ldap {
+            ldap.url = mock_for(s.flavour).url();
+            ldap.starttls = false;
+            ldap.ca_certificate = None;
+            ldap.bind_dn = account.clone();
+            ldap.bind_password = SecretSource::Inline(Secret::new(password.clone()));
+            ldap.base_dn = s.container.to_owned();
+            ldap.page_size = 2;
+            // A slow directory must turn into a 503 quickly here: the suite waits for it.
+            ldap.timeout_seconds = 1;
+        }
+        match &mut host_config {
+            None => {
+                c.connectors = vec![connector];
+                host_config = Some(c);
+            }
+            Some(h) => h.connectors.push(connector),
+        }
+    }
+    let host_config = host_config.ok_or_else(|| setup("no connector"))?;
+    let host = reference_host::Host::new(host_config, dir.path()).map_err(setup)?;
+    host.import_all().await.map_err(setup)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
+    let port = listener.local_addr().map_err(setup)?.port();
+    let tls = reference_host::cert::server_config(&cert, &key).map_err(setup)?;
+    let app = defect(host.app());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(reference_host::serve_router(
+        app,
+        Some(tls),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    // Every selected profile at once: each has its own connector, container and account, so
+    // one run id marks them all.
+    let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
+    let runs = selected.iter().map(|s| {
+        let config = Config {
+            profile: Some(s.profile.to_owned()),
+            profiles: Vec::new(),
+            host: RunHost {
+                base_url: format!("https://localhost:{port}"),
+                connector: s.connector.to_owned(),
+                token: SecretSource::Inline(Secret::new(token.clone())),
+                ca_certificate: Some(cert.clone()),
+                command: None,
+                ready_timeout_seconds: 10,
+                request_timeout_seconds: 30,
+                import: Some(ImportHook::Http {
+                    method: "POST".into(),
+                    path: "/cache/import".into(),
+                }),
+            },
+            target: TargetConfig {
+                kind: "ldap".into(),
+                url: mock_for(s.flavour).url(),
+                starttls: false,
+                ca_certificate: None,
+                bind_dn: format!(
+                    "cn=admin,{}",
+                    if s.flavour == Flavour::AdLds {
+                        ADLDS_SUFFIX
+                    } else {
+                        OPENLDAP_SUFFIX
+                    }
+                ),
+                bind_password: SecretSource::Inline(Secret::new(admin_password.clone())),
+                base_dn: if s.flavour == Flavour::AdLds {
+                    ADLDS_SUFFIX
+                } else {
+                    OPENLDAP_SUFFIX
+                }
+                .to_owned(),
+                container: s.container.to_owned(),
+            },
+        };
+        let faults = Faults {
+            mock: mock_for(s.flavour).clone(),
+            host_bind_dn: host_account(s),
+        };
+        let options = RunOptions {
+            profiles: vec![s.profile.to_owned()],
+            run_id: Some(run_id.clone()),
+            ..options.clone()
+        };
+        let base: &Path = dir.path();
+        async move { run_with(suite, &config, base, &options, Some(faults)).await }
+    });
+    let results = futures_util::future::join_all(runs).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    drop(host);
+    let mut merged: Option<Report> = None;
+    for result in results {
+        let report = result?;
+        match &mut merged {
+            None => merged = Some(report),
+            Some(m) => {
+                m.runs.extend(report.runs);
+                m.leftovers.extend(report.leftovers);
+            }
+        }
+    }
+    let mut report = merged.ok_or_else(|| setup("no profile ran"))?;
+    report.host = format!(
+        "the reference host on mock directories (https://localhost:{port}, embedded default)"
+    );
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
