@@ -69,7 +69,8 @@ enum Command {
         /// A fault to inject (repeatable), e.g. "op=add;fail=68",
         /// "op=modify;dn=uid=alice;fail=19:sn too long;times=always", "drop;times=3",
         /// "op=delete;delay=4". Parts: op=, dn= (a DN substring), as= (the bound DN),
-        /// times=once|always|N, and one action: fail=CODE or fail=CODE:message, delay=SECONDS, or drop.
+        /// times=once|always|N, and one action: fail=CODE or fail=CODE:message,
+        /// delay=SECONDS, or drop.
         #[arg(long = "fault", value_name = "RULE")]
         faults: Vec<String>,
     },
