@@ -5,9 +5,11 @@
 //!
 //! What is here: [`ldap`], an LDAP server on `ldap3_proto` with an OpenLDAP and an AD LDS
 //! flavour, schema checks for the classes ECMA hosts provision, paged search, inspection
-//! (snapshot and operation log) and fault injection.
+//! (snapshot and operation log) and fault injection; [`sql`], sandboxes (a schema, database or
+//! file per run, with a setup script) on PostgreSQL, MariaDB/MySQL and SQLite.
 //!
 //! What is not: access control, referrals, SASL, TLS (StartTLS is refused), replication, or the
 //! full OpenLDAP schema — only the classes and attributes the profiles use.
 
 pub mod ldap;
+pub mod sql;

@@ -101,6 +101,9 @@ pub struct ConnectorConfig {
     /// An LDAP directory target.
     #[serde(default)]
     pub ldap: Option<LdapConfig>,
+    /// A SQL database target.
+    #[serde(default)]
+    pub sql: Option<SqlConfig>,
 }
 
 fn default_autosync() -> u64 {
@@ -389,13 +392,28 @@ impl ConnectorConfig {
                 "must be greater than 0",
             ));
         }
-        let Some(ldap) = &self.ldap else {
-            return Err(ConfigError::invalid(
-                self.key("ldap"),
-                "missing: every connector needs a target",
-            ));
+        let selected: Vec<&AttributeConfig> = match (&self.ldap, &self.sql) {
+            (Some(ldap), None) => {
+                ldap.validate(self)?;
+                ldap.attributes.iter().collect()
+            }
+            (None, Some(sql)) => {
+                sql.validate(self)?;
+                sql.attributes.iter().collect()
+            }
+            (None, None) => {
+                return Err(ConfigError::invalid(
+                    self.key("ldap"),
+                    "missing: every connector needs a target, [connector.ldap] or [connector.sql]",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::invalid(
+                    self.key("sql"),
+                    "a connector has one target: [connector.ldap] or [connector.sql], not both",
+                ));
+            }
         };
-        ldap.validate(self)?;
         for (flow, action) in [
             (
                 "deprovisioning.disable_flow",
@@ -409,8 +427,11 @@ impl ConnectorConfig {
             if let FlowAction::SetAttribute { attribute, .. } = action {
                 AttrName::parse(attribute)
                     .map_err(|e| ConfigError::invalid(self.key(flow), e.to_string()))?;
-                if ldap
-                    .attributes
+                if self.sql.is_some() {
+                    sql_identifier(attribute)
+                        .map_err(|e| ConfigError::invalid(self.key(flow), e))?;
+                }
+                if selected
                     .iter()
                     .any(|a| a.name.eq_ignore_ascii_case(attribute))
                 {
@@ -420,6 +441,267 @@ impl ConnectorConfig {
                             "{attribute:?} is a selected attribute; as in ECMA2Host, the deprovisioning \
                              attribute must not be one"
                         ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[connector.sql]`: the Generic SQL connector's Connectivity, Schema and Object Types pages,
+/// for PostgreSQL, MySQL/MariaDB and SQLite.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlConfig {
+    /// `postgres://user@host:port/db`, `mysql://user@host:port/db` (`mariadb://` too) or
+    /// `sqlite://path` / `sqlite::memory:`. No password in it: that is `password`.
+    pub url: String,
+    /// The database password, when the account has one.
+    #[serde(default)]
+    pub password: Option<SecretSource>,
+    /// The users' table (`table` or `schema.table`); in table mode the connector generates
+    /// SELECT, INSERT, UPDATE and DELETE on it.
+    pub table: String,
+    /// The anchor column: unique, never changing, given on create (Microsoft's tutorial maps
+    /// `userPrincipalName` to `ContosoLogin`). The SCIM `id` is its value; the DN is
+    /// `CN=<anchor>,OBJECT=USER`.
+    pub anchor: String,
+    /// Stored procedures instead of generated statements (PostgreSQL functions, MariaDB
+    /// procedures).
+    #[serde(default)]
+    pub procedures: Option<ProceduresConfig>,
+    /// Rows per page of a full import.
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Seconds one statement may take before the host answers 503.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// How often a statement that lost a deadlock or a serialization conflict is tried again
+    /// before the host answers 503.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Connections in the pool (SQLite in memory always uses one).
+    #[serde(default = "default_connections")]
+    pub max_connections: u32,
+    /// The selected columns, the anchor among them. Columns are single-valued.
+    pub attributes: Vec<AttributeConfig>,
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+fn default_connections() -> u32 {
+    4
+}
+
+/// `[connector.sql.procedures]`: the four stored procedures of the MIM Generic SQL connector's
+/// "Stored Procedure" method.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProceduresConfig {
+    /// Reads one page: called with the 1-based first and last row numbers
+    /// (`@StartIndex`/`@EndIndex`), ordered by the anchor; returns the selected columns by name
+    /// (booleans as 0/1 on MariaDB, whose BOOLEAN the driver cannot read through a CALL).
+    pub read_page: String,
+    /// Adds a user.
+    pub add: ProcedureConfig,
+    /// Updates a user: called with the whole object after the change (export type "Object
+    /// Replace").
+    pub update: ProcedureConfig,
+    /// Deletes a user.
+    pub delete: ProcedureConfig,
+}
+
+/// One stored procedure and the columns whose values it takes, in order.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureConfig {
+    /// Its name (`name` or `schema.name`).
+    pub name: String,
+    /// The columns passed, in parameter order (the deprovisioning column may be one).
+    pub parameters: Vec<String>,
+}
+
+/// Which database a SQL URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlKind {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+    /// SQLite.
+    Sqlite,
+}
+
+impl SqlKind {
+    /// The database a URL names, from its scheme.
+    pub fn of_url(url: &str) -> Option<SqlKind> {
+        let scheme = url.split(':').next()?.to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Some(SqlKind::Postgres),
+            "mysql" | "mariadb" => Some(SqlKind::MySql),
+            "sqlite" => Some(SqlKind::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that a name from the configuration is a plain SQL identifier (`name` or
+/// `schema.name`, ASCII letters, digits and `_`, not starting with a digit, at most 63
+/// characters per part): the connector quotes identifiers, but refuses anything that would
+/// need quoting to be safe.
+pub fn sql_identifier(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > 2 {
+        return Err(format!(
+            "{name:?} is not a plain SQL identifier (name or schema.name)"
+        ));
+    }
+    for part in parts {
+        let plain = !part.is_empty()
+            && part.len() <= 63
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !part.starts_with(|c: char| c.is_ascii_digit());
+        if !plain {
+            return Err(format!(
+                "{name:?} is not a plain SQL identifier: use ASCII letters, digits and '_', not \
+                 starting with a digit, at most 63 characters (name or schema.name)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl SqlConfig {
+    /// Which database the URL names.
+    pub fn kind(&self) -> Option<SqlKind> {
+        SqlKind::of_url(&self.url)
+    }
+
+    fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
+        let Some(kind) = self.kind() else {
+            return Err(ConfigError::invalid(
+                c.key("sql.url"),
+                "expected a postgres://, mysql://, mariadb:// or sqlite: URL",
+            ));
+        };
+        if self.url.contains('@')
+            && self
+                .url
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split('@').next())
+                .is_some_and(|userinfo| userinfo.contains(':'))
+        {
+            return Err(ConfigError::invalid(
+                c.key("sql.url"),
+                "holds a password; give it as sql.password = { env = … } or { file = … }",
+            ));
+        }
+        let ident = |key: &str, name: &str| {
+            sql_identifier(name).map_err(|e| ConfigError::invalid(c.key(key), e))
+        };
+        ident("sql.table", &self.table)?;
+        ident("sql.anchor", &self.anchor)?;
+        for (key, value, min) in [
+            ("sql.page_size", u64::from(self.page_size), 1),
+            ("sql.timeout_seconds", self.timeout_seconds, 1),
+            ("sql.max_connections", u64::from(self.max_connections), 1),
+        ] {
+            if value < min {
+                return Err(ConfigError::invalid(c.key(key), "must be greater than 0"));
+            }
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            let key = c.key(&format!("sql.attributes[{i}]"));
+            sql_identifier(&a.name).map_err(|e| ConfigError::invalid(key.clone(), e))?;
+            if self.attributes[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{:?} is listed twice", a.name),
+                ));
+            }
+            if !matches!(
+                a.kind,
+                AttrType::String | AttrType::Boolean | AttrType::Integer
+            ) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "type {:?} is not supported; use string, boolean or integer",
+                        a.kind.noun()
+                    ),
+                ));
+            }
+        }
+        match self
+            .attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(&self.anchor))
+        {
+            Some(a) if a.kind != AttrType::String => {
+                return Err(ConfigError::invalid(
+                    c.key("sql.anchor"),
+                    "the anchor column must be of type string",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                return Err(ConfigError::invalid(
+                    c.key("sql.anchor"),
+                    format!(
+                        "{:?} is not among sql.attributes; the anchor must be selected",
+                        self.anchor
+                    ),
+                ));
+            }
+        }
+        if let Some(p) = &self.procedures {
+            if kind == SqlKind::Sqlite {
+                return Err(ConfigError::invalid(
+                    c.key("sql.procedures"),
+                    "SQLite has no stored procedures; use table mode (leave sql.procedures out)",
+                ));
+            }
+            ident("sql.procedures.read_page", &p.read_page)?;
+            for (key, proc) in [
+                ("sql.procedures.add", &p.add),
+                ("sql.procedures.update", &p.update),
+                ("sql.procedures.delete", &p.delete),
+            ] {
+                ident(&format!("{key}.name"), &proc.name)?;
+                for (j, param) in proc.parameters.iter().enumerate() {
+                    let key = format!("{key}.parameters[{j}]");
+                    ident(&key, param)?;
+                    let deprovisioning = [&c.deprovisioning.disable_flow, &c.deprovisioning.delete_flow]
+                        .into_iter()
+                        .any(|f| matches!(f, FlowAction::SetAttribute { attribute, .. } if attribute.eq_ignore_ascii_case(param)));
+                    if !deprovisioning
+                        && !self
+                            .attributes
+                            .iter()
+                            .any(|a| a.name.eq_ignore_ascii_case(param))
+                    {
+                        return Err(ConfigError::invalid(
+                            c.key(&key),
+                            format!(
+                                "{param:?} is neither a selected column nor the deprovisioning column"
+                            ),
+                        ));
+                    }
+                }
+                if !proc
+                    .parameters
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&self.anchor))
+                {
+                    return Err(ConfigError::invalid(
+                        c.key(&format!("{key}.parameters")),
+                        format!("must pass the anchor column {:?}", self.anchor),
                     ));
                 }
             }

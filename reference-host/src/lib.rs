@@ -35,6 +35,7 @@ use axum::Router;
 use crate::config::{Config, ConfigError, MIN_TOKEN_CHARS};
 use crate::connector::Connector;
 use crate::connector::ldap::LdapConnector;
+use crate::connector::sql::SqlConnector;
 use crate::service::ConnectorService;
 
 /// A configured host: its connectors, ready to import and serve.
@@ -67,18 +68,26 @@ impl Host {
                     ),
                 });
             }
-            let Some(ldap) = &c.ldap else {
-                return Err(ConfigError::Invalid {
-                    key: key("ldap"),
-                    reason: "missing".into(),
-                });
+            let connector: Arc<dyn Connector> = match (&c.ldap, &c.sql) {
+                (Some(ldap), _) => Arc::new(LdapConnector::new(
+                    &c.name,
+                    ldap,
+                    &c.deprovisioning,
+                    base_dir,
+                )?),
+                (None, Some(sql)) => Arc::new(SqlConnector::new(
+                    &c.name,
+                    sql,
+                    &c.deprovisioning,
+                    base_dir,
+                )?),
+                (None, None) => {
+                    return Err(ConfigError::Invalid {
+                        key: key("ldap"),
+                        reason: "missing".into(),
+                    });
+                }
             };
-            let connector: Arc<dyn Connector> = Arc::new(LdapConnector::new(
-                &c.name,
-                ldap,
-                &c.deprovisioning,
-                base_dir,
-            )?);
             services.push(Arc::new(ConnectorService::new(
                 c.name.clone(),
                 token,

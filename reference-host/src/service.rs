@@ -272,6 +272,26 @@ impl ConnectorService {
                 ));
             }
         }
+        if let Some(key) = self
+            .connector
+            .schema()
+            .attributes
+            .iter()
+            .find(|a| a.role == AttrRole::Key)
+            && given
+                .get(&key.name.to_ascii_lowercase())
+                .is_none_or(|(_, v)| v.is_empty())
+        {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!(
+                    "{}:{} is required: it is the anchor of connector {:?}",
+                    urn::ECMA2HOST_USER,
+                    key.name,
+                    self.name
+                ),
+            ));
+        }
         let mut dn = None;
         let mut password = None;
         let mut attributes = Vec::new();
@@ -444,6 +464,22 @@ impl ConnectorService {
                         ),
                     ));
                 }
+                AttrRole::Key => {
+                    // Restating the anchor is harmless (Entra's path-less replace sends every
+                    // mapped attribute); changing or removing it is not.
+                    let current = entry.attributes.get(&def.name).map(Vec::as_slice);
+                    if op.op == PatchOpKind::Remove
+                        || current.is_none_or(|c| !same_values(c, &values))
+                    {
+                        return Err(ScimError::bad_request(
+                            ScimType::Mutability,
+                            format!(
+                                "operation {i}: {} is the anchor; it is set on create and cannot change",
+                                def.name
+                            ),
+                        ));
+                    }
+                }
                 AttrRole::Dn => {
                     let same = values.first().is_some_and(|v| {
                         self.connector.normalize_dn(&scalar_text(v))
@@ -523,6 +559,7 @@ impl ConnectorService {
         let change = EntryChange::Update {
             anchor: entry.anchor.clone(),
             dn: entry.dn.clone(),
+            before: entry.attributes.clone(),
             changes: changes.clone(),
             password,
         };
@@ -568,6 +605,7 @@ impl ConnectorService {
                 let export = EntryChange::Update {
                     anchor: entry.anchor.clone(),
                     dn: entry.dn.clone(),
+                    before: entry.attributes.clone(),
                     changes: vec![change.clone()],
                     password: None,
                 };
@@ -635,10 +673,12 @@ impl ConnectorService {
                     continue;
                 }
                 AttrRole::WriteOnly | AttrRole::ExportPassword | AttrRole::Hidden => continue,
-                AttrRole::Normal | AttrRole::Anchor => match entry.attributes.get(&def.name) {
-                    Some(v) if !v.is_empty() => v,
-                    _ => continue,
-                },
+                AttrRole::Normal | AttrRole::Anchor | AttrRole::Key => {
+                    match entry.attributes.get(&def.name) {
+                        Some(v) if !v.is_empty() => v,
+                        _ => continue,
+                    }
+                }
             };
             let value = if def.multi_valued {
                 Value::Array(values.iter().map(Scalar::to_json).collect())

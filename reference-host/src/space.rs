@@ -351,7 +351,12 @@ impl ConnectorSpace {
         }
         match self.connector.schema().get(path.name.as_str()) {
             Some(def) if def.role == AttrRole::Dn => Resolved::Dn,
-            Some(def) if matches!(def.role, AttrRole::Normal | AttrRole::Anchor) => {
+            Some(def)
+                if matches!(
+                    def.role,
+                    AttrRole::Normal | AttrRole::Anchor | AttrRole::Key
+                ) =>
+            {
                 Resolved::Attr(def)
             }
             _ => Resolved::Unknown,

@@ -9,6 +9,7 @@
 //! answer with the right SCIM status without reading target messages.
 
 pub mod ldap;
+pub mod sql;
 
 use async_trait::async_trait;
 use indexmap::IndexMap;
@@ -64,6 +65,9 @@ pub enum AttrRole {
     Dn,
     /// The anchor, assigned by the target (`entryUUID`); read-only.
     Anchor,
+    /// The anchor, given by the provisioning service on create (SQL's anchor column, e.g.
+    /// `ContosoLogin` ← `userPrincipalName`): required on create, immutable after.
+    Key,
     /// `export_password`: an initial password, set by a second call after the add, never stored
     /// as an attribute of that name and never returned.
     ExportPassword,
@@ -111,6 +115,10 @@ pub enum EntryChange {
         anchor: String,
         /// The object's DN.
         dn: String,
+        /// The object's attributes before the change, as the connector space holds them: what
+        /// a connector that exports whole objects (ECMA's `ObjectReplace`, SQL procedures)
+        /// needs besides the changes.
+        before: IndexMap<String, Vec<Scalar>>,
         /// The changes, applied together or not at all.
         changes: Vec<AttributeChange>,
         /// A password to set (`export_password`).

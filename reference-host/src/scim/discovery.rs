@@ -30,6 +30,12 @@ fn attribute(def: &AttributeDef, dn_required: bool) -> SchemaAttribute {
             Uniqueness::Server,
             format!("The anchor {}, assigned by the target.", def.name),
         ),
+        AttrRole::Key => (
+            Mutability::Immutable,
+            Returned::Default,
+            Uniqueness::Server,
+            format!("The anchor {}: given on create, never changed.", def.name),
+        ),
         AttrRole::ExportPassword => (
             Mutability::WriteOnly,
             Returned::Never,
@@ -54,7 +60,7 @@ fn attribute(def: &AttributeDef, dn_required: bool) -> SchemaAttribute {
         kind: def.kind,
         multi_valued: def.multi_valued,
         description: Some(description),
-        required: def.role == AttrRole::Dn && dn_required,
+        required: (def.role == AttrRole::Dn && dn_required) || def.role == AttrRole::Key,
         canonical_values: Vec::new(),
         case_exact: def.case_exact,
         mutability,

@@ -12,13 +12,17 @@ fn examples() -> PathBuf {
 
 #[test]
 fn the_examples_load() {
-    for name in [
-        "ecma-host-openldap.toml",
-        "ecma-host-openldap-posix.toml",
-        "ecma-host-openldap-flag.toml",
+    for (name, connector) in [
+        ("ecma-host-openldap.toml", "LDAP"),
+        ("ecma-host-openldap-posix.toml", "LDAP"),
+        ("ecma-host-openldap-flag.toml", "LDAP"),
+        ("ecma-host-adlds.toml", "ADLDS"),
+        ("ecma-host-postgres.toml", "SQL"),
+        ("ecma-host-mariadb.toml", "SQL"),
+        ("ecma-host-sqlite.toml", "SQL"),
     ] {
         let config = Config::load(&examples().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(config.connectors[0].name, "LDAP");
+        assert_eq!(config.connectors[0].name, connector);
         assert_eq!(config.server.listen.port(), 8585);
     }
 }

@@ -727,6 +727,7 @@ impl Connector for LdapConnector {
                     dn,
                     changes,
                     password,
+                    ..
                 } => self.update(anchor, dn, changes, password.as_ref()).await,
                 EntryChange::Delete { anchor, dn } => self.delete(anchor, dn).await,
             });

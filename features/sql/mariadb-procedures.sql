@@ -1,0 +1,47 @@
+-- ecmacert: the users' table of the SQL profiles on MariaDB/MySQL (see postgres-table.sql).
+-- ecmacert runs this in a fresh database per run; utf8mb4 so that characters outside the BMP
+-- are stored as given; statements are separated by "-- go" lines.
+CREATE TABLE Employees (
+    ContosoLogin  VARCHAR(64)  NOT NULL PRIMARY KEY,
+    AzureID       VARCHAR(64),
+    FirstName     VARCHAR(64),
+    LastName      VARCHAR(64)  NOT NULL,
+    Email         VARCHAR(128) UNIQUE,
+    DisplayName   VARCHAR(64),
+    Notes         VARCHAR(256),
+    isSoftDeleted BOOLEAN      NOT NULL DEFAULT FALSE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+-- go
+-- The four stored procedures of the Generic SQL connector's "Stored Procedure" method.
+-- ecma_read_users takes 1-based @StartIndex/@EndIndex, ordered by the anchor, and returns
+-- booleans as 0/1 (the driver cannot read a BOOLEAN through a CALL).
+CREATE PROCEDURE ecma_read_users(IN start_index BIGINT, IN end_index BIGINT)
+BEGIN
+    DECLARE skipped BIGINT DEFAULT start_index - 1;
+    DECLARE wanted BIGINT DEFAULT end_index - start_index + 1;
+    SELECT ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName,
+           CAST(isSoftDeleted AS SIGNED) AS isSoftDeleted
+    FROM Employees ORDER BY ContosoLogin LIMIT skipped, wanted;
+END
+-- go
+CREATE PROCEDURE ecma_add_user(IN p_login VARCHAR(255), IN p_azure_id VARCHAR(255),
+    IN p_first VARCHAR(255), IN p_last VARCHAR(255), IN p_email VARCHAR(255),
+    IN p_display VARCHAR(255), IN p_deleted BOOLEAN)
+BEGIN
+    INSERT INTO Employees (ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName, isSoftDeleted)
+    VALUES (p_login, p_azure_id, p_first, p_last, p_email, p_display, COALESCE(p_deleted, FALSE));
+END
+-- go
+CREATE PROCEDURE ecma_update_user(IN p_login VARCHAR(255), IN p_azure_id VARCHAR(255),
+    IN p_first VARCHAR(255), IN p_last VARCHAR(255), IN p_email VARCHAR(255),
+    IN p_display VARCHAR(255), IN p_deleted BOOLEAN)
+BEGIN
+    UPDATE Employees SET AzureID = p_azure_id, FirstName = p_first, LastName = p_last,
+        Email = p_email, DisplayName = p_display, isSoftDeleted = COALESCE(p_deleted, FALSE)
+    WHERE ContosoLogin = p_login;
+END
+-- go
+CREATE PROCEDURE ecma_delete_user(IN p_login VARCHAR(255))
+BEGIN
+    DELETE FROM Employees WHERE ContosoLogin = p_login;
+END

@@ -1,0 +1,57 @@
+-- ecmacert: the users' table of the SQL profiles on PostgreSQL, after the Employees table of
+-- Microsoft's Generic SQL walkthrough. ecmacert runs this in a fresh schema per run (the URL's
+-- search_path); statements are separated by "-- go" lines.
+-- The anchor is ContosoLogin (from userPrincipalName); Notes is a column no connector selects,
+-- to show that the host leaves what it does not own alone.
+CREATE TABLE Employees (
+    ContosoLogin  VARCHAR(64)  NOT NULL PRIMARY KEY,
+    AzureID       VARCHAR(64),
+    FirstName     VARCHAR(64),
+    LastName      VARCHAR(64)  NOT NULL,
+    Email         VARCHAR(128) UNIQUE,
+    DisplayName   VARCHAR(64),
+    Notes         VARCHAR(256),
+    isSoftDeleted BOOLEAN      NOT NULL DEFAULT FALSE
+)
+-- go
+-- The four stored procedures of the Generic SQL connector's "Stored Procedure" method, as
+-- PostgreSQL functions. read_page takes 1-based @StartIndex/@EndIndex, ordered by the anchor;
+-- the others return the number of rows they touched.
+CREATE FUNCTION ecma_read_users(start_index BIGINT, end_index BIGINT) RETURNS SETOF Employees
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM Employees ORDER BY ContosoLogin
+    OFFSET start_index - 1 LIMIT end_index - start_index + 1
+$$
+-- go
+CREATE FUNCTION ecma_add_user(p_login TEXT, p_azure_id TEXT, p_first TEXT, p_last TEXT,
+                              p_email TEXT, p_display TEXT, p_deleted BOOLEAN) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO Employees (ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName, isSoftDeleted)
+    VALUES (p_login, p_azure_id, p_first, p_last, p_email, p_display, COALESCE(p_deleted, FALSE));
+    RETURN 1;
+END
+$$
+-- go
+CREATE FUNCTION ecma_update_user(p_login TEXT, p_azure_id TEXT, p_first TEXT, p_last TEXT,
+                                 p_email TEXT, p_display TEXT, p_deleted BOOLEAN) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE touched BIGINT;
+BEGIN
+    UPDATE Employees SET AzureID = p_azure_id, FirstName = p_first, LastName = p_last,
+        Email = p_email, DisplayName = p_display, isSoftDeleted = COALESCE(p_deleted, FALSE)
+    WHERE ContosoLogin = p_login;
+    GET DIAGNOSTICS touched = ROW_COUNT;
+    RETURN touched;
+END
+$$
+-- go
+CREATE FUNCTION ecma_delete_user(p_login TEXT) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE touched BIGINT;
+BEGIN
+    DELETE FROM Employees WHERE ContosoLogin = p_login;
+    GET DIAGNOSTICS touched = ROW_COUNT;
+    RETURN touched;
+END
+$$

@@ -1,0 +1,324 @@
+//! SQL sandboxes: a fresh PostgreSQL schema, MariaDB/MySQL database or SQLite file per run,
+//! with a setup script run in it — how the suite and the tests give every run its own tables
+//! on a shared database server.
+//!
+//! Setup scripts are plain SQL whose statements are separated by lines that read `-- go`
+//! (after SQL Server's batch separator): function and procedure bodies hold semicolons, so
+//! splitting on `;` would cut them apart, and the separator is a comment to every other tool.
+//!
+//! The sandbox's URL is what a host and a probe connect with: for PostgreSQL it sets the
+//! `search_path` to the sandbox's schema (`?options=-c search_path=…`), for MariaDB it names the
+//! sandbox's database, for SQLite the file.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions as _};
+
+/// The database engines a sandbox can be made on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// PostgreSQL: one schema per sandbox.
+    Postgres,
+    /// MariaDB or MySQL: one database per sandbox.
+    MySql,
+    /// SQLite: one file per sandbox.
+    Sqlite,
+}
+
+impl Engine {
+    /// The engine a URL names, from its scheme.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        match url.split(':').next()?.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            "mysql" | "mariadb" => Some(Engine::MySql),
+            "sqlite" => Some(Engine::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+/// The statements of a setup script: the text between `-- go` lines, without blank ones.
+pub fn statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim().eq_ignore_ascii_case("-- go") {
+            push_statement(&mut out, &mut current);
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    push_statement(&mut out, &mut current);
+    out
+}
+
+fn push_statement(out: &mut Vec<String>, current: &mut String) {
+    let code: String = current
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = code.trim().trim_end_matches(';').trim();
+    if !code.is_empty() {
+        out.push(code.to_owned());
+    }
+    current.clear();
+}
+
+/// A schema, database or file of its own, with a setup script run in it.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The engine.
+    pub engine: Engine,
+    /// The schema, database or file name.
+    pub name: String,
+    /// What a host and a probe connect with (no password in it).
+    pub url: String,
+    /// The server URL the sandbox was made on (for dropping it).
+    server: String,
+}
+
+/// A sandbox that could not be made, with what went wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SandboxError(pub String);
+
+fn err(what: impl std::fmt::Display) -> impl FnOnce(sqlx::Error) -> SandboxError {
+    move |e| SandboxError(format!("{what}: {e}"))
+}
+
+/// A pool of one connection to `url`.
+pub async fn connect(url: &str) -> Result<AnyPool, SandboxError> {
+    sqlx::any::install_default_drivers();
+    let options: AnyConnectOptions = url
+        .replacen("mariadb:", "mysql:", 1)
+        .parse()
+        .map_err(err(format_args!("{}", redact(url))))?;
+    AnyPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_with(options.disable_statement_logging())
+        .await
+        .map_err(err(format_args!("cannot connect to {}", redact(url))))
+}
+
+/// A URL with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Sandbox {
+    /// Makes a sandbox called `name` (a plain identifier) on the server at `server` — for
+    /// SQLite, `server` is `sqlite://<directory>` — and runs `script` in it.
+    pub async fn create(server: &str, name: &str, script: &str) -> Result<Sandbox, SandboxError> {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || name.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return Err(SandboxError(format!("{name:?} is not a plain identifier")));
+        }
+        let engine = Engine::of_url(server).ok_or_else(|| {
+            SandboxError(format!(
+                "{} is not a postgres://, mysql:// or sqlite:// URL",
+                redact(server)
+            ))
+        })?;
+        let url = match engine {
+            Engine::Postgres => {
+                let admin = connect(server).await?;
+                run(&admin, &format!("CREATE SCHEMA \"{name}\""), server).await?;
+                admin.close().await;
+                let mut u = url::Url::parse(server)
+                    .map_err(|e| SandboxError(format!("{}: {e}", redact(server))))?;
+                u.query_pairs_mut()
+                    .append_pair("options", &format!("-c search_path={name}"));
+                u.to_string()
+            }
+            Engine::MySql => {
+                let admin = connect(server).await?;
+                run(
+                    &admin,
+                    &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+                    server,
+                )
+                .await?;
+                admin.close().await;
+                let mut u = url::Url::parse(&server.replacen("mariadb:", "mysql:", 1))
+                    .map_err(|e| SandboxError(format!("{}: {e}", redact(server))))?;
+                u.set_path(&format!("/{name}"));
+                u.to_string()
+            }
+            Engine::Sqlite => {
+                let dir = server
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = std::path::Path::new(dir).join(format!("{name}.sqlite3"));
+                std::fs::File::create(&path)
+                    .map_err(|e| SandboxError(format!("cannot create {}: {e}", path.display())))?;
+                format!("sqlite://{}", path.display())
+            }
+        };
+        let pool = connect(&url).await?;
+        for statement in statements(script) {
+            run(&pool, &statement, &url).await?;
+        }
+        pool.close().await;
+        Ok(Sandbox {
+            engine,
+            name: name.to_owned(),
+            url,
+            server: server.to_owned(),
+        })
+    }
+
+    /// Removes the schema, database or file and everything in it.
+    pub async fn drop(self) -> Result<(), SandboxError> {
+        match self.engine {
+            Engine::Postgres => {
+                let admin = connect(&self.server).await?;
+                run(
+                    &admin,
+                    &format!("DROP SCHEMA \"{}\" CASCADE", self.name),
+                    &self.server,
+                )
+                .await?;
+                admin.close().await;
+            }
+            Engine::MySql => {
+                let admin = connect(&self.server).await?;
+                run(
+                    &admin,
+                    &format!("DROP DATABASE `{}`", self.name),
+                    &self.server,
+                )
+                .await?;
+                admin.close().await;
+            }
+            Engine::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                std::fs::remove_file(path)
+                    .map_err(|e| SandboxError(format!("cannot remove {path}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One row as column → text; NULL is `None`.
+pub type TextRow = std::collections::BTreeMap<String, Option<String>>;
+
+/// An identifier quoted for `engine` (PostgreSQL folds unquoted names to lower case, so its
+/// quoted form is lower case).
+pub fn quote(engine: Engine, name: &str) -> String {
+    name.split('.')
+        .map(|part| match engine {
+            Engine::Postgres => format!("\"{}\"", part.to_lowercase()),
+            Engine::Sqlite => format!("\"{part}\""),
+            Engine::MySql => format!("`{part}`"),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// `column` read as text: booleans as `true`/`false` on every engine.
+fn as_text(engine: Engine, column: &str, boolean: bool) -> String {
+    let q = quote(engine, column);
+    match (engine, boolean) {
+        (Engine::Postgres, _) => format!("CAST({q} AS TEXT)"),
+        (Engine::MySql | Engine::Sqlite, true) => {
+            format!("CASE WHEN {q} IS NULL THEN NULL WHEN {q} <> 0 THEN 'true' ELSE 'false' END")
+        }
+        (Engine::MySql, false) => format!("CAST({q} AS CHAR)"),
+        (Engine::Sqlite, false) => format!("CAST({q} AS TEXT)"),
+    }
+}
+
+/// The rows of `table` whose `key` column equals `value` (or every row, ordered by `key`, when
+/// `value` is `None`), each as column → text, `booleans` read as `true`/`false`. Identifiers
+/// are the caller's (plain names); the value is bound.
+pub async fn text_rows(
+    pool: &AnyPool,
+    engine: Engine,
+    table: &str,
+    columns: &[&str],
+    booleans: &[&str],
+    key: &str,
+    value: Option<&str>,
+) -> Result<Vec<TextRow>, SandboxError> {
+    let list = columns
+        .iter()
+        .map(|c| {
+            as_text(
+                engine,
+                c,
+                booleans.iter().any(|b| b.eq_ignore_ascii_case(c)),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let placeholder = if engine == Engine::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let mut sql = format!("SELECT {list} FROM {}", quote(engine, table));
+    if value.is_some() {
+        sql.push_str(&format!(" WHERE {} = {placeholder}", quote(engine, key)));
+    }
+    sql.push_str(&format!(" ORDER BY {}", quote(engine, key)));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(v) = value {
+        q = q.bind(v.to_owned());
+    }
+    let rows = q
+        .fetch_all(pool)
+        .await
+        .map_err(err(format_args!("read {table}")))?;
+    rows.iter()
+        .map(|row| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    sqlx::Row::try_get::<Option<String>, _>(row, i)
+                        .map(|v| ((*c).to_owned(), v))
+                        .map_err(err(format_args!("read {table}.{c}")))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn run(pool: &AnyPool, statement: &str, url: &str) -> Result<(), SandboxError> {
+    sqlx::raw_sql(AssertSqlSafe(statement.to_owned()))
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            let first = statement.lines().next().unwrap_or_default();
+            SandboxError(format!("{} on {}: {e}", first, redact(url)))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statements;
+
+    #[test]
+    fn scripts_split_at_go_lines_only() {
+        let script = "-- a comment\nCREATE TABLE t (a INT);\n-- go\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND\n-- GO\n\n";
+        assert_eq!(
+            statements(script),
+            vec![
+                "CREATE TABLE t (a INT)".to_owned(),
+                "CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND".to_owned(),
+            ]
+        );
+    }
+}
