@@ -1,5 +1,5 @@
-//! Embeds the suite into the binary: every `.feature` under `features/`, the profiles and the
-//! requirements catalogue. A released `ecmacert` therefore carries exactly the suite it was
+//! Embeds the suite into the binary: every `.feature` under `features/`, the profiles, the SQL
+//! setup scripts and the requirements catalogue. A released `ecmacert` therefore carries exactly the suite it was
 //! built from, and needs no checkout to run.
 
 use std::fmt::Write as _;
@@ -42,7 +42,7 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             collect(root, &path, files);
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
-            Some("feature" | "toml")
+            Some("feature" | "toml" | "sql")
         ) {
             let rel = path
                 .strip_prefix(root)

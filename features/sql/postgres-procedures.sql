@@ -14,6 +14,14 @@ CREATE TABLE Employees (
     isSoftDeleted BOOLEAN      NOT NULL DEFAULT FALSE
 )
 -- go
+-- The procedures record each call here, so the suite can tell that the host called them
+-- rather than writing the table itself.
+CREATE TABLE EcmaCalls (
+    Seq          BIGSERIAL PRIMARY KEY,
+    Operation    VARCHAR(16) NOT NULL,
+    ContosoLogin VARCHAR(64) NOT NULL
+)
+-- go
 -- The four stored procedures of the Generic SQL connector's "Stored Procedure" method, as
 -- PostgreSQL functions. read_page takes 1-based @StartIndex/@EndIndex, ordered by the anchor;
 -- the others return the number of rows they touched.
@@ -29,6 +37,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO Employees (ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName, isSoftDeleted)
     VALUES (p_login, p_azure_id, p_first, p_last, p_email, p_display, COALESCE(p_deleted, FALSE));
+    INSERT INTO EcmaCalls (Operation, ContosoLogin) VALUES ('add', p_login);
     RETURN 1;
 END
 $$
@@ -42,6 +51,7 @@ BEGIN
         Email = p_email, DisplayName = p_display, isSoftDeleted = COALESCE(p_deleted, FALSE)
     WHERE ContosoLogin = p_login;
     GET DIAGNOSTICS touched = ROW_COUNT;
+    INSERT INTO EcmaCalls (Operation, ContosoLogin) VALUES ('update', p_login);
     RETURN touched;
 END
 $$
@@ -52,6 +62,7 @@ DECLARE touched BIGINT;
 BEGIN
     DELETE FROM Employees WHERE ContosoLogin = p_login;
     GET DIAGNOSTICS touched = ROW_COUNT;
+    INSERT INTO EcmaCalls (Operation, ContosoLogin) VALUES ('delete', p_login);
     RETURN touched;
 END
 $$

@@ -79,13 +79,14 @@ pub enum ImportHook {
     },
 }
 
-/// `[target]`
+/// `[target]`: how the probe reaches the host's target directly.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
-    /// `ldap` for now.
+    /// `ldap` or `sql`.
     pub kind: String,
-    /// `ldap://…` or `ldaps://…`.
+    /// `ldap://…` or `ldaps://…`; for SQL `postgres://…`, `mysql://…` or `sqlite://…` (the
+    /// database the host writes; no password in it).
     pub url: String,
     /// Upgrade `ldap://` with StartTLS.
     #[serde(default)]
@@ -93,14 +94,25 @@ pub struct TargetConfig {
     /// PEM certificate(s) to trust for LDAPS/StartTLS.
     #[serde(default)]
     pub ca_certificate: Option<PathBuf>,
-    /// The account the probe reads and writes with (it needs write access to `container`).
+    /// LDAP: the account the probe reads and writes with (it needs write access to
+    /// `container`).
+    #[serde(default)]
     pub bind_dn: String,
-    /// Its password.
-    pub bind_password: SecretSource,
-    /// The host's partition.
+    /// The probe's password: the LDAP bind password or the database password.
+    #[serde(default)]
+    pub bind_password: Option<SecretSource>,
+    /// LDAP: the host's partition.
+    #[serde(default)]
     pub base_dn: String,
-    /// Where scenarios create their users; created by the probe when missing.
+    /// LDAP: where scenarios create their users; created by the probe when missing.
+    #[serde(default)]
     pub container: String,
+    /// SQL: the users' table (the profile's, unless given).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// SQL: the anchor column (the profile's, unless given).
+    #[serde(default)]
+    pub anchor: Option<String>,
 }
 
 /// A configuration that cannot be used; exit code 2.
@@ -180,10 +192,40 @@ impl Config {
         {
             return Err(ConfigError::invalid("host.command", "is empty"));
         }
-        if self.target.kind != "ldap" {
+        match self.target.kind.as_str() {
+            "ldap" => self.validate_ldap_target()?,
+            "sql" => {
+                if mock_targets::sql::Engine::of_url(&self.target.url).is_none() {
+                    return Err(ConfigError::invalid(
+                        "target.url",
+                        "expected a postgres://, mysql://, mariadb:// or sqlite:// URL for an sql target",
+                    ));
+                }
+                for (key, name) in [
+                    ("target.table", &self.target.table),
+                    ("target.anchor", &self.target.anchor),
+                ] {
+                    if let Some(name) = name {
+                        reference_host::config::sql_identifier(name)
+                            .map_err(|e| ConfigError::invalid(key, e))?;
+                    }
+                }
+            }
+            other => {
+                return Err(ConfigError::invalid(
+                    "target.kind",
+                    format!("{other:?} is not supported; use \"ldap\" or \"sql\""),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_ldap_target(&self) -> Result<(), ConfigError> {
+        if self.target.bind_password.is_none() {
             return Err(ConfigError::invalid(
-                "target.kind",
-                format!("{:?} is not supported; use \"ldap\"", self.target.kind),
+                "target.bind_password",
+                "missing: the probe binds with it ({ env = … } or { file = … })",
             ));
         }
         for (key, dn) in [

@@ -25,7 +25,9 @@ struct Served {
     profile: &'static str,
     connector: &'static str,
     example: &'static str,
-    flavour: Flavour,
+    /// The mock LDAP flavour, or `None` for the SQLite table.
+    flavour: Option<Flavour>,
+    /// The LDAP container (empty for SQLite).
     container: &'static str,
 }
 
@@ -37,36 +39,43 @@ static SERVED: &[Served] = &[
         profile: "openldap-inetorgperson",
         connector: "OpenLDAP",
         example: include_str!("../../examples/ecma-host-openldap.toml"),
-        flavour: Flavour::OpenLdap,
+        flavour: Some(Flavour::OpenLdap),
         container: "ou=inetorgperson,dc=contoso,dc=lab",
     },
     Served {
         profile: "openldap-posix",
         connector: "OpenLDAPPosix",
         example: include_str!("../../examples/ecma-host-openldap-posix.toml"),
-        flavour: Flavour::OpenLdap,
+        flavour: Some(Flavour::OpenLdap),
         container: "ou=posix,dc=contoso,dc=lab",
     },
     Served {
         profile: "openldap-disable-flag",
         connector: "OpenLDAPFlag",
         example: include_str!("../../examples/ecma-host-openldap-flag.toml"),
-        flavour: Flavour::OpenLdap,
+        flavour: Some(Flavour::OpenLdap),
         container: "ou=flag,dc=contoso,dc=lab",
     },
     Served {
         profile: "adlds-user",
         connector: "ADLDS",
         example: include_str!("../../examples/ecma-host-adlds.toml"),
-        flavour: Flavour::AdLds,
+        flavour: Some(Flavour::AdLds),
         container: "OU=ecmacert,CN=App,DC=contoso,DC=lab",
+    },
+    Served {
+        profile: "sqlite-table",
+        connector: "SQLite",
+        example: include_str!("../../examples/ecma-host-sqlite.toml"),
+        flavour: None,
+        container: "",
     },
 ];
 
 /// What `ecmacert list` prints without a configuration.
 pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError> {
     let mut out = String::from(
-        "the embedded default: the reference host on mock directories, in this process\n",
+        "the embedded default: the reference host on mock directories and SQLite, in this process\n",
     );
     let mut extra = std::collections::BTreeSet::new();
     extra.insert("fault-injection".to_owned());
@@ -87,13 +96,21 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         .iter()
         .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
     {
+        let mut extra = extra.clone();
+        if s.flavour.is_none() {
+            extra.remove("fault-injection");
+        }
+        let target = match s.flavour {
+            Some(Flavour::OpenLdap) => "mock OpenLDAP",
+            Some(Flavour::AdLds) => "mock AD LDS",
+            None => "SQLite file",
+        };
         let plan = crate::runner::plan(suite, s.profile, tags.as_ref(), &extra);
         let runs = plan.iter().filter(|(_, skip)| skip.is_none()).count();
         out.push_str(&format!(
-            "  profile {} on connector {} ({:?} mock): {runs} of {} scenarios run, × {} dialect(s)\n",
+            "  profile {} on connector {} ({target}): {runs} of {} scenarios run, × {} dialect(s)\n",
             s.profile,
             s.connector,
-            s.flavour,
             plan.len(),
             options.dialects.len()
         ));
@@ -115,7 +132,7 @@ fn setup(e: impl std::fmt::Display) -> RunError {
 }
 
 fn host_account(s: &Served) -> String {
-    let suffix = if s.flavour == Flavour::AdLds {
+    let suffix = if s.flavour == Some(Flavour::AdLds) {
         ADLDS_SUFFIX
     } else {
         OPENLDAP_SUFFIX
@@ -145,7 +162,7 @@ async fn mock(
     config.accounts = accounts.to_vec();
     let m = MockLdap::start(config).await.map_err(setup)?;
     m.seed_naming_context().map_err(|e| setup(e.message))?;
-    for s in SERVED.iter().filter(|s| s.flavour == flavour) {
+    for s in SERVED.iter().filter(|s| s.flavour == Some(flavour)) {
         let ou = s
             .container
             .split(',')
@@ -199,13 +216,26 @@ pub async fn run_embedded_with(
         SERVED.iter().map(|s| (host_account(s), secret())).collect();
     let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts).await?;
     let adlds = mock(Flavour::AdLds, &admin_password, &accounts).await?;
-    let mock_for = |f: Flavour| {
-        if f == Flavour::AdLds {
+    let mock_for = |f: Option<Flavour>| {
+        if f == Some(Flavour::AdLds) {
             &adlds
         } else {
             &openldap
         }
     };
+    // The SQLite table: a file of its own, made by the profile's setup script.
+    let sqlite = mock_targets::sql::Sandbox::create(
+        &format!("sqlite://{}", dir.path().display()),
+        "employees",
+        suite
+            .profiles
+            .get("sqlite-table")
+            .and_then(|p| p.sql.as_ref())
+            .and_then(|sql| suite.scripts.get(&sql.setup))
+            .ok_or_else(|| setup("the sqlite-table profile or its setup script is missing"))?,
+    )
+    .await
+    .map_err(setup)?;
     // The host: one connector per profile, from its example configuration.
     let token = secret();
     let mut host_config: Option<HostConfig> = None;
@@ -215,6 +245,10 @@ pub async fn run_embedded_with(
         connector.name = s.connector.to_owned();
         connector.token = SecretSource::Inline(Secret::new(token.clone()));
         connector.autosync_minutes = 0;
+        if let Some(sql) = &mut connector.sql {
+            sql.url = sqlite.url.clone();
+            sql.page_size = 2;
+        }
         if let Some(ldap) = &mut connector.ldap {
             ldap.url = mock_for(s.flavour).url();
             ldap.starttls = false;
@@ -270,40 +304,54 @@ pub async fn run_embedded_with(
                     path: "/cache/import".into(),
                 }),
             },
-            target: TargetConfig {
-                kind: "ldap".into(),
-                url: mock_for(s.flavour).url(),
-                starttls: false,
-                ca_certificate: None,
-                bind_dn: format!(
-                    "cn=admin,{}",
-                    if s.flavour == Flavour::AdLds {
+            target: match s.flavour {
+                Some(flavour) => {
+                    let suffix = if flavour == Flavour::AdLds {
                         ADLDS_SUFFIX
                     } else {
                         OPENLDAP_SUFFIX
+                    };
+                    TargetConfig {
+                        kind: "ldap".into(),
+                        url: mock_for(s.flavour).url(),
+                        starttls: false,
+                        ca_certificate: None,
+                        bind_dn: format!("cn=admin,{suffix}"),
+                        bind_password: Some(SecretSource::Inline(Secret::new(
+                            admin_password.clone(),
+                        ))),
+                        base_dn: suffix.to_owned(),
+                        container: s.container.to_owned(),
+                        table: None,
+                        anchor: None,
                     }
-                ),
-                bind_password: SecretSource::Inline(Secret::new(admin_password.clone())),
-                base_dn: if s.flavour == Flavour::AdLds {
-                    ADLDS_SUFFIX
-                } else {
-                    OPENLDAP_SUFFIX
                 }
-                .to_owned(),
-                container: s.container.to_owned(),
+                None => TargetConfig {
+                    kind: "sql".into(),
+                    url: sqlite.url.clone(),
+                    starttls: false,
+                    ca_certificate: None,
+                    bind_dn: String::new(),
+                    bind_password: None,
+                    base_dn: String::new(),
+                    container: String::new(),
+                    table: None,
+                    anchor: None,
+                },
             },
         };
-        let faults = Faults {
+        // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.
+        let faults = s.flavour.map(|_| Faults {
             mock: mock_for(s.flavour).clone(),
             host_bind_dn: host_account(s),
-        };
+        });
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],
             run_id: Some(run_id.clone()),
             ..options.clone()
         };
         let base: &Path = dir.path();
-        async move { run_with(suite, &config, base, &options, Some(faults)).await }
+        async move { run_with(suite, &config, base, &options, faults).await }
     });
     let results = futures_util::future::join_all(runs).await;
     let _ = stop.send(());
@@ -322,7 +370,7 @@ pub async fn run_embedded_with(
     }
     let mut report = merged.ok_or_else(|| setup("no profile ran"))?;
     report.host = format!(
-        "the reference host on mock directories (https://localhost:{port}, embedded default)"
+        "the reference host on mock directories and SQLite (https://localhost:{port}, embedded default)"
     );
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -17,7 +17,7 @@ use reports::{Case, Detail, Outcome, ProfileRun, Report};
 use scim_proto::Dialect;
 
 use crate::config::{Config, ConfigError};
-use crate::probe::{LdapProbe, escape};
+use crate::probe::{Match, Probe};
 use crate::provisioning::{Auth, ProvisioningService, entra};
 use crate::steps::{self, StepFailure};
 use crate::suite::{ScenarioMeta, Suite, feature_file};
@@ -92,11 +92,21 @@ fn resolve(
         .into());
     }
     for name in &names {
-        if !suite.profiles.contains_key(name) {
+        let Some(profile) = suite.profiles.get(name) else {
             let known: Vec<&str> = suite.profiles.keys().map(String::as_str).collect();
             return Err(ConfigError::invalid(
                 "profile",
                 format!("unknown profile {name:?} (known: {})", known.join(", ")),
+            )
+            .into());
+        };
+        if profile.kind != config.target.kind {
+            return Err(ConfigError::invalid(
+                "profile",
+                format!(
+                    "profile {name:?} is for {} targets; target.kind is {:?}",
+                    profile.kind, config.target.kind
+                ),
             )
             .into());
         }
@@ -206,13 +216,17 @@ pub async fn run_with(
     // blocked with the reason.
     let mut host_process = None;
     let mut secrets = vec![resolved.token.clone()];
-    let setup: Result<Arc<LdapProbe>, String> = async {
-        let password = config
-            .target
-            .bind_password
-            .resolve(base_dir)
-            .map_err(|e| format!("target.bind_password: {e}"))?;
-        secrets.push(password.clone());
+    let setup: Result<Arc<Probe>, String> = async {
+        let password = match &config.target.bind_password {
+            Some(source) => {
+                let password = source
+                    .resolve(base_dir)
+                    .map_err(|e| format!("target.bind_password: {e}"))?;
+                secrets.push(password.clone());
+                Some(password)
+            }
+            None => None,
+        };
         if let Some(command) = &config.host.command {
             host_process = Some(
                 crate::host::HostProcess::start(
@@ -226,7 +240,12 @@ pub async fn run_with(
                 .await?,
             );
         }
-        let probe = LdapProbe::connect(&config.target, &password, base_dir)
+        let sql = resolved
+            .profiles
+            .iter()
+            .filter_map(|p| suite.profiles.get(p))
+            .find_map(|p| p.sql.as_ref());
+        let probe = Probe::connect(&config.target, password.as_ref(), base_dir, sql)
             .await
             .map_err(|e| e.to_string())?;
         probe.ensure_container().await.map_err(|e| e.to_string())?;
@@ -554,28 +573,19 @@ async fn run_cucumber(
         .collect()
 }
 
-/// Objects under the container that carry this run's id and are still there.
-async fn leftovers(
-    probe: &LdapProbe,
-    suite: &Suite,
-    profiles: &[String],
-    run_id: &str,
-) -> Vec<String> {
-    let mut namings: BTreeSet<String> = profiles
+/// Objects that carry this run's id and are still there.
+async fn leftovers(probe: &Probe, suite: &Suite, profiles: &[String], run_id: &str) -> Vec<String> {
+    let mut namings: Vec<String> = profiles
         .iter()
         .filter_map(|p| suite.profiles.get(p))
-        .filter_map(|p| p.ldap.as_ref().map(|l| l.naming_attribute().to_owned()))
+        .map(|p| p.naming_attribute().to_owned())
         .collect();
-    namings.insert("ou".into());
-    let filter = format!(
-        "(|{})",
-        namings
-            .iter()
-            .map(|n| format!("({n}=*-{}-*)", escape(run_id)))
-            .collect::<String>()
-    );
+    namings.push("ou".into());
+    namings.sort();
+    namings.dedup();
+    let marker = format!("-{run_id}-");
     probe
-        .find(&filter)
+        .find(&namings, Match::Contains(&marker))
         .await
         .map(|found| found.into_iter().map(|e| e.dn).collect())
         .unwrap_or_default()

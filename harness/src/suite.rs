@@ -141,6 +141,8 @@ pub struct Suite {
     pub requirements: BTreeMap<String, Requirement>,
     /// The profiles, by name.
     pub profiles: BTreeMap<String, Profile>,
+    /// SQL setup scripts, by path relative to `features/` (`sql/postgres-table.sql`).
+    pub scripts: BTreeMap<String, String>,
 }
 
 impl Suite {
@@ -154,6 +156,7 @@ impl Suite {
         let mut requirements = BTreeMap::new();
         let mut profiles = BTreeMap::new();
         let mut features = Vec::new();
+        let mut scripts = BTreeMap::new();
         for (path, text) in files {
             if *path == "requirements.toml" {
                 let c: Catalogue =
@@ -166,6 +169,8 @@ impl Suite {
             } else if path.starts_with("profiles/") && path.ends_with(".toml") {
                 let p = Profile::parse(path, text)?;
                 profiles.insert(p.name.clone(), p);
+            } else if path.ends_with(".sql") {
+                scripts.insert((*path).to_owned(), (*text).to_owned());
             } else if path.ends_with(".feature") {
                 let fail = |reason: String| SuiteError::Feature {
                     file: (*path).to_owned(),
@@ -201,11 +206,22 @@ impl Suite {
                 scenarios.push(meta(&file, scenario, tags, &requirements)?);
             }
         }
+        for p in profiles.values() {
+            if let Some(sql) = &p.sql
+                && !scripts.contains_key(&sql.setup)
+            {
+                return Err(SuiteError::Profile(ProfileError {
+                    name: p.name.clone(),
+                    reason: format!("its setup script {} is not in features/", sql.setup),
+                }));
+            }
+        }
         Ok(Suite {
             features,
             scenarios,
             requirements,
             profiles,
+            scripts,
         })
     }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::checks::{self, CheckFailure};
 use crate::config::ImportHook;
-use crate::probe::{Entry, LdapProbe, Snapshot, escape};
+use crate::probe::{Entry, Match, Probe, Snapshot};
 use crate::profile::{LogicalAttribute, Profile};
 use crate::provisioning::{Auth, ProvisioningService, Request, entra};
 
@@ -55,7 +55,7 @@ pub struct RunContext {
     /// The provisioning service.
     pub service: ProvisioningService,
     /// The probe.
-    pub probe: Arc<LdapProbe>,
+    pub probe: Arc<Probe>,
     /// The run's id.
     pub run_id: String,
     /// The container users are created in.
@@ -199,12 +199,9 @@ impl EcmaWorld {
             let run = self.run()?;
             let name = format!("{logical}-{}", self.suffix);
             let number = run.numbers.fetch_add(1, Ordering::Relaxed);
-            let template = run
+            let dn = run
                 .profile
-                .ldap
-                .as_ref()
-                .map_or("cn={name},{container}", |l| l.dn_template.as_str());
-            let dn = template
+                .dn_template()
                 .replace("{name}", &reference_host::dn::escape_value(&name))
                 .replace("{container}", &run.container);
             self.scim.users.insert(
@@ -313,22 +310,24 @@ impl EcmaWorld {
         Ok(attrs)
     }
 
-    /// The LDAP filter selecting every object this scenario could have made.
-    pub fn scenario_filter(&self) -> Result<String, Failure> {
+    /// The naming attributes whose values carry the scenario's suffix: the profile's, and
+    /// `ou` for containers scenarios make.
+    pub fn namings(&self) -> Result<Vec<String>, Failure> {
         let run = self.run()?;
-        let naming = run
-            .profile
-            .ldap
-            .as_ref()
-            .map_or("cn", |l| l.naming_attribute());
-        let s = escape(&self.suffix);
-        Ok(format!("(|({naming}=*-{s})(ou=*-{s}))"))
+        Ok(vec![
+            run.profile.naming_attribute().to_owned(),
+            "ou".to_owned(),
+        ])
     }
 
-    /// This scenario's objects in the target.
+    /// This scenario's objects in the target: every object named `…-<suffix>`.
     pub async fn snapshot(&self) -> Result<Snapshot, Failure> {
-        let filter = self.scenario_filter()?;
-        Ok(self.run()?.probe.snapshot(&filter).await?)
+        let run = self.run()?;
+        let suffix = format!("-{}", self.suffix);
+        Ok(run
+            .probe
+            .snapshot(&self.namings()?, Match::EndsWith(&suffix))
+            .await?)
     }
 
     /// Sends a request: records the target's state first and the exchange after, and applies

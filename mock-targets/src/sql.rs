@@ -239,9 +239,10 @@ fn as_text(engine: Engine, column: &str, boolean: bool) -> String {
     }
 }
 
-/// The rows of `table` whose `key` column equals `value` (or every row, ordered by `key`, when
-/// `value` is `None`), each as column → text, `booleans` read as `true`/`false`. Identifiers
+/// The rows of `table` whose `key` column equals `value` (or every row when `value` is `None`),
+/// ordered by `order`, each as column → text, `booleans` read as `true`/`false`. Identifiers
 /// are the caller's (plain names); the value is bound.
+#[allow(clippy::too_many_arguments)]
 pub async fn text_rows(
     pool: &AnyPool,
     engine: Engine,
@@ -250,6 +251,7 @@ pub async fn text_rows(
     booleans: &[&str],
     key: &str,
     value: Option<&str>,
+    order: &str,
 ) -> Result<Vec<TextRow>, SandboxError> {
     let list = columns
         .iter()
@@ -271,7 +273,7 @@ pub async fn text_rows(
     if value.is_some() {
         sql.push_str(&format!(" WHERE {} = {placeholder}", quote(engine, key)));
     }
-    sql.push_str(&format!(" ORDER BY {}", quote(engine, key)));
+    sql.push_str(&format!(" ORDER BY {}", quote(engine, order)));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     if let Some(v) = value {
         q = q.bind(v.to_owned());

@@ -31,6 +31,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(answers_user),
     ),
     (
+        r#"^the host answers 200 with user "([^"]+)" (active|inactive)$"#,
+        step!(answers_user_active),
+    ),
+    (
         r#"^the host answers 200 with exactly user "([^"]+)"$"#,
         step!(exactly_user),
     ),
@@ -198,6 +202,21 @@ async fn answers_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         Some(got) if got == id => Ok(()),
         got => Err(Failure(format!(
             "expected the resource with id {id:?}, got id {got:?}"
+        ))),
+    }
+}
+
+async fn answers_user_active(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    answers_user(w, ctx.clone()).await?;
+    let active = arg(&ctx, 2)? == "active";
+    let x = w.last()?.clone();
+    let body = json(&x).unwrap_or(Value::Null);
+    // A single resource, or the one resource of a list.
+    let resource = body["Resources"].get(0).cloned().unwrap_or(body);
+    match resource["active"].as_bool() {
+        Some(a) if a == active => Ok(()),
+        got => Err(Failure(format!(
+            "expected active = {active}, got {got:?} (ECMA-SQL-005: a soft-deleted row shows inactive)"
         ))),
     }
 }

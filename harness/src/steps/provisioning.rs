@@ -34,6 +34,10 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         r#"^user "([^"]+)" was deleted in the target out of band$"#,
         step!(given_deleted_out_of_band),
     ),
+    (
+        r#"^the unmapped column of user "([^"]+)" was set to "([^"]*)" out of band$"#,
+        step!(given_unmapped_set),
+    ),
 ];
 
 /// `When` steps.
@@ -54,6 +58,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
     (
         r#"^the provisioning service creates user "([^"]+)"$"#,
         step!(create),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with a value one character too long$"#,
+        step!(create_too_long),
+    ),
+    (
+        r#"^the provisioning service updates user "([^"]+)" with a value one character too long$"#,
+        step!(update_too_long),
     ),
     (
         r#"^the provisioning service creates user "([^"]+)" with:$"#,
@@ -197,6 +209,15 @@ async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     Ok(())
 }
 
+async fn given_unmapped_set(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let value = arg(&ctx, 2)?;
+    let column = super::target::unmapped_column(w)?;
+    let dn = w.user(&logical)?.dn.clone();
+    w.run()?.probe.replace(&dn, &column, &[value]).await?;
+    Ok(())
+}
+
 async fn given_deleted_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let dn = w.user(&arg(&ctx, 1)?)?.dn.clone();
     w.run()?.probe.delete(&dn).await?;
@@ -238,6 +259,38 @@ async fn create_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let attrs = w.create_attributes(&user, &table(&ctx)?)?;
     w.create(&user, attrs).await?;
     Ok(())
+}
+
+/// The profile's first attribute with a length limit, and a value one character over it.
+fn too_long(w: &EcmaWorld) -> Result<(String, Value), Failure> {
+    let run = w.run()?;
+    let (attribute, max) = run
+        .profile
+        .attributes
+        .values()
+        .find_map(|a| a.max_length.map(|m| (a.clone(), m)))
+        .ok_or_else(|| {
+            Failure(format!(
+                "profile {} gives no attribute a max_length",
+                run.profile.name
+            ))
+        })?;
+    Ok((attribute.target, Value::String("x".repeat(max + 1))))
+}
+
+async fn create_too_long(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = too_long(w)?;
+    let mut attrs = w.create_attributes(&user, &[])?;
+    attrs.insert(target, value);
+    w.create(&user, attrs).await?;
+    Ok(())
+}
+
+async fn update_too_long(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = too_long(w)?;
+    update(w, &user, vec![(target, value)]).await
 }
 
 async fn create_again(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -341,8 +394,13 @@ async fn read_unknown(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     // An id of the shape the host's ids have, for a user that was never created.
     let run = w.run()?;
     let ghost = format!("ghost-{}", w.suffix);
-    let id = match run.profile.ldap.as_ref().map(|l| l.anchor) {
-        Some(crate::profile::Anchor::Dn) => w.user(&ghost)?.dn.clone(),
+    let id = match (
+        run.profile.ldap.as_ref().map(|l| l.anchor),
+        &run.profile.sql,
+    ) {
+        (Some(crate::profile::Anchor::Dn), _) => w.user(&ghost)?.dn.clone(),
+        // A SQL anchor is the value the provisioning service gave.
+        (_, Some(_)) => w.user(&ghost)?.name.clone(),
         _ => uuid::Uuid::new_v4().to_string(),
     };
     w.send(entra::get(&id), Auth::Token).await?;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{arg, step, table};
 use crate::checks;
-use crate::probe::{Entry, escape};
+use crate::probe::{Entry, Match};
 use crate::profile::Flow;
 use crate::world::{EcmaWorld, Failure, StepResult, same, text};
 
@@ -152,6 +152,18 @@ async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
 
 /// `Then` steps about the target.
 pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
+    (
+        r#"^the target holds user "([^"]+)" with nothing in the unmapped column$"#,
+        step!(unmapped_empty),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" with "([^"]*)" in the unmapped column$"#,
+        step!(unmapped_holds),
+    ),
+    (
+        r#"^the procedure log for user "([^"]+)" reads (.+)$"#,
+        step!(procedure_log),
+    ),
     (r#"^the target holds user "([^"]+)"$"#, step!(holds)),
     (
         r#"^the target holds user "([^"]+)" with:$"#,
@@ -294,6 +306,92 @@ async fn holds_at_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
 }
 
+/// The profile's unmapped column.
+pub fn unmapped_column(w: &EcmaWorld) -> Result<String, Failure> {
+    let run = w.run()?;
+    run.profile
+        .sql
+        .as_ref()
+        .and_then(|s| s.unmapped_column.clone())
+        .ok_or_else(|| {
+            Failure(format!(
+                "profile {} names no unmapped column",
+                run.profile.name
+            ))
+        })
+}
+
+async fn unmapped_empty(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let column = unmapped_column(w)?;
+    let e = entry(w, &logical).await?;
+    match e.values(&column) {
+        [] => Ok(()),
+        v => Err(Failure(format!(
+            "expected no value in {column}, which the host does not map; found {v:?}"
+        ))),
+    }
+}
+
+async fn unmapped_holds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let expected = arg(&ctx, 2)?;
+    let column = unmapped_column(w)?;
+    let e = entry(w, &logical).await?;
+    if e.values(&column) == [expected.clone()] {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected {column} to keep {expected:?}, which the host does not own; found {:?}",
+            e.values(&column)
+        )))
+    }
+}
+
+async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let expected: Vec<String> = arg(&ctx, 2)?
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let run = w.run()?;
+    let log = run
+        .profile
+        .sql
+        .as_ref()
+        .and_then(|s| s.procedure_log.clone())
+        .ok_or_else(|| {
+            Failure(format!(
+                "profile {} names no procedure log",
+                run.profile.name
+            ))
+        })?;
+    let name = w.user(&logical)?.name.clone();
+    let rows = run
+        .probe
+        .sql()?
+        .log_rows(&log, &["Operation"], "ContosoLogin", &name, "Seq")
+        .await?;
+    let calls: Vec<String> = rows
+        .into_iter()
+        .filter_map(|r| r.get("Operation").cloned().flatten())
+        .collect();
+    if calls != expected {
+        // Stored procedures are a MAY (ECMA-SQL-006): a host that writes the table itself
+        // gets a warning, not a failure.
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-SQL-006",
+            level: reports::Level::May,
+            message: format!(
+                "expected the stored procedures to be called for {name}: {}; {log} records {:?}",
+                expected.join(", "),
+                calls
+            ),
+        }))?;
+    }
+    Ok(())
+}
+
 async fn holds_classes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
@@ -365,16 +463,8 @@ async fn holds_exactly_one(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
     let name = w.user(&logical)?.name.clone();
-    let naming = run
-        .profile
-        .ldap
-        .as_ref()
-        .map_or("cn", |l| l.naming_attribute())
-        .to_owned();
-    let found = run
-        .probe
-        .find(&format!("({naming}={})", escape(&name)))
-        .await?;
+    let namings = vec![run.profile.naming_attribute().to_owned()];
+    let found = run.probe.find(&namings, Match::Is(&name)).await?;
     match found.len() {
         1 => Ok(()),
         n => Err(Failure(format!(

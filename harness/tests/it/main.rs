@@ -1,7 +1,7 @@
-//! harness's one integration-test binary: the suite against the reference host on a real
-//! slapd (both profiles, both dialects), through the library and through the `ecmacert` binary,
-//! and against hosts that must fail: stopped, wrong token, and a mutant answering 404 to an
-//! empty filter.
+//! harness's one integration-test binary: the suite against the reference host on a real slapd,
+//! on the embedded mocks and on real PostgreSQL, MariaDB and SQLite (every profile, both
+//! dialects), through the library and through the `ecmacert` binary, and against hosts that must
+//! fail: stopped, wrong token, and mutants that break one promise each.
 
 // Test helpers stop at the line that failed; clippy's test exemption covers only #[test] fns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,4 +15,5 @@ mod cli;
 mod embedded;
 mod failures;
 mod reference;
+mod sql;
 mod support;

@@ -245,6 +245,7 @@ impl SqlHost {
             &["isSoftDeleted"],
             "ContosoLogin",
             Some(login),
+            "ContosoLogin",
         )
         .await
         .unwrap()
@@ -262,6 +263,7 @@ impl SqlHost {
             &["isSoftDeleted"],
             "ContosoLogin",
             None,
+            "ContosoLogin",
         )
         .await
         .unwrap()

@@ -1,9 +1,7 @@
-//! The LDAP probe: the harness's own access to the target, independent of the host. It reads
-//! entries (with operational attributes such as `entryUUID`), takes snapshots to compare before
-//! and after a request, seeds objects out of band, removes what scenarios created, and finds
-//! what a run left behind. It never goes through the host.
+//! The LDAP probe: ldap3, bound as an account that can read the partition and write the
+//! container. Entries come with their operational attributes (`entryUUID`, `objectGUID`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,38 +11,13 @@ use reference_host::secret::Secret;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use super::{Entry, Match, ProbeError, Snapshot};
 use crate::config::TargetConfig;
 
 /// Operational attributes that change on their own and are left out of snapshots.
 const VOLATILE: [&str; 4] = ["modifytimestamp", "modifiersname", "entrycsn", "contextcsn"];
 
-/// An entry: its DN and its attributes (names lower-cased, values as the directory holds them).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// The DN as the directory returns it.
-    pub dn: String,
-    /// Attribute (lower-case) → values.
-    pub attributes: BTreeMap<String, Vec<String>>,
-}
-
-impl Entry {
-    /// The values of `attribute` (any case); empty when it has none.
-    pub fn values(&self, attribute: &str) -> &[String] {
-        self.attributes
-            .get(&attribute.to_ascii_lowercase())
-            .map_or(&[], Vec::as_slice)
-    }
-}
-
-/// DN (lower-cased) → attribute → sorted values.
-pub type Snapshot = BTreeMap<String, BTreeMap<String, Vec<String>>>;
-
-/// Why the probe could not do something.
-#[derive(Debug, thiserror::Error)]
-#[error("target probe: {0}")]
-pub struct ProbeError(pub String);
-
-/// The probe.
+/// The LDAP probe.
 pub struct LdapProbe {
     ldap: Ldap,
     url: String,
@@ -151,25 +124,44 @@ impl LdapProbe {
         }
     }
 
-    /// The state of the entries a filter selects, for before/after comparison.
-    pub async fn snapshot(&self, filter: &str) -> Result<Snapshot, ProbeError> {
-        Ok(self
-            .find(filter)
-            .await?
-            .into_iter()
-            .map(|e| {
-                let attrs = e
-                    .attributes
-                    .into_iter()
-                    .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
-                    .map(|(k, mut v)| {
-                        v.sort();
-                        (k, v)
-                    })
-                    .collect();
-                (e.dn.to_lowercase(), attrs)
-            })
-            .collect())
+    /// Entries whose naming attribute (any of `namings`) matches.
+    pub async fn find_matching(
+        &self,
+        namings: &[String],
+        m: Match<'_>,
+    ) -> Result<Vec<Entry>, ProbeError> {
+        let value = match m {
+            Match::Is(v) => escape(v),
+            Match::EndsWith(v) => format!("*{}", escape(v)),
+            Match::Contains(v) => format!("*{}*", escape(v)),
+        };
+        let filter = format!(
+            "(|{})",
+            namings
+                .iter()
+                .map(|n| format!("({n}={value})"))
+                .collect::<String>()
+        );
+        self.find(&filter).await
+    }
+
+    /// The state of the entries [`LdapProbe::find_matching`] selects, volatile operational
+    /// attributes left out.
+    pub async fn snapshot_matching(
+        &self,
+        namings: &[String],
+        m: Match<'_>,
+    ) -> Result<Snapshot, ProbeError> {
+        let entries = self.find_matching(namings, m).await?;
+        Ok(super::snapshot_of(
+            entries
+                .into_iter()
+                .map(|mut e| {
+                    e.attributes.retain(|k, _| !VOLATILE.contains(&k.as_str()));
+                    e
+                })
+                .collect(),
+        ))
     }
 
     /// Adds an entry out of band.

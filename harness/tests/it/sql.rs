@@ -1,0 +1,353 @@
+//! The suite against the reference host on real PostgreSQL and MariaDB (the services on
+//! 127.0.0.1) and on SQLite, for every SQL profile, in both dialects: each run gets a schema,
+//! database or file of its own, made by the profile's setup script; rows are read back by the
+//! SQL probe, never through the host. Deliberately defective hosts show the SQL checks fail.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use harness::config::{Config, HostConfig, ImportHook, TargetConfig};
+use harness::runner::{self, RunOptions};
+use harness::suite::Suite;
+use mock_targets::sql::{Engine, Sandbox};
+use reference_host::secret::{Secret, SecretSource};
+use reference_host::{Host, cert, serve_router};
+use reports::{Outcome, Report};
+
+use crate::support::{TOKEN, assert_passed, both_dialects};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+const HOW_TO_START: &str = "PostgreSQL and MariaDB must run on 127.0.0.1 (see the shared \
+     README-services.md): pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; \
+     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
+
+fn server(engine: Engine, dir: &std::path::Path) -> String {
+    match engine {
+        Engine::Postgres => std::env::var("ECMACERT_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+        Engine::MySql => std::env::var("ECMACERT_MARIADB_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+        Engine::Sqlite => format!("sqlite://{}", dir.display()),
+    }
+}
+
+/// The example host configuration for an engine.
+fn example(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => include_str!("../../../examples/ecma-host-postgres.toml"),
+        Engine::MySql => include_str!("../../../examples/ecma-host-mariadb.toml"),
+        Engine::Sqlite => include_str!("../../../examples/ecma-host-sqlite.toml"),
+    }
+}
+
+/// A reference host on a fresh sandbox for `profile`, configured as the engine's example says
+/// (with the commented-out procedures when `procedures`), served over HTTPS; the run
+/// configuration that points the suite at both.
+pub struct SqlFixture {
+    dir: tempfile::TempDir,
+    config: Config,
+    sandbox: Option<Sandbox>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for SqlFixture {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(sandbox) = self.sandbox.take() {
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(sandbox.drop())
+            })
+            .join();
+        }
+    }
+}
+
+impl SqlFixture {
+    pub async fn start(
+        profile: &str,
+        procedures: bool,
+        defect: fn(Router) -> Router,
+    ) -> SqlFixture {
+        let suite = Suite::embedded().unwrap();
+        let sql = suite.profiles[profile].sql.clone().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let engine = match profile.split('-').next().unwrap() {
+            "postgres" => Engine::Postgres,
+            "mariadb" => Engine::MySql,
+            _ => Engine::Sqlite,
+        };
+        let name = format!(
+            "ecmacert_suite_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let sandbox = Sandbox::create(
+            &server(engine, dir.path()),
+            &name,
+            &suite.scripts[&sql.setup],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{HOW_TO_START}"));
+        // The example, with the procedures uncommented when the profile uses them.
+        let mut text = example(engine).to_owned();
+        if procedures {
+            text = text
+                .lines()
+                .map(|l| {
+                    let uncommented = l.strip_prefix("# ").unwrap_or(l);
+                    if [
+                        "[connector.sql.procedures]",
+                        "read_page",
+                        "add =",
+                        "update =",
+                        "delete =",
+                    ]
+                    .iter()
+                    .any(|k| uncommented.starts_with(k))
+                    {
+                        uncommented.to_owned()
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        let mut host_config = reference_host::config::Config::parse(&text).unwrap();
+        let c = &mut host_config.connectors[0];
+        c.token = SecretSource::Inline(Secret::new(TOKEN));
+        c.autosync_minutes = 0;
+        let connector = c.name.clone();
+        let s = c.sql.as_mut().unwrap();
+        assert_eq!(s.procedures.is_some(), procedures, "{text}");
+        s.url = sandbox.url.clone();
+        s.password = None;
+        s.page_size = 2;
+        let host = Host::new(host_config, dir.path()).unwrap();
+        host.import_all().await.unwrap();
+        let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
+        let tls = cert::server_config(&crt, &key).unwrap();
+        let app = defect(host.app());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _keep_host = host;
+            serve_router(app, Some(tls), listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let config = Config {
+            profile: Some(profile.to_owned()),
+            profiles: Vec::new(),
+            host: HostConfig {
+                base_url: format!("https://localhost:{port}"),
+                connector,
+                token: SecretSource::Inline(Secret::new(TOKEN)),
+                ca_certificate: Some(crt),
+                command: None,
+                ready_timeout_seconds: 10,
+                request_timeout_seconds: 30,
+                import: Some(ImportHook::Http {
+                    method: "POST".into(),
+                    path: "/cache/import".into(),
+                }),
+            },
+            target: TargetConfig {
+                kind: "sql".into(),
+                url: sandbox.url.clone(),
+                starttls: false,
+                ca_certificate: None,
+                bind_dn: String::new(),
+                bind_password: None,
+                base_dn: String::new(),
+                container: String::new(),
+                table: None,
+                anchor: None,
+            },
+        };
+        config.validate().unwrap();
+        SqlFixture {
+            dir,
+            config,
+            sandbox: Some(sandbox),
+            stop: Some(stop),
+        }
+    }
+
+    pub async fn run(&self, options: &RunOptions) -> Report {
+        let suite = Suite::embedded().unwrap();
+        runner::run(&suite, &self.config, self.dir.path(), options)
+            .await
+            .unwrap()
+    }
+}
+
+/// The profile passes in both dialects, its SQL scenarios among what passed.
+async fn passes(profile: &str, procedures: bool) {
+    let fixture = SqlFixture::start(profile, procedures, |app| app).await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_passed(&report);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert_eq!(report.runs.len(), 2);
+    for run in &report.runs {
+        let sql: Vec<&str> = run
+            .cases
+            .iter()
+            .filter(|c| c.feature == "sql/tables.feature" && c.outcome == Outcome::Passed)
+            .map(|c| c.scenario.as_str())
+            .collect();
+        assert!(sql.len() >= 6, "{} {}: {sql:?}", run.profile, run.dialect);
+        assert_eq!(
+            sql.contains(&"Creates, updates and deletes go through the stored procedures"),
+            procedures,
+            "{sql:?}"
+        );
+        assert!(run.counts().passed >= 40, "{} {}", run.profile, run.dialect);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_postgres_table() {
+    passes("postgres-table", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_mariadb_table() {
+    passes("mariadb-table", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_sqlite_table() {
+    passes("sqlite-table", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_postgres_procedures() {
+    passes("postgres-procedures", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_mariadb_procedures() {
+    passes("mariadb-procedures", true).await;
+}
+
+/// The outcome of `scenario` and what it said (message and warnings).
+fn said(report: &Report, scenario: &str) -> (Outcome, String) {
+    let case = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .find(|c| c.scenario == scenario)
+        .unwrap_or_else(|| panic!("no scenario {scenario:?}"));
+    let text = case.detail.as_ref().map_or(String::new(), |d| {
+        std::iter::once(d.message.clone())
+            .chain(d.warnings.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    (case.outcome, text)
+}
+
+fn failure(report: &Report, scenario: &str) -> String {
+    let (outcome, text) = said(report, scenario);
+    assert_eq!(outcome, Outcome::Failed, "{scenario}: {text}");
+    text
+}
+
+fn only(tags: &str) -> RunOptions {
+    RunOptions {
+        dialects: vec![scim_proto::Dialect::EntraDefault],
+        tags: Some(tags.into()),
+        ..both_dialects()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_writes_the_table_itself_fails_the_procedures_check() {
+    // The procedures profile's tables, but a host in table mode: the rows are right, the
+    // procedure log is empty.
+    let fixture = SqlFixture::start("postgres-procedures", false, |app| app).await;
+    let report = fixture.run(&only("@sql")).await;
+    assert_eq!(
+        report.exit_code(),
+        0,
+        "a MAY scenario fails without failing the run"
+    );
+    let (outcome, message) = said(
+        &report,
+        "Creates, updates and deletes go through the stored procedures",
+    );
+    assert_eq!(outcome, Outcome::Warned, "{message}");
+    assert!(message.contains("EcmaCalls records []"), "{message}");
+}
+
+/// A defect: every answer says the user is active.
+async fn always_active(request: Request<Body>, next: Next) -> Response {
+    let get = request.method() == Method::GET;
+    let response = next.run(request).await;
+    if !get {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).replace("\"active\":false", "\"active\":true");
+    let mut response = Response::from_parts(parts, Body::from(text));
+    response
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    response
+}
+
+/// A defect: values are cut to the column's length instead of refused.
+async fn truncate(request: Request<Body>, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).replace(&"x".repeat(65), &"x".repeat(64));
+    let mut request = Request::from_parts(parts, Body::from(text));
+    request
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    next.run(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_that_hide_soft_deletes_or_cut_values_fail_the_sql_checks() {
+    let fixture = SqlFixture::start("sqlite-table", false, |app| {
+        app.layer(middleware::from_fn(always_active))
+    })
+    .await;
+    let report = fixture.run(&only("@sql")).await;
+    assert_eq!(report.exit_code(), 1);
+    let message = failure(
+        &report,
+        "A soft-deleted row is kept, still matched, and shown inactive",
+    );
+    assert!(message.contains("expected active = false"), "{message}");
+
+    let fixture = SqlFixture::start("sqlite-table", false, |app| {
+        app.layer(middleware::from_fn(truncate))
+    })
+    .await;
+    let report = fixture.run(&only("@sql")).await;
+    assert_eq!(report.exit_code(), 1);
+    for scenario in [
+        "A value longer than its column is refused and no row is written",
+        "An update longer than its column is refused and changes nothing",
+    ] {
+        let message = failure(&report, scenario);
+        assert!(message.contains("expected 400"), "{scenario}: {message}");
+    }
+}
