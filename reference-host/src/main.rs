@@ -74,6 +74,15 @@ fn run(path: PathBuf) -> ExitCode {
     };
     let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let listen = config.server.listen;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ecma-host: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // Connectors may set up I/O resources (a SQL connection pool) when they are built.
+    let _entered = runtime.enter();
     let host = match Host::new(config, &base_dir) {
         Ok(h) => h,
         Err(e) => {
@@ -85,13 +94,6 @@ fn run(path: PathBuf) -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             eprintln!("ecma-host: cannot listen on {listen}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ecma-host: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };

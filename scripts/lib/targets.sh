@@ -64,3 +64,21 @@ dc: contoso
 o: Contoso
 LDIF
 }
+
+# ensure_databases: PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 must run (every
+# machine of this project starts them). When one does not answer, it is started the way
+# README-services.md says; if it still does not answer, the SQL tests fail and say so.
+ensure_databases() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    say "PostgreSQL is not answering on 127.0.0.1:5432; starting it…"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  if ! mariadb-admin --no-defaults -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>&1; then
+    say "MariaDB is not answering on 127.0.0.1:3306; starting it…"
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+    for _ in $(seq 1 50); do
+      mariadb-admin --no-defaults -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+  fi
+}

@@ -124,6 +124,14 @@ impl SqlConnector {
             })?
             // Values are bound parameters, but the statements are nobody's business either.
             .disable_statement_logging();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConfigError::Invalid {
+                key: key("sql"),
+                reason: "the SQL connector must be built inside a Tokio runtime (it sets up its \
+                         connection pool)"
+                    .into(),
+            });
+        }
         let timeout = Duration::from_secs(config.timeout_seconds);
         let in_memory = config.url.contains(":memory:");
         let pool = AnyPoolOptions::new()

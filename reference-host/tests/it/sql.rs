@@ -762,3 +762,92 @@ fn configuration_mistakes_name_their_key() {
         .to_string();
     assert!(e.contains("SQLite has no stored procedures"), "{e}");
 }
+
+/// Kills the child when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_a_sqlite_table_named_relative_to_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::create(
+        &format!("sqlite://{}", dir.path().display()),
+        "hr",
+        Setup::SqliteTable.script(),
+    )
+    .await
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+    let text = config_text(Setup::SqliteTable, "sqlite://hr.sqlite3", "")
+        .replace(
+            "plain_http = true",
+            &format!("plain_http = true\nlisten = \"127.0.0.1:{port}\""),
+        )
+        .replace(
+            "{ env = \"UNUSED_TOKEN_VARIABLE\" }",
+            "{ file = \"token\" }",
+        );
+    std::fs::write(dir.path().join("ecma-host.toml"), text).unwrap();
+    let _child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ecma-host"))
+            .arg("--config")
+            .arg(dir.path().join("ecma-host.toml"))
+            .spawn()
+            .unwrap(),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}/ecma2host_SQL/scim");
+    let mut ready = false;
+    for _ in 0..100 {
+        let r = client
+            .get(format!("{base}/Users?count=1"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ecma-host did not answer within 10 s");
+    let r = client
+        .post(format!("{base}/Users"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(create("binary", json!({})).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let pool = sandbox::connect(&sandbox.url).await.unwrap();
+    let rows = sandbox::text_rows(
+        &pool,
+        Engine::Sqlite,
+        "Employees",
+        &["ContosoLogin"],
+        &[],
+        "ContosoLogin",
+        Some("binary"),
+        "ContosoLogin",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the row is in the file the configuration names"
+    );
+}
