@@ -115,6 +115,24 @@ pub struct TargetConfig {
     pub anchor: Option<String>,
 }
 
+impl TargetConfig {
+    /// An SQL target at `url`, with the profile's table and anchor and no password.
+    pub fn sql(url: impl Into<String>) -> TargetConfig {
+        TargetConfig {
+            kind: "sql".into(),
+            url: url.into(),
+            starttls: false,
+            ca_certificate: None,
+            bind_dn: String::new(),
+            bind_password: None,
+            base_dn: String::new(),
+            container: String::new(),
+            table: None,
+            anchor: None,
+        }
+    }
+}
+
 /// A configuration that cannot be used; exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

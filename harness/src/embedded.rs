@@ -227,11 +227,8 @@ pub async fn run_embedded_with(
     let sqlite = mock_targets::sql::Sandbox::create(
         &format!("sqlite://{}", dir.path().display()),
         "employees",
-        suite
-            .profiles
-            .get("sqlite-table")
-            .and_then(|p| p.sql.as_ref())
-            .and_then(|sql| suite.scripts.get(&sql.setup))
+        &suite
+            .setup_script("sqlite-table")
             .ok_or_else(|| setup("the sqlite-table profile or its setup script is missing"))?,
     )
     .await
@@ -326,18 +323,7 @@ pub async fn run_embedded_with(
                         anchor: None,
                     }
                 }
-                None => TargetConfig {
-                    kind: "sql".into(),
-                    url: sqlite.url.clone(),
-                    starttls: false,
-                    ca_certificate: None,
-                    bind_dn: String::new(),
-                    bind_password: None,
-                    base_dn: String::new(),
-                    container: String::new(),
-                    table: None,
-                    anchor: None,
-                },
+                None => TargetConfig::sql(sqlite.url.clone()),
             },
         };
         // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.

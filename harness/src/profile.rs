@@ -96,9 +96,10 @@ impl LdapProfile {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlProfile {
-    /// The script that makes the table (and procedures) in an empty schema or database,
-    /// relative to `features/`; the embedded default and the tests run it in a sandbox per run.
-    pub setup: String,
+    /// The scripts, in order, that make the table (and procedures) in an empty schema or
+    /// database, relative to `features/`; the embedded default and the tests run them in a
+    /// sandbox per run.
+    pub setup: Vec<String>,
     /// The users' table.
     pub table: String,
     /// The anchor column (the `name` logical attribute's target): its value is the SCIM id,

@@ -207,12 +207,11 @@ impl Suite {
             }
         }
         for p in profiles.values() {
-            if let Some(sql) = &p.sql
-                && !scripts.contains_key(&sql.setup)
-            {
+            let setup = p.sql.iter().flat_map(|sql| &sql.setup);
+            if let Some(missing) = setup.into_iter().find(|s| !scripts.contains_key(*s)) {
                 return Err(SuiteError::Profile(ProfileError {
                     name: p.name.clone(),
-                    reason: format!("its setup script {} is not in features/", sql.setup),
+                    reason: format!("its setup script {missing} is not in features/"),
                 }));
             }
         }
@@ -223,6 +222,17 @@ impl Suite {
             profiles,
             scripts,
         })
+    }
+
+    /// A SQL profile's setup scripts as one script (joined with `-- go` separators).
+    pub fn setup_script(&self, profile: &str) -> Option<String> {
+        let sql = self.profiles.get(profile)?.sql.as_ref()?;
+        let parts: Option<Vec<&str>> = sql
+            .setup
+            .iter()
+            .map(|s| self.scripts.get(s).map(String::as_str))
+            .collect();
+        Some(parts?.join("\n-- go\n"))
     }
 
     /// The scenario at `file:line`.

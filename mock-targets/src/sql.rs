@@ -177,6 +177,18 @@ impl Sandbox {
         })
     }
 
+    /// [`Sandbox::drop`] from synchronous code (a test fixture's `Drop`), on a thread of its
+    /// own with a runtime of its own; a sandbox that cannot be dropped stays, named by its run.
+    pub fn drop_blocking(self) {
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(self.drop()))
+        })
+        .join();
+    }
+
     /// Removes the schema, database or file and everything in it.
     pub async fn drop(self) -> Result<(), SandboxError> {
         match self.engine {

@@ -15,10 +15,10 @@ use harness::runner::{self, RunOptions};
 use harness::suite::Suite;
 use mock_targets::sql::{Engine, Sandbox};
 use reference_host::secret::{Secret, SecretSource};
-use reference_host::{Host, cert, serve_router};
+use reference_host::{Host, cert};
 use reports::{Outcome, Report};
 
-use crate::support::{TOKEN, assert_passed, both_dialects};
+use crate::support::{TOKEN, assert_passed, both_dialects, serve_https};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -61,14 +61,7 @@ impl Drop for SqlFixture {
             let _ = stop.send(());
         }
         if let Some(sandbox) = self.sandbox.take() {
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(sandbox.drop())
-            })
-            .join();
+            sandbox.drop_blocking();
         }
     }
 }
@@ -80,7 +73,6 @@ impl SqlFixture {
         defect: fn(Router) -> Router,
     ) -> SqlFixture {
         let suite = Suite::embedded().unwrap();
-        let sql = suite.profiles[profile].sql.clone().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let engine = match profile.split('-').next().unwrap() {
             "postgres" => Engine::Postgres,
@@ -95,7 +87,7 @@ impl SqlFixture {
         let sandbox = Sandbox::create(
             &server(engine, dir.path()),
             &name,
-            &suite.scripts[&sql.setup],
+            &suite.setup_script(profile).unwrap(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}\n{HOW_TO_START}"));
@@ -139,16 +131,7 @@ impl SqlFixture {
         let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
         let tls = cert::server_config(&crt, &key).unwrap();
         let app = defect(host.app());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _keep_host = host;
-            serve_router(app, Some(tls), listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let (port, stop) = serve_https(host, app, tls);
         let config = Config {
             profile: Some(profile.to_owned()),
             profiles: Vec::new(),
@@ -165,18 +148,7 @@ impl SqlFixture {
                     path: "/cache/import".into(),
                 }),
             },
-            target: TargetConfig {
-                kind: "sql".into(),
-                url: sandbox.url.clone(),
-                starttls: false,
-                ca_certificate: None,
-                bind_dn: String::new(),
-                bind_password: None,
-                base_dn: String::new(),
-                container: String::new(),
-                table: None,
-                anchor: None,
-            },
+            target: TargetConfig::sql(sandbox.url.clone()),
         };
         config.validate().unwrap();
         SqlFixture {

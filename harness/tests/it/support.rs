@@ -127,16 +127,7 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
         .unwrap();
     host.import_all().await.unwrap();
     let app = defect(host.app());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _keep_host = host;
-        serve_router(app, Some(tls), listener, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let (port, stop) = serve_https(host, app, tls);
     let config_path = write_harness_config(
         dir.path(),
         slapd,
@@ -150,6 +141,26 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
         config_path,
         stop: Some(stop),
     }
+}
+
+/// Serves `app` over HTTPS on a free loopback port until the sender is used or dropped; the
+/// host is kept alive as long as it serves.
+pub fn serve_https(
+    host: Host,
+    app: Router,
+    tls: rustls::ServerConfig,
+) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _keep_host = host;
+        serve_router(app, Some(tls), listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    (port, stop)
 }
 
 /// Writes a harness configuration into `dir`; secrets go into files next to it.

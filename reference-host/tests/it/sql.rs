@@ -66,12 +66,16 @@ impl Setup {
             Setup::PostgresTable => include_str!("../../../features/sql/postgres-table.sql"),
             Setup::MariaDbTable => include_str!("../../../features/sql/mariadb-table.sql"),
             Setup::SqliteTable => include_str!("../../../features/sql/sqlite-table.sql"),
-            Setup::PostgresProcedures => {
+            Setup::PostgresProcedures => concat!(
+                include_str!("../../../features/sql/postgres-table.sql"),
+                "\n-- go\n",
                 include_str!("../../../features/sql/postgres-procedures.sql")
-            }
-            Setup::MariaDbProcedures => {
+            ),
+            Setup::MariaDbProcedures => concat!(
+                include_str!("../../../features/sql/mariadb-table.sql"),
+                "\n-- go\n",
                 include_str!("../../../features/sql/mariadb-procedures.sql")
-            }
+            ),
         }
     }
 
@@ -116,15 +120,7 @@ pub struct SqlHost {
 impl Drop for SqlHost {
     fn drop(&mut self) {
         if let Some(sandbox) = self.sandbox.take() {
-            // Left in place when the drop cannot run: the name says which test made it.
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(sandbox.drop())
-            })
-            .join();
+            sandbox.drop_blocking();
         }
     }
 }
