@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use harness::runner::RunOptions;
 use harness::suite::Suite;
 use reports::{Outcome, Report};
+
+use crate::support::said;
 use scim_proto::Dialect;
 
 /// The fault scenarios of one profile in one dialect, against the reference host passed through
@@ -26,23 +28,6 @@ async fn fault_scenarios(defect: fn(Router) -> Router) -> Report {
     harness::embedded::run_embedded_with(&suite, &options, defect)
         .await
         .unwrap()
-}
-
-/// The outcome of the scenario called `name`, with its message and warnings.
-fn case(report: &Report, name: &str) -> (Outcome, String) {
-    let c = report
-        .runs
-        .iter()
-        .flat_map(|r| &r.cases)
-        .find(|c| c.scenario == name)
-        .unwrap_or_else(|| panic!("no scenario {name:?}"));
-    let said = c.detail.as_ref().map_or(String::new(), |d| {
-        std::iter::once(d.message.clone())
-            .chain(d.warnings.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    (c.outcome, said)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +75,7 @@ async fn a_host_that_reports_failed_creates_as_created_is_caught() {
             "got 201",
         ),
     ] {
-        let (outcome, message) = case(&report, name);
+        let (outcome, message) = said(&report, name);
         assert_eq!(outcome, Outcome::Failed, "{name}: {message}");
         assert!(message.contains(expected), "{name}: {message}");
     }
@@ -120,7 +105,7 @@ async fn generic_details(request: Request<Body>, next: Next) -> Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_hides_the_directorys_message_is_warned_about() {
     let report = fault_scenarios(|app| app.layer(middleware::from_fn(generic_details))).await;
-    let (outcome, message) = case(
+    let (outcome, message) = said(
         &report,
         "A constraint violation is a 400 that carries the directory's message",
     );
@@ -144,7 +129,7 @@ async fn slow_failed_deletes(request: Request<Body>, next: Next) -> Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_hangs_on_a_slow_directory_is_warned_about() {
     let report = fault_scenarios(|app| app.layer(middleware::from_fn(slow_failed_deletes))).await;
-    let (outcome, message) = case(
+    let (outcome, message) = said(
         &report,
         "A slow directory gets a 5xx before Entra gives up, not a hung request",
     );

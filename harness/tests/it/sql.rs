@@ -18,7 +18,7 @@ use reference_host::secret::{Secret, SecretSource};
 use reference_host::{Host, cert};
 use reports::{Outcome, Report};
 
-use crate::support::{TOKEN, assert_passed, both_dialects, serve_https};
+use crate::support::{TOKEN, assert_passed, both_dialects, said, serve_https};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -214,23 +214,6 @@ async fn the_reference_host_passes_postgres_procedures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_host_passes_mariadb_procedures() {
     passes("mariadb-procedures", true).await;
-}
-
-/// The outcome of `scenario` and what it said (message and warnings).
-fn said(report: &Report, scenario: &str) -> (Outcome, String) {
-    let case = report
-        .runs
-        .iter()
-        .flat_map(|r| &r.cases)
-        .find(|c| c.scenario == scenario)
-        .unwrap_or_else(|| panic!("no scenario {scenario:?}"));
-    let text = case.detail.as_ref().map_or(String::new(), |d| {
-        std::iter::once(d.message.clone())
-            .chain(d.warnings.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    (case.outcome, text)
 }
 
 fn failure(report: &Report, scenario: &str) -> String {

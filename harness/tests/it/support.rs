@@ -214,3 +214,20 @@ pub fn assert_passed(report: &Report) {
         reports::terminal::render(report)
     );
 }
+
+/// The outcome of the scenario called `name`, with its message and warnings.
+pub fn said(report: &Report, name: &str) -> (reports::Outcome, String) {
+    let c = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .find(|c| c.scenario == name)
+        .unwrap_or_else(|| panic!("no scenario {name:?}"));
+    let text = c.detail.as_ref().map_or(String::new(), |d| {
+        std::iter::once(d.message.clone())
+            .chain(d.warnings.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    (c.outcome, text)
+}
