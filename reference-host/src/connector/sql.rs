@@ -542,7 +542,17 @@ impl SqlConnector {
 
     /// One page of the import: keyset paging on the anchor (table mode), or the read
     /// procedure's rows `start..=end` (procedure mode).
-    async fn page(&self, after: Option<&str>, start: u64) -> Result<Vec<CsEntry>, ConnectorError> {
+    ///
+    /// Row numbers shift when other rows come and go, so a procedure-mode import reads every
+    /// page in one transaction on a consistent snapshot (`snapshot`); otherwise a row that
+    /// existed throughout could fall between two pages. Keyset paging needs none: an anchor that
+    /// exists throughout is passed by the cursor exactly once.
+    async fn page(
+        &self,
+        after: Option<&str>,
+        start: u64,
+        snapshot: Option<&mut sqlx::Transaction<'static, Any>>,
+    ) -> Result<Vec<CsEntry>, ConnectorError> {
         let what = "import";
         let anchor = &self.anchor_column().quoted;
         let (sql, by_name) = match (&self.procedures, self.kind) {
@@ -581,18 +591,41 @@ impl SqlConnector {
             ),
         };
         let end = start + u64::from(self.page_size) - 1;
-        let rows = self
-            .with_retries(what, || {
-                let q = sqlx::query(AssertSqlSafe(sql.clone()));
-                let q = match (&self.procedures, after) {
-                    // @StartIndex, @EndIndex
-                    (Some(_), _) => q.bind(start as i64).bind(end as i64),
-                    (None, Some(a)) => q.bind(a.to_owned()),
-                    (None, None) => q,
-                };
-                q.fetch_all(&self.pool)
-            })
-            .await?;
+        let query = || {
+            let q = sqlx::query(AssertSqlSafe(sql.clone()));
+            match (&self.procedures, after) {
+                // @StartIndex, @EndIndex
+                (Some(_), _) => q.bind(start as i64).bind(end as i64),
+                (None, Some(a)) => q.bind(a.to_owned()),
+                (None, None) => q,
+            }
+        };
+        let rows = match snapshot {
+            // A conflict inside the snapshot ends it: no retry, the next import starts over.
+            Some(tx) => {
+                match tokio::time::timeout(self.timeout, query().fetch_all(&mut **tx)).await {
+                    Ok(Ok(rows)) => rows,
+                    Ok(Err(e)) => {
+                        return Err(match classify(&e, what, &self.endpoint) {
+                            Failure::Retry(detail) => ConnectorError::Unavailable { detail },
+                            Failure::Final(e) => e,
+                        });
+                    }
+                    Err(_) => {
+                        return Err(ConnectorError::Unavailable {
+                            detail: format!(
+                                "{what}: no answer from the database within {:?}",
+                                self.timeout
+                            ),
+                        });
+                    }
+                }
+            }
+            None => {
+                self.with_retries(what, || query().fetch_all(&self.pool))
+                    .await?
+            }
+        };
         rows.iter().map(|r| self.entry(r, by_name)).collect()
     }
 }
@@ -801,6 +834,7 @@ impl Connector for SqlConnector {
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         Ok(Box::new(SqlImport {
             connector: self.clone_for_import(),
+            snapshot: None,
             after: None,
             start: 1,
             done: false,
@@ -859,6 +893,8 @@ impl SqlConnector {
 /// A paged full import.
 struct SqlImport {
     connector: SqlConnector,
+    /// Procedure mode: the transaction whose snapshot every page is read from.
+    snapshot: Option<sqlx::Transaction<'static, Any>>,
     /// The last anchor read (table mode's keyset).
     after: Option<String>,
     /// The next row number (procedure mode's `@StartIndex`).
@@ -872,12 +908,35 @@ impl ImportSession for SqlImport {
         if self.done {
             return Ok(None);
         }
+        if self.connector.procedures.is_some() && self.snapshot.is_none() {
+            let begin = match self.connector.kind {
+                SqlKind::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                SqlKind::MySql | SqlKind::Sqlite => "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+            };
+            let tx = tokio::time::timeout(
+                self.connector.timeout,
+                self.connector.pool.begin_with(begin),
+            )
+            .await
+            .map_err(|_| ConnectorError::Unavailable {
+                detail: "import: the database did not start a transaction in time".into(),
+            })?
+            .map_err(|e| match classify(&e, "import", &self.connector.endpoint) {
+                Failure::Retry(detail) => ConnectorError::Unavailable { detail },
+                Failure::Final(e) => e,
+            })?;
+            self.snapshot = Some(tx);
+        }
         let page = self
             .connector
-            .page(self.after.as_deref(), self.start)
+            .page(self.after.as_deref(), self.start, self.snapshot.as_mut())
             .await?;
         if page.len() < self.connector.page_size as usize {
             self.done = true;
+            if let Some(tx) = self.snapshot.take() {
+                // Read only: ending it either way is the same.
+                let _ = tx.rollback().await;
+            }
         }
         self.start += page.len() as u64;
         self.after = page.last().map(|e| e.anchor.clone());

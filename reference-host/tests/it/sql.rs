@@ -847,3 +847,44 @@ async fn the_binary_serves_a_sqlite_table_named_relative_to_its_configuration() 
         "the row is in the file the configuration names"
     );
 }
+
+#[rstest]
+#[case::postgres(Setup::PostgresProcedures)]
+#[case::mariadb(Setup::MariaDbProcedures)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_procedure_import_misses_no_row_when_others_are_deleted_between_pages(
+    #[case] setup: Setup,
+) {
+    use reference_host::connector::Connector as _;
+    let seed = [
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('p1', 'One')",
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('p2', 'Two')",
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('p3', 'Three')",
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('p4', 'Four')",
+    ];
+    let h = SqlHost::start("snapshot", setup, &seed).await;
+    let config = host_config(&config_text(setup, &h.sandbox.as_ref().unwrap().url, ""));
+    let c = &config.connectors[0];
+    let connector = reference_host::connector::sql::SqlConnector::new(
+        &c.name,
+        c.sql.as_ref().unwrap(),
+        &c.deprovisioning,
+        Path::new("."),
+    )
+    .unwrap();
+    let mut import = connector.open_import().await.unwrap();
+    let first = import.next_page().await.unwrap().unwrap();
+    assert_eq!(first.len(), 2);
+    // p1 goes away between the pages: row numbers shift by one.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(
+        "DELETE FROM Employees WHERE ContosoLogin = 'p1'".to_owned(),
+    ))
+    .execute(&h.pool)
+    .await
+    .unwrap();
+    let mut seen: Vec<String> = first.into_iter().map(|e| e.anchor).collect();
+    while let Some(page) = import.next_page().await.unwrap() {
+        seen.extend(page.into_iter().map(|e| e.anchor));
+    }
+    assert_eq!(seen, ["p1", "p2", "p3", "p4"], "one consistent picture");
+}
