@@ -133,44 +133,9 @@ impl TargetConfig {
     }
 }
 
-/// A configuration that cannot be used; exit code 2.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Not valid TOML, or a key that does not belong (the message names it and its line).
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
-    },
-    /// A value that cannot be used.
-    #[error("{key}: {reason}")]
-    Invalid {
-        /// The key.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl ConfigError {
-    /// An invalid value.
-    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
-    }
-}
+/// A configuration that cannot be used (exit code 2): the reference host's error type, so
+/// that both tools name the key the same way.
+pub use reference_host::config::ConfigError;
 
 impl Config {
     /// Reads and checks a file.

@@ -9,19 +9,9 @@ use indexmap::IndexMap;
 use scim_proto::schema::AttrType;
 use serde::Deserialize;
 
-/// Where the SCIM id comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum Anchor {
-    /// The DN.
-    #[serde(rename = "-dn-")]
-    Dn,
-    /// OpenLDAP's entryUUID.
-    #[serde(rename = "entryUUID")]
-    EntryUuid,
-    /// AD LDS's objectGUID.
-    #[serde(rename = "objectGUID")]
-    ObjectGuid,
-}
+/// Where the SCIM id comes from: the same choices, spelled the same, as the reference host's
+/// `anchor` key.
+pub use reference_host::config::LdapAnchor as Anchor;
 
 /// A deprovisioning choice the host under test declares.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

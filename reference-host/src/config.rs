@@ -298,7 +298,8 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// An invalid value, with the key it is about.
+    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError::Invalid {
             key: key.into(),
             reason: reason.into(),

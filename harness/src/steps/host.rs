@@ -477,20 +477,22 @@ async fn read_404(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     Ok(())
 }
 
+/// Matches on a target attribute as Entra does and returns the ids of the resources found.
+async fn matched_ids(w: &mut EcmaWorld, target: &str, value: &str) -> Result<Vec<String>, Failure> {
+    w.send(entra::filter(&entra::urn_of(target), value), Auth::Token)
+        .await?;
+    Ok(resources(w)?
+        .iter()
+        .filter_map(|r| id_in(r).map(str::to_owned))
+        .collect())
+}
+
 async fn matching_value_finds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let attribute = w.logical(&arg(&ctx, 1)?)?;
     let value = w.uniquify(&attribute, &arg(&ctx, 2)?);
     let logical = arg(&ctx, 3)?;
     let id = w.id_of(&logical)?;
-    w.send(
-        entra::filter(&entra::urn_of(&attribute.target), &value),
-        Auth::Token,
-    )
-    .await?;
-    let ids: Vec<String> = resources(w)?
-        .iter()
-        .filter_map(|r| id_in(r).map(str::to_owned))
-        .collect();
+    let ids = matched_ids(w, &attribute.target, &value).await?;
     if ids == [id.clone()] {
         Ok(())
     } else {
@@ -515,12 +517,7 @@ async fn matching_original_finds_nobody(w: &mut EcmaWorld, ctx: Context) -> Step
                 attribute.target
             ))
         })?;
-    w.send(
-        entra::filter(&entra::urn_of(&attribute.target), &value),
-        Auth::Token,
-    )
-    .await?;
-    let found = resources(w)?;
+    let found = matched_ids(w, &attribute.target, &value).await?;
     if found.is_empty() {
         Ok(())
     } else {
@@ -542,15 +539,7 @@ async fn matching_finds_it(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .get(&attribute.target)
         .map(crate::world::text)
         .ok_or_else(|| Failure(format!("user {logical:?} has no {}", attribute.target)))?;
-    w.send(
-        entra::filter(&entra::urn_of(&attribute.target), &value),
-        Auth::Token,
-    )
-    .await?;
-    let ids: Vec<String> = resources(w)?
-        .iter()
-        .filter_map(|r| id_in(r).map(str::to_owned))
-        .collect();
+    let ids = matched_ids(w, &attribute.target, &value).await?;
     if ids == [id.clone()] {
         Ok(())
     } else {

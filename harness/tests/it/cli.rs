@@ -5,6 +5,18 @@ use std::process::Command;
 use crate::slapd::slapd;
 use crate::support::{start, write_harness_config};
 
+/// Asserts exit code 0 (showing both streams otherwise) and returns stdout.
+fn exited_0(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 fn ecmacert() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ecmacert"))
 }
@@ -28,13 +40,7 @@ async fn run_exits_0_against_the_reference_host_and_writes_junit() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = exited_0(&output);
     assert!(stdout.contains("RESULT: PASS"), "{stdout}");
     assert!(
         stdout.contains("openldap-inetorgperson · entra-default")
@@ -238,32 +244,7 @@ async fn run_starts_and_stops_the_host_given_as_a_command() {
         &container,
     );
     // The container is the host's partition: made here, as an operator would have it.
-    let (conn, mut admin) = ldap3::LdapConnAsync::new(&slapd.url).await.unwrap();
-    tokio::spawn(async move { conn.drive().await });
-    admin
-        .simple_bind(slapd.admin_dn, slapd.admin_password)
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let ou = container
-        .split(',')
-        .next()
-        .unwrap()
-        .trim_start_matches("ou=")
-        .to_owned();
-    admin
-        .add(
-            &container,
-            vec![
-                ("objectClass", ["organizationalUnit"].into()),
-                ("ou", [ou.as_str()].into()),
-            ],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+    crate::support::add_container(slapd, &container).await;
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "[target]",
         &format!(
@@ -282,13 +263,7 @@ async fn run_starts_and_stops_the_host_given_as_a_command() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    exited_0(&output);
     // The host was stopped at the end: nothing listens on its port any more.
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
@@ -308,13 +283,7 @@ fn run_without_a_configuration_passes_the_embedded_default() {
         .arg(&json)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = exited_0(&output);
     assert!(stdout.contains("embedded default"), "{stdout}");
     assert!(stdout.contains("RESULT: PASS"), "{stdout}");
     let report: reports::Report =

@@ -99,32 +99,7 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
     let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
     let tls = cert::server_config(&crt, &key).unwrap();
     // The host's partition is the container; the probe makes it before the host imports.
-    let (conn, mut admin) = ldap3::LdapConnAsync::new(&slapd.url).await.unwrap();
-    tokio::spawn(async move { conn.drive().await });
-    admin
-        .simple_bind(slapd.admin_dn, slapd.admin_password)
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let ou = container
-        .split(',')
-        .next()
-        .unwrap()
-        .trim_start_matches("ou=")
-        .to_owned();
-    admin
-        .add(
-            &container,
-            vec![
-                ("objectClass", ["organizationalUnit"].into()),
-                ("ou", [ou.as_str()].into()),
-            ],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+    add_container(slapd, &container).await;
     host.import_all().await.unwrap();
     let app = defect(host.app());
     let (port, stop) = serve_https(host, app, tls);
@@ -141,6 +116,36 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
         config_path,
         stop: Some(stop),
     }
+}
+
+/// Adds `container` (an `ou=…` directly in a partition) to slapd as its administrator.
+pub async fn add_container(slapd: &Slapd, container: &str) {
+    let (conn, mut admin) = ldap3::LdapConnAsync::new(&slapd.url).await.unwrap();
+    tokio::spawn(async move { conn.drive().await });
+    admin
+        .simple_bind(slapd.admin_dn, slapd.admin_password)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let ou = container
+        .split(',')
+        .next()
+        .unwrap()
+        .trim_start_matches("ou=")
+        .to_owned();
+    admin
+        .add(
+            container,
+            vec![
+                ("objectClass", ["organizationalUnit"].into()),
+                ("ou", [ou.as_str()].into()),
+            ],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
 }
 
 /// Serves `app` over HTTPS on a free loopback port until the sender is used or dropped; the

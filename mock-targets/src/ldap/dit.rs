@@ -404,16 +404,7 @@ impl Directory {
 
     /// Checks the attributes given for an add or produced by a modify against the schema.
     fn schema_check(&self, attrs: &[Attr]) -> Result<(), LdapError> {
-        let classes: Vec<String> = attrs
-            .iter()
-            .find(|a| a.name == "objectClass")
-            .map(|a| {
-                a.values
-                    .iter()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let classes = object_classes(attrs);
         if classes.is_empty() {
             return Err(LdapError::new(
                 code::OBJECT_CLASS_VIOLATION,
@@ -1088,8 +1079,9 @@ fn set_operational(entry: &mut Entry, name: &str, value: &str) {
     }
 }
 
-fn structural_of(flavour: Flavour, attrs: &[Attr]) -> String {
-    let classes: Vec<String> = attrs
+/// The values of an entry's `objectClass` attribute, as text.
+fn object_classes(attrs: &[Attr]) -> Vec<String> {
+    attrs
         .iter()
         .find(|a| a.name == "objectClass")
         .map(|a| {
@@ -1098,7 +1090,11 @@ fn structural_of(flavour: Flavour, attrs: &[Attr]) -> String {
                 .map(|v| String::from_utf8_lossy(v).into_owned())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn structural_of(flavour: Flavour, attrs: &[Attr]) -> String {
+    let classes = object_classes(attrs);
     let structural: Vec<&schema::ObjectClass> = classes
         .iter()
         .filter_map(|c| schema::class(flavour, c))

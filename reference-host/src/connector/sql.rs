@@ -38,6 +38,7 @@ use crate::config::{
 };
 
 /// A connector to one table.
+#[derive(Clone)]
 pub struct SqlConnector {
     pool: AnyPool,
     /// Where the database is, for messages: `host:port/database` or the SQLite file, never
@@ -55,6 +56,14 @@ pub struct SqlConnector {
     page_size: u32,
     timeout: Duration,
     retries: u32,
+}
+
+/// How a row's columns are found: in the schema's order (generated SELECTs), or by name (a
+/// procedure's result set).
+#[derive(Clone, Copy)]
+enum RowLayout {
+    InOrder,
+    ByName,
 }
 
 #[derive(Clone, Debug)]
@@ -264,18 +273,18 @@ impl SqlConnector {
                     .fetch_optional(&self.pool)
             })
             .await?;
-        row.map(|r| self.entry(&r, None)).transpose()
+        row.map(|r| self.entry(&r, RowLayout::InOrder)).transpose()
     }
 
     /// A connector-space entry from a row whose columns are the schema's, in order, or — for
     /// procedure results — found by name.
-    fn entry(&self, row: &AnyRow, by_name: Option<()>) -> Result<CsEntry, ConnectorError> {
+    fn entry(&self, row: &AnyRow, layout: RowLayout) -> Result<CsEntry, ConnectorError> {
         let mut attributes = IndexMap::new();
         let mut anchor = None;
         for (i, c) in self.columns.iter().enumerate() {
-            let index = match by_name {
-                None => i,
-                Some(()) => {
+            let index = match layout {
+                RowLayout::InOrder => i,
+                RowLayout::ByName => {
                     let Some(found) = row
                         .columns()
                         .iter()
@@ -555,7 +564,7 @@ impl SqlConnector {
     ) -> Result<Vec<CsEntry>, ConnectorError> {
         let what = "import";
         let anchor = &self.anchor_column().quoted;
-        let (sql, by_name) = match (&self.procedures, self.kind) {
+        let (sql, layout) = match (&self.procedures, self.kind) {
             // A PostgreSQL function is a table: the SELECT list casts as it does for the table.
             (Some(p), SqlKind::Postgres) => (
                 format!(
@@ -563,12 +572,12 @@ impl SqlConnector {
                     self.select_list(),
                     quote(self.kind, &p.read_page)
                 ),
-                None,
+                RowLayout::InOrder,
             ),
             // A MariaDB procedure's result set has its own columns: found by name.
             (Some(p), _) => (
                 format!("CALL {}(?, ?)", quote(self.kind, &p.read_page)),
-                Some(()),
+                RowLayout::ByName,
             ),
             (None, _) if after.is_none() => (
                 format!(
@@ -577,7 +586,7 @@ impl SqlConnector {
                     self.table,
                     self.page_size
                 ),
-                None,
+                RowLayout::InOrder,
             ),
             (None, _) => (
                 format!(
@@ -587,7 +596,7 @@ impl SqlConnector {
                     self.param(1),
                     self.page_size
                 ),
-                None,
+                RowLayout::InOrder,
             ),
         };
         let end = start + u64::from(self.page_size) - 1;
@@ -626,7 +635,7 @@ impl SqlConnector {
                     .await?
             }
         };
-        rows.iter().map(|r| self.entry(r, by_name)).collect()
+        rows.iter().map(|r| self.entry(r, layout)).collect()
     }
 }
 
@@ -833,7 +842,8 @@ impl Connector for SqlConnector {
 
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         Ok(Box::new(SqlImport {
-            connector: self.clone_for_import(),
+            // The pool is a handle: the clone shares its connections.
+            connector: self.clone(),
             snapshot: None,
             after: None,
             start: 1,
@@ -868,25 +878,6 @@ impl Connector for SqlConnector {
             });
         }
         results
-    }
-}
-
-impl SqlConnector {
-    /// What an import needs: the pool is a handle, cloning it shares the connections.
-    fn clone_for_import(&self) -> SqlConnector {
-        SqlConnector {
-            pool: self.pool.clone(),
-            endpoint: self.endpoint.clone(),
-            kind: self.kind,
-            table: self.table.clone(),
-            anchor: self.anchor.clone(),
-            columns: self.columns.clone(),
-            procedures: self.procedures.clone(),
-            schema: self.schema.clone(),
-            page_size: self.page_size,
-            timeout: self.timeout,
-            retries: self.retries,
-        }
     }
 }
 
