@@ -125,7 +125,7 @@ pub fn scim_error_body(x: &Exchange) -> Result<(), CheckFailure> {
 /// English word that error messages use.
 pub fn redact_secrets(
     x: &mut Exchange,
-    secrets: &[reference_host::secret::Secret],
+    secrets: &[ecma_vocab::Secret],
 ) -> Result<(), CheckFailure> {
     let mut leaked = Vec::new();
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn secrets_in_answers_fail_and_are_redacted() {
-        let secret = reference_host::secret::Secret::new("s3cret-token-value");
+        let secret = ecma_vocab::Secret::new("s3cret-token-value");
         let mut clean = x(Some(200), "{}", MEDIA_TYPE);
         assert!(redact_secrets(&mut clean, std::slice::from_ref(&secret)).is_ok());
         let mut leaky = x(

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use reference_host::secret::SecretSource;
+use ecma_vocab::SecretSource;
+use ecma_vocab::sql::{SqlEngine, sql_identifier};
+use scim_proto::dn::Dn;
 use serde::Deserialize;
 
 /// The file.
@@ -133,9 +135,9 @@ impl TargetConfig {
     }
 }
 
-/// A configuration that cannot be used (exit code 2): the reference host's error type, so
-/// that both tools name the key the same way.
-pub use reference_host::config::ConfigError;
+/// A configuration that cannot be used (exit code 2), named by its key as `ecma-host` names
+/// its own.
+pub use ecma_vocab::ConfigError;
 
 impl Config {
     /// Reads and checks a file.
@@ -178,7 +180,7 @@ impl Config {
         match self.target.kind.as_str() {
             "ldap" => self.validate_ldap_target()?,
             "sql" => {
-                if mock_targets::sql::Engine::of_url(&self.target.url).is_none() {
+                if SqlEngine::of_url(&self.target.url).is_none() {
                     return Err(ConfigError::invalid(
                         "target.url",
                         "expected a postgres://, mysql://, mariadb:// or sqlite:// URL for an sql target",
@@ -189,8 +191,7 @@ impl Config {
                     ("target.anchor", &self.target.anchor),
                 ] {
                     if let Some(name) = name {
-                        reference_host::config::sql_identifier(name)
-                            .map_err(|e| ConfigError::invalid(key, e))?;
+                        sql_identifier(name).map_err(|e| ConfigError::invalid(key, e))?;
                     }
                 }
             }
@@ -216,12 +217,11 @@ impl Config {
             ("target.base_dn", &self.target.base_dn),
             ("target.container", &self.target.container),
         ] {
-            reference_host::dn::Dn::parse(dn)
-                .map_err(|e| ConfigError::invalid(key, e.to_string()))?;
+            Dn::parse(dn).map_err(|e| ConfigError::invalid(key, e.to_string()))?;
         }
-        let base = reference_host::dn::Dn::parse(&self.target.base_dn)
+        let base = Dn::parse(&self.target.base_dn)
             .map_err(|e| ConfigError::invalid("target.base_dn", e.to_string()))?;
-        let container = reference_host::dn::Dn::parse(&self.target.container)
+        let container = Dn::parse(&self.target.container)
             .map_err(|e| ConfigError::invalid("target.container", e.to_string()))?;
         if !container.is_within(&base) {
             return Err(ConfigError::invalid(

@@ -15,9 +15,45 @@ use reference_host::secret::{Secret, SecretSource};
 use reports::Report;
 
 use crate::config::{Config, HostConfig as RunHost, ImportHook, TargetConfig};
+use crate::faults::{Fault, FaultAction, FaultSwitch, TargetOp, Times};
 use crate::runner::{RunError, RunOptions, run_with};
 use crate::suite::Suite;
-use crate::world::Faults;
+
+/// The mock's fault switch for one connector: faults hit only the account that connector binds
+/// with, so one profile's fault scenarios never touch another's connector or the probe.
+#[derive(Debug)]
+struct MockFaults {
+    mock: MockLdap,
+    host_bind_dn: String,
+}
+
+impl FaultSwitch for MockFaults {
+    fn inject(&self, fault: Fault) {
+        use mock_targets::ldap::{FaultAction as A, FaultRule, OpKind, Times as T};
+        self.mock.inject(FaultRule {
+            op: fault.op.map(|op| match op {
+                TargetOp::Add => OpKind::Add,
+                TargetOp::Modify => OpKind::Modify,
+                TargetOp::Delete => OpKind::Delete,
+            }),
+            dn_contains: fault.dn_contains,
+            bound_as: Some(self.host_bind_dn.clone()),
+            action: match fault.action {
+                FaultAction::Fail { code, message } => A::Fail { code, message },
+                FaultAction::Delay(d) => A::Delay(d),
+                FaultAction::Drop => A::Drop,
+            },
+            times: match fault.times {
+                Times::Once => T::Once,
+                Times::Always => T::Always,
+            },
+        });
+    }
+
+    fn clear(&self) {
+        self.mock.clear_faults_of(&self.host_bind_dn);
+    }
+}
 
 /// One profile of the embedded default: the example host configuration it comes from and the
 /// connector that serves it.
@@ -327,9 +363,11 @@ pub async fn run_embedded_with(
             },
         };
         // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.
-        let faults = s.flavour.map(|_| Faults {
-            mock: mock_for(s.flavour).clone(),
-            host_bind_dn: host_account(s),
+        let faults = s.flavour.map(|_| {
+            std::sync::Arc::new(MockFaults {
+                mock: mock_for(s.flavour).clone(),
+                host_bind_dn: host_account(s),
+            }) as std::sync::Arc<dyn FaultSwitch>
         });
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],

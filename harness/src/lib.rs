@@ -18,6 +18,7 @@
 pub mod checks;
 pub mod config;
 pub mod embedded;
+pub mod faults;
 pub mod host;
 pub mod probe;
 pub mod profile;
@@ -26,3 +27,45 @@ pub mod runner;
 pub mod steps;
 pub mod suite;
 pub mod world;
+
+#[cfg(test)]
+mod tests {
+    /// The probe, the steps and the checks are the independent witness: they must not use the
+    /// reference host (the host they judge) or the mock crate. Only the embedded default
+    /// (`embedded.rs`) builds on them, and `main.rs` for its `mock-ldap` command.
+    #[test]
+    fn only_the_embedded_default_uses_the_reference_host_and_the_mocks() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        assert!(files.len() > 10, "{files:?}");
+        let mut offenders = Vec::new();
+        for file in files {
+            let name = file
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if name == "embedded.rs" || name == "main.rs" || name == "lib.rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                if line.contains("reference_host") || line.contains("mock_targets") {
+                    offenders.push(format!("{name}:{}: {}", i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "{offenders:#?}");
+    }
+}

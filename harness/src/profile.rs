@@ -9,54 +9,21 @@ use indexmap::IndexMap;
 use scim_proto::schema::AttrType;
 use serde::Deserialize;
 
-/// Where the SCIM id comes from: the same choices, spelled the same, as the reference host's
-/// `anchor` key.
-pub use reference_host::config::LdapAnchor as Anchor;
+/// Where the SCIM id comes from: the same choices, spelled the same, as a host's `anchor` key.
+pub use ecma_vocab::LdapAnchor as Anchor;
 
-/// A deprovisioning choice the host under test declares.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Flow {
-    /// `"delete"` or `"none"`.
-    Keyword(FlowKeyword),
-    /// `{ set_attribute = "name", value = true }`
-    SetAttribute {
-        /// The boolean target attribute.
-        set_attribute: String,
-        /// Its value when disabled.
-        value: bool,
-    },
-}
-
-/// The keyword flows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlowKeyword {
-    /// Delete the object.
-    Delete,
-    /// Leave it alone.
-    None,
-}
-
-impl Flow {
-    /// `delete`, `none` or `set-attribute`, for capability names.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Flow::Keyword(FlowKeyword::Delete) => "delete",
-            Flow::Keyword(FlowKeyword::None) => "none",
-            Flow::SetAttribute { .. } => "set-attribute",
-        }
-    }
-}
+/// A deprovisioning choice the host under test declares: `"delete"`, `"none"` or
+/// `{ set_attribute = "name", value = true }`.
+pub use ecma_vocab::FlowAction;
 
 /// The host's deprovisioning settings.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deprovisioning {
     /// What disabling does.
-    pub disable_flow: Flow,
+    pub disable_flow: FlowAction,
     /// What DELETE does.
-    pub delete_flow: Flow,
+    pub delete_flow: FlowAction,
 }
 
 /// LDAP conventions.

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ecma_vocab::Secret;
 use indexmap::IndexMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reference_host::secret::Secret;
 use reports::Exchange;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;

@@ -68,7 +68,7 @@ pub enum RunError {
 /// What the run needs, resolved from the configuration: secrets read, clients built.
 struct Resolved {
     service: ProvisioningService,
-    token: reference_host::secret::Secret,
+    token: ecma_vocab::Secret,
     profiles: Vec<String>,
     tags: Option<TagOperation>,
 }
@@ -195,7 +195,7 @@ pub async fn run_with(
     config: &Config,
     base_dir: &Path,
     options: &RunOptions,
-    faults: Option<crate::world::Faults>,
+    faults: Option<Arc<dyn crate::faults::FaultSwitch>>,
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let resolved = resolve(suite, config, base_dir, options)?;

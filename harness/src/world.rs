@@ -68,19 +68,9 @@ pub struct RunContext {
     pub numbers: Arc<AtomicU64>,
     /// Secrets no answer may contain (the token, the target's password); they are also
     /// redacted from the evidence.
-    pub secrets: Vec<reference_host::secret::Secret>,
-    /// The target's fault switch, when it is an in-process mock.
-    pub faults: Option<Faults>,
-}
-
-/// A mock target that can be made to misbehave, and the account the host binds with (faults
-/// hit only that account, so the probe keeps seeing the truth).
-#[derive(Clone, Debug)]
-pub struct Faults {
-    /// The mock.
-    pub mock: mock_targets::ldap::MockLdap,
-    /// The host's bind DN.
-    pub host_bind_dn: String,
+    pub secrets: Vec<ecma_vocab::Secret>,
+    /// The target's fault switch, where the target can misbehave on cue.
+    pub faults: Option<Arc<dyn crate::faults::FaultSwitch>>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -202,7 +192,7 @@ impl EcmaWorld {
             let dn = run
                 .profile
                 .dn_template()
-                .replace("{name}", &reference_host::dn::escape_value(&name))
+                .replace("{name}", &scim_proto::dn::escape_value(&name))
                 .replace("{container}", &run.container);
             self.scim.users.insert(
                 logical.to_owned(),

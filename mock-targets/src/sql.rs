@@ -13,28 +13,9 @@
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions as _};
 
-/// The database engines a sandbox can be made on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    /// PostgreSQL: one schema per sandbox.
-    Postgres,
-    /// MariaDB or MySQL: one database per sandbox.
-    MySql,
-    /// SQLite: one file per sandbox.
-    Sqlite,
-}
-
-impl Engine {
-    /// The engine a URL names, from its scheme.
-    pub fn of_url(url: &str) -> Option<Engine> {
-        match url.split(':').next()?.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Some(Engine::Postgres),
-            "mysql" | "mariadb" => Some(Engine::MySql),
-            "sqlite" => Some(Engine::Sqlite),
-            _ => None,
-        }
-    }
-}
+/// The database engines a sandbox can be made on: PostgreSQL (one schema per sandbox),
+/// MariaDB or MySQL (one database per sandbox), SQLite (one file per sandbox).
+pub use ecma_vocab::sql::SqlEngine as Engine;
 
 /// The statements of a setup script: the text between `-- go` lines, without blank ones.
 pub fn statements(script: &str) -> Vec<String> {
@@ -103,15 +84,7 @@ pub async fn connect(url: &str) -> Result<AnyPool, SandboxError> {
 }
 
 /// A URL with any password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use ecma_vocab::sql::redact_url as redact;
 
 impl Sandbox {
     /// Makes a sandbox called `name` (a plain identifier) on the server at `server` — for
@@ -225,22 +198,9 @@ impl Sandbox {
 /// One row as column → text; NULL is `None`.
 pub type TextRow = std::collections::BTreeMap<String, Option<String>>;
 
-/// An identifier quoted for `engine` (PostgreSQL folds unquoted names to lower case, so its
-/// quoted form is lower case).
-pub fn quote(engine: Engine, name: &str) -> String {
-    name.split('.')
-        .map(|part| match engine {
-            Engine::Postgres => format!("\"{}\"", part.to_lowercase()),
-            Engine::Sqlite => format!("\"{part}\""),
-            Engine::MySql => format!("`{part}`"),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// `column` read as text: booleans as `true`/`false` on every engine.
 fn as_text(engine: Engine, column: &str, boolean: bool) -> String {
-    let q = quote(engine, column);
+    let q = engine.quote(column);
     match (engine, boolean) {
         (Engine::Postgres, _) => format!("CAST({q} AS TEXT)"),
         (Engine::MySql | Engine::Sqlite, true) => {
@@ -276,16 +236,12 @@ pub async fn text_rows(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let placeholder = if engine == Engine::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let mut sql = format!("SELECT {list} FROM {}", quote(engine, table));
+    let placeholder = engine.placeholder(1);
+    let mut sql = format!("SELECT {list} FROM {}", engine.quote(table));
     if value.is_some() {
-        sql.push_str(&format!(" WHERE {} = {placeholder}", quote(engine, key)));
+        sql.push_str(&format!(" WHERE {} = {placeholder}", engine.quote(key)));
     }
-    sql.push_str(&format!(" ORDER BY {}", quote(engine, order)));
+    sql.push_str(&format!(" ORDER BY {}", engine.quote(order)));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     if let Some(v) = value {
         q = q.bind(v.to_owned());

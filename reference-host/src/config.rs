@@ -5,17 +5,20 @@
 //! Loading validates everything that can be checked without touching a target, and every error
 //! names the key it is about (`connector "LDAP": ldap.base_dn: …`).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use scim_proto::AttrName;
 use scim_proto::schema::AttrType;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::dn::Dn;
 use crate::secret::SecretSource;
+
+/// Shared words, from `ecma-vocab` (re-exported so `reference_host::config::…` paths keep
+/// working).
+pub use ecma_vocab::sql::{SqlEngine, sql_identifier};
+pub use ecma_vocab::{ConfigError, FlowAction, LdapAnchor};
 
 /// The shortest secret token accepted, as the ECMA2Host wizard requires.
 pub const MIN_TOKEN_CHARS: usize = 12;
@@ -126,67 +129,6 @@ pub struct Deprovisioning {
     pub delete_flow: FlowAction,
 }
 
-/// One deprovisioning choice: `"delete"`, `"none"`, or
-/// `{ set_attribute = "name", value = true }` (booleans only, as in ECMA2Host).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum FlowAction {
-    /// Delete the object from the target.
-    #[default]
-    Delete,
-    /// Leave the target unchanged.
-    None,
-    /// Set a boolean attribute (not one of the selected attributes) to `value`; re-enabling sets
-    /// the opposite.
-    SetAttribute {
-        /// The target attribute.
-        attribute: String,
-        /// The value that means "disabled".
-        value: bool,
-    },
-}
-
-impl<'de> Deserialize<'de> for FlowAction {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FlowAction;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("\"delete\", \"none\" or { set_attribute = \"name\", value = true }")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<FlowAction, E> {
-                match s {
-                    "delete" => Ok(FlowAction::Delete),
-                    "none" => Ok(FlowAction::None),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
-                }
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlowAction, A::Error> {
-                let (mut attribute, mut value) = (None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "set_attribute" => attribute = Some(map.next_value::<String>()?),
-                        "value" => value = Some(map.next_value::<bool>()?),
-                        other => {
-                            return Err(de::Error::unknown_field(
-                                other,
-                                &["set_attribute", "value"],
-                            ));
-                        }
-                    }
-                }
-                match (attribute, value) {
-                    (Some(attribute), Some(value)) => {
-                        Ok(FlowAction::SetAttribute { attribute, value })
-                    }
-                    (None, _) => Err(de::Error::missing_field("set_attribute")),
-                    (_, None) => Err(de::Error::missing_field("value")),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// `[connector.ldap]`: the Generic LDAP connector's Connectivity, Object Types and Select
 /// Attributes pages.
 #[derive(Clone, Debug, Deserialize)]
@@ -236,21 +178,6 @@ fn default_timeout() -> u64 {
     30
 }
 
-/// Where the SCIM `id` comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub enum LdapAnchor {
-    /// The entry's DN (the anchor Microsoft lists for OpenLDAP and most directories).
-    #[default]
-    #[serde(rename = "-dn-")]
-    Dn,
-    /// OpenLDAP's `entryUUID` operational attribute.
-    #[serde(rename = "entryUUID")]
-    EntryUuid,
-    /// AD LDS's `objectGUID`: 16 bytes, shown as a GUID string (Microsoft's byte order).
-    #[serde(rename = "objectGUID")]
-    ObjectGuid,
-}
-
 /// One selected attribute.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -266,45 +193,6 @@ pub struct AttributeConfig {
     /// Whether filters compare this attribute's values case-sensitively.
     #[serde(default)]
     pub case_exact: bool,
-}
-
-/// A configuration that cannot be used, with the key it is about.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or does not fit the schema (the message names key and line).
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
-    },
-    /// A value that parses but cannot be used.
-    #[error("{key}: {reason}")]
-    Invalid {
-        /// The key, e.g. `connector "LDAP": ldap.base_dn`.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl ConfigError {
-    /// An invalid value, with the key it is about.
-    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
-    }
 }
 
 impl Config {
@@ -525,60 +413,10 @@ pub struct ProcedureConfig {
     pub parameters: Vec<String>,
 }
 
-/// Which database a SQL URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SqlKind {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    MySql,
-    /// SQLite.
-    Sqlite,
-}
-
-impl SqlKind {
-    /// The database a URL names, from its scheme.
-    pub fn of_url(url: &str) -> Option<SqlKind> {
-        let scheme = url.split(':').next()?.to_ascii_lowercase();
-        match scheme.as_str() {
-            "postgres" | "postgresql" => Some(SqlKind::Postgres),
-            "mysql" | "mariadb" => Some(SqlKind::MySql),
-            "sqlite" => Some(SqlKind::Sqlite),
-            _ => None,
-        }
-    }
-}
-
-/// Checks that a name from the configuration is a plain SQL identifier (`name` or
-/// `schema.name`, ASCII letters, digits and `_`, not starting with a digit, at most 63
-/// characters per part): the connector quotes identifiers, but refuses anything that would
-/// need quoting to be safe.
-pub fn sql_identifier(name: &str) -> Result<(), String> {
-    let parts: Vec<&str> = name.split('.').collect();
-    if parts.len() > 2 {
-        return Err(format!(
-            "{name:?} is not a plain SQL identifier (name or schema.name)"
-        ));
-    }
-    for part in parts {
-        let plain = !part.is_empty()
-            && part.len() <= 63
-            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !part.starts_with(|c: char| c.is_ascii_digit());
-        if !plain {
-            return Err(format!(
-                "{name:?} is not a plain SQL identifier: use ASCII letters, digits and '_', not \
-                 starting with a digit, at most 63 characters (name or schema.name)"
-            ));
-        }
-    }
-    Ok(())
-}
-
 impl SqlConfig {
     /// Which database the URL names.
-    pub fn kind(&self) -> Option<SqlKind> {
-        SqlKind::of_url(&self.url)
+    pub fn kind(&self) -> Option<SqlEngine> {
+        SqlEngine::of_url(&self.url)
     }
 
     fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
@@ -662,7 +500,7 @@ impl SqlConfig {
             }
         }
         if let Some(p) = &self.procedures {
-            if kind == SqlKind::Sqlite {
+            if kind == SqlEngine::Sqlite {
                 return Err(ConfigError::invalid(
                     c.key("sql.procedures"),
                     "SQLite has no stored procedures; use table mode (leave sql.procedures out)",

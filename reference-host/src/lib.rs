@@ -20,10 +20,11 @@ pub mod config;
 pub mod connector;
 pub mod error;
 pub mod scim;
-pub mod secret;
 pub mod service;
 pub mod space;
 
+/// Secrets, from the shared vocabulary (kept here so `reference_host::secret` still works).
+pub use ecma_vocab::secret;
 /// Distinguished names, from the protocol crate (kept here so `reference_host::dn` still works).
 pub use scim_proto::dn;
 

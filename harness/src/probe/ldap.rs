@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ecma_vocab::Secret;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
-use reference_host::secret::Secret;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
@@ -234,8 +234,8 @@ impl LdapProbe {
         if self.entry(&self.container).await?.is_some() {
             return Ok(());
         }
-        let dn = reference_host::dn::Dn::parse(&self.container)
-            .map_err(|e| ProbeError(e.to_string()))?;
+        let dn =
+            scim_proto::dn::Dn::parse(&self.container).map_err(|e| ProbeError(e.to_string()))?;
         let rdn = &dn.rdns()[0].0[0];
         if !rdn.attr.eq_ignore_ascii_case("ou") {
             return Err(ProbeError(format!(

@@ -70,7 +70,7 @@ impl Probe {
     /// SQL targets.
     pub async fn connect(
         target: &TargetConfig,
-        password: Option<&reference_host::secret::Secret>,
+        password: Option<&ecma_vocab::Secret>,
         base_dir: &Path,
         sql: Option<&crate::profile::SqlProfile>,
     ) -> Result<Probe, ProbeError> {

@@ -327,10 +327,7 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
         .as_ref()
         .map_or("cn", |l| l.naming_attribute())
         .to_owned();
-    let dn = format!(
-        "{naming}={},{missing}",
-        reference_host::dn::escape_value(&name)
-    );
+    let dn = format!("{naming}={},{missing}", scim_proto::dn::escape_value(&name));
     w.user(&user)?.dn = dn.clone();
     let mut attrs = w.create_attributes(&user, &[])?;
     attrs.insert("-dn-".into(), Value::String(dn));

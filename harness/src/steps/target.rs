@@ -1,13 +1,16 @@
 //! What the target holds: `Then` steps that read the directory through the probe, never
 //! through the host.
 
+use std::sync::Arc;
+
 use cucumber::step::{Context, Step};
 use serde_json::Value;
 
 use super::{arg, step, table};
 use crate::checks;
+use crate::faults::{Fault, FaultAction, FaultSwitch, TargetOp, Times};
 use crate::probe::{Entry, Match};
-use crate::profile::Flow;
+use crate::profile::FlowAction;
 use crate::world::{EcmaWorld, Failure, StepResult, same, text};
 
 /// `Given` steps that make the target misbehave (in-process mocks only: `fault-injection`).
@@ -34,119 +37,74 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
 pub static WHEN: &[(&str, Step<EcmaWorld>)] =
     &[(r"^the directory is back$", step!(directory_back))];
 
-fn faults(w: &EcmaWorld) -> Result<crate::world::Faults, Failure> {
+fn faults(w: &EcmaWorld) -> Result<Arc<dyn FaultSwitch>, Failure> {
     w.run()?.faults.clone().ok_or_else(|| {
-        Failure("the target is not an in-process mock; faults cannot be injected".into())
+        Failure("the target cannot be made to fail on cue here; faults cannot be injected".into())
     })
 }
 
-fn op_kind(word: &str) -> mock_targets::ldap::OpKind {
-    use mock_targets::ldap::OpKind;
+fn op_kind(word: &str) -> TargetOp {
     match word {
-        "add" | "adds" => OpKind::Add,
-        "modify" | "modifies" => OpKind::Modify,
-        _ => OpKind::Delete,
+        "add" | "adds" => TargetOp::Add,
+        "modify" | "modifies" => TargetOp::Modify,
+        _ => TargetOp::Delete,
     }
 }
 
-/// A rule that hits only the host's operations on this scenario's objects.
-fn rule(
+/// A fault on the host's operations: on this scenario's objects when `scoped`.
+fn fault(
     w: &EcmaWorld,
-    f: &crate::world::Faults,
-    op: Option<mock_targets::ldap::OpKind>,
+    op: Option<TargetOp>,
     scoped: bool,
-    action: mock_targets::ldap::FaultAction,
-    times: mock_targets::ldap::Times,
-) -> mock_targets::ldap::FaultRule {
-    mock_targets::ldap::FaultRule {
+    action: FaultAction,
+    times: Times,
+) -> Fault {
+    Fault {
         op,
         dn_contains: scoped.then(|| w.suffix.clone()),
-        bound_as: Some(f.host_bind_dn.clone()),
         action,
         times,
     }
 }
 
 async fn drops_every_connection(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
-    let f = faults(w)?;
-    f.mock.inject(rule(
-        w,
-        &f,
-        None,
-        false,
-        mock_targets::ldap::FaultAction::Drop,
-        mock_targets::ldap::Times::Always,
-    ));
+    faults(w)?.inject(fault(w, None, false, FaultAction::Drop, Times::Always));
     Ok(())
 }
 
 async fn drops_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let f = faults(w)?;
     let op = op_kind(&arg(&ctx, 1)?);
-    f.mock.inject(rule(
-        w,
-        &f,
-        Some(op),
-        true,
-        mock_targets::ldap::FaultAction::Drop,
-        mock_targets::ldap::Times::Once,
-    ));
+    faults(w)?.inject(fault(w, Some(op), true, FaultAction::Drop, Times::Once));
     Ok(())
 }
 
 async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let f = faults(w)?;
     let op = op_kind(&arg(&ctx, 1)?);
     let name = arg(&ctx, 2)?;
-    let code = match name.as_str() {
-        "constraintViolation" => 19,
-        "objectClassViolation" => 65,
-        "insufficientAccessRights" => 50,
-        "busy" => 51,
-        "unavailable" => 52,
-        "unwillingToPerform" => 53,
-        "entryAlreadyExists" => 68,
-        other => return Err(Failure(format!("no LDAP result code is called {other}"))),
-    };
+    let code = ecma_vocab::ldap::result_code(&name)
+        .ok_or_else(|| Failure(format!("no LDAP result code is called {name}")))?;
     let message = ctx
         .matches
         .get(3)
         .map(|(_, m)| m.clone())
-        .filter(|m| !m.is_empty())
         .unwrap_or_default();
-    let action = mock_targets::ldap::FaultAction::Fail { code, message };
-    f.mock.inject(rule(
-        w,
-        &f,
-        Some(op),
-        true,
-        action,
-        mock_targets::ldap::Times::Once,
-    ));
+    let action = FaultAction::Fail { code, message };
+    faults(w)?.inject(fault(w, Some(op), true, action, Times::Once));
     Ok(())
 }
 
 async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let f = faults(w)?;
     let seconds: u64 = arg(&ctx, 1)?
         .parse()
         .map_err(|_| Failure("bad number of seconds".into()))?;
     let op = op_kind(&arg(&ctx, 2)?);
-    let action = mock_targets::ldap::FaultAction::Delay(std::time::Duration::from_secs(seconds));
-    f.mock.inject(rule(
-        w,
-        &f,
-        Some(op),
-        true,
-        action,
-        mock_targets::ldap::Times::Always,
-    ));
+    let action = FaultAction::Delay(std::time::Duration::from_secs(seconds));
+    faults(w)?.inject(fault(w, Some(op), true, action, Times::Always));
     Ok(())
 }
 
 async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
-    let f = faults(w)?;
-    f.mock.clear_faults_of(&f.host_bind_dn);
+    faults(w)?.clear();
     Ok(())
 }
 
@@ -296,7 +254,7 @@ async fn holds_at_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .map(text)
         .ok_or_else(|| Failure("the request carried no -dn-".into()))?;
     let e = entry(w, &logical).await?;
-    if reference_host::dn::normalize(&e.dn) == reference_host::dn::normalize(&sent) {
+    if scim_proto::dn::normalize(&e.dn) == scim_proto::dn::normalize(&sent) {
         Ok(())
     } else {
         Err(Failure(format!(
@@ -424,8 +382,8 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let disabled = arg(&ctx, 2)? == "disabled";
     let run = w.run()?;
-    let Flow::SetAttribute {
-        set_attribute,
+    let FlowAction::SetAttribute {
+        attribute: set_attribute,
         value,
     } = &run.profile.deprovisioning.disable_flow
     else {

@@ -34,30 +34,8 @@ impl LdapError {
     }
 }
 
-/// Result codes used here (RFC 4511 Appendix A).
-pub mod code {
-    #![allow(missing_docs)]
-    pub const SIZE_LIMIT_EXCEEDED: u32 = 4;
-    pub const COMPARE_FALSE: u32 = 5;
-    pub const COMPARE_TRUE: u32 = 6;
-    pub const NO_SUCH_ATTRIBUTE: u32 = 16;
-    pub const UNDEFINED_ATTRIBUTE_TYPE: u32 = 17;
-    pub const CONSTRAINT_VIOLATION: u32 = 19;
-    pub const ATTRIBUTE_OR_VALUE_EXISTS: u32 = 20;
-    pub const INVALID_ATTRIBUTE_SYNTAX: u32 = 21;
-    pub const NO_SUCH_OBJECT: u32 = 32;
-    pub const INVALID_DN_SYNTAX: u32 = 34;
-    pub const INVALID_CREDENTIALS: u32 = 49;
-    pub const UNAVAILABLE: u32 = 52;
-    pub const UNWILLING_TO_PERFORM: u32 = 53;
-    pub const NAMING_VIOLATION: u32 = 64;
-    pub const OBJECT_CLASS_VIOLATION: u32 = 65;
-    pub const NOT_ALLOWED_ON_NON_LEAF: u32 = 66;
-    pub const NOT_ALLOWED_ON_RDN: u32 = 67;
-    pub const ENTRY_ALREADY_EXISTS: u32 = 68;
-    pub const OBJECT_CLASS_MODS_PROHIBITED: u32 = 69;
-    pub const PROTOCOL_ERROR: u32 = 2;
-}
+/// Result codes (RFC 4511 Appendix A), from the shared vocabulary.
+pub use ecma_vocab::ldap::code;
 
 /// One attribute of an entry.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -668,11 +668,11 @@ async fn serialization_failures_are_retried_then_503(#[case] setup: Setup) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_is_down_is_503() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port that stays ours for the whole test, bound but not listening (so connections are
+    // refused), without SO_REUSEADDR (so a concurrent test's server cannot take it meanwhile).
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap().port();
     let text = config_text(
         Setup::PostgresTable,
         &format!("postgres://postgres@127.0.0.1:{closed}/test"),
@@ -695,6 +695,7 @@ async fn a_database_that_is_down_is_503() {
     )
     .await;
     r.assert_error(503, None);
+    drop(reserved);
 }
 
 #[test]

@@ -36,6 +36,7 @@ use super::{
 use crate::config::{ConfigError, Deprovisioning, FlowAction, LdapAnchor, LdapConfig};
 use crate::dn::{self, Dn};
 use crate::secret::Secret;
+use ecma_vocab::ldap::{code, result_name};
 
 /// The pseudo-attribute that carries an entry's DN.
 pub const DN_ATTRIBUTE: &str = "-dn-";
@@ -269,7 +270,7 @@ impl LdapConnector {
             .map_err(|e| self.transport("add", dn, &e))?;
         if res.rc != 0 {
             return Err(match res.rc {
-                32 => ConnectorError::MissingParent {
+                code::NO_SUCH_OBJECT => ConnectorError::MissingParent {
                     container: parsed.parent().map(|p| p.to_string()).unwrap_or_default(),
                     detail: describe(&res),
                 },
@@ -322,7 +323,7 @@ impl LdapConnector {
             )
             .await
             .map_err(|e| self.transport("read", dn, &e))?;
-        if result.1.rc == 32 {
+        if result.1.rc == code::NO_SUCH_OBJECT {
             return Ok(None);
         }
         if result.1.rc != 0 {
@@ -387,7 +388,7 @@ impl LdapConnector {
                 .map_err(|e| self.transport("modify", &target, &e))?;
             match res.rc {
                 0 => return Ok(Exported::default()),
-                32 if self.anchor == LdapAnchor::EntryUuid && target == dn => {
+                code::NO_SUCH_OBJECT if self.anchor == LdapAnchor::EntryUuid && target == dn => {
                     match self.dn_of(&mut ldap, anchor).await? {
                         Some(current) if current != target => target = current,
                         _ => return Err(classify(&res, &format!("modify {dn}"))),
@@ -409,7 +410,7 @@ impl LdapConnector {
                 .map_err(|e| self.transport("delete", &target, &e))?;
             match res.rc {
                 0 => return Ok(Exported::default()),
-                32 if self.anchor == LdapAnchor::EntryUuid && target == dn => {
+                code::NO_SUCH_OBJECT if self.anchor == LdapAnchor::EntryUuid && target == dn => {
                     match self.dn_of(&mut ldap, anchor).await? {
                         Some(current) if current != target => target = current,
                         _ => return Err(classify(&res, &format!("delete {dn}"))),
@@ -610,49 +611,23 @@ fn describe(res: &LdapResult) -> String {
 fn classify(res: &LdapResult, what: &str) -> ConnectorError {
     let detail = format!("{what}: {}", describe(res));
     match res.rc {
-        68 => ConnectorError::AlreadyExists { detail },
-        32 => ConnectorError::NoSuchObject { detail },
-        16..=21 | 34 | 53 | 64..=67 | 69 => ConnectorError::Rejected { detail },
-        7 | 8 | 13 | 48..=50 => ConnectorError::Refused { detail },
+        code::ENTRY_ALREADY_EXISTS => ConnectorError::AlreadyExists { detail },
+        code::NO_SUCH_OBJECT => ConnectorError::NoSuchObject { detail },
+        // noSuchAttribute … invalidAttributeSyntax, invalidDNSyntax, unwillingToPerform,
+        // namingViolation … notAllowedOnRDN, objectClassModsProhibited: the request's fault.
+        code::NO_SUCH_ATTRIBUTE..=code::INVALID_ATTRIBUTE_SYNTAX
+        | code::INVALID_DN_SYNTAX
+        | code::UNWILLING_TO_PERFORM
+        | code::NAMING_VIOLATION..=code::NOT_ALLOWED_ON_RDN
+        | code::OBJECT_CLASS_MODS_PROHIBITED => ConnectorError::Rejected { detail },
+        // The connector's own account or channel is not good enough.
+        code::AUTH_METHOD_NOT_SUPPORTED
+        | code::STRONGER_AUTH_REQUIRED
+        | code::CONFIDENTIALITY_REQUIRED
+        | code::INAPPROPRIATE_AUTHENTICATION..=code::INSUFFICIENT_ACCESS_RIGHTS => {
+            ConnectorError::Refused { detail }
+        }
         _ => ConnectorError::Unavailable { detail },
-    }
-}
-
-fn result_name(rc: u32) -> &'static str {
-    match rc {
-        0 => "success",
-        1 => "operationsError",
-        2 => "protocolError",
-        3 => "timeLimitExceeded",
-        4 => "sizeLimitExceeded",
-        7 => "authMethodNotSupported",
-        8 => "strongerAuthRequired",
-        10 => "referral",
-        11 => "adminLimitExceeded",
-        12 => "unavailableCriticalExtension",
-        13 => "confidentialityRequired",
-        16 => "noSuchAttribute",
-        17 => "undefinedAttributeType",
-        18 => "inappropriateMatching",
-        19 => "constraintViolation",
-        20 => "attributeOrValueExists",
-        21 => "invalidAttributeSyntax",
-        32 => "noSuchObject",
-        34 => "invalidDNSyntax",
-        48 => "inappropriateAuthentication",
-        49 => "invalidCredentials",
-        50 => "insufficientAccessRights",
-        51 => "busy",
-        52 => "unavailable",
-        53 => "unwillingToPerform",
-        64 => "namingViolation",
-        65 => "objectClassViolation",
-        66 => "notAllowedOnNonLeaf",
-        67 => "notAllowedOnRDN",
-        68 => "entryAlreadyExists",
-        69 => "objectClassModsProhibited",
-        80 => "other",
-        _ => "unknown",
     }
 }
 
