@@ -1,9 +1,10 @@
 //! Named checks. Each is a small function that says what it expected and what it got, and each
-//! names the requirement it stands for; the World decides what a failure means by the
-//! requirement's level (MUST fails the scenario, SHOULD warns). Unit tests below show that every
-//! check can fail.
+//! names the requirement it stands for — never a level: the catalogue
+//! (`features/requirements.toml`) is the one home of levels, and the World looks the level up
+//! when a check fails (a MUST fails the step, a SHOULD or MAY becomes a warning). Unit tests
+//! below show that every check can fail.
 
-use reports::{Exchange, Level};
+use reports::Exchange;
 use scim_proto::{MEDIA_TYPE, urn};
 use serde_json::Value;
 
@@ -12,30 +13,21 @@ use crate::probe::Snapshot;
 /// A check that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckFailure {
-    /// The requirement it stands for.
+    /// The requirement it stands for (its level is the catalogue's).
     pub requirement: &'static str,
-    /// Its level.
-    pub level: Level,
     /// "expected X, got Y".
     pub message: String,
 }
 
 impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({} {})",
-            self.message,
-            self.level.name(),
-            self.requirement
-        )
+        write!(f, "{} ({})", self.message, self.requirement)
     }
 }
 
-fn fail(requirement: &'static str, level: Level, message: String) -> Result<(), CheckFailure> {
+fn fail(requirement: &'static str, message: String) -> Result<(), CheckFailure> {
     Err(CheckFailure {
         requirement,
-        level,
         message,
     })
 }
@@ -73,10 +65,18 @@ pub fn status(
         .map(u16::to_string)
         .collect::<Vec<_>>()
         .join(" or ");
+    fail(requirement, format!("expected {wanted}, got {}", got(x)))
+}
+
+/// The answer is a server error (any 5xx): what Entra retries. Which 5xx a host picks is its
+/// own business (ECMA2Host answers 503 for an unreachable target, a gateway 502 or 504).
+pub fn server_error(x: &Exchange, requirement: &'static str) -> Result<(), CheckFailure> {
+    if x.status.is_some_and(|s| (500..600).contains(&s)) {
+        return Ok(());
+    }
     fail(
         requirement,
-        Level::Must,
-        format!("expected {wanted}, got {}", got(x)),
+        format!("expected a 5xx, so that Entra retries, got {}", got(x)),
     )
 }
 
@@ -111,7 +111,6 @@ pub fn scim_error_body(x: &Exchange) -> Result<(), CheckFailure> {
     };
     fail(
         "ECMA-ERR-001",
-        Level::Must,
         format!(
             "expected a SCIM Error body (schemas [{}], status \"{status}\"), got {seen}",
             urn::ERROR
@@ -119,29 +118,122 @@ pub fn scim_error_body(x: &Exchange) -> Result<(), CheckFailure> {
     )
 }
 
-/// ECMA-ERR-008: no answer reveals a secret. Secrets found are replaced by `<redacted>` in the
-/// exchange before it becomes evidence, so a leaking host cannot leak into a report either.
-/// Secrets shorter than 8 characters are not looked for: a password like `secret` is also an
-/// English word that error messages use.
+/// Secrets shorter than this are looked for in answers only as whole words (see
+/// [`redact_secrets`]).
+pub const SHORT_SECRET: usize = 8;
+
+/// `text` with every secret, of any length, replaced by `<redacted>` wherever it occurs. For
+/// evidence and messages: a report may lose readability to a very short secret, never show one.
+pub fn redact(text: &str, secrets: &[ecma_vocab::Secret]) -> String {
+    let mut out = text.to_owned();
+    // Longest first, so a secret that contains another is replaced whole.
+    let mut sorted: Vec<&str> = secrets
+        .iter()
+        .map(|s| s.expose())
+        .filter(|s| !s.is_empty())
+        .collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for needle in sorted {
+        if out.contains(needle) {
+            out = out.replace(needle, "<redacted>");
+        }
+    }
+    out
+}
+
+/// Words SCIM hosts, directories and databases use in their own messages. A secret that is one
+/// of them (or shorter than 4 characters) cannot be told apart from ordinary text, so answers
+/// are not searched for it — the run says so — though it is still redacted everywhere.
+const COMMON_WORDS: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "bearer",
+    "admin",
+    "administrator",
+    "root",
+    "user",
+    "users",
+    "test",
+    "tests",
+    "ldap",
+    "postgres",
+    "mysql",
+    "mariadb",
+    "sqlite",
+    "changeme",
+    "default",
+    "guest",
+    "manager",
+    "directory",
+    "connector",
+    "host",
+    "scim",
+    "error",
+    "invalid",
+    "required",
+    "missing",
+];
+
+/// Whether answers can be searched for `secret` without mistaking ordinary text for it.
+pub fn detectable(secret: &ecma_vocab::Secret) -> bool {
+    let s = secret.expose();
+    s.chars().count() >= 4 && !COMMON_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// Whether `secret` occurs in `text` as a leak: anywhere for a secret of 8 characters or more;
+/// for a shorter one only as a whole word (not inside a longer run of letters and digits) and
+/// only when the request itself did not carry it, so that a host answering with the word
+/// `secret` or echoing a value it was sent is not blamed for a password that happens to read
+/// the same.
+fn leaks(text: &str, secret: &str, request: &str) -> bool {
+    if secret.is_empty() {
+        return false;
+    }
+    if secret.chars().count() >= SHORT_SECRET {
+        return text.contains(secret);
+    }
+    let whole = |hay: &str| {
+        hay.match_indices(secret).any(|(at, _)| {
+            let before = hay[..at].chars().next_back();
+            let after = hay[at + secret.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
+    whole(text) && !whole(request)
+}
+
+/// ECMA-ERR-008: no answer reveals a secret (the token, the target's password) in its body or
+/// headers. Every [detectable] secret is looked for — short ones as whole words the request did
+/// not carry — and every secret is replaced by `<redacted>` in the exchange before it becomes
+/// evidence, so a leaking host cannot leak into a report either.
 pub fn redact_secrets(
     x: &mut Exchange,
     secrets: &[ecma_vocab::Secret],
 ) -> Result<(), CheckFailure> {
+    let request = format!("{} {}", x.url, x.request_body.as_deref().unwrap_or(""));
     let mut leaked = Vec::new();
-    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+    for secret in secrets.iter().filter(|s| detectable(s)) {
         let needle = secret.expose();
-        if let Some(body) = &mut x.response_body
-            && body.contains(needle)
+        if x.response_body
+            .as_deref()
+            .is_some_and(|b| leaks(b, needle, &request))
         {
-            *body = body.replace(needle, "<redacted>");
             leaked.push("the body");
         }
-        for (_, value) in &mut x.response_headers {
-            if value.contains(needle) {
-                *value = value.replace(needle, "<redacted>");
-                leaked.push("a header");
-            }
+        if x.response_headers
+            .iter()
+            .any(|(_, v)| leaks(v, needle, &request))
+        {
+            leaked.push("a header");
         }
+    }
+    if let Some(body) = &mut x.response_body {
+        *body = redact(body, secrets);
+    }
+    for (_, value) in &mut x.response_headers {
+        *value = redact(value, secrets);
     }
     if leaked.is_empty() {
         return Ok(());
@@ -149,7 +241,6 @@ pub fn redact_secrets(
     leaked.dedup();
     fail(
         "ECMA-ERR-008",
-        Level::Must,
         format!(
             "expected no secret in the answer, found the token or the target password in {}",
             leaked.join(" and ")
@@ -171,7 +262,6 @@ pub fn media_type(x: &Exchange) -> Result<(), CheckFailure> {
         Some(MEDIA_TYPE) => Ok(()),
         other => fail(
             "ECMA-ERR-003",
-            Level::Should,
             format!(
                 "expected Content-Type {MEDIA_TYPE}, got {}",
                 other.unwrap_or("none")
@@ -192,7 +282,6 @@ pub fn list_response(x: &Exchange) -> Result<Value, CheckFailure> {
         Some(t) if is_list && (t == 0 || resources > 0) => Ok(body),
         _ => Err(CheckFailure {
             requirement: "ECMA-MATCH-006",
-            level: Level::Must,
             message: format!(
                 "expected a ListResponse (schemas [{}], totalResults, Resources), got {}",
                 urn::LIST_RESPONSE,
@@ -212,7 +301,6 @@ pub fn created_id(x: &Exchange) -> Result<String, CheckFailure> {
         Some(id) => Ok(id.to_owned()),
         None => Err(CheckFailure {
             requirement: "ECMA-CREATE-002",
-            level: Level::Must,
             message: "expected a non-empty string id in the 201 body, got none".into(),
         }),
     }
@@ -234,7 +322,6 @@ pub fn no_password(body: &Value, attributes: &[String]) -> Result<(), CheckFailu
     }
     fail(
         "ECMA-READ-004",
-        Level::Must,
         format!(
             "expected no password attributes in the answer, got {}",
             found.join(", ")
@@ -276,7 +363,6 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure
     }
     fail(
         "ECMA-ERR-004",
-        Level::Must,
         format!(
             "expected the target unchanged, but {}",
             differences.join("; ")
@@ -287,6 +373,7 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reports::Level;
     use serde_json::json;
 
     fn x(status: Option<u16>, body: &str, content_type: &str) -> Exchange {
@@ -319,6 +406,19 @@ mod tests {
     }
 
     #[test]
+    fn any_5xx_is_a_server_error_and_nothing_else_is() {
+        for s in [500, 502, 503, 504, 599] {
+            assert!(
+                server_error(&x(Some(s), "", MEDIA_TYPE), "R").is_ok(),
+                "{s}"
+            );
+        }
+        for s in [Some(200), Some(429), Some(499), Some(600), None] {
+            assert!(server_error(&x(s, "", MEDIA_TYPE), "R").is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
     fn error_bodies_must_be_scim_errors() {
         let good = format!(r#"{{"schemas":["{}"],"status":"404"}}"#, urn::ERROR);
         assert!(scim_error_body(&x(Some(404), &good, MEDIA_TYPE)).is_ok());
@@ -337,10 +437,10 @@ mod tests {
     }
 
     #[test]
-    fn the_media_type_is_a_should() {
+    fn the_media_type_is_checked() {
         assert!(media_type(&x(Some(200), "{}", "application/scim+json; charset=utf-8")).is_ok());
         let e = media_type(&x(Some(200), "{}", "application/json")).unwrap_err();
-        assert_eq!((e.level, e.requirement), (Level::Should, "ECMA-ERR-003"));
+        assert_eq!(e.requirement, "ECMA-ERR-003");
     }
 
     #[test]
@@ -398,6 +498,47 @@ mod tests {
     }
 
     #[test]
+    fn secrets_of_any_length_are_found_and_redacted_without_blaming_words_or_echoes() {
+        let short = ecma_vocab::Secret::new("Pw9z");
+        let mut leaky = x(
+            Some(200),
+            r#"{"detail":"bind as admin with Pw9z failed"}"#,
+            MEDIA_TYPE,
+        );
+        let e = redact_secrets(&mut leaky, std::slice::from_ref(&short)).unwrap_err();
+        assert_eq!(e.requirement, "ECMA-ERR-008");
+        assert!(!leaky.response_body.as_deref().unwrap().contains("Pw9z"));
+        // Inside a longer word it is not a leak, but it is still redacted.
+        let mut word = x(Some(200), r#"{"id":"cn=Pw9z2,dc=x"}"#, MEDIA_TYPE);
+        assert!(redact_secrets(&mut word, std::slice::from_ref(&short)).is_ok());
+        assert_eq!(
+            word.response_body.as_deref(),
+            Some(r#"{"id":"cn=<redacted>2,dc=x"}"#)
+        );
+        // An echo of what the request carried is not a leak.
+        let mut echo = x(Some(201), r#"{"sn":"Pw9z"}"#, MEDIA_TYPE);
+        echo.request_body = Some(r#"{"sn":"Pw9z"}"#.into());
+        assert!(redact_secrets(&mut echo, std::slice::from_ref(&short)).is_ok());
+        // A header leaks too.
+        let mut header = x(Some(200), "{}", MEDIA_TYPE);
+        header
+            .response_headers
+            .push(("x-debug".into(), "Pw9z".into()));
+        assert!(redact_secrets(&mut header, std::slice::from_ref(&short)).is_err());
+        assert_eq!(redact("a Pw9z b", &[short]), "a <redacted> b");
+        // A common word cannot be told from text: not searched for, still redacted.
+        let word = ecma_vocab::Secret::new("secret");
+        assert!(!detectable(&word) && !detectable(&ecma_vocab::Secret::new("abc")));
+        let mut honest = x(
+            Some(401),
+            r#"{"detail":"Bearer <secret token> needed"}"#,
+            MEDIA_TYPE,
+        );
+        assert!(redact_secrets(&mut honest, std::slice::from_ref(&word)).is_ok());
+        assert!(!honest.response_body.as_deref().unwrap().contains("secret"));
+    }
+
+    #[test]
     fn unchanged_names_the_difference() {
         let mut a = Snapshot::new();
         a.insert(
@@ -424,5 +565,52 @@ mod tests {
                 .message
                 .contains("cn=a was removed")
         );
+    }
+
+    /// Checks name requirements, the catalogue gives levels: every requirement named in the
+    /// harness's code exists there, and a check whose failure fails the step directly (`?`
+    /// rather than `World::check`) names a MUST — a SHOULD must only ever warn.
+    #[test]
+    fn every_requirement_named_in_code_is_in_the_catalogue_and_direct_failures_are_musts() {
+        let suite = crate::suite::Suite::embedded().unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let id = regex::Regex::new(r#""(ECMA-[A-Z]+-\d{3})""#).unwrap();
+        let mut files = vec![src.join("checks.rs"), src.join("world.rs")];
+        for dir in [src.join("steps")] {
+            for e in std::fs::read_dir(dir).unwrap() {
+                files.push(e.unwrap().path());
+            }
+        }
+        let mut problems = Vec::new();
+        let mut named = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // Statements, roughly: enough to see whether a check goes through `check(` or `?`.
+            for statement in text.split(';') {
+                for m in id.captures_iter(statement) {
+                    named += 1;
+                    let req = &m[1];
+                    match suite.level(req) {
+                        None => problems
+                            .push(format!("{}: {req} is not in the catalogue", file.display())),
+                        Some(level)
+                            if level != Level::Must
+                                && statement.contains(")?")
+                                && !statement.contains(".check") =>
+                        {
+                            problems.push(format!(
+                                "{}: {req} is {} but fails the step directly: {}",
+                                file.display(),
+                                level.name(),
+                                statement.trim()
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(named > 20, "{named}");
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 }

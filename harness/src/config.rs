@@ -20,6 +20,10 @@ pub struct Config {
     /// Several profiles, when the host serves several (one connector each is a later issue).
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// A directory of the vendor's own profiles (`*.toml`, the shipped profiles' format),
+    /// relative to this file; they join the shipped ones and can be named in `profile`.
+    #[serde(default)]
+    pub profiles_dir: Option<PathBuf>,
     /// The host under test.
     pub host: HostConfig,
     /// Direct access to the host's target.
@@ -30,11 +34,22 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
-    /// `https://localhost:8585`: everything before `/ecma2host_…`.
+    /// `https://localhost:8585`: everything before `/ecma2host_…` (with `connector`).
+    #[serde(default)]
     pub base_url: String,
-    /// The connector name (case-sensitive).
+    /// The connector name (case-sensitive), with `base_url`.
+    #[serde(default)]
     pub connector: String,
+    /// The SCIM base URL whole (`https://gateway.example/tenant/acme/scim`), instead of
+    /// `base_url` + `connector`: any SCIM server can be put under test this way.
+    #[serde(default)]
+    pub scim_url: Option<String>,
+    /// Allow an `http://` URL. Entra speaks only HTTPS; a plaintext run is marked so in every
+    /// report.
+    #[serde(default)]
+    pub allow_plaintext: bool,
     /// The connector's secret token.
+    #[serde(default = "no_token")]
     pub token: SecretSource,
     /// PEM certificate(s) to trust for the host's TLS (e.g. the one `ecma-host gen-cert` wrote);
     /// without it, the system roots.
@@ -52,6 +67,11 @@ pub struct HostConfig {
     /// How to make the host re-import its target, for out-of-band scenarios.
     #[serde(default)]
     pub import: Option<ImportHook>,
+}
+
+/// A missing `host.token` reads as an empty variable name, which `validate` refuses by key.
+fn no_token() -> SecretSource {
+    SecretSource::Env(String::new())
 }
 
 fn default_ready() -> u64 {
@@ -156,21 +176,65 @@ impl Config {
 
     /// Checks what can be checked without secrets or network.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let url = self.host.base_url.to_ascii_lowercase();
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
+        if self.host.token == no_token() {
             return Err(ConfigError::invalid(
-                "host.base_url",
-                format!("{:?} is not an http(s):// URL", self.host.base_url),
+                "host.token",
+                "missing: the connector's secret token ({ env = … } or { file = … })",
             ));
         }
-        if self.host.base_url.contains("/ecma2host_") {
+        let (key, url) = match (&self.host.scim_url, self.host.base_url.is_empty()) {
+            (Some(_), false) => {
+                return Err(ConfigError::invalid(
+                    "host.scim_url",
+                    "give either host.scim_url or host.base_url + host.connector, not both",
+                ));
+            }
+            (Some(url), true) => ("host.scim_url", url.clone()),
+            (None, true) => {
+                return Err(ConfigError::invalid(
+                    "host.base_url",
+                    "missing: give host.base_url + host.connector (an ECMA host) or host.scim_url (any SCIM base)",
+                ));
+            }
+            (None, false) => {
+                if self.host.base_url.contains("/ecma2host_") {
+                    return Err(ConfigError::invalid(
+                        "host.base_url",
+                        "give the part before /ecma2host_…; the connector goes in host.connector",
+                    ));
+                }
+                if self.host.connector.is_empty() {
+                    return Err(ConfigError::invalid(
+                        "host.connector",
+                        "missing or empty (or give host.scim_url instead of host.base_url)",
+                    ));
+                }
+                ("host.base_url", self.host.base_url.clone())
+            }
+        };
+        if self.host.scim_url.is_some() && !self.host.connector.is_empty() {
             return Err(ConfigError::invalid(
-                "host.base_url",
-                "give the part before /ecma2host_…; the connector goes in host.connector",
+                "host.connector",
+                "host.scim_url already names the whole SCIM base; leave host.connector out",
             ));
         }
-        if self.host.connector.is_empty() {
-            return Err(ConfigError::invalid("host.connector", "is empty"));
+        match url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()) {
+            Some(s) if s == "https" => {}
+            Some(s) if s == "http" && self.host.allow_plaintext => {}
+            Some(s) if s == "http" => {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "{url:?} is plain HTTP; Entra speaks only HTTPS. Set host.allow_plaintext = true to test over HTTP anyway (every report will say so)"
+                    ),
+                ));
+            }
+            _ => {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{url:?} is not an https:// URL"),
+                ));
+            }
         }
         if let Some(cmd) = &self.host.command
             && cmd.is_empty()
@@ -246,12 +310,21 @@ impl Config {
         names
     }
 
-    /// The connector's SCIM base URL.
+    /// The connector's SCIM base URL: `host.scim_url`, or
+    /// `{host.base_url}/ecma2host_{host.connector}/scim`.
     pub fn scim_base(&self) -> String {
-        format!(
-            "{}/ecma2host_{}/scim",
-            self.host.base_url.trim_end_matches('/'),
-            self.host.connector
-        )
+        match &self.host.scim_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!(
+                "{}/ecma2host_{}/scim",
+                self.host.base_url.trim_end_matches('/'),
+                self.host.connector
+            ),
+        }
+    }
+
+    /// True when the host is reached over plain HTTP.
+    pub fn plaintext(&self) -> bool {
+        self.scim_base().to_ascii_lowercase().starts_with("http://")
     }
 }

@@ -14,6 +14,7 @@ use reference_host::config::Config as HostConfig;
 use reference_host::secret::{Secret, SecretSource};
 use reports::Report;
 
+use crate::capability::Capability;
 use crate::config::{Config, HostConfig as RunHost, ImportHook, TargetConfig};
 use crate::faults::{Fault, FaultAction, FaultSwitch, TargetOp, Times};
 use crate::runner::{RunError, RunOptions, run_with};
@@ -114,8 +115,8 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         "the embedded default: the reference host on mock directories and SQLite, in this process\n",
     );
     let mut extra = std::collections::BTreeSet::new();
-    extra.insert("fault-injection".to_owned());
-    extra.insert("import-hook".to_owned());
+    extra.insert(Capability::FaultInjection);
+    extra.insert(Capability::ImportHook);
     let tags = match &options.tags {
         Some(expr) => Some(
             expr.parse::<gherkin::tagexpr::TagOperation>()
@@ -134,7 +135,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
     {
         let mut extra = extra.clone();
         if s.flavour.is_none() {
-            extra.remove("fault-injection");
+            extra.remove(&Capability::FaultInjection);
         }
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",
@@ -324,9 +325,12 @@ pub async fn run_embedded_with(
         let config = Config {
             profile: Some(s.profile.to_owned()),
             profiles: Vec::new(),
+            profiles_dir: None,
             host: RunHost {
                 base_url: format!("https://localhost:{port}"),
                 connector: s.connector.to_owned(),
+                scim_url: None,
+                allow_plaintext: false,
                 token: SecretSource::Inline(Secret::new(token.clone())),
                 ca_certificate: Some(cert.clone()),
                 command: None,

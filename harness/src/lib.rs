@@ -15,9 +15,11 @@
 //! What it does not do (yet): SQL targets, mutants as a suite, certification bundles — see the
 //! project's open issues.
 
+pub mod capability;
 pub mod checks;
 pub mod config;
 pub mod embedded;
+pub mod expected;
 pub mod faults;
 pub mod host;
 pub mod probe;

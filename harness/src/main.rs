@@ -26,19 +26,15 @@ enum Command {
     /// Run the suite.
     Run {
         #[command(flatten)]
-        selection: Selection,
-        /// Which PATCH dialect(s) the provisioning service speaks.
-        #[arg(long, value_enum, default_value = "both")]
-        dialect: DialectArg,
-        /// Write a JUnit report here (one testcase per scenario × profile × dialect).
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write the whole report as JSON here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Scenarios in flight at once.
-        #[arg(long, value_name = "N", default_value_t = 8)]
-        concurrency: usize,
+        args: RunArgs,
+    },
+    /// Run every scenario for a certification: like `run`, but --tags and --expected are
+    /// refused, a profile whose MUST scenarios this run cannot all check (no import hook, no
+    /// fault injection) is refused before anything runs, and the result is marked as a
+    /// certification in every report.
+    Certify {
+        #[command(flatten)]
+        args: RunArgs,
     },
     /// List the scenarios and profiles a run would use, without contacting anything.
     List {
@@ -77,6 +73,37 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Which PATCH dialect(s) the provisioning service speaks.
+    #[arg(long, value_enum, default_value = "both")]
+    dialect: DialectArg,
+    /// Write a JUnit report here (one testcase per scenario × profile × dialect).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the whole report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Scenarios in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// Fail the run when a SHOULD does not hold (warnings become failures; MAY stays a
+    /// warning).
+    #[arg(long)]
+    strict: bool,
+    /// Known failures of this host, with reasons (TOML: `[[expected]]` with scenario, profile,
+    /// dialect, reason). Listed failures no longer fail the run; a listed case that passes
+    /// does, so the list only shrinks.
+    #[arg(long, value_name = "FILE")]
+    expected: Option<PathBuf>,
+    /// Where the run writes what it keeps besides reports (the started host's output); default:
+    /// a fresh directory under the system's temporary directory, named in the summary.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct Selection {
     /// The run configuration (see examples/ecmacert-reference-openldap.toml). Without it: the
     /// embedded default, the reference host on mock directories in this process.
@@ -85,6 +112,10 @@ struct Selection {
     /// A profile to run (repeatable); default: the configuration's.
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
+    /// A profile of your own, in the shipped profiles' TOML format (repeatable): added to the
+    /// suite and run. Needs --config.
+    #[arg(long = "profile-file", value_name = "FILE")]
+    profile_files: Vec<PathBuf>,
     /// Only scenarios matching this tag expression, e.g. "@must and not @ldap".
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -135,69 +166,56 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &std::path::Path) -> anyhow::Result<(Config, PathBuf, Suite)> {
+/// What a command works on: the configuration (with its directory) if one was given, the
+/// suite with the vendor's profiles added, and the profiles to run (`--profile`, then those
+/// of `--profile-file`).
+type Prepared = (Option<(Config, PathBuf)>, Suite, Vec<String>);
+
+fn prepare(selection: &Selection) -> anyhow::Result<Prepared> {
+    let mut suite = Suite::embedded()?;
+    let mut profiles = selection.profiles.clone();
+    let Some(path) = &selection.config else {
+        if !selection.profile_files.is_empty() {
+            return Err(harness::config::ConfigError::invalid(
+                "--profile-file",
+                "the embedded default runs only its own profiles; give --config for a host of yours",
+            )
+            .into());
+        }
+        return Ok((None, suite, profiles));
+    };
     let config = Config::load(path)?;
     let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
-    let suite = Suite::embedded()?;
-    Ok((config, base_dir, suite))
+    if let Some(dir) = &config.profiles_dir {
+        suite.add_profiles_dir(&base_dir.join(dir))?;
+    }
+    for file in &selection.profile_files {
+        profiles.push(suite.add_profile_file(file)?);
+    }
+    Ok((Some((config, base_dir)), suite, profiles))
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::List { selection, dialect } => {
+            let (config, suite, profiles) = prepare(&selection)?;
             let options = RunOptions {
-                profiles: selection.profiles,
+                profiles,
                 dialects: dialect.dialects(),
                 tags: selection.tags,
                 concurrency: 1,
-                run_id: None,
+                ..RunOptions::default()
             };
-            match selection.config {
-                Some(path) => {
-                    let (config, _, suite) = load(&path)?;
+            match config {
+                Some((config, _)) => {
                     print!("{}", runner::describe_plan(&suite, &config, &options)?);
                 }
-                None => {
-                    let suite = Suite::embedded()?;
-                    print!("{}", harness::embedded::describe(&suite, &options)?);
-                }
+                None => print!("{}", harness::embedded::describe(&suite, &options)?),
             }
             Ok(0)
         }
-        Command::Run {
-            selection,
-            dialect,
-            junit,
-            json,
-            concurrency,
-        } => {
-            let options = RunOptions {
-                profiles: selection.profiles,
-                dialects: dialect.dialects(),
-                tags: selection.tags,
-                concurrency,
-                run_id: None,
-            };
-            let runtime = tokio::runtime::Runtime::new()?;
-            let report = match selection.config {
-                Some(path) => {
-                    let (config, base_dir, suite) = load(&path)?;
-                    runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?
-                }
-                None => {
-                    let suite = Suite::embedded()?;
-                    runtime.block_on(harness::embedded::run_embedded(&suite, &options))?
-                }
-            };
-            print!("{}", reports::terminal::render(&report));
-            if let Some(path) = junit {
-                write(&path, &reports::junit::render(&report))?;
-            }
-            if let Some(path) = json {
-                write(&path, &serde_json::to_string_pretty(&report)?)?;
-            }
-            Ok(report.exit_code())
-        }
+        Command::Run { args } => run_suite(args, false),
+        Command::Certify { args } => run_suite(args, true),
         Command::MockLdap {
             listen,
             flavour,
@@ -248,6 +266,50 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
+    let RunArgs {
+        selection,
+        dialect,
+        junit,
+        json,
+        concurrency,
+        strict,
+        expected,
+        output_dir,
+    } = args;
+    let (config, suite, profiles) = prepare(&selection)?;
+    let expected = match expected {
+        Some(path) => Some(harness::expected::ExpectedFailures::load(&path, &suite)?),
+        None => None,
+    };
+    let options = RunOptions {
+        profiles,
+        dialects: dialect.dialects(),
+        tags: selection.tags,
+        concurrency,
+        strict,
+        expected,
+        certify,
+        output_dir,
+        ..RunOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = match config {
+        Some((config, base_dir)) => {
+            runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?
+        }
+        None => runtime.block_on(harness::embedded::run_embedded(&suite, &options))?,
+    };
+    print!("{}", reports::terminal::render(&report));
+    if let Some(path) = junit {
+        write(&path, &reports::junit::render(&report))?;
+    }
+    if let Some(path) = json {
+        write(&path, &serde_json::to_string_pretty(&report)?)?;
+    }
+    Ok(report.exit_code())
 }
 
 fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

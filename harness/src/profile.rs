@@ -9,6 +9,8 @@ use indexmap::IndexMap;
 use scim_proto::schema::AttrType;
 use serde::Deserialize;
 
+use crate::capability::Capability;
+
 /// Where the SCIM id comes from: the same choices, spelled the same, as a host's `anchor` key.
 pub use ecma_vocab::LdapAnchor as Anchor;
 
@@ -55,7 +57,8 @@ impl LdapProfile {
 pub struct SqlProfile {
     /// The scripts, in order, that make the table (and procedures) in an empty schema or
     /// database, relative to `features/`; the embedded default and the tests run them in a
-    /// sandbox per run.
+    /// sandbox per run. A vendor's profile for an existing table leaves it out.
+    #[serde(default)]
     pub setup: Vec<String>,
     /// The users' table.
     pub table: String,
@@ -119,9 +122,9 @@ pub struct Profile {
     pub kind: String,
     /// The logical attribute Entra matches on.
     pub matching_attribute: String,
-    /// Capabilities beyond the derived ones.
+    /// Capabilities beyond the derived ones (names checked when the profile loads).
     #[serde(default)]
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Capability>,
     /// LDAP conventions, for `kind = "ldap"`.
     #[serde(default)]
     pub ldap: Option<LdapProfile>,
@@ -202,36 +205,38 @@ impl Profile {
 
     /// Every capability: declared, and derived from the deprovisioning flows, the object
     /// classes and the attributes.
-    pub fn capabilities(&self) -> BTreeSet<String> {
-        let mut caps: BTreeSet<String> = self.capabilities.iter().cloned().collect();
-        caps.insert(format!(
-            "disable-flow-{}",
-            self.deprovisioning.disable_flow.name()
-        ));
-        caps.insert(format!(
-            "delete-flow-{}",
-            self.deprovisioning.delete_flow.name()
-        ));
+    pub fn capabilities(&self) -> BTreeSet<Capability> {
+        let mut caps: BTreeSet<Capability> = self.capabilities.iter().copied().collect();
+        caps.insert(match self.deprovisioning.disable_flow {
+            FlowAction::Delete => Capability::DisableFlowDelete,
+            FlowAction::None => Capability::DisableFlowNone,
+            FlowAction::SetAttribute { .. } => Capability::DisableFlowSetAttribute,
+        });
+        caps.insert(match self.deprovisioning.delete_flow {
+            FlowAction::Delete => Capability::DeleteFlowDelete,
+            FlowAction::None => Capability::DeleteFlowNone,
+            FlowAction::SetAttribute { .. } => Capability::DeleteFlowSetAttribute,
+        });
         if let Some(ldap) = &self.ldap
             && ldap.object_classes.len() > 1
         {
-            caps.insert("auxiliary-classes".into());
+            caps.insert(Capability::AuxiliaryClasses);
         }
         if self.attributes.contains_key("password") {
-            caps.insert("password".into());
+            caps.insert(Capability::Password);
         }
         if self.attributes.values().any(|a| a.required) {
-            caps.insert("required-attribute".into());
+            caps.insert(Capability::RequiredAttribute);
         }
         if self.attributes.values().any(|a| a.max_length.is_some()) {
-            caps.insert("length-limit".into());
+            caps.insert(Capability::LengthLimit);
         }
         if let Some(sql) = &self.sql {
             if sql.unmapped_column.is_some() {
-                caps.insert("unmapped-column".into());
+                caps.insert(Capability::UnmappedColumn);
             }
             if sql.procedure_log.is_some() {
-                caps.insert("procedures".into());
+                caps.insert(Capability::Procedures);
             }
         }
         caps

@@ -1,7 +1,16 @@
 //! Running the suite: for every profile × dialect, the applicable scenarios go through cucumber
 //! with the run's context; every scenario ends up in the report with an outcome, including the
 //! ones that did not apply and the ones `--tags` left out. A scenario that should have run and
-//! produced no result is reported as blocked, so a run can never pass by leaving tests out.
+//! produced no result is reported as blocked, and every profile × dialect carries the list of
+//! scenarios it planned, so a run can never pass by leaving tests out.
+//!
+//! How a scenario's outcome follows from what happened (the catalogue decides levels):
+//! - a step failed in a `Given` (setup: "has created user …") → **blocked**, with the cause;
+//! - any other step failed → **failed** in a MUST scenario, **warned** in a SHOULD or MAY one;
+//! - every step held but a SHOULD or MAY check did not → **warned**;
+//! - `--strict` turns SHOULD-level warnings into failures (MAY stays a warning);
+//! - an expected-failures list ([`crate::expected`]) then turns listed failures into expected
+//!   failures and listed passes into unexpected passes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -16,7 +25,9 @@ use gherkin::tagexpr::TagOperation;
 use reports::{Case, Detail, Outcome, ProfileRun, Report};
 use scim_proto::Dialect;
 
+use crate::capability::Capability;
 use crate::config::{Config, ConfigError};
+use crate::expected::ExpectedFailures;
 use crate::probe::{Match, Probe};
 use crate::provisioning::{Auth, ProvisioningService, entra};
 use crate::steps::{self, StepFailure};
@@ -37,6 +48,16 @@ pub struct RunOptions {
     /// The id that marks everything the run creates; `None`: a fresh one. The embedded default
     /// gives its concurrent profiles one id, so that the report names one run.
     pub run_id: Option<String>,
+    /// `--strict`: SHOULD-level warnings fail the run.
+    pub strict: bool,
+    /// `--expected FILE`, loaded.
+    pub expected: Option<ExpectedFailures>,
+    /// A certification run (`ecmacert certify`): refuses tags, expected failures, and profiles
+    /// whose MUST scenarios the run cannot all check.
+    pub certify: bool,
+    /// Where the run writes the started host's output (`host.command`); `None`: a fresh
+    /// directory under the system's temporary directory.
+    pub output_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -47,6 +68,10 @@ impl Default for RunOptions {
             tags: None,
             concurrency: 8,
             run_id: None,
+            strict: false,
+            expected: None,
+            certify: false,
+            output_dir: None,
         }
     }
 }
@@ -63,6 +88,27 @@ pub enum RunError {
     /// The embedded default could not set itself up (a port, a temporary directory).
     #[error("the embedded default could not start: {0}")]
     Setup(String),
+    /// A certification cannot be run as asked.
+    #[error("certify: {0}")]
+    Certify(String),
+    /// Nothing answers SCIM at the configured URL (exit code 2: the configuration, not the
+    /// host, is the likelier culprit).
+    #[error("{0}")]
+    Preflight(String),
+}
+
+/// Why the run's setup failed.
+enum SetupFailure {
+    /// Every scenario is blocked with this reason (exit code 1).
+    Blocked(String),
+    /// The run stops (exit code 2).
+    Preflight(String),
+}
+
+impl From<String> for SetupFailure {
+    fn from(reason: String) -> Self {
+        SetupFailure::Blocked(reason)
+    }
 }
 
 /// What the run needs, resolved from the configuration: secrets read, clients built.
@@ -142,13 +188,27 @@ fn resolve(
     })
 }
 
+/// Why a planned scenario does not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    /// Not applicable or filtered out.
+    pub outcome: Outcome,
+    /// Why.
+    pub reason: String,
+    /// What the run lacked, when the scenario binds the host but could not be checked.
+    pub not_checked: Option<String>,
+}
+
+/// One scenario of a plan, and why it does not run (if it does not).
+pub type Planned = (ScenarioMeta, Option<Skip>);
+
 /// Which scenarios are listed, and why some do not run.
 pub fn plan(
     suite: &Suite,
     profile: &str,
     tags: Option<&TagOperation>,
-    extra: &BTreeSet<String>,
-) -> Vec<(ScenarioMeta, Option<(Outcome, String)>)> {
+    run_provides: &BTreeSet<Capability>,
+) -> Vec<Planned> {
     let Some(p) = suite.profiles.get(profile) else {
         return Vec::new();
     };
@@ -156,10 +216,18 @@ pub fn plan(
         .scenarios
         .iter()
         .map(|s| {
-            let skip = if let Some(reason) = s.not_applicable(p, extra) {
-                Some((Outcome::NotApplicable, reason))
+            let skip = if let Some(why) = s.not_applicable(p, run_provides) {
+                Some(Skip {
+                    outcome: Outcome::NotApplicable,
+                    reason: why.reason,
+                    not_checked: why.not_checked,
+                })
             } else if tags.is_some_and(|t| !t.eval(s.tags.iter())) {
-                Some((Outcome::FilteredOut, "left out by --tags".to_owned()))
+                Some(Skip {
+                    outcome: Outcome::FilteredOut,
+                    reason: "left out by --tags".to_owned(),
+                    not_checked: None,
+                })
             } else {
                 None
             };
@@ -168,13 +236,72 @@ pub fn plan(
         .collect()
 }
 
-/// Capabilities the configuration adds (an import hook).
-pub fn configured_capabilities(config: &Config) -> BTreeSet<String> {
+/// What the configuration lets the run do beyond talking to the host (an import hook).
+pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     let mut caps = BTreeSet::new();
     if config.host.import.is_some() {
-        caps.insert("import-hook".to_owned());
+        caps.insert(Capability::ImportHook);
     }
     caps
+}
+
+/// A certification's preconditions: no selection, no expected failures, and every MUST
+/// scenario of every profile checkable by this run. `Err` says what stands in the way.
+pub fn certification_preconditions(
+    suite: &Suite,
+    profiles: &[String],
+    options: &RunOptions,
+    run_provides: &BTreeSet<Capability>,
+) -> Result<(), RunError> {
+    if !options.certify {
+        return Ok(());
+    }
+    if options.tags.is_some() {
+        return Err(RunError::Certify(
+            "--tags is not allowed: a certification runs every scenario".into(),
+        ));
+    }
+    if options.expected.is_some() {
+        return Err(RunError::Certify(
+            "--expected is not allowed: a certification accepts no known failures".into(),
+        ));
+    }
+    let mut unchecked = Vec::new();
+    for profile in profiles {
+        for (s, skip) in plan(suite, profile, None, run_provides) {
+            if let Some(Skip {
+                not_checked: Some(why),
+                ..
+            }) = skip
+                && s.level == reports::Level::Must
+            {
+                unchecked.push(format!(
+                    "{profile}: {} {:?} [{}] ({why})",
+                    s.key(),
+                    s.name,
+                    s.requirements.join(" ")
+                ));
+            }
+        }
+    }
+    if unchecked.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Certify(format!(
+            "{} MUST scenario(s) cannot be checked by this run, so nothing can be certified:\n  {}",
+            unchecked.len(),
+            unchecked.join("\n  ")
+        )))
+    }
+}
+
+/// What every run does once its cases are in: mark the mode, apply expected failures.
+pub fn finish(report: &mut Report, options: &RunOptions) {
+    report.strict = options.strict;
+    report.certification = options.certify;
+    if let Some(expected) = &options.expected {
+        expected.apply(report);
+    }
 }
 
 /// Runs the suite against the configured host. `Err` only for configuration mistakes; every
@@ -202,8 +329,9 @@ pub async fn run_with(
     let run_id = options.run_id.clone().unwrap_or_else(run_id);
     let mut extra = configured_capabilities(config);
     if faults.is_some() {
-        extra.insert("fault-injection".to_owned());
+        extra.insert(Capability::FaultInjection);
     }
+    certification_preconditions(suite, &resolved.profiles, options, &extra)?;
     let mut report = Report {
         suite_version: env!("CARGO_PKG_VERSION").to_owned(),
         run_id: run_id.clone(),
@@ -211,35 +339,60 @@ pub async fn run_with(
         duration_ms: 0,
         runs: Vec::new(),
         leftovers: Vec::new(),
+        strict: false,
+        certification: false,
+        plaintext: config.plaintext(),
+        expected_failures: None,
+        host_log: None,
+        notes: Vec::new(),
     };
     // Setup that every scenario needs; if it fails, every scenario that would have run is
-    // blocked with the reason.
-    let mut host_process = None;
+    // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
+    let mut host_process: Option<crate::host::HostProcess> = None;
     let mut secrets = vec![resolved.token.clone()];
-    let setup: Result<Arc<Probe>, String> = async {
+    let setup: Result<Arc<Probe>, SetupFailure> = async {
         let password = match &config.target.bind_password {
             Some(source) => {
                 let password = source
                     .resolve(base_dir)
                     .map_err(|e| format!("target.bind_password: {e}"))?;
+                if !crate::checks::detectable(&password) {
+                    report.notes.push(
+                        "target.bind_password is under 4 characters or a word hosts use in their \
+                         own messages, so answers cannot be searched for it (ECMA-ERR-008 does \
+                         not cover it); it is still redacted from every report"
+                            .into(),
+                    );
+                }
                 secrets.push(password.clone());
                 Some(password)
             }
             None => None,
         };
         if let Some(command) = &config.host.command {
+            let dir = options
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join(format!("ecmacert-{run_id}")));
+            let log = dir.join("host.log");
+            report.host_log = Some(log.display().to_string());
             host_process = Some(
                 crate::host::HostProcess::start(
                     command,
                     base_dir,
+                    &log,
                     &resolved.service,
                     suite,
                     &resolved.profiles[0],
                     config,
+                    &secrets,
                 )
                 .await?,
             );
         }
+        preflight(&resolved.service, suite, &resolved.profiles[0])
+            .await
+            .map_err(|e| SetupFailure::Preflight(crate::checks::redact(&e, &secrets)))?;
         let sql = resolved
             .profiles
             .iter()
@@ -252,6 +405,17 @@ pub async fn run_with(
         Ok(Arc::new(probe))
     }
     .await;
+    let setup = match setup {
+        Ok(probe) => Ok(probe),
+        Err(SetupFailure::Blocked(reason)) => Err(crate::checks::redact(&reason, &secrets)),
+        Err(SetupFailure::Preflight(reason)) => {
+            if let Some(host) = host_process {
+                host.stop().await;
+            }
+            return Err(RunError::Preflight(reason));
+        }
+    };
+    let levels = Arc::new(suite.levels());
     let scenarios = Arc::new(AtomicU64::new(1));
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
@@ -276,15 +440,21 @@ pub async fn run_with(
                         scenarios: scenarios.clone(),
                         numbers: numbers.clone(),
                         secrets: secrets.clone(),
+                        levels: levels.clone(),
                         faults: faults.clone(),
                     });
-                    run_cucumber(suite, &planned, ctx, options.concurrency).await
+                    run_cucumber(suite, &planned, ctx, options).await
                 }
             };
             report.runs.push(ProfileRun {
                 profile: profile_name.clone(),
                 dialect: dialect.name().to_owned(),
                 cases,
+                planned: planned
+                    .iter()
+                    .filter(|(_, skip)| skip.is_none())
+                    .map(|(s, _)| s.key())
+                    .collect(),
             });
         }
     }
@@ -295,28 +465,109 @@ pub async fn run_with(
         host.stop().await;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
+    finish(&mut report, options);
+    redact_report(&mut report, &secrets);
     Ok(report)
 }
 
-fn blocked_cases(planned: &[(ScenarioMeta, Option<(Outcome, String)>)], reason: &str) -> Vec<Case> {
+/// Every string of the report with every secret redacted: the last line of defence, after the
+/// evidence was redacted as it came in.
+fn redact_report(report: &mut Report, secrets: &[ecma_vocab::Secret]) {
+    fn walk(v: &mut serde_json::Value, secrets: &[ecma_vocab::Secret]) {
+        match v {
+            serde_json::Value::String(s) => *s = crate::checks::redact(s, secrets),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, secrets)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, secrets)),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&*report) else {
+        return;
+    };
+    walk(&mut value, secrets);
+    if let Ok(clean) = serde_json::from_value(value) {
+        *report = clean;
+    }
+}
+
+/// Whether an answer looks like SCIM: a JSON body whose `schemas` names a SCIM URN.
+fn speaks_scim(x: &reports::Exchange) -> bool {
+    crate::checks::json(x).is_some_and(|b| {
+        b["schemas"].as_array().is_some_and(|a| {
+            a.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.starts_with("urn:ietf:params:scim:"))
+            })
+        })
+    })
+}
+
+/// Before any scenario: one Test Connection and one `/Schemas` read. When neither gets a SCIM
+/// answer other than 404 (an HTML page, 404 on every path, a TLS or connection failure), the
+/// URL is wrong rather than the host, and hundreds of identical failures would hide that.
+/// `Err` is one message naming both answers and what to check.
+pub async fn preflight(
+    service: &ProvisioningService,
+    suite: &Suite,
+    profile: &str,
+) -> Result<(), String> {
+    let test = service
+        .send(&readiness_request(suite, profile), &Auth::Token)
+        .await;
+    let schemas = service.send(&entra::schemas(), &Auth::Token).await;
+    let answered = |x: &reports::Exchange| x.status.is_some_and(|s| s != 404) && speaks_scim(x);
+    if answered(&test) || answered(&schemas) {
+        return Ok(());
+    }
+    let shape = |x: &reports::Exchange| {
+        let ct = x
+            .response_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| format!(", {v}"))
+            .unwrap_or_default();
+        format!("{}{ct}", crate::checks::got(x))
+    };
+    Err(format!(
+        "nothing answers SCIM at {}: Test Connection (GET /Users?filter=…) → {}; GET /Schemas → {}. \
+         Check host.base_url and host.connector (or host.scim_url), that the host is running, \
+         and host.ca_certificate if TLS failed",
+        service.base(),
+        shape(&test),
+        shape(&schemas)
+    ))
+}
+
+fn blocked_cases(planned: &[Planned], reason: &str) -> Vec<Case> {
     planned
         .iter()
-        .map(|(s, skip)| {
-            let (outcome, message) = match skip {
-                Some((o, m)) => (*o, m.clone()),
-                None => (Outcome::Blocked, format!("setup failed: {reason}")),
-            };
-            case(
+        .map(|(s, skip)| match skip {
+            Some(skip) => skipped_case(s, skip),
+            None => case(
                 s,
-                outcome,
+                Outcome::Blocked,
                 Some(Detail {
-                    message,
+                    message: format!("setup failed: {reason}"),
                     ..Detail::default()
                 }),
                 0,
-            )
+            ),
         })
         .collect()
+}
+
+fn skipped_case(s: &ScenarioMeta, skip: &Skip) -> Case {
+    let mut c = case(
+        s,
+        skip.outcome,
+        Some(Detail {
+            message: skip.reason.clone(),
+            ..Detail::default()
+        }),
+        0,
+    );
+    c.not_checked = skip.not_checked.clone();
+    c
 }
 
 fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms: u64) -> Case {
@@ -329,6 +580,7 @@ fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms:
         outcome,
         duration_ms,
         detail,
+        not_checked: None,
     }
 }
 
@@ -344,8 +596,11 @@ pub fn run_id() -> String {
 struct Outcomes {
     failed_step: Option<String>,
     message: Option<String>,
+    /// The failure happened while setting the scenario up (a `Given` step, a hook, a step
+    /// without a definition): the scenario could not test anything.
+    in_setup: bool,
     finished: bool,
-    warnings: Vec<String>,
+    warnings: Vec<(reports::Level, String)>,
     exchanges: Vec<reports::Exchange>,
     started: Option<Instant>,
     duration_ms: u64,
@@ -401,9 +656,10 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
             event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 let message = panic_message(&info);
                 with(&self.0, k, |o| {
-                    o.message
-                        .get_or_insert(format!("a hook failed: {message}"))
-                        .clone()
+                    if o.message.is_none() {
+                        o.message = Some(format!("a hook failed: {message}"));
+                        o.in_setup = true;
+                    }
                 });
                 return;
             }
@@ -416,10 +672,16 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
                     event::StepError::Panic(info) => panic_message(&info),
                     other => other.to_string(),
                 };
+                let setup = step.ty == gherkin::StepType::Given;
                 with(&self.0, k, |o| {
                     if o.failed_step.is_none() {
                         o.failed_step = Some(text);
-                        o.message = Some(message);
+                        o.message = Some(if setup {
+                            format!("setup failed, so the scenario checked nothing: {message}")
+                        } else {
+                            message
+                        });
+                        o.in_setup = setup;
                     }
                 });
             }
@@ -427,6 +689,7 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
                 if o.failed_step.is_none() {
                     o.failed_step = Some(text.clone());
                     o.message = Some(format!("no step definition matches {text:?}"));
+                    o.in_setup = true;
                 }
             }),
             _ => {}
@@ -461,10 +724,11 @@ fn quiet_step_failures() {
 
 async fn run_cucumber(
     suite: &Suite,
-    planned: &[(ScenarioMeta, Option<(Outcome, String)>)],
+    planned: &[Planned],
     ctx: Arc<RunContext>,
-    concurrency: usize,
+    options: &RunOptions,
 ) -> Vec<Case> {
+    let concurrency = options.concurrency;
     quiet_step_failures();
     let selected: BTreeSet<Key> = planned
         .iter()
@@ -534,16 +798,8 @@ async fn run_cucumber(
     planned
         .iter()
         .map(|(s, skip)| {
-            if let Some((outcome, reason)) = skip {
-                return case(
-                    s,
-                    *outcome,
-                    Some(Detail {
-                        message: reason.clone(),
-                        ..Detail::default()
-                    }),
-                    0,
-                );
+            if let Some(skip) = skip {
+                return skipped_case(s, skip);
             }
             let Some(o) = results.remove(&(s.feature.clone(), s.line)) else {
                 return case(
@@ -556,21 +812,36 @@ async fn run_cucumber(
                     0,
                 );
             };
-            let outcome = match (&o.message, o.finished, o.warnings.is_empty()) {
-                (Some(_), _, _) => Outcome::Failed,
-                (None, false, _) => Outcome::Blocked,
-                (None, true, false) => Outcome::Warned,
-                (None, true, true) => Outcome::Passed,
-            };
+            let outcome = outcome_of(s.level, &o, options.strict);
             let detail = (outcome != Outcome::Passed).then(|| Detail {
                 step: o.failed_step,
                 message: o.message.unwrap_or_default(),
-                warnings: o.warnings,
+                warnings: o.warnings.into_iter().map(|(_, w)| w).collect(),
                 exchanges: o.exchanges,
             });
             case(s, outcome, detail, o.duration_ms)
         })
         .collect()
+}
+
+/// A scenario's outcome from its level and what happened to it (see the module's doc).
+fn outcome_of(level: reports::Level, o: &Outcomes, strict: bool) -> Outcome {
+    use reports::Level;
+    let outcome = match (&o.message, o.finished) {
+        (Some(_), _) if o.in_setup => Outcome::Blocked,
+        (Some(_), _) if level == Level::Must => Outcome::Failed,
+        (Some(_), _) => Outcome::Warned,
+        (None, false) => Outcome::Blocked,
+        (None, true) if o.warnings.is_empty() => Outcome::Passed,
+        (None, true) => Outcome::Warned,
+    };
+    let should_missed = (o.message.is_some() && level == Level::Should)
+        || o.warnings.iter().any(|(l, _)| *l == Level::Should);
+    if strict && outcome == Outcome::Warned && should_missed {
+        Outcome::Failed
+    } else {
+        outcome
+    }
 }
 
 /// Objects that carry this run's id and are still there.
@@ -651,7 +922,8 @@ pub fn describe_plan(
             profile
                 .capabilities()
                 .into_iter()
-                .chain(extra.iter().cloned())
+                .chain(extra.iter().copied())
+                .map(Capability::name)
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -660,13 +932,13 @@ pub fn describe_plan(
             for (s, skip) in plan(suite, name, tags.as_ref(), &extra) {
                 let (mark, why) = match &skip {
                     None => ("run ", String::new()),
-                    Some((o, reason)) => (
-                        if *o == Outcome::NotApplicable {
-                            "n/a "
-                        } else {
-                            "skip"
+                    Some(skip) => (
+                        match (skip.outcome, &skip.not_checked) {
+                            (Outcome::NotApplicable, Some(_)) => "not checked",
+                            (Outcome::NotApplicable, None) => "n/a ",
+                            _ => "skip",
                         },
-                        format!("  ({reason})"),
+                        format!("  ({})", skip.reason),
                     ),
                 };
                 *totals

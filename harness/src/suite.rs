@@ -2,17 +2,20 @@
 //! time (see `build.rs`), parsed and checked against each other.
 //!
 //! Every scenario must cite at least one requirement (`@req:ECMA-…`) that exists in
-//! `features/requirements.toml`, and carry exactly one level tag (`@must`, `@should`, `@may`)
-//! equal to its strictest requirement's level. A suite that breaks this does not load, and a
-//! unit test keeps it from being committed.
+//! `features/requirements.toml`, carry exactly one level tag (`@must`, `@should`, `@may`)
+//! equal to its strictest requirement's level, and name only known capabilities in
+//! `@requires:<capability>`. A suite that breaks this does not load, and a unit test keeps it
+//! from being committed. The catalogue is the one home of levels: checks in Rust name a
+//! requirement, and [`Suite::level`] says how much it weighs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cucumber::feature::Ext as _;
 use reports::Level;
 use serde::Deserialize;
 
+use crate::capability::Capability;
 use crate::profile::{Profile, ProfileError};
 
 mod embedded {
@@ -66,37 +69,76 @@ pub struct ScenarioMeta {
     /// The requirements it checks.
     pub requirements: Vec<String>,
     /// Capabilities it needs (`@requires:<capability>`).
-    pub requires: Vec<String>,
+    pub requires: Vec<Capability>,
     /// The target kind it is specific to (`@ldap`, `@sql`), if any.
     pub kind: Option<String>,
     /// Every tag, without `@`, feature tags included.
     pub tags: Vec<String>,
 }
 
+/// Why a scenario does not run under a profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inapplicable {
+    /// The reason, for the report.
+    pub reason: String,
+    /// Set when the host is bound by the scenario's requirements and only the run lacks
+    /// something to check them (an import hook, fault injection): what it lacks.
+    pub not_checked: Option<String>,
+}
+
 impl ScenarioMeta {
-    /// Why the scenario does not apply to `profile`, if it does not.
+    /// `feature:line`, as reports name the scenario.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.feature, self.line)
+    }
+
+    /// Why the scenario does not run under `profile` in a run that provides `run_provides`,
+    /// if it does not.
     pub fn not_applicable(
         &self,
         profile: &Profile,
-        extra_capabilities: &BTreeSet<String>,
-    ) -> Option<String> {
+        run_provides: &BTreeSet<Capability>,
+    ) -> Option<Inapplicable> {
         if let Some(kind) = &self.kind
             && *kind != profile.kind
         {
-            return Some(format!(
-                "the scenario is for {kind} targets; the profile is {}",
-                profile.kind
-            ));
+            return Some(Inapplicable {
+                reason: format!(
+                    "the scenario is for {kind} targets; the profile is {}",
+                    profile.kind
+                ),
+                not_checked: None,
+            });
         }
         let caps = profile.capabilities();
-        let missing: Vec<&str> = self
+        let missing: Vec<Capability> = self
             .requires
             .iter()
-            .filter(|c| !caps.contains(*c) && !extra_capabilities.contains(*c))
-            .map(String::as_str)
+            .copied()
+            .filter(|c| !caps.contains(c) && !run_provides.contains(c))
             .collect();
-        (!missing.is_empty())
-            .then(|| format!("the profile does not declare {}", missing.join(", ")))
+        if missing.is_empty() {
+            return None;
+        }
+        let (run, declared): (Vec<Capability>, Vec<Capability>) =
+            missing.iter().partition(|c| c.is_run_provided());
+        let names = |cs: &[Capability]| cs.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+        if declared.is_empty() {
+            let lacking = run
+                .iter()
+                .map(|c| c.lacking())
+                .collect::<Vec<_>>()
+                .join("; ");
+            Some(Inapplicable {
+                reason: format!("not checked: the run has {lacking}"),
+                not_checked: Some(lacking),
+            })
+        } else {
+            Some(Inapplicable {
+                reason: format!("the profile does not declare {}", names(&declared)),
+                not_checked: None,
+            })
+        }
     }
 }
 
@@ -224,6 +266,63 @@ impl Suite {
         })
     }
 
+    /// Adds a profile from a file of the vendor's (the shipped profiles' format), checked as
+    /// the shipped ones are, and returns its name. Errors name the file and the key.
+    pub fn add_profile_file(&mut self, path: &Path) -> Result<String, crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let profile = Profile::parse(&shown, &text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.reason,
+        })?;
+        if self.profiles.contains_key(&profile.name) {
+            return Err(ConfigError::invalid(
+                format!("{shown}: name"),
+                format!(
+                    "a profile called {:?} is already in the suite; give yours another name",
+                    profile.name
+                ),
+            ));
+        }
+        if let Some(missing) = profile
+            .sql
+            .iter()
+            .flat_map(|sql| &sql.setup)
+            .find(|s| !self.scripts.contains_key(*s))
+        {
+            return Err(ConfigError::invalid(
+                format!("{shown}: sql.setup"),
+                format!("{missing} is not one of the suite's setup scripts (features/sql/)"),
+            ));
+        }
+        let name = profile.name.clone();
+        self.profiles.insert(name.clone(), profile);
+        Ok(name)
+    }
+
+    /// Adds every `*.toml` in `dir` as a profile ([`Suite::add_profile_file`]); returns their
+    /// names.
+    pub fn add_profiles_dir(
+        &mut self,
+        dir: &Path,
+    ) -> Result<Vec<String>, crate::config::ConfigError> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|source| crate::config::ConfigError::Read {
+                path: dir.to_owned(),
+                source,
+            })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| self.add_profile_file(p)).collect()
+    }
+
     /// A SQL profile's setup scripts as one script (joined with `-- go` separators).
     pub fn setup_script(&self, profile: &str) -> Option<String> {
         let sql = self.profiles.get(profile)?.sql.as_ref()?;
@@ -233,6 +332,19 @@ impl Suite {
             .map(|s| self.scripts.get(s).map(String::as_str))
             .collect();
         Some(parts?.join("\n-- go\n"))
+    }
+
+    /// A requirement's level from the catalogue; `None` for an ID it does not hold.
+    pub fn level(&self, id: &str) -> Option<Level> {
+        self.requirements.get(id).map(Requirement::level)
+    }
+
+    /// Every requirement's level, by ID.
+    pub fn levels(&self) -> BTreeMap<String, Level> {
+        self.requirements
+            .iter()
+            .map(|(id, r)| (id.clone(), r.level()))
+            .collect()
     }
 
     /// The scenario at `file:line`.
@@ -275,7 +387,10 @@ fn meta(
             }
             reqs.push(id.to_owned());
         } else if let Some(cap) = tag.strip_prefix("requires:") {
-            requires.push(cap.to_owned());
+            requires.push(
+                cap.parse::<Capability>()
+                    .map_err(|e| fail(format!("@requires: {e}")))?,
+            );
         } else if let Some(level) = match tag.as_str() {
             "must" => Some(Level::Must),
             "should" => Some(Level::Should),
@@ -367,6 +482,10 @@ mod tests {
             (
                 "Feature: f\n  @req:ECMA-X-002 @must\n  Scenario: s\n    Given x\n",
                 "strictest requirement is SHOULD",
+            ),
+            (
+                "Feature: f\n  @req:ECMA-X-001 @must @requires:import-hooks\n  Scenario: s\n    Given x\n",
+                "@requires: unknown capability \"import-hooks\"",
             ),
         ] {
             let e = suite_with(feature)

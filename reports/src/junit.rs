@@ -1,6 +1,10 @@
 //! JUnit XML: one `<testsuite>` per profile × dialect, one `<testcase>` per scenario in it.
-//! Failures carry the failing step, the message and the exchanges; not-applicable and
-//! filtered-out cases are `<skipped>` with the reason; warnings go to `<system-out>`.
+//! Failures carry the failing step, the message and the exchanges; a blocked case (its setup
+//! failed) is an `<error>`, so CI shows it apart from failures; not-applicable and
+//! filtered-out cases are `<skipped>` with the reason; warnings go to `<system-out>`. The run's
+//! mode (strict, certification, plain HTTP) and an incomplete run are `<properties>` of the
+//! root suite; an incomplete run also adds a failing `<testcase>` named for it, so a CI that
+//! only counts testcases still fails.
 
 use std::fmt::Write as _;
 
@@ -10,37 +14,65 @@ use crate::{Case, Outcome, Report};
 /// Renders the report as JUnit XML.
 pub fn render(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let cases = report.runs.iter().flat_map(|r| &r.cases);
-    let total = cases.clone().count();
-    let failures = cases.clone().filter(|c| c.outcome.fails_run()).count();
-    let skipped = cases
-        .filter(|c| matches!(c.outcome, Outcome::NotApplicable | Outcome::FilteredOut))
-        .count();
+    let c = report.counts();
+    let incomplete = report.incomplete();
+    let total = c.ran() + c.not_applicable + c.filtered_out + usize::from(!incomplete.is_empty());
     let _ = writeln!(
         out,
-        "<testsuites name=\"ecmacert\" tests=\"{total}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{}\">",
+        "<testsuites name=\"ecmacert\" tests=\"{total}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
+        c.failed + c.unexpected_passes + usize::from(!incomplete.is_empty()),
+        c.blocked,
+        c.not_applicable + c.filtered_out,
         seconds(report.duration_ms)
     );
-    for run in &report.runs {
+    for (i, run) in report.runs.iter().enumerate() {
         let suite = format!("{}.{}", run.profile, run.dialect);
         let c = run.counts();
         let time: u64 = run.cases.iter().map(|c| c.duration_ms).sum();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
             xml(&suite),
             run.cases.len(),
-            c.failed,
+            c.failed + c.unexpected_passes,
+            c.blocked,
             c.not_applicable + c.filtered_out,
             seconds(time)
         );
+        if i == 0 {
+            properties(&mut out, report);
+        }
         for case in &run.cases {
             testcase(&mut out, &suite, case);
         }
         out.push_str("  </testsuite>\n");
     }
+    if !incomplete.is_empty() {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"ecmacert.run\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n    <testcase classname=\"ecmacert.run\" name=\"every planned scenario ran\" time=\"0.000\">\n      <failure type=\"incomplete\" message=\"the run left planned scenarios out\">{}</failure>\n    </testcase>\n  </testsuite>",
+            xml(&incomplete.join("\n"))
+        );
+    }
     out.push_str("</testsuites>\n");
     out
+}
+
+fn properties(out: &mut String, report: &Report) {
+    out.push_str("    <properties>\n");
+    for (name, value) in [
+        ("ecmacert.run_id", report.run_id.clone()),
+        ("ecmacert.strict", report.strict.to_string()),
+        ("ecmacert.certification", report.certification.to_string()),
+        ("ecmacert.plaintext", report.plaintext.to_string()),
+    ] {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\" />",
+            xml(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
 }
 
 fn testcase(out: &mut String, suite: &str, case: &Case) {
@@ -85,9 +117,14 @@ fn testcase(out: &mut String, suite: &str, case: &Case) {
         Outcome::Passed => out.push_str(" />\n"),
         Outcome::Failed | Outcome::Blocked | Outcome::UnexpectedPass => {
             let first = detail.message.lines().next().unwrap_or("").to_owned();
+            let element = if case.outcome == Outcome::Blocked {
+                "error"
+            } else {
+                "failure"
+            };
             let _ = writeln!(
                 out,
-                ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
+                ">\n      <{element} type=\"{}\" message=\"{}\">{}</{element}>\n    </testcase>",
                 case.outcome.name(),
                 xml(&first),
                 xml(&body())

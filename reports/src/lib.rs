@@ -6,6 +6,11 @@
 //! they get here). Renderers: [`terminal`] (the summary people read), [`junit`] (one testcase per
 //! scenario × profile × dialect, for CI), and JSON (the model itself, via serde).
 //!
+//! A report checks itself: every profile × dialect lists the scenarios it [planned to
+//! run](ProfileRun::planned), and a report in which one of them has no result that ran
+//! ([`Report::incomplete`]) does not pass, whatever its cases say — a run cannot pass by
+//! leaving tests out, even through a defect in the runner.
+//!
 //! What it does not do: run anything, or know about SCIM. Later renderers (HTML, Markdown,
 //! run-to-run diff, certification bundle) belong here too.
 
@@ -29,6 +34,25 @@ pub struct Report {
     pub runs: Vec<ProfileRun>,
     /// Objects the run created and did not remove (left for inspection when a scenario failed).
     pub leftovers: Vec<String>,
+    /// `--strict`: warnings of SHOULD level were turned into failures.
+    #[serde(default)]
+    pub strict: bool,
+    /// A certification run (`ecmacert certify`): every scenario, no expected failures.
+    #[serde(default)]
+    pub certification: bool,
+    /// The host was reached over plain HTTP (`host.allow_plaintext`); Entra speaks only HTTPS.
+    #[serde(default)]
+    pub plaintext: bool,
+    /// The expected-failures file the run applied (`--expected`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failures: Option<String>,
+    /// The host's output, when the run started it (`host.command`): where it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_log: Option<String>,
+    /// What the reader should know about how far the run's checks reach (e.g. a secret too
+    /// common a word to be searched for in answers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The scenarios of one profile under one dialect.
@@ -40,6 +64,10 @@ pub struct ProfileRun {
     pub dialect: String,
     /// One per scenario, in feature order.
     pub cases: Vec<Case>,
+    /// The scenarios that should run under this profile and dialect, as [`Case::key`]s: known
+    /// before the run from the suite, the profile and the selection.
+    #[serde(default)]
+    pub planned: Vec<String>,
 }
 
 /// One scenario's result.
@@ -62,6 +90,17 @@ pub struct Case {
     /// Why it did not pass, and the evidence; warnings for a scenario that passed with some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<Detail>,
+    /// For a scenario that did not run although it applies to the host: what the run lacked
+    /// (`host.import`, fault injection). Such scenarios are "not checked for this host".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
+}
+
+impl Case {
+    /// `feature:line`, the scenario's identity in a report.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.feature, self.line)
+    }
 }
 
 /// Requirement levels (RFC 2119).
@@ -93,15 +132,16 @@ impl Level {
 pub enum Outcome {
     /// Every check held.
     Passed,
-    /// A MUST check failed.
+    /// The scenario's requirements did not hold (a MUST scenario).
     Failed,
-    /// Only SHOULD checks failed.
+    /// A SHOULD or MAY scenario did not hold, or a SHOULD check of a passing scenario did not.
     Warned,
     /// The profile does not declare a capability the scenario needs.
     NotApplicable,
     /// Left out by `--tags`.
     FilteredOut,
-    /// Setup failed before the scenario could test anything; counts as a failure.
+    /// Setup (a `Given` step, or the run's own setup) failed before the scenario could test
+    /// anything; counts as a failure.
     Blocked,
     /// Failed, as an expected-failures entry says it does.
     ExpectedFailure,
@@ -111,6 +151,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// True for outcomes that ran: everything but not applicable and filtered out.
+    pub fn ran(self) -> bool {
+        !matches!(self, Outcome::NotApplicable | Outcome::FilteredOut)
+    }
+
     /// True for outcomes that fail the run.
     pub fn fails_run(self) -> bool {
         matches!(
@@ -197,8 +242,10 @@ impl Exchange {
 pub struct Counts {
     /// Passed.
     pub passed: usize,
-    /// Failed, blocked or unexpectedly passed.
+    /// Failed.
     pub failed: usize,
+    /// Blocked (setup failed).
+    pub blocked: usize,
     /// Warned.
     pub warned: usize,
     /// Not applicable.
@@ -207,13 +254,17 @@ pub struct Counts {
     pub filtered_out: usize,
     /// Expected failures.
     pub expected_failures: usize,
+    /// Unexpected passes.
+    pub unexpected_passes: usize,
 }
 
 impl Counts {
     fn add(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Passed => self.passed += 1,
-            Outcome::Failed | Outcome::Blocked | Outcome::UnexpectedPass => self.failed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Blocked => self.blocked += 1,
+            Outcome::UnexpectedPass => self.unexpected_passes += 1,
             Outcome::Warned => self.warned += 1,
             Outcome::NotApplicable => self.not_applicable += 1,
             Outcome::FilteredOut => self.filtered_out += 1,
@@ -223,7 +274,36 @@ impl Counts {
 
     /// Scenarios that ran.
     pub fn ran(&self) -> usize {
-        self.passed + self.failed + self.warned + self.expected_failures
+        self.passed
+            + self.failed
+            + self.blocked
+            + self.warned
+            + self.expected_failures
+            + self.unexpected_passes
+    }
+
+    /// Cases that fail the run: failed, blocked, unexpectedly passed.
+    pub fn failing(&self) -> usize {
+        self.failed + self.blocked + self.unexpected_passes
+    }
+
+    /// `41 passed, 1 failed, …`: every outcome that occurred (passed always), in one line.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{} passed", self.passed)];
+        for (n, name) in [
+            (self.failed, "failed"),
+            (self.blocked, "blocked"),
+            (self.unexpected_passes, "unexpectedly passed"),
+            (self.expected_failures, "failed as expected"),
+            (self.warned, "warned"),
+            (self.not_applicable, "not applicable"),
+            (self.filtered_out, "filtered out"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {name}"));
+            }
+        }
+        parts.join(", ")
     }
 }
 
@@ -236,6 +316,32 @@ impl ProfileRun {
         }
         c
     }
+
+    /// Planned scenarios without a result that ran (none, or one that says it did not run).
+    pub fn missing(&self) -> Vec<String> {
+        self.planned
+            .iter()
+            .filter(|key| {
+                !self
+                    .cases
+                    .iter()
+                    .any(|c| c.key() == **key && c.outcome.ran())
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Cases that failed for the same reason: the same step and the same message once the run's
+/// own names are taken out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cause {
+    /// The failing step, as written in the feature (`None` for a run-level reason).
+    pub step: Option<String>,
+    /// The message, with the run's generated names replaced by `…`.
+    pub message: String,
+    /// `profile · dialect · scenario` of every case with this cause, in report order.
+    pub cases: Vec<String>,
 }
 
 impl Report {
@@ -248,13 +354,117 @@ impl Report {
         c
     }
 
-    /// True when nothing failed the run.
+    /// True when nothing failed the run and every planned scenario ran.
     pub fn passed(&self) -> bool {
-        !self
-            .runs
+        self.incomplete().is_empty()
+            && !self
+                .runs
+                .iter()
+                .flat_map(|r| &r.cases)
+                .any(|c| c.outcome.fails_run())
+    }
+
+    /// One line per profile × dialect that ran fewer scenarios than it planned, naming the
+    /// missing ones: `openldap-posix · entra-default: 40 of 41 planned scenarios ran; missing
+    /// lifecycle/create.feature:7`.
+    pub fn incomplete(&self) -> Vec<String> {
+        self.runs
             .iter()
-            .flat_map(|r| &r.cases)
-            .any(|c| c.outcome.fails_run())
+            .filter_map(|r| {
+                let missing = r.missing();
+                (!missing.is_empty()).then(|| {
+                    format!(
+                        "{} · {}: {} of {} planned scenarios ran; missing {}",
+                        r.profile,
+                        r.dialect,
+                        r.planned.len() - missing.len(),
+                        r.planned.len(),
+                        missing.join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The failing cases grouped by cause, the largest group first: what to fix first.
+    pub fn causes(&self) -> Vec<Cause> {
+        let mut causes: Vec<Cause> = Vec::new();
+        for run in &self.runs {
+            for case in run.cases.iter().filter(|c| c.outcome.fails_run()) {
+                let detail = case.detail.clone().unwrap_or_default();
+                let message = self.generic(detail.message.lines().next().unwrap_or(""));
+                let step = detail.step.as_deref().map(|s| self.generic(s));
+                let name = format!("{} · {} · {}", run.profile, run.dialect, case.scenario);
+                match causes
+                    .iter_mut()
+                    .find(|c| c.step == step && c.message == message)
+                {
+                    Some(c) => c.cases.push(name),
+                    None => causes.push(Cause {
+                        step,
+                        message,
+                        cases: vec![name],
+                    }),
+                }
+            }
+        }
+        // Stable: equal counts keep report order.
+        causes.sort_by_key(|c| std::cmp::Reverse(c.cases.len()));
+        causes
+    }
+
+    /// `text` with every name the run made up (`<name>-<run id>-<n>`, `<name>.<run id>-<n>`)
+    /// cut down to `…`, so that the same failure of two scenarios reads the same.
+    fn generic(&self, text: &str) -> String {
+        if self.run_id.is_empty() {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find(&self.run_id) {
+            // Drop the name part before the run id back to a separator.
+            let head = &rest[..at];
+            let keep = head
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
+                .map_or(0, |i| {
+                    i + head[i..].chars().next().map_or(1, char::len_utf8)
+                });
+            out.push_str(&head[..keep]);
+            out.push('…');
+            let tail = &rest[at + self.run_id.len()..];
+            let digits = tail
+                .strip_prefix('-')
+                .map(|t| 1 + t.chars().take_while(char::is_ascii_digit).count())
+                .unwrap_or(0);
+            rest = &tail[digits..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Scenarios that apply to the host but did not run, because the run lacked something
+    /// (`host.import`, fault injection): `(what it lacked, the MUST requirements they check)`.
+    pub fn not_checked(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for case in self.runs.iter().flat_map(|r| &r.cases) {
+            let Some(why) = &case.not_checked else {
+                continue;
+            };
+            let musts = if case.level == Level::Must {
+                case.requirements.clone()
+            } else {
+                Vec::new()
+            };
+            match out.iter_mut().find(|(w, _)| w == why) {
+                Some((_, reqs)) => reqs.extend(musts),
+                None => out.push((why.clone(), musts)),
+            }
+        }
+        for (_, reqs) in &mut out {
+            reqs.sort();
+            reqs.dedup();
+        }
+        out
     }
 
     /// The process exit code: 0 when every MUST scenario passed, 1 otherwise.

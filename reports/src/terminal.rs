@@ -8,7 +8,12 @@ use crate::{Case, Exchange, Outcome, Report};
 /// How much of a request or response body the summary shows.
 const BODY_LIMIT: usize = 600;
 
-/// Renders the summary as plain text.
+/// How many causes the summary lists before the per-run detail.
+const CAUSES_SHOWN: usize = 10;
+
+/// Renders the summary as plain text: the run's mode, the failures grouped by cause (what to
+/// fix first), then per profile and dialect the counts and every case that did not pass, then
+/// what the run could not check, totals, leftovers and the result.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -16,18 +21,60 @@ pub fn render(report: &Report) -> String {
         "ecmacert {} · run {} · {}",
         report.suite_version, report.run_id, report.host
     );
-    for run in &report.runs {
-        let c = run.counts();
+    if report.certification {
         let _ = writeln!(
             out,
-            "\n{} · {}: {} passed, {} failed, {} warned, {} not applicable, {} filtered out",
+            "certification run: every scenario, no expected failures"
+        );
+    }
+    if report.plaintext {
+        let _ = writeln!(
+            out,
+            "WARNING: the host was reached over plain HTTP (host.allow_plaintext); Entra speaks only HTTPS"
+        );
+    }
+    if report.strict {
+        let _ = writeln!(out, "strict: SHOULD warnings count as failures");
+    }
+    if let Some(file) = &report.expected_failures {
+        let _ = writeln!(out, "expected failures from {file}");
+    }
+    if let Some(log) = &report.host_log {
+        let _ = writeln!(out, "host output: {log}");
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let causes = report.causes();
+    if !causes.is_empty() {
+        let total: usize = causes.iter().map(|c| c.cases.len()).sum();
+        let _ = writeln!(
+            out,
+            "\n{total} failing case(s), {} cause(s), largest first:",
+            causes.len()
+        );
+        for cause in causes.iter().take(CAUSES_SHOWN) {
+            let _ = writeln!(out, "  {:>4} × {}", cause.cases.len(), cause.message);
+            if let Some(step) = &cause.step {
+                let _ = writeln!(out, "         at: {step}");
+            }
+            let _ = writeln!(out, "         e.g. {}", cause.cases[0]);
+        }
+        if causes.len() > CAUSES_SHOWN {
+            let _ = writeln!(
+                out,
+                "  … and {} more cause(s), listed below",
+                causes.len() - CAUSES_SHOWN
+            );
+        }
+    }
+    for run in &report.runs {
+        let _ = writeln!(
+            out,
+            "\n{} · {}: {}",
             run.profile,
             run.dialect,
-            c.passed,
-            c.failed,
-            c.warned,
-            c.not_applicable,
-            c.filtered_out
+            run.counts().line()
         );
         for case in &run.cases {
             if !matches!(
@@ -38,15 +85,32 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    let c = report.counts();
+    let not_checked = report.not_checked();
+    if !not_checked.is_empty() {
+        let _ = writeln!(out, "\nnot checked for this host:");
+        for (why, musts) in &not_checked {
+            let _ = writeln!(
+                out,
+                "  {why}: MUST requirements left unchecked: {}",
+                if musts.is_empty() {
+                    "none".to_owned()
+                } else {
+                    musts.join(" ")
+                }
+            );
+        }
+    }
+    let incomplete = report.incomplete();
+    if !incomplete.is_empty() {
+        let _ = writeln!(out, "\nINCOMPLETE RUN (fails it):");
+        for line in &incomplete {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     let _ = writeln!(
         out,
-        "\ntotal: {} passed, {} failed, {} warned, {} not applicable, {} filtered out, in {:.1} s",
-        c.passed,
-        c.failed,
-        c.warned,
-        c.not_applicable,
-        c.filtered_out,
+        "\ntotal: {}, in {:.1} s",
+        report.counts().line(),
         report.duration_ms as f64 / 1000.0
     );
     if report.leftovers.is_empty() {
@@ -63,7 +127,12 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "{}",
+        "{}{}",
+        if report.certification {
+            "CERTIFICATION "
+        } else {
+            ""
+        },
         if report.passed() {
             "RESULT: PASS"
         } else {
@@ -77,6 +146,7 @@ fn case_lines(out: &mut String, case: &Case) {
     let mark = match case.outcome {
         Outcome::Warned => "!",
         Outcome::ExpectedFailure => "~",
+        Outcome::Blocked => "⊘",
         _ => "✗",
     };
     let _ = writeln!(

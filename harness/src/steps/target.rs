@@ -339,7 +339,6 @@ async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         // gets a warning, not a failure.
         w.check::<()>(Err(checks::CheckFailure {
             requirement: "ECMA-SQL-006",
-            level: reports::Level::May,
             message: format!(
                 "expected the stored procedures to be called for {name}: {}; {log} records {:?}",
                 expected.join(", "),

@@ -62,15 +62,14 @@ async fn run_exits_0_against_the_reference_host_and_writes_junit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_exits_1_when_the_host_is_down_and_2_when_the_configuration_is_wrong() {
+async fn run_exits_2_when_nothing_answers_scim_or_the_configuration_is_wrong() {
     let slapd = slapd().await;
     let dir = tempfile::tempdir().unwrap();
     reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound, not listening, kept: connections are refused and no other test takes the port.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap().port();
     let path = write_harness_config(
         dir.path(),
         slapd,
@@ -89,11 +88,19 @@ async fn run_exits_1_when_the_host_is_down_and_2_when_the_configuration_is_wrong
     })
     .await
     .unwrap();
-    assert_eq!(down.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&down.stdout);
+    // Nothing answers there: one message, exit 2, no scenario run.
+    assert_eq!(down.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&down.stderr);
     assert!(
-        stdout.contains("RESULT: FAIL") && stdout.contains("onnection refused"),
-        "{stdout}"
+        stderr.contains("nothing answers SCIM at https://localhost:")
+            && stderr.contains("onnection refused")
+            && stderr.contains("host.base_url"),
+        "{stderr}"
+    );
+    assert!(
+        down.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&down.stdout)
     );
     // Configuration mistakes are exit code 2 with the key named.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -117,6 +124,16 @@ async fn run_exits_1_when_the_host_is_down_and_2_when_the_configuration_is_wrong
             "token = { file = \"token\" }",
             "token = { file = \"missing-token\" }",
             "host.token",
+        ),
+        (
+            "base_url = \"https://",
+            "base_url = \"http://",
+            "host.base_url: \"http://localhost",
+        ),
+        (
+            "base_url = ",
+            "scim_url = \"https://localhost/scim\"\nbase_url = ",
+            "host.scim_url: give either",
         ),
     ] {
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
@@ -143,6 +160,7 @@ async fn run_exits_1_when_the_host_is_down_and_2_when_the_configuration_is_wrong
     .await
     .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+    drop(reserved);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,47 +25,84 @@ fn failed_messages(report: &Report) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_host_fails_every_scenario_with_the_reason() {
+/// Runs the suite against `base_url` (an `http://` one with `allow_plaintext`) and returns the
+/// error the run stopped with.
+async fn run_error(base_url: &str, connector: &str) -> harness::runner::RunError {
     let slapd = slapd().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
     let path = write_harness_config(
         dir.path(),
         slapd,
         "openldap-inetorgperson",
-        &format!("https://localhost:{closed}"),
+        base_url,
         "some-token-value",
         "ou=stopped,dc=contoso,dc=lab",
     );
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "connector = \"LDAP\"",
+        &format!("connector = \"{connector}\"\nallow_plaintext = true"),
+    );
+    std::fs::write(&path, text).unwrap();
     let config = harness::config::Config::load(&path).unwrap();
     let suite = harness::suite::Suite::embedded().unwrap();
-    let report = harness::runner::run(&suite, &config, dir.path(), &both_dialects())
+    harness::runner::run(&suite, &config, dir.path(), &both_dialects())
         .await
-        .unwrap();
-    assert_eq!(report.exit_code(), 1);
-    let ran: Vec<_> = report
-        .runs
-        .iter()
-        .flat_map(|r| &r.cases)
-        .filter(|c| c.outcome != Outcome::NotApplicable)
-        .collect();
-    assert!(!ran.is_empty());
-    for case in ran {
-        assert_eq!(case.outcome, Outcome::Failed, "{case:?}");
-        let detail = case.detail.as_ref().unwrap();
-        assert!(
-            detail.message.contains("no answer") && detail.message.contains("onnection refused"),
-            "{}",
-            detail.message
-        );
-        assert!(detail.step.is_some(), "the failing step is named: {case:?}");
-    }
+        .unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_where_nothing_answers_scim_stops_the_run_with_one_message() {
+    // A stopped host: the port is bound, not listening, and kept.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap().port();
+    let e = run_error(&format!("https://localhost:{closed}"), "LDAP").await;
+    let m = e.to_string();
+    assert!(matches!(e, harness::runner::RunError::Preflight(_)), "{m}");
+    assert!(
+        m.contains(&format!(
+            "nothing answers SCIM at https://localhost:{closed}/ecma2host_LDAP/scim"
+        )) && m.contains("onnection refused"),
+        "{m}"
+    );
+    drop(reserved);
+    // A web server that is not a SCIM host: HTML and 404 everywhere (over plain HTTP, which
+    // the configuration allows).
+    let app = Router::new().fallback(|| async {
+        (
+            StatusCode::NOT_FOUND,
+            [("content-type", "text/html")],
+            "<html><body>Not Found</body></html>",
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let m = run_error(&format!("http://127.0.0.1:{port}"), "LDAP")
+        .await
+        .to_string();
+    assert!(
+        m.contains("→ 404, text/html") && m.contains("GET /Schemas"),
+        "{m}"
+    );
+    // The reference host, asked for a connector it does not have: 404 on every path.
+    let fixture = start("openldap-inetorgperson", |app| app).await;
+    let text = std::fs::read_to_string(&fixture.config_path)
+        .unwrap()
+        .replace("connector = \"LDAP\"", "connector = \"NoSuchConnector\"");
+    let path = fixture.dir.path().join("wrong-connector.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = harness::config::Config::load(&path).unwrap();
+    let suite = harness::suite::Suite::embedded().unwrap();
+    let m = harness::runner::run(&suite, &config, fixture.dir.path(), &both_dialects())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains("/ecma2host_NoSuchConnector/scim") && m.contains("404"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

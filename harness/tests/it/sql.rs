@@ -135,8 +135,11 @@ impl SqlFixture {
         let config = Config {
             profile: Some(profile.to_owned()),
             profiles: Vec::new(),
+            profiles_dir: None,
             host: HostConfig {
                 base_url: format!("https://localhost:{port}"),
+                scim_url: None,
+                allow_plaintext: false,
                 connector,
                 token: SecretSource::Inline(Secret::new(TOKEN)),
                 ca_certificate: Some(crt),

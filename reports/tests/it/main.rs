@@ -18,6 +18,7 @@ fn case(scenario: &str, outcome: Outcome, detail: Option<Detail>) -> Case {
         outcome,
         duration_ms: 12,
         detail,
+        not_checked: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn sample() -> Report {
                         Some(na),
                     ),
                 ],
+                planned: vec!["lifecycle/create.feature:7".into()],
             },
             ProfileRun {
                 profile: "openldap-inetorgperson".into(),
@@ -87,9 +89,16 @@ fn sample() -> Report {
                     Outcome::Passed,
                     None,
                 )],
+                planned: vec!["lifecycle/create.feature:7".into()],
             },
         ],
         leftovers: vec!["cn=jdoe-r7k2x-2,ou=ecmacert,dc=contoso,dc=lab".into()],
+        strict: false,
+        certification: false,
+        plaintext: false,
+        expected_failures: None,
+        host_log: None,
+        notes: Vec::new(),
     }
 }
 
@@ -146,6 +155,65 @@ fn failures_fail_the_run_and_nothing_else_does() {
         (c.passed, c.failed, c.warned, c.not_applicable, c.ran()),
         (2, 1, 1, 1, 4)
     );
+}
+
+#[test]
+fn a_report_that_left_a_planned_scenario_out_fails_and_names_it() {
+    let mut r = sample();
+    r.runs[0].cases.remove(1);
+    assert!(r.passed());
+    // A planned scenario that has no case, or a case that did not run, is missing.
+    r.runs[1].planned.push("lifecycle/create.feature:99".into());
+    assert_eq!(r.exit_code(), 1);
+    assert_eq!(
+        r.incomplete(),
+        vec![
+            "openldap-inetorgperson · entra-scim2020: 1 of 2 planned scenarios ran; missing lifecycle/create.feature:99"
+                .to_owned()
+        ]
+    );
+    let mut r = sample();
+    r.runs[1].cases[0].outcome = Outcome::FilteredOut;
+    assert_eq!(r.exit_code(), 1, "{:?}", r.incomplete());
+    assert!(terminal::render(&r).contains("INCOMPLETE RUN"));
+    assert!(junit::render(&r).contains("<failure type=\"incomplete\""));
+}
+
+#[test]
+fn blocked_cases_are_counted_and_rendered_apart_from_failures() {
+    let mut r = sample();
+    r.runs[0].cases[1].outcome = Outcome::Blocked;
+    let c = r.counts();
+    assert_eq!((c.failed, c.blocked, c.failing()), (0, 1, 1));
+    let xml = junit::render(&r);
+    assert!(xml.contains("<error type=\"blocked\""), "{xml}");
+    assert!(xml.contains("failures=\"0\" errors=\"1\""), "{xml}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["runs"][0]["cases"][1]["outcome"], "blocked");
+}
+
+#[test]
+fn failures_are_grouped_by_cause_without_the_runs_own_names() {
+    let mut r = sample();
+    let mut second = r.runs[0].cases[1].clone();
+    second.scenario = "Another scenario".into();
+    second.detail.as_mut().unwrap().message =
+        "expected user \"bob-r7k2x-9\" at cn=bob-r7k2x-9,dc=x, found nothing".into();
+    let mut third = second.clone();
+    third.scenario = "A third scenario".into();
+    third.detail.as_mut().unwrap().message =
+        "expected user \"amy-r7k2x-12\" at cn=amy-r7k2x-12,dc=x, found nothing".into();
+    r.runs[1].cases.push(second);
+    r.runs[1].cases.push(third);
+    let causes = r.causes();
+    assert_eq!(causes.len(), 2, "{causes:#?}");
+    assert_eq!(causes[0].cases.len(), 2);
+    assert_eq!(
+        causes[0].message,
+        "expected user \"…\" at cn=…,dc=x, found nothing"
+    );
+    let text = terminal::render(&r);
+    assert!(text.contains("3 failing case(s), 2 cause(s)"), "{text}");
 }
 
 #[test]

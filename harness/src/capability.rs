@@ -1,0 +1,149 @@
+//! Capabilities: what a scenario needs (`@requires:<name>` in the features) and what a profile
+//! and a run offer. One enum, so that a misspelt name is an error when the suite or a profile
+//! loads — never a scenario that is "not applicable" forever.
+//!
+//! Two kinds, because they mean different things when missing:
+//! - **Declared** by the profile (deprovisioning flows, auxiliary classes, a password
+//!   attribute, …): a host configured otherwise is not bound by the requirement, so the
+//!   scenario is *not applicable*.
+//! - **Provided by the run** (an import hook, fault injection): the requirement binds the host,
+//!   but this run cannot check it, so the scenario is *not checked for this host* — listed as
+//!   such in the summary, and a certification refuses to start without it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+/// A capability a scenario can require.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// Disabling deletes the object.
+    DisableFlowDelete,
+    /// Disabling changes nothing.
+    DisableFlowNone,
+    /// Disabling sets a boolean attribute.
+    DisableFlowSetAttribute,
+    /// DELETE deletes the object.
+    DeleteFlowDelete,
+    /// DELETE changes nothing.
+    DeleteFlowNone,
+    /// DELETE sets a boolean attribute.
+    DeleteFlowSetAttribute,
+    /// Users carry auxiliary object classes (LDAP).
+    AuxiliaryClasses,
+    /// An initial password is exported.
+    Password,
+    /// The target requires an attribute on create.
+    RequiredAttribute,
+    /// A column or attribute has a length the target enforces.
+    LengthLimit,
+    /// The table has a column the host does not map (SQL).
+    UnmappedColumn,
+    /// The host writes through stored procedures (SQL).
+    Procedures,
+    /// The run can make the host import now (`host.import`).
+    ImportHook,
+    /// The run can make the target fail on cue (the embedded default's mocks).
+    FaultInjection,
+}
+
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 14] = [
+        Capability::DisableFlowDelete,
+        Capability::DisableFlowNone,
+        Capability::DisableFlowSetAttribute,
+        Capability::DeleteFlowDelete,
+        Capability::DeleteFlowNone,
+        Capability::DeleteFlowSetAttribute,
+        Capability::AuxiliaryClasses,
+        Capability::Password,
+        Capability::RequiredAttribute,
+        Capability::LengthLimit,
+        Capability::UnmappedColumn,
+        Capability::Procedures,
+        Capability::ImportHook,
+        Capability::FaultInjection,
+    ];
+
+    /// The name in `@requires:<name>` and in profiles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::DisableFlowDelete => "disable-flow-delete",
+            Capability::DisableFlowNone => "disable-flow-none",
+            Capability::DisableFlowSetAttribute => "disable-flow-set-attribute",
+            Capability::DeleteFlowDelete => "delete-flow-delete",
+            Capability::DeleteFlowNone => "delete-flow-none",
+            Capability::DeleteFlowSetAttribute => "delete-flow-set-attribute",
+            Capability::AuxiliaryClasses => "auxiliary-classes",
+            Capability::Password => "password",
+            Capability::RequiredAttribute => "required-attribute",
+            Capability::LengthLimit => "length-limit",
+            Capability::UnmappedColumn => "unmapped-column",
+            Capability::Procedures => "procedures",
+            Capability::ImportHook => "import-hook",
+            Capability::FaultInjection => "fault-injection",
+        }
+    }
+
+    /// True for what the run provides rather than what the host is configured to do.
+    pub fn is_run_provided(self) -> bool {
+        matches!(self, Capability::ImportHook | Capability::FaultInjection)
+    }
+
+    /// What a run lacks without it, for "not checked for this host".
+    pub fn lacking(self) -> &'static str {
+        match self {
+            Capability::ImportHook => "no import hook (host.import)",
+            Capability::FaultInjection => {
+                "no fault injection (only the embedded default's mock directories fail on cue)"
+            }
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Capability {
+    type Err = String;
+
+    /// The capability called `name`; `Err` lists the known names.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Capability::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown capability {name:?} (known: {})",
+                    Capability::ALL.map(Capability::name).join(", ")
+                )
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Capability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_typos_are_refused() {
+        for c in Capability::ALL {
+            assert_eq!(c.name().parse::<Capability>().unwrap(), c);
+        }
+        let e = "import-hooks".parse::<Capability>().unwrap_err();
+        assert!(e.contains("unknown capability \"import-hooks\"") && e.contains("import-hook,"));
+    }
+}
