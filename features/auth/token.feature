@@ -22,3 +22,30 @@ Feature: Bearer token
       | the token truncated      |
       | the token in upper case  |
       | an empty bearer token    |
+
+  @req:ECMA-AUTH-001 @req:ECMA-AUTH-002 @req:ECMA-ERR-001 @must
+  Scenario Outline: Every endpoint and method refuses a request <credentials>, shows nothing and changes nothing
+    Given the provisioning service has created user "fenced"
+    When the provisioning service sends <request> for user "fenced" <credentials>
+    Then the host answers 401 with a SCIM error
+    And the answer shows nothing of user "fenced"
+    And the target is unchanged
+
+    Examples:
+      | request                                | credentials        |
+      | a read by id                           | without a token    |
+      | a matching query                       | without a token    |
+      | a create                               | without a token    |
+      | an update                              | without a token    |
+      | a delete                               | without a token    |
+      | a schemas read                         | without a token    |
+      | a resource types read                  | without a token    |
+      | a service provider configuration read  | without a token    |
+      | a read by id                           | with a wrong token |
+      | a matching query                       | with a wrong token |
+      | a create                               | with a wrong token |
+      | an update                              | with a wrong token |
+      | a delete                               | with a wrong token |
+      | a schemas read                         | with a wrong token |
+      | a resource types read                  | with a wrong token |
+      | a service provider configuration read  | with a wrong token |

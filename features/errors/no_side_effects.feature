@@ -28,8 +28,16 @@ Feature: Errors change nothing
     And the target holds no user "partial"
 
   @req:ECMA-UPDATE-009 @req:ECMA-ERR-004 @must
-  Scenario: A PATCH with one bad operation applies none
+  Scenario: A PATCH whose second change the target refuses applies neither
+    A PATCH is atomic: when the target refuses one of its changes, none of them shows. The
+    refused change is a mail address no target stores — not ASCII (OpenLDAP's mail is an
+    IA5String, RFC 4524) and 313 characters long (AD LDS's rangeUpper for mail is 256, the
+    Employees table's Email is VARCHAR(128)) — so the target, not the host, refuses it, after
+    the surname change before it in the same PATCH.
+
     Given the provisioning service has created user "atomic"
-    When the provisioning service updates user "atomic" with a good and a bad operation
+    When the provisioning service updates user "atomic" with:
+      | surname | Changed                |
+      | mail    | ö{x×300}@contoso.lab   |
     Then the host answers with a SCIM error
     And the target is unchanged

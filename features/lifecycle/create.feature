@@ -50,3 +50,9 @@ Feature: Create
     Then the host answers 201 Created with an id
     And the answer shows no password
     And user "pw1" can sign in to the target with password "Initial-Pa55word"
+    When the provisioning service reads user "pw1" by id
+    Then the host answers 200 with user "pw1"
+    And the answer shows no password
+    When the provisioning service sends a matching query for user "pw1"
+    Then the host answers 200 with exactly user "pw1"
+    And the answer shows no password

@@ -26,3 +26,17 @@ Feature: Delete
     When the provisioning service creates user "phoenix" again
     Then the host answers 201 Created with an id
     And the target holds user "phoenix"
+
+  @req:ECMA-DELETE-002 @requires:delete-flow-delete @must
+  Scenario Outline: A deleted user is not found by <request>
+    Given the provisioning service has created user "gone2"
+    And the provisioning service has deleted user "gone2"
+    When the provisioning service sends <request> for user "gone2"
+    Then the host answers 404 with a SCIM error
+    And the target holds no user "gone2"
+
+    Examples:
+      | request      |
+      | a read by id |
+      | an update    |
+      | a delete     |

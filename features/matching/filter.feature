@@ -28,6 +28,23 @@ Feature: Matching
     When the provisioning service matches user "and1" on mail and surname "Someone Else"
     Then the host answers 200 with an empty list
 
+  @req:ECMA-MATCH-009 @must
+  Scenario: An and-filter whose clauses both hold finds the user
+    Given the provisioning service has created user "and2" with:
+      | surname | Andersson |
+    When the provisioning service matches user "and2" on mail and surname "Andersson"
+    Then the host answers 200 with exactly user "and2"
+
+  @req:ECMA-MATCH-003 @must
+  Scenario: A filter with every character percent-encoded matches like Entra's URL form
+    Entra writes spaces as "+"; RFC 3986 lets a client write them as "%20" and the quotes as
+    "%22". Both forms are the same query. (Whether Entra puts the quotes on the wire
+    unencoded is decided in requirements.toml's header: it does not, so the suite never sends
+    a raw quote.)
+    Given the provisioning service has created user "encoded"
+    When the provisioning service matches user "encoded" on mail with every character percent-encoded
+    Then the host answers 200 with exactly user "encoded"
+
   @req:ECMA-MATCH-011 @must
   Scenario: Matching sees the host's own updates at once
     Given the provisioning service has created user "moving"

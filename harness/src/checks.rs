@@ -33,6 +33,9 @@ fn fail(requirement: &'static str, message: String) -> Result<(), CheckFailure> 
 }
 
 /// What an exchange's answer was, for messages: `500`, or `no answer (connection refused)`.
+/// A 4xx to a request by id also says which id was sent and how: ids are opaque, so the suite
+/// sends the id the host returned, percent-encoded as one path segment (RFC 3986 §3.3); a
+/// host that cannot find its own id that way has the fault, and the message shows both forms.
 pub fn got(x: &Exchange) -> String {
     match (x.status, &x.error) {
         (Some(s), _) => {
@@ -41,14 +44,33 @@ pub fn got(x: &Exchange) -> String {
                 .as_deref()
                 .and_then(|b| serde_json::from_str::<Value>(b).ok())
                 .and_then(|v| v["detail"].as_str().map(str::to_owned));
-            match detail {
+            let answer = match detail {
                 Some(d) => format!("{s} ({d})"),
                 None => s.to_string(),
+            };
+            match id_sent(x).filter(|_| (400..500).contains(&s)) {
+                Some((id, segment)) => format!(
+                    "{answer} for id {id:?}, sent percent-encoded as one path segment: /Users/{segment}"
+                ),
+                None => answer,
             }
         }
         (None, Some(e)) => format!("no answer: {e}"),
         (None, None) => "no answer".into(),
     }
+}
+
+/// The id of a request to `/Users/{id}`, decoded, and the path segment it was sent as.
+fn id_sent(x: &Exchange) -> Option<(String, String)> {
+    let path = x.url.split('?').next()?;
+    let segment = path.split_once("/Users/")?.1;
+    if segment.is_empty() || segment.contains('/') {
+        return None;
+    }
+    let id = percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned();
+    Some((id, segment.to_owned()))
 }
 
 /// The answer's status is one of `expected`.
@@ -270,25 +292,82 @@ pub fn media_type(x: &Exchange) -> Result<(), CheckFailure> {
     }
 }
 
-/// ECMA-MATCH-006: a ListResponse with `totalResults`, and `Resources` when it is not zero.
+/// A query parameter of the exchange's URL, as a number.
+fn query_number(x: &Exchange, name: &str) -> Option<u64> {
+    let query = x.url.split_once('?')?.1;
+    form_urlencoded_pairs(query)
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        Some((decode(k), decode(v)))
+    })
+}
+
+/// ECMA-MATCH-006: a ListResponse (RFC 7644 §3.4.2) whose numbers agree with what it holds and
+/// what was asked: `totalResults` present and never below the resources returned, `Resources`
+/// when it is not zero, no more resources than `count` asked for, `startIndex` (when given)
+/// the one asked for, and `itemsPerPage` whenever fewer than all results are returned.
 pub fn list_response(x: &Exchange) -> Result<Value, CheckFailure> {
     let body = json(x).unwrap_or(Value::Null);
+    let shown = || reports::terminal::shorten(x.response_body.as_deref().unwrap_or("no body"));
     let is_list = body["schemas"]
         .as_array()
         .is_some_and(|a| a.iter().any(|s| s == urn::LIST_RESPONSE));
     let total = body["totalResults"].as_u64();
-    let resources = body["Resources"].as_array().map_or(0, Vec::len);
-    match total {
-        Some(t) if is_list && (t == 0 || resources > 0) => Ok(body),
-        _ => Err(CheckFailure {
+    let resources = body["Resources"].as_array().map_or(0, Vec::len) as u64;
+    let Some(total) = total.filter(|t| is_list && (*t == 0 || resources > 0)) else {
+        return Err(CheckFailure {
             requirement: "ECMA-MATCH-006",
             message: format!(
                 "expected a ListResponse (schemas [{}], totalResults, Resources), got {}",
                 urn::LIST_RESPONSE,
-                reports::terminal::shorten(x.response_body.as_deref().unwrap_or("no body"))
+                shown()
             ),
-        }),
+        });
+    };
+    let asked_start = query_number(x, "startIndex").unwrap_or(1).max(1);
+    let asked_count = query_number(x, "count");
+    let wrong = |what: String| {
+        Err(CheckFailure {
+            requirement: "ECMA-MATCH-006",
+            message: format!("{what}, in {}", shown()),
+        })
+    };
+    if resources > total {
+        return wrong(format!(
+            "expected totalResults ({total}) to count at least the {resources} resources returned"
+        ));
     }
+    if let Some(count) = asked_count
+        && resources > count
+    {
+        return wrong(format!(
+            "expected at most count={count} resources, got {resources}"
+        ));
+    }
+    if let Some(start) = body["startIndex"].as_u64()
+        && start != asked_start
+    {
+        return wrong(format!(
+            "expected startIndex {asked_start} (as asked), got {start}"
+        ));
+    }
+    let rest = total.saturating_sub(asked_start - 1);
+    if resources < rest && body["itemsPerPage"].as_u64() != Some(resources) {
+        return wrong(format!(
+            "{resources} of {rest} remaining results returned without itemsPerPage = {resources} (RFC 7644 §3.4.2.4)"
+        ));
+    }
+    Ok(body)
 }
 
 /// ECMA-CREATE-002: the 201 body has a non-empty string `id`.
@@ -307,16 +386,33 @@ pub fn created_id(x: &Exchange) -> Result<String, CheckFailure> {
 }
 
 /// ECMA-READ-004: no secret-bearing attribute in a returned resource.
+///
+/// Looks at the resource itself and at every resource of a ListResponse, and — for
+/// [`no_password_value`] — at the whole body.
 pub fn no_password(body: &Value, attributes: &[String]) -> Result<(), CheckFailure> {
-    let ext = &body[urn::ECMA2HOST_USER];
-    let mut found: Vec<&str> = attributes
-        .iter()
-        .filter(|a| ext.get(a.as_str()).is_some())
-        .map(String::as_str)
-        .collect();
-    if body.get("password").is_some() {
-        found.push("password");
+    let resources: Vec<&Value> = match body["Resources"].as_array() {
+        Some(list) => list.iter().collect(),
+        None => vec![body],
+    };
+    let mut found: Vec<&str> = Vec::new();
+    for resource in resources {
+        let ext = &resource[urn::ECMA2HOST_USER];
+        found.extend(
+            attributes
+                .iter()
+                .filter(|a| {
+                    ext.get(a.as_str()).is_some()
+                        || resource
+                            .get(format!("{}:{a}", urn::ECMA2HOST_USER))
+                            .is_some()
+                })
+                .map(String::as_str),
+        );
+        if resource.get("password").is_some() {
+            found.push("password");
+        }
     }
+    found.dedup();
     if found.is_empty() {
         return Ok(());
     }
@@ -329,11 +425,179 @@ pub fn no_password(body: &Value, attributes: &[String]) -> Result<(), CheckFailu
     )
 }
 
+/// ECMA-DISC-004: an attribute definition carries `name`, `type`, `multiValued`, `required`,
+/// `caseExact`, `mutability`, `returned` and `uniqueness`, none `null`, keywords as RFC 7643
+/// §7 spells them.
+pub fn attribute_definition(d: &Value) -> Result<(), CheckFailure> {
+    let name = d["name"].as_str().unwrap_or("?");
+    let mut wrong = Vec::new();
+    for key in [
+        "name",
+        "type",
+        "multiValued",
+        "required",
+        "caseExact",
+        "mutability",
+        "returned",
+        "uniqueness",
+    ] {
+        if d.get(key).is_none_or(Value::is_null) {
+            wrong.push(format!("no {key}"));
+        }
+    }
+    for (key, allowed) in [
+        (
+            "type",
+            &[
+                "string",
+                "boolean",
+                "decimal",
+                "integer",
+                "dateTime",
+                "binary",
+                "reference",
+                "complex",
+            ][..],
+        ),
+        (
+            "mutability",
+            &["readOnly", "readWrite", "immutable", "writeOnly"][..],
+        ),
+        ("returned", &["always", "never", "default", "request"][..]),
+        ("uniqueness", &["none", "server", "global"][..]),
+    ] {
+        if let Some(v) = d[key].as_str()
+            && !allowed.contains(&v)
+        {
+            wrong.push(format!(
+                "{key} {v:?} (expected one of {})",
+                allowed.join(", ")
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    fail(
+        "ECMA-DISC-004",
+        format!("the definition of {name}: {}", wrong.join("; ")),
+    )
+}
+
+/// ECMA-DISC-005: a definition describes the target as the profile says the host is
+/// configured: `type`, `multiValued`, and for a write-only attribute `mutability` `writeOnly`
+/// and `returned` `never` (for any other, not those).
+pub fn definition_matches(
+    d: &Value,
+    wanted: &crate::profile::ExpectedDefinition,
+) -> Result<(), CheckFailure> {
+    let name = d["name"].as_str().unwrap_or("?");
+    let kind = serde_json::to_value(wanted.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut wrong = Vec::new();
+    if d["type"].as_str() != Some(kind.as_str()) {
+        wrong.push(format!("type {} (expected {kind:?})", d["type"]));
+    }
+    if d["multiValued"].as_bool() != Some(wanted.multi_valued) {
+        wrong.push(format!(
+            "multiValued {} (expected {})",
+            d["multiValued"], wanted.multi_valued
+        ));
+    }
+    let write_only = d["mutability"] == "writeOnly" || d["returned"] == "never";
+    if write_only != wanted.write_only {
+        wrong.push(format!(
+            "mutability {} and returned {} (expected {})",
+            d["mutability"],
+            d["returned"],
+            if wanted.write_only {
+                "writeOnly and never: it is a password"
+            } else {
+                "a readable attribute"
+            }
+        ));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    fail(
+        "ECMA-DISC-005",
+        format!("the definition of {name}: {}", wrong.join("; ")),
+    )
+}
+
+/// ECMA-READ-004: no password value the scenario sent comes back, under any name.
+pub fn no_password_value(x: &Exchange, sent: &[String]) -> Result<(), CheckFailure> {
+    let Some(body) = &x.response_body else {
+        return Ok(());
+    };
+    if sent
+        .iter()
+        .any(|p| !p.is_empty() && body.contains(p.as_str()))
+    {
+        return fail(
+            "ECMA-READ-004",
+            "expected no password in the answer, found a password this scenario set".into(),
+        );
+    }
+    Ok(())
+}
+
+/// ECMA-AUTH-001: a refused request shows nothing of the connector's data: no resource, no
+/// list of resources, no extension attributes, and none of `known` (the user's id, DN, name)
+/// unless the request itself carried it (an echo gives nothing away).
+pub fn no_resource_data(x: &Exchange, known: &[String]) -> Result<(), CheckFailure> {
+    let body = json(x).unwrap_or(Value::Null);
+    let mut found = Vec::new();
+    if body.get("id").is_some() {
+        found.push("an id".to_owned());
+    }
+    if body["Resources"].as_array().is_some_and(|r| !r.is_empty()) {
+        found.push("Resources".to_owned());
+    }
+    if body.get(urn::ECMA2HOST_USER).is_some() || body.get("attributes").is_some() {
+        found.push("attributes".to_owned());
+    }
+    // What the request itself carried may be echoed; what it did not, the host gave away.
+    let text = x.response_body.as_deref().unwrap_or("");
+    let asked = format!(
+        "{} {}",
+        percent_encoding::percent_decode_str(&x.url.replace('+', " ")).decode_utf8_lossy(),
+        x.request_body.as_deref().unwrap_or("")
+    );
+    found.extend(
+        known
+            .iter()
+            .filter(|k| !k.is_empty() && text.contains(k.as_str()) && !asked.contains(k.as_str()))
+            .map(|k| format!("{k:?}")),
+    );
+    if found.is_empty() {
+        return Ok(());
+    }
+    fail(
+        "ECMA-AUTH-001",
+        format!(
+            "expected no resource data in the refusal, found {}",
+            found.join(", ")
+        ),
+    )
+}
+
 /// ECMA-ERR-004: the target's state did not change.
-pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure> {
+///
+/// `versions` are the attributes that change on every write (entryCSN, a row version): when
+/// only they differ, the message says the object was rewritten with the values it had.
+pub fn unchanged(
+    before: &Snapshot,
+    after: &Snapshot,
+    versions: &[String],
+) -> Result<(), CheckFailure> {
     if before == after {
         return Ok(());
     }
+    let mut rewritten = true;
     let mut differences = Vec::new();
     for dn in before
         .keys()
@@ -341,8 +605,14 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure
         .collect::<std::collections::BTreeSet<_>>()
     {
         match (before.get(dn), after.get(dn)) {
-            (Some(_), None) => differences.push(format!("{dn} was removed")),
-            (None, Some(_)) => differences.push(format!("{dn} appeared")),
+            (Some(_), None) => {
+                rewritten = false;
+                differences.push(format!("{dn} was removed"));
+            }
+            (None, Some(_)) => {
+                rewritten = false;
+                differences.push(format!("{dn} appeared"));
+            }
             (Some(b), Some(a)) if a != b => {
                 for attr in b
                     .keys()
@@ -350,6 +620,7 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure
                     .collect::<std::collections::BTreeSet<_>>()
                 {
                     if b.get(attr) != a.get(attr) {
+                        rewritten &= versions.contains(attr);
                         differences.push(format!(
                             "{dn}: {attr} {:?} became {:?}",
                             b.get(attr),
@@ -361,10 +632,15 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), CheckFailure
             _ => {}
         }
     }
+    let how = if rewritten {
+        "it was written to although no value changed: "
+    } else {
+        ""
+    };
     fail(
         "ECMA-ERR-004",
         format!(
-            "expected the target unchanged, but {}",
+            "expected the target unchanged, but {how}{}",
             differences.join("; ")
         ),
     )
@@ -403,6 +679,18 @@ mod tests {
             e.message,
             "expected 200 or 204, got no answer: Connection refused"
         );
+    }
+
+    #[test]
+    fn a_refusal_of_an_id_says_which_id_was_sent_and_how() {
+        let mut e = x(Some(404), r#"{"detail":"no such user"}"#, MEDIA_TYPE);
+        e.url = "https://h/ecma2host_X/scim/Users/cn%3Da%2Cdc%3Dx".into();
+        assert_eq!(
+            got(&e),
+            "404 (no such user) for id \"cn=a,dc=x\", sent percent-encoded as one path segment: /Users/cn%3Da%2Cdc%3Dx"
+        );
+        e.status = Some(500);
+        assert_eq!(got(&e), "500 (no such user)");
     }
 
     #[test]
@@ -458,6 +746,67 @@ mod tests {
         );
         assert!(list_response(&x(Some(200), &missing, MEDIA_TYPE)).is_err());
         assert!(list_response(&x(Some(200), r#"{"totalResults":0}"#, MEDIA_TYPE)).is_err());
+        let l = |body: serde_json::Value, url: &str| {
+            let mut e = x(Some(200), &body.to_string(), MEDIA_TYPE);
+            e.url = url.into();
+            list_response(&e)
+        };
+        let one = json!({"id": "a"});
+        let schemas = json!([urn::LIST_RESPONSE]);
+        let u = "https://h/scim/Users?filter=x";
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 1, "Resources": [one]}),
+                u
+            )
+            .is_ok()
+        );
+        // A total below what came back, or above it without paging, is wrong.
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 0, "Resources": [one]}),
+                u
+            )
+            .is_err()
+        );
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 5, "Resources": [one]}),
+                u
+            )
+            .is_err()
+        );
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 5, "itemsPerPage": 1, "Resources": [one]}),
+                u
+            )
+            .is_ok(),
+            "paged by the server, and saying so"
+        );
+        // Paging as asked.
+        let p = "https://h/scim/Users?startIndex=3&count=1";
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 3, "startIndex": 3, "itemsPerPage": 1, "Resources": [one]}),
+                p
+            )
+            .is_ok()
+        );
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 3, "startIndex": 1, "itemsPerPage": 1, "Resources": [one]}),
+                p
+            )
+            .is_err()
+        );
+        assert!(
+            l(
+                json!({"schemas": schemas, "totalResults": 3, "Resources": [one, one]}),
+                "https://h/scim/Users?count=1"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -539,6 +888,29 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_of_identical_values_is_a_change_and_is_called_one() {
+        let entry = |csn: &str| -> Snapshot {
+            [(
+                "cn=a".to_owned(),
+                [
+                    ("sn".to_owned(), vec!["X".to_owned()]),
+                    ("entrycsn".to_owned(), vec![csn.to_owned()]),
+                ]
+                .into_iter()
+                .collect(),
+            )]
+            .into_iter()
+            .collect()
+        };
+        let e = unchanged(&entry("1"), &entry("2"), &["entrycsn".into()]).unwrap_err();
+        assert!(
+            e.message.contains("written to although no value changed"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn unchanged_names_the_difference() {
         let mut a = Snapshot::new();
         a.insert(
@@ -547,20 +919,20 @@ mod tests {
                 .into_iter()
                 .collect(),
         );
-        assert!(unchanged(&a, &a.clone()).is_ok());
+        assert!(unchanged(&a, &a.clone(), &[]).is_ok());
         let mut b = a.clone();
         b.get_mut("cn=a")
             .unwrap()
             .insert("sn".into(), vec!["Y".into()]);
         b.insert("cn=b".into(), Default::default());
-        let e = unchanged(&a, &b).unwrap_err();
+        let e = unchanged(&a, &b, &[]).unwrap_err();
         assert!(
             e.message.contains("cn=a: sn") && e.message.contains("cn=b appeared"),
             "{}",
             e.message
         );
         assert!(
-            unchanged(&a, &Snapshot::new())
+            unchanged(&a, &Snapshot::new(), &[])
                 .unwrap_err()
                 .message
                 .contains("cn=a was removed")
@@ -568,27 +940,24 @@ mod tests {
     }
 
     /// Checks name requirements, the catalogue gives levels: every requirement named in the
-    /// harness's code exists there, and a check whose failure fails the step directly (`?`
-    /// rather than `World::check`) names a MUST — a SHOULD must only ever warn.
+    /// harness's code exists there, a step that fails directly (`?` rather than
+    /// `World::check`) names a MUST, and the checks here that stand for a SHOULD are only ever
+    /// called through `World::check` — a SHOULD must only ever warn.
     #[test]
     fn every_requirement_named_in_code_is_in_the_catalogue_and_direct_failures_are_musts() {
         let suite = crate::suite::Suite::embedded().unwrap();
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let id = regex::Regex::new(r#""(ECMA-[A-Z]+-\d{3})""#).unwrap();
-        let mut files = vec![src.join("checks.rs"), src.join("world.rs")];
-        for dir in [src.join("steps")] {
-            for e in std::fs::read_dir(dir).unwrap() {
-                files.push(e.unwrap().path());
-            }
+        let mut callers = vec![src.join("world.rs")];
+        for e in std::fs::read_dir(src.join("steps")).unwrap() {
+            callers.push(e.unwrap().path());
         }
         let mut problems = Vec::new();
-        let mut named = 0;
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            // Statements, roughly: enough to see whether a check goes through `check(` or `?`.
+        // Call sites: a statement that names a requirement and fails with `?` names a MUST.
+        for file in &callers {
+            let text = std::fs::read_to_string(file).unwrap();
             for statement in text.split(';') {
                 for m in id.captures_iter(statement) {
-                    named += 1;
                     let req = &m[1];
                     match suite.level(req) {
                         None => problems
@@ -610,7 +979,37 @@ mod tests {
                 }
             }
         }
-        assert!(named > 20, "{named}");
+        // This file: every requirement a check stands for exists; the SHOULD ones belong to
+        // checks that every caller routes through `World::check`.
+        let text = std::fs::read_to_string(src.join("checks.rs")).unwrap();
+        let code = &text[..text.find("#[cfg(test)]").unwrap()];
+        let mut should = Vec::new();
+        for m in id.captures_iter(code) {
+            match suite.level(&m[1]) {
+                None => problems.push(format!("checks.rs: {} is not in the catalogue", &m[1])),
+                Some(Level::Must) => {}
+                Some(_) => should.push(m[1].to_owned()),
+            }
+        }
+        assert_eq!(
+            should,
+            ["ECMA-ERR-003", "ECMA-DISC-005"],
+            "update the list below"
+        );
+        for function in ["media_type(", "definition_matches("] {
+            for file in &callers {
+                let text = std::fs::read_to_string(file).unwrap();
+                for line in text.lines().filter(|l| l.contains(function)) {
+                    if !line.contains("check(") {
+                        problems.push(format!(
+                            "{}: {function} is a SHOULD check, called without World::check: {}",
+                            file.display(),
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }

@@ -321,7 +321,7 @@ pub async fn run_embedded_with(
     // Every selected profile at once: each has its own connector, container and account, so
     // one run id marks them all.
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
-    let runs = selected.iter().map(|s| {
+    let runs = selected.iter().enumerate().map(|(i, s)| {
         let config = Config {
             profile: Some(s.profile.to_owned()),
             profiles: Vec::new(),
@@ -376,6 +376,7 @@ pub async fn run_embedded_with(
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],
             run_id: Some(run_id.clone()),
+            first_scenario: 1 + 10_000 * i as u64,
             ..options.clone()
         };
         let base: &Path = dir.path();

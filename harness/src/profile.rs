@@ -69,6 +69,11 @@ pub struct SqlProfile {
     /// alone.
     #[serde(default)]
     pub unmapped_column: Option<String>,
+    /// A column whose value changes on every write of a row (a trigger keeps it), so that
+    /// "the target is unchanged" also sees a rewrite of identical values. PostgreSQL needs none:
+    /// the probe reads the row's `xmin`.
+    #[serde(default)]
+    pub row_version: Option<String>,
     /// A table the profile's stored procedures record their calls in (`Operation`,
     /// `ContosoLogin`, `Seq`), for the scenarios that check the host calls them.
     #[serde(default)]
@@ -135,6 +140,17 @@ pub struct Profile {
     pub deprovisioning: Deprovisioning,
     /// Logical attribute → its settings.
     pub attributes: IndexMap<String, LogicalAttribute>,
+}
+
+/// What a host's `/Schemas` must say of one target attribute (RFC 7643 §7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedDefinition {
+    /// `type`.
+    pub kind: AttrType,
+    /// `multiValued`.
+    pub multi_valued: bool,
+    /// Write-only: `mutability` `writeOnly` and `returned` `never`.
+    pub write_only: bool,
 }
 
 /// A profile that cannot be used.
@@ -260,6 +276,43 @@ impl Profile {
             (None, Some(s)) => &s.anchor,
             (None, None) => "cn",
         }
+    }
+
+    /// What the host's schema must say of the target attribute `name`: its type, whether it
+    /// is multi-valued, and whether it is write-only (mutability `writeOnly`, returned
+    /// `never`). `-dn-` is a single string, `objectClass` multi-valued strings.
+    pub fn definition_of(&self, name: &str) -> Option<ExpectedDefinition> {
+        if self.ldap.is_some() && name == "-dn-" {
+            return Some(ExpectedDefinition {
+                kind: AttrType::String,
+                multi_valued: false,
+                write_only: false,
+            });
+        }
+        if self.ldap.is_some() && name == "objectClass" {
+            return Some(ExpectedDefinition {
+                kind: AttrType::String,
+                multi_valued: true,
+                write_only: false,
+            });
+        }
+        self.attributes
+            .values()
+            .find(|a| a.target == name)
+            .map(|a| ExpectedDefinition {
+                kind: a.kind,
+                multi_valued: a.multi_valued,
+                write_only: a.write_only,
+            })
+    }
+
+    /// The target names of the write-only attributes (passwords): never returned.
+    pub fn write_only_targets(&self) -> Vec<String> {
+        self.attributes
+            .values()
+            .filter(|a| a.write_only)
+            .map(|a| a.target.clone())
+            .collect()
     }
 
     /// The target attributes the host must expose for this profile: every logical attribute's

@@ -90,6 +90,60 @@ pub struct Change {
     pub had_value: bool,
 }
 
+/// The wrong tokens ECMA-AUTH-002 names, each derived from the connector's token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenVariant {
+    /// Any other token.
+    Wrong,
+    /// The token without its last character.
+    Truncated,
+    /// The token with its letters' case changed (upper case; lower case when upper case would
+    /// not change it).
+    CaseChanged,
+    /// `Authorization: Bearer ` with nothing after it.
+    Empty,
+}
+
+impl TokenVariant {
+    /// The variant a step names: `a wrong token`, `the token truncated`, `the token in upper
+    /// case`, `an empty bearer token`.
+    pub fn named(phrase: &str) -> Option<TokenVariant> {
+        Some(match phrase {
+            "a wrong token" => TokenVariant::Wrong,
+            "the token truncated" => TokenVariant::Truncated,
+            "the token in upper case" => TokenVariant::CaseChanged,
+            "an empty bearer token" => TokenVariant::Empty,
+            _ => return None,
+        })
+    }
+
+    /// The variant of `token`. It always differs from `token`: a token without letters has no
+    /// case to change, so its case variant changes its last character instead (a near miss,
+    /// which is what the case variant tests), and so does a truncation of an empty token.
+    pub fn of(self, token: &str) -> String {
+        let near_miss = |t: &str| {
+            let mut chars: Vec<char> = t.chars().collect();
+            match chars.last_mut() {
+                Some(c) => *c = if *c == 'x' { 'y' } else { 'x' },
+                None => chars.push('x'),
+            }
+            chars.into_iter().collect::<String>()
+        };
+        let v = match self {
+            TokenVariant::Wrong => format!("wrong-{}", uuid::Uuid::new_v4().simple()),
+            TokenVariant::Truncated => token
+                .chars()
+                .take(token.chars().count().saturating_sub(1))
+                .collect(),
+            TokenVariant::CaseChanged if token.to_uppercase() != token => token.to_uppercase(),
+            TokenVariant::CaseChanged if token.to_lowercase() != token => token.to_lowercase(),
+            TokenVariant::CaseChanged => near_miss(token),
+            TokenVariant::Empty => String::new(),
+        };
+        if v == token { near_miss(token) } else { v }
+    }
+}
+
 /// The requests, as Entra shapes them.
 pub mod entra {
     use super::*;
@@ -210,9 +264,29 @@ pub mod entra {
 
     /// `GET /Schemas`
     pub fn schemas() -> Request {
+        get_path("/Schemas")
+    }
+
+    /// `GET <path>` relative to the SCIM base (`/ResourceTypes`, `/ServiceProviderConfig`).
+    pub fn get_path(path: &str) -> Request {
         Request {
             method: "GET",
-            path: "/Schemas".into(),
+            path: path.into(),
+            body: None,
+        }
+    }
+
+    /// `/Users?filter=<attribute> eq "<value>"` with every character that is not unreserved
+    /// percent-encoded (spaces as `%20`, quotes as `%22`): the form Entra's URL form
+    /// (`+` for spaces) must match alike (ECMA-MATCH-003).
+    pub fn filter_fully_encoded(attribute: &str, value: &str) -> Request {
+        let expression = format!("{attribute} eq {}", json_string(value));
+        Request {
+            method: "GET",
+            path: format!(
+                "/Users?filter={}",
+                utf8_percent_encode(&expression, PATH_KEEP)
+            ),
             body: None,
         }
     }
@@ -309,21 +383,10 @@ impl ProvisioningService {
         &self.base
     }
 
-    /// A token that is not the connector's, derived as a wrong-token scenario names it: `a wrong
-    /// token`, `the token truncated`, `the token in upper case` (lower case when upper case
-    /// would not change it), `an empty bearer token`.
-    pub fn token_variant(&self, kind: &str) -> String {
-        let token = self.token.expose();
-        match kind {
-            "the token truncated" => token
-                .chars()
-                .take(token.chars().count().saturating_sub(1))
-                .collect(),
-            "the token in upper case" if token.to_uppercase() != token => token.to_uppercase(),
-            "the token in upper case" => token.to_lowercase(),
-            "an empty bearer token" => String::new(),
-            _ => format!("wrong-{}", uuid::Uuid::new_v4().simple()),
-        }
+    /// A token that is not the connector's, as [`TokenVariant`] says; never the token itself
+    /// (ECMA-AUTH-002), whatever the token is made of.
+    pub fn token_variant(&self, variant: TokenVariant) -> String {
+        variant.of(self.token.expose())
     }
 
     /// Sends a request and records the exchange. Never fails: no answer is evidence too.
@@ -420,6 +483,31 @@ mod tests {
             Some(Body::Json(v)) => v,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn every_token_variant_differs_from_the_token() {
+        use TokenVariant::*;
+        for token in [
+            "harness-test-token-42",
+            "123456789012",
+            "ABCDEFGHIJKL",
+            "",
+            "x",
+        ] {
+            for v in [Wrong, Truncated, CaseChanged, Empty] {
+                assert_ne!(v.of(token), token, "{v:?} of {token:?}");
+            }
+        }
+        assert_eq!(CaseChanged.of("abc-123"), "ABC-123");
+        assert_eq!(CaseChanged.of("ABC-123"), "abc-123");
+        assert_eq!(CaseChanged.of("123456789012"), "12345678901x");
+        assert_eq!(Truncated.of("abcd"), "abc");
+        assert_eq!(
+            TokenVariant::named("the token in upper case"),
+            Some(CaseChanged)
+        );
+        assert_eq!(TokenVariant::named("a token"), None);
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct RunOptions {
     /// Where the run writes the started host's output (`host.command`); `None`: a fresh
     /// directory under the system's temporary directory.
     pub output_dir: Option<std::path::PathBuf>,
+    /// The number of the run's first scenario (names are `<name>-<run id>-<number>`): the
+    /// embedded default gives each of its concurrent profiles its own range, so that no two
+    /// objects of one run share a name even in one directory.
+    pub first_scenario: u64,
 }
 
 impl Default for RunOptions {
@@ -72,6 +76,7 @@ impl Default for RunOptions {
             expected: None,
             certify: false,
             output_dir: None,
+            first_scenario: 1,
         }
     }
 }
@@ -416,7 +421,7 @@ pub async fn run_with(
         }
     };
     let levels = Arc::new(suite.levels());
-    let scenarios = Arc::new(AtomicU64::new(1));
+    let scenarios = Arc::new(AtomicU64::new(options.first_scenario));
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
     ));

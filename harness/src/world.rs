@@ -104,6 +104,9 @@ pub struct User {
     pub values: IndexMap<String, Value>,
     /// The values it was created with.
     pub original: IndexMap<String, Value>,
+    /// The target's own identifiers of the object (`entryUUID`, `objectGUID`), read when it
+    /// was created: they find it again wherever the host moves it.
+    pub target_ids: Vec<(String, String)>,
 }
 
 /// The scenario's state, by side: what the provisioning service sent and was answered, what the
@@ -133,6 +136,8 @@ pub struct ScimSide {
     pub last: Option<Exchange>,
     /// The target attributes the last create or update carried.
     pub carried: IndexMap<String, Value>,
+    /// Values of write-only attributes (passwords) the scenario sent: no answer may show them.
+    pub passwords: Vec<String>,
 }
 
 /// What the probe saw.
@@ -207,6 +212,7 @@ impl EcmaWorld {
                     created: None,
                     values: IndexMap::new(),
                     original: IndexMap::new(),
+                    target_ids: Vec::new(),
                 },
             );
         }
@@ -233,8 +239,10 @@ impl EcmaWorld {
             .replace("{number}", &user.number.to_string())
     }
 
-    /// A scenario value of a `unique` attribute, given this scenario's suffix.
+    /// A value from a scenario's table as it is sent: `{x×300}` written out (300 `x`), and a
+    /// `unique` attribute's value given this scenario's suffix.
     pub fn uniquify(&self, attribute: &LogicalAttribute, value: &str) -> String {
+        let value = &repeat(value);
         if !attribute.unique {
             return value.to_owned();
         }
@@ -328,6 +336,7 @@ impl EcmaWorld {
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
         let run = self.run()?;
         self.target.before = Some(self.snapshot().await?);
+        self.remember_passwords(&request);
         let mut exchange = run.service.send(&request, &auth).await;
         let leaked = checks::redact_secrets(&mut exchange, &run.secrets);
         self.scim.last = Some(exchange.clone());
@@ -335,7 +344,56 @@ impl EcmaWorld {
         self.check(leaked)?;
         self.check(checks::media_type(&exchange))?;
         self.check(checks::scim_error_body(&exchange))?;
+        // No answer, of any kind, shows a password (ECMA-READ-004).
+        if let Some(body) = checks::json(&exchange) {
+            self.check(checks::no_password(
+                &body,
+                &run.profile.write_only_targets(),
+            ))?;
+        }
+        self.check(checks::no_password_value(&exchange, &self.scim.passwords))?;
         Ok(exchange)
+    }
+
+    /// Keeps the values of write-only attributes (passwords) a request carries, so that every
+    /// later answer can be searched for them.
+    fn remember_passwords(&mut self, request: &Request) {
+        let Some(crate::provisioning::Body::Json(body)) = &request.body else {
+            return;
+        };
+        let Some(run) = &self.run else { return };
+        let write_only = run.profile.write_only_targets();
+        let mut found = Vec::new();
+        let mut collect = |name: &str, value: &Value| {
+            let bare = name.rsplit(':').next().unwrap_or(name);
+            if write_only.iter().any(|w| w.eq_ignore_ascii_case(bare))
+                && let Some(v) = value.as_str()
+                && v.chars().count() >= 4
+            {
+                found.push(v.to_owned());
+            }
+        };
+        if let Some(ext) = body[scim_proto::urn::ECMA2HOST_USER].as_object() {
+            for (k, v) in ext {
+                collect(k, v);
+            }
+        }
+        for op in body["Operations"].as_array().into_iter().flatten() {
+            match (op["path"].as_str(), op["value"].as_object()) {
+                (Some(path), _) => collect(path, &op["value"]),
+                (None, Some(values)) => {
+                    for (k, v) in values {
+                        collect(k, v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for v in found {
+            if !self.scim.passwords.contains(&v) {
+                self.scim.passwords.push(v);
+            }
+        }
     }
 
     /// Records a check by its requirement's level in the catalogue: a failed MUST fails the
@@ -389,8 +447,17 @@ impl EcmaWorld {
             user.created = body;
             user.values = attrs.clone();
             user.original = attrs;
+            self.remember_target_ids(logical).await?;
         }
         Ok(x)
+    }
+
+    /// Reads the user's target identifiers (`entryUUID`, `objectGUID`) where it is now.
+    pub async fn remember_target_ids(&mut self, logical: &str) -> StepResult {
+        if let Some(e) = self.target_entry(logical).await? {
+            self.user(logical)?.target_ids = Probe::target_ids(&e);
+        }
+        Ok(())
     }
 
     /// Creates a user and insists on 201 with an id (for `Given` steps).
@@ -462,6 +529,36 @@ impl EcmaWorld {
     }
 }
 
+/// `text` with every `{c×n}` written out as `n` times the character `c`: how a feature says
+/// "a value of 300 characters" and still shows what is sent.
+pub fn repeat(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let mut chars = after.chars();
+        let parsed = chars.next().and_then(|c| {
+            let tail = chars.as_str().strip_prefix('×')?;
+            let close = tail.find('}')?;
+            let n: usize = tail[..close].parse().ok()?;
+            Some((c, n, &tail[close + 1..]))
+        });
+        match parsed {
+            Some((c, n, tail)) if n <= 100_000 => {
+                out.extend(std::iter::repeat_n(c, n));
+                rest = tail;
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Compares a target value (LDAP text) with what was sent.
 pub fn same(sent: &Value, stored: &[String]) -> bool {
     let expected: Vec<String> = match sent {
@@ -499,4 +596,14 @@ pub fn same_json(sent: &Value, returned: &Value) -> bool {
     a.sort();
     b.sort();
     a == b
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeats_are_written_out_and_other_braces_kept() {
+        assert_eq!(super::repeat("ö{x×3}@a"), "öxxx@a");
+        assert_eq!(super::repeat("{name} {x×2}{y×0}"), "{name} xx");
+        assert_eq!(super::repeat("{x×}{×3}{"), "{x×}{×3}{");
+    }
 }

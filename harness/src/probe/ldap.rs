@@ -14,8 +14,17 @@ use rustls_pki_types::pem::PemObject;
 use super::{Entry, Match, ProbeError, Snapshot};
 use crate::config::TargetConfig;
 
-/// Operational attributes that change on their own and are left out of snapshots.
-const VOLATILE: [&str; 4] = ["modifytimestamp", "modifiersname", "entrycsn", "contextcsn"];
+/// Operational attributes that change on every write of an entry, even one that rewrites
+/// identical values (OpenLDAP: entryCSN, modifyTimestamp, modifiersName; AD LDS: uSNChanged,
+/// whenChanged). Snapshots keep them, so "the target is unchanged" sees a rewrite; "otherwise
+/// unchanged" leaves them out.
+pub const VERSION_ATTRIBUTES: [&str; 5] = [
+    "entrycsn",
+    "modifytimestamp",
+    "modifiersname",
+    "usnchanged",
+    "whenchanged",
+];
 
 /// The LDAP probe.
 pub struct LdapProbe {
@@ -23,6 +32,8 @@ pub struct LdapProbe {
     url: String,
     settings: LdapConnSettings,
     container: String,
+    /// The host's partition: where a user that moved instead of going away is looked for.
+    base_dn: String,
 }
 
 impl std::fmt::Debug for LdapProbe {
@@ -68,6 +79,7 @@ impl LdapProbe {
             url: target.url.clone(),
             settings,
             container: target.container.clone(),
+            base_dn: target.base_dn.clone(),
         })
     }
 
@@ -104,10 +116,40 @@ impl LdapProbe {
 
     /// Entries beneath the container matching an LDAP filter.
     pub async fn find(&self, filter: &str) -> Result<Vec<Entry>, ProbeError> {
+        self.find_under(&self.container, filter).await
+    }
+
+    /// Entries anywhere in the host's partition that are the object `named` (by the naming
+    /// attribute of any of `namings`) or that carry one of `ids`: how a user the host moved, or
+    /// renamed and moved, instead of deleting is found. Only `entryUUID` is searched for among
+    /// the ids: an `objectGUID` is binary, and a filter on binary values is something the
+    /// embedded mock's protocol library cannot carry (a move of an AD LDS user is still found
+    /// by its name).
+    pub async fn find_in_partition(
+        &self,
+        namings: &[String],
+        named: &str,
+        ids: &[(String, String)],
+    ) -> Result<Vec<Entry>, ProbeError> {
+        let mut clauses: Vec<String> = namings
+            .iter()
+            .map(|n| format!("({n}={})", escape(named)))
+            .collect();
+        for (attribute, value) in ids
+            .iter()
+            .filter(|(a, _)| a.eq_ignore_ascii_case("entryUUID"))
+        {
+            clauses.push(format!("({attribute}={})", escape(value)));
+        }
+        self.find_under(&self.base_dn, &format!("(|{})", clauses.concat()))
+            .await
+    }
+
+    async fn find_under(&self, base: &str, filter: &str) -> Result<Vec<Entry>, ProbeError> {
         let result = self
             .ldap
             .clone()
-            .search(&self.container, Scope::Subtree, filter, vec!["*", "+"])
+            .search(base, Scope::Subtree, filter, vec!["*", "+"])
             .await
             .map_err(|e| self.err(&format!("search {filter}"), e))?;
         match result.1.rc {
@@ -145,23 +187,15 @@ impl LdapProbe {
         self.find(&filter).await
     }
 
-    /// The state of the entries [`LdapProbe::find_matching`] selects, volatile operational
-    /// attributes left out.
+    /// The state of the entries [`LdapProbe::find_matching`] selects, operational attributes
+    /// included.
     pub async fn snapshot_matching(
         &self,
         namings: &[String],
         m: Match<'_>,
     ) -> Result<Snapshot, ProbeError> {
         let entries = self.find_matching(namings, m).await?;
-        Ok(super::snapshot_of(
-            entries
-                .into_iter()
-                .map(|mut e| {
-                    e.attributes.retain(|k, _| !VOLATILE.contains(&k.as_str()));
-                    e
-                })
-                .collect(),
-        ))
+        Ok(super::snapshot_of(entries))
     }
 
     /// Adds an entry out of band.
@@ -270,14 +304,20 @@ impl LdapProbe {
     }
 }
 
+/// An entry as text; binary values (`objectGUID`) as lower-case hex.
 fn entry(e: SearchEntry) -> Entry {
+    let hex = |b: &Vec<u8>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut attributes: std::collections::BTreeMap<String, Vec<String>> = e
+        .attrs
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    for (k, v) in e.bin_attrs {
+        attributes.insert(k.to_ascii_lowercase(), v.iter().map(hex).collect());
+    }
     Entry {
         dn: e.dn,
-        attributes: e
-            .attrs
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        attributes,
     }
 }
 

@@ -102,11 +102,50 @@ impl Probe {
         }
     }
 
+    /// The object called `named` anywhere the host could have put it — the whole partition
+    /// (LDAP), the table (SQL) — or carrying one of `ids` (the target's own identifiers, read
+    /// when it was created): a user the host moved instead of deleting is found.
+    pub async fn find_anywhere(
+        &self,
+        namings: &[String],
+        named: &str,
+        ids: &[(String, String)],
+    ) -> Result<Vec<Entry>, ProbeError> {
+        match self {
+            Probe::Ldap(p) => p.find_in_partition(namings, named, ids).await,
+            Probe::Sql(p) => p.find(Match::Is(named)).await,
+        }
+    }
+
+    /// The target's own identifiers of an object, which survive a move or a rename:
+    /// `entryUUID` (OpenLDAP), `objectGUID` (AD LDS, as hex); none for SQL, whose anchor is the
+    /// name.
+    pub fn target_ids(entry: &Entry) -> Vec<(String, String)> {
+        ["entryUUID", "objectGUID"]
+            .iter()
+            .filter_map(|a| {
+                entry
+                    .values(a)
+                    .first()
+                    .map(|v| ((*a).to_owned(), v.clone()))
+            })
+            .collect()
+    }
+
     /// The objects [`Probe::find`] selects, for before/after comparison.
     pub async fn snapshot(&self, namings: &[String], m: Match<'_>) -> Result<Snapshot, ProbeError> {
         match self {
             Probe::Ldap(p) => p.snapshot_matching(namings, m).await,
             Probe::Sql(p) => Ok(snapshot_of(p.find(m).await?)),
+        }
+    }
+
+    /// The attributes (lower case) that change on every write of an object, even one that
+    /// rewrites identical values: what tells a rewrite from no write.
+    pub fn version_attributes(&self) -> Vec<String> {
+        match self {
+            Probe::Ldap(_) => ldap::VERSION_ATTRIBUTES.map(str::to_owned).to_vec(),
+            Probe::Sql(p) => p.version_attributes(),
         }
     }
 

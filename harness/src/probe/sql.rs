@@ -36,8 +36,13 @@ pub struct SqlProbe {
     url: String,
     table: String,
     anchor: String,
+    /// The column that counts writes (the profile's `row_version`), if any.
+    row_version: Option<String>,
     columns: tokio::sync::OnceCell<Vec<Column>>,
 }
+
+/// The attribute name under which a PostgreSQL row's `xmin` (its version) is read.
+pub const XMIN: &str = "xmin";
 
 impl std::fmt::Debug for SqlProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,6 +117,7 @@ impl SqlProbe {
             url: redact_url(&target.url),
             table,
             anchor,
+            row_version: profile.and_then(|p| p.row_version.clone()),
             columns: tokio::sync::OnceCell::new(),
         })
     }
@@ -212,6 +218,14 @@ impl SqlProbe {
             }
             attributes.insert(c.name.to_ascii_lowercase(), vec![value]);
         }
+        if self.engine == Engine::Postgres {
+            let xmin: Option<String> = row
+                .try_get(columns.len())
+                .map_err(|e| self.err(&format!("read {}.xmin", self.table), e))?;
+            if let Some(v) = xmin {
+                attributes.insert(XMIN.to_owned(), vec![v]);
+            }
+        }
         let anchor = anchor.ok_or_else(|| {
             self.err(
                 "read a row",
@@ -222,6 +236,16 @@ impl SqlProbe {
             dn: dn_of(&anchor),
             attributes,
         })
+    }
+
+    /// The attributes (lower case) that change on every write of a row: PostgreSQL's `xmin`,
+    /// or the profile's `row_version` column.
+    pub fn version_attributes(&self) -> Vec<String> {
+        match (self.engine, &self.row_version) {
+            (Engine::Postgres, _) => vec![XMIN.to_owned()],
+            (_, Some(c)) => vec![c.to_ascii_lowercase()],
+            _ => Vec::new(),
+        }
     }
 
     /// Rows whose anchor matches (LIKE with `!` as the escape character, the same on every
@@ -241,11 +265,15 @@ impl SqlProbe {
                 format!("%{}%", like(v)),
             ),
         };
-        let list = columns
+        let mut list = columns
             .iter()
             .map(|c| self.read_expr(c))
             .collect::<Vec<_>>()
             .join(", ");
+        // A PostgreSQL row's version: a new one for every UPDATE, even of identical values.
+        if self.engine == Engine::Postgres {
+            list.push_str(", CAST(xmin AS TEXT)");
+        }
         let sql = format!(
             "SELECT {list} FROM {} WHERE {condition} ORDER BY {anchor}",
             self.engine.quote(&self.table)

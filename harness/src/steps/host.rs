@@ -59,6 +59,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     (r"^the host answers 400 (\w+)$", step!(bad_request)),
     (r"^the answer shows no password$", step!(no_password)),
     (
+        r#"^the answer shows nothing of user "([^"]+)"$"#,
+        step!(no_resource_data),
+    ),
+    (
         r"^the answer equals the resource the host returned on create$",
         step!(equals_created),
     ),
@@ -114,6 +118,18 @@ fn resources(w: &EcmaWorld) -> Result<Vec<Value>, Failure> {
     Ok(list["Resources"].as_array().cloned().unwrap_or_default())
 }
 
+/// The last answer's `totalResults` is `n`: a list that holds all its results counts them.
+fn total_is(w: &EcmaWorld, n: usize) -> StepResult {
+    let total = json(w.last()?).and_then(|b| b["totalResults"].as_u64());
+    if total == Some(n as u64) {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "expected totalResults {n} for the {n} matching user(s), got {total:?} (ECMA-MATCH-006)"
+        )))
+    }
+}
+
 async fn list_of_schemas(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let x = w.last()?.clone();
     checks::status(&x, &[200], "ECMA-DISC-001")?;
@@ -127,39 +143,35 @@ async fn schema_lists_profile(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let schema = body["Resources"]
         .as_array()
         .and_then(|all| all.iter().find(|s| s["id"] == urn::ECMA2HOST_USER))
+        .cloned()
         .ok_or_else(|| {
             Failure(format!(
                 "expected the schema {} in the list, got none",
                 urn::ECMA2HOST_USER
             ))
         })?;
-    let listed: std::collections::BTreeSet<String> = schema["attributes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let definitions: Vec<Value> = schema["attributes"].as_array().cloned().unwrap_or_default();
+    let listed: std::collections::BTreeSet<String> = definitions
+        .iter()
+        .filter_map(|x| x["name"].as_str().map(str::to_owned))
+        .collect();
+    // ECMA-DISC-002/003: exactly the selected attributes, each spelt as the target spells it.
     let expected = run.profile.selected_attributes();
-    let fold = |s: &std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
-        s.iter().map(|n| n.to_ascii_lowercase()).collect()
-    };
-    if fold(&listed) == fold(&expected) {
-        Ok(())
-    } else {
-        let missing: Vec<&String> = expected
-            .iter()
-            .filter(|e| !fold(&listed).contains(&e.to_ascii_lowercase()))
-            .collect();
-        let extra: Vec<&String> = listed
-            .iter()
-            .filter(|l| !fold(&expected).contains(&l.to_ascii_lowercase()))
-            .collect();
-        Err(Failure(format!(
-            "expected exactly the attributes {expected:?}, got {listed:?} (missing {missing:?}, extra {extra:?})"
-        )))
+    if listed != expected {
+        let missing: Vec<&String> = expected.difference(&listed).collect();
+        let extra: Vec<&String> = listed.difference(&expected).collect();
+        return Err(Failure(format!(
+            "expected exactly the attributes {expected:?}, spelt as the target spells them; got {listed:?} (missing {missing:?}, extra {extra:?}) (ECMA-DISC-003)"
+        )));
     }
+    for definition in &definitions {
+        w.check(checks::attribute_definition(definition))?;
+        let name = definition["name"].as_str().unwrap_or_default();
+        if let Some(wanted) = run.profile.definition_of(name) {
+            w.check(checks::definition_matches(definition, &wanted))?;
+        }
+    }
+    Ok(())
 }
 
 async fn created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
@@ -227,7 +239,7 @@ async fn exactly_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let found = resources(w)?;
     let ids: Vec<&str> = found.iter().filter_map(id_in).collect();
     if ids == [id.as_str()] {
-        Ok(())
+        total_is(w, 1)
     } else {
         Err(Failure(format!(
             "expected exactly user {logical:?} (id {id:?}), got ids {ids:?}"
@@ -255,7 +267,7 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         )));
     }
     w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
-    Ok(())
+    total_is(w, 1)
 }
 
 /// `503` checks that status; `a 5xx` any server error (ECMA-ERR-006: Entra retries every 5xx).
@@ -369,6 +381,15 @@ async fn no_password(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .collect();
     let body = json(w.last()?).unwrap_or(Value::Null);
     checks::no_password(&body, &write_only)?;
+    Ok(())
+}
+
+async fn no_resource_data(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = w.user(&arg(&ctx, 1)?)?.clone();
+    let mut known = vec![user.name.clone(), user.dn.clone()];
+    known.extend(user.id.clone());
+    let x = w.last()?.clone();
+    checks::no_resource_data(&x, &known)?;
     Ok(())
 }
 

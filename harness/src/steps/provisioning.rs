@@ -5,7 +5,7 @@ use cucumber::step::{Context, Step};
 use serde_json::{Value, json};
 
 use super::{arg, step, table};
-use crate::provisioning::{Auth, Body, Change, Request, entra};
+use crate::provisioning::{Auth, Body, Change, Request, TokenVariant, entra};
 use crate::world::{EcmaWorld, Failure, StepResult};
 
 /// `Given` steps.
@@ -124,10 +124,6 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(update_every),
     ),
     (
-        r#"^the provisioning service updates user "([^"]+)" with a good and a bad operation$"#,
-        step!(update_good_and_bad),
-    ),
-    (
         r#"^the provisioning service disables user "([^"]+)"$"#,
         step!(disable),
     ),
@@ -142,6 +138,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
     (
         r#"^the provisioning service deletes user "([^"]+)" without a token$"#,
         step!(delete_without_token),
+    ),
+    (
+        r#"^the provisioning service sends (a read by id|a matching query|a create|an update|a delete|a schemas read|a resource types read|a service provider configuration read) for user "([^"]+)"(?: (without a token|with a wrong token))?$"#,
+        step!(send_request),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+) with every character percent-encoded$"#,
+        step!(match_user_fully_encoded),
     ),
     (
         r#"^the provisioning service deletes user "([^"]+)" with (a wrong token|the token truncated|the token in upper case|an empty bearer token)$"#,
@@ -206,7 +210,7 @@ async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = w.user(&logical)?;
     user.values = attrs.clone();
     user.original = attrs;
-    Ok(())
+    w.remember_target_ids(&logical).await
 }
 
 async fn given_unmapped_set(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -534,29 +538,6 @@ async fn update_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     update(w, &logical, values).await
 }
 
-async fn update_good_and_bad(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let logical = arg(&ctx, 1)?;
-    let run = w.run()?;
-    let id = w.id_of(&logical)?;
-    let surname = w.logical("surname")?;
-    let changes = vec![
-        Change {
-            attribute: surname.target.clone(),
-            value: json!("Changed"),
-            had_value: true,
-        },
-        Change {
-            attribute: "ecmacertNoSuchAttribute".into(),
-            value: json!("x"),
-            had_value: false,
-        },
-    ];
-    w.scim.subject = Some(logical);
-    w.send(entra::update(run.dialect, &id, &changes), Auth::Token)
-        .await?;
-    Ok(())
-}
-
 async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResult {
     let run = w.run()?;
     let id = w.id_of(logical)?;
@@ -592,7 +573,77 @@ async fn delete_without_token(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn delete_with_bad_token(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let id = w.id_of(&user)?;
-    let token = w.run()?.service.token_variant(&arg(&ctx, 2)?);
+    let phrase = arg(&ctx, 2)?;
+    let variant = TokenVariant::named(&phrase)
+        .ok_or_else(|| Failure(format!("no token variant is called {phrase:?}")))?;
+    let token = w.run()?.service.token_variant(variant);
     w.send(entra::delete(&id), Auth::Bearer(token)).await?;
+    Ok(())
+}
+
+/// A request of the kind a step names, about user `logical`: one of every endpoint and method
+/// a connector serves.
+async fn request_for(w: &mut EcmaWorld, kind: &str, logical: &str) -> Result<Request, Failure> {
+    let run = w.run()?;
+    Ok(match kind {
+        "a read by id" => entra::get(&w.id_of(logical)?),
+        "a matching query" => {
+            let (target, value) = sent_value(w, logical, &run.profile.matching_attribute)?;
+            entra::filter(&entra::urn_of(&target), &value)
+        }
+        "a create" => {
+            let other = format!("{logical}-other");
+            let attrs = w.create_attributes(&other, &[])?;
+            entra::create(&attrs)
+        }
+        "an update" => {
+            let surname = w.logical("surname")?;
+            let id = w.id_of(logical)?;
+            entra::update(
+                run.dialect,
+                &id,
+                &[Change {
+                    attribute: surname.target,
+                    value: json!("Unseen"),
+                    had_value: true,
+                }],
+            )
+        }
+        "a delete" => entra::delete(&w.id_of(logical)?),
+        "a schemas read" => entra::schemas(),
+        "a resource types read" => entra::get_path("/ResourceTypes"),
+        "a service provider configuration read" => entra::get_path("/ServiceProviderConfig"),
+        other => return Err(Failure(format!("no request is called {other:?}"))),
+    })
+}
+
+async fn send_request(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let kind = arg(&ctx, 1)?;
+    let logical = arg(&ctx, 2)?;
+    let credentials = ctx
+        .matches
+        .get(3)
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
+    let request = request_for(w, &kind, &logical).await?;
+    let auth = match credentials.as_str() {
+        "" => Auth::Token,
+        "without a token" => Auth::None,
+        _ => Auth::Bearer(w.run()?.service.token_variant(TokenVariant::Wrong)),
+    };
+    w.scim.subject = Some(logical);
+    w.send(request, auth).await?;
+    Ok(())
+}
+
+async fn match_user_fully_encoded(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    w.scim.subject = Some(user);
+    w.send(
+        entra::filter_fully_encoded(&entra::urn_of(&target), &value),
+        Auth::Token,
+    )
+    .await?;
     Ok(())
 }

@@ -405,13 +405,32 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
 }
 
+/// Gone means gone from everywhere the host could have put it: not at its DN, and nowhere in
+/// the partition by name or by the target's own identifiers (a host that moves the user
+/// elsewhere instead of deleting it fails here).
 async fn holds_none(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    match w.target_entry(&logical).await? {
-        None => Ok(()),
-        Some(e) => Err(Failure(format!(
+    if let Some(e) = w.target_entry(&logical).await? {
+        return Err(Failure(format!(
             "expected no user {logical:?} in the target, found {}",
             e.dn
+        )));
+    }
+    let run = w.run()?;
+    let user = w.user(&logical)?.clone();
+    let found = run
+        .probe
+        .find_anywhere(
+            &[run.profile.naming_attribute().to_owned()],
+            &user.name,
+            &user.target_ids,
+        )
+        .await?;
+    match found.first() {
+        None => Ok(()),
+        Some(e) => Err(Failure(format!(
+            "expected no user {logical:?} in the target; it is not at {} but at {}: moved, not removed",
+            user.dn, e.dn
         ))),
     }
 }
@@ -438,7 +457,7 @@ async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .clone()
         .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
     let after = w.snapshot().await?;
-    checks::unchanged(&before, &after)?;
+    checks::unchanged(&before, &after, &w.run()?.probe.version_attributes())?;
     Ok(())
 }
 
@@ -475,17 +494,19 @@ async fn user_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if let Some(now) = after.get(&dn) {
         a.insert(dn, now.clone());
     }
-    checks::unchanged(&b, &a)?;
+    checks::unchanged(&b, &a, &w.run()?.probe.version_attributes())?;
     Ok(())
 }
 
 async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
+    // What the update carried changes, and so does the object's version.
     let carried: Vec<String> = w
         .scim
         .carried
         .keys()
         .map(|k| k.to_ascii_lowercase())
+        .chain(w.run()?.probe.version_attributes())
         .collect();
     let (dn, before, after) = before_and_after(w, &logical).await?;
     let before =
@@ -502,7 +523,7 @@ async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult
             .collect();
         [(dn.clone(), kept)].into_iter().collect()
     };
-    checks::unchanged(&strip(&before), &strip(&now))?;
+    checks::unchanged(&strip(&before), &strip(&now), &[])?;
     Ok(())
 }
 
