@@ -746,7 +746,7 @@ mod tests {
         );
         assert!(list_response(&x(Some(200), &missing, MEDIA_TYPE)).is_err());
         assert!(list_response(&x(Some(200), r#"{"totalResults":0}"#, MEDIA_TYPE)).is_err());
-        let l = |body: serde_json::Value, url: &str| {
+        let l = |body: Value, url: &str| {
             let mut e = x(Some(200), &body.to_string(), MEDIA_TYPE);
             e.url = url.into();
             list_response(&e)
