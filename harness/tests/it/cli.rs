@@ -215,7 +215,7 @@ fn ecma_host_binary() -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_starts_and_stops_the_host_given_as_a_command() {
+async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_off_a_pipe() {
     let slapd = slapd().await;
     let bin = tokio::task::spawn_blocking(ecma_host_binary).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -263,30 +263,71 @@ async fn run_starts_and_stops_the_host_given_as_a_command() {
     );
     // The container is the host's partition: made here, as an operator would have it.
     crate::support::add_container(slapd, &container).await;
-    let text = std::fs::read_to_string(&path).unwrap().replace(
+    // The host writes 1 MiB to its standard error before it serves: more than a pipe holds,
+    // so a run that piped it without reading would wait for a host that never comes up.
+    let original = std::fs::read_to_string(&path).unwrap();
+    let text = original.replace(
         "[target]",
         &format!(
-            "command = [{:?}, \"--config\", \"ecma-host.toml\"]\n\n[target]",
+            "command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\000' n >&2; exec \\\"$0\\\" --config ecma-host.toml\", {:?}]\nready_timeout_seconds = 20\n\n[target]",
             bin.display().to_string()
         ),
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    let (p, o) = (path.clone(), out.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        ecmacert()
+            .args(["run", "--config"])
+            .arg(&p)
+            .args(["--tags", "@must", "--output-dir"])
+            .arg(&o)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = exited_0(&output);
+    let log = out.join("host.log");
+    assert!(
+        stdout.contains(&format!("host output: {}", log.display())),
+        "{stdout}"
+    );
+    assert!(std::fs::metadata(&log).unwrap().len() >= 1_048_576);
+    // The host was stopped at the end: nothing listens on its port any more.
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the host is still running"
+    );
+    // A host that dies at start: the run is blocked with the end of its output, and a secret
+    // it printed there is redacted.
+    let text = original.replace(
+        "[target]",
+        "command = [\"sh\", \"-c\", \"echo starting with token $(cat token) >&2; exit 3\"]\n\n[target]",
     );
     std::fs::write(&path, text).unwrap();
     let output = tokio::task::spawn_blocking(move || {
         ecmacert()
             .args(["run", "--config"])
             .arg(&path)
-            .args(["--tags", "@must"])
+            .args(["--output-dir"])
+            .arg(&out)
             .output()
             .unwrap()
     })
     .await
     .unwrap();
-    exited_0(&output);
-    // The host was stopped at the end: nothing listens on its port any more.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
-        "the host is still running"
+        stdout.contains("blocked") && stdout.contains("exited with exit status: 3"),
+        "{stdout}"
     );
+    assert!(
+        stdout.contains("starting with token <redacted>"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(crate::support::TOKEN), "{stdout}");
 }
 
 #[test]
@@ -513,4 +554,102 @@ fn mock_ldap_refuses_bad_arguments_with_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+/// A SCIM server that is not at `/ecma2host_{connector}/scim`: the reference host's routes
+/// served under `/tenants/acme/scim` (the path rewritten before routing), nothing elsewhere.
+fn under_a_tenant_path(app: axum::Router) -> axum::Router {
+    use tower::ServiceExt as _;
+    axum::Router::new().fallback_service(tower::service_fn(
+        move |mut request: axum::http::Request<axum::body::Body>| {
+            let app = app.clone();
+            async move {
+                let uri = request.uri().to_string();
+                match uri.strip_prefix("/tenants/acme/scim") {
+                    Some(rest) => {
+                        *request.uri_mut() = format!("/ecma2host_LDAP/scim{rest}").parse().unwrap();
+                        app.oneshot(request).await
+                    }
+                    None => Ok(axum::response::IntoResponse::into_response(
+                        axum::http::StatusCode::NOT_FOUND,
+                    )),
+                }
+            }
+        },
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_tests_any_scim_base_with_a_profile_of_the_vendors_own() {
+    let fixture = start("openldap-inetorgperson", under_a_tenant_path).await;
+    let config = fixture.config();
+    let base = config.host.base_url.clone();
+    // The run configuration names the whole SCIM base and no profile …
+    let text = std::fs::read_to_string(&fixture.config_path)
+        .unwrap()
+        .replace("profile = \"openldap-inetorgperson\"\n", "")
+        .replace(
+            &format!("base_url = \"{base}\"\nconnector = \"LDAP\""),
+            &format!("scim_url = \"{base}/tenants/acme/scim\""),
+        );
+    assert!(
+        text.contains("scim_url") && !text.contains("connector ="),
+        "{text}"
+    );
+    std::fs::write(&fixture.config_path, text).unwrap();
+    // … and the profile is the vendor's, from a file.
+    let profile = fixture.dir.path().join("acme-gateway.toml");
+    let shipped = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../features/profiles/openldap-inetorgperson.toml"),
+    )
+    .unwrap()
+    .replace(
+        "name = \"openldap-inetorgperson\"",
+        "name = \"acme-gateway\"",
+    );
+    std::fs::write(&profile, &shipped).unwrap();
+    let (path, p) = (fixture.config_path.clone(), profile.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        ecmacert()
+            .args(["run", "--config"])
+            .arg(&path)
+            .arg("--profile-file")
+            .arg(&p)
+            .args(["--dialect", "entra-scim2020"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = exited_0(&output);
+    assert!(
+        stdout.contains(&format!("{base}/tenants/acme/scim"))
+            && stdout.contains("acme-gateway · entra-scim2020"),
+        "{stdout}"
+    );
+    // A profile file with a mistake is refused, the key named.
+    std::fs::write(
+        &profile,
+        shipped.replace("matching_attribute", "matching_atribute"),
+    )
+    .unwrap();
+    let (path, p) = (fixture.config_path.clone(), profile.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        ecmacert()
+            .args(["list", "--config"])
+            .arg(&path)
+            .arg("--profile-file")
+            .arg(&p)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("acme-gateway.toml") && stderr.contains("matching_atribute"),
+        "{stderr}"
+    );
 }

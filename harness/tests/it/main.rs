@@ -17,3 +17,4 @@ mod failures;
 mod reference;
 mod sql;
 mod support;
+mod verdicts;

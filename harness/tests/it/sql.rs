@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use harness::config::{Config, HostConfig, ImportHook, TargetConfig};
 use harness::runner::{self, RunOptions};
 use harness::suite::Suite;
@@ -308,4 +308,50 @@ async fn hosts_that_hide_soft_deletes_or_cut_values_fail_the_sql_checks() {
         let message = failure(&report, scenario);
         assert!(message.contains("expected 400"), "{scenario}: {message}");
     }
+}
+
+/// The probe's database password in this test: short, but no common word.
+const SHORT_PASSWORD: &str = "Kx7q";
+
+/// A defect: error answers give the database password away.
+async fn leak_short_password(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status().is_success() {
+        return response;
+    }
+    let status = response.status();
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.as_u16().to_string(),
+        "detail": format!("connected with password {SHORT_PASSWORD}, and it failed"),
+    });
+    (
+        status,
+        [("content-type", "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_leaks_a_short_password_fails_and_the_report_does_not_leak_it() {
+    let mut fixture = SqlFixture::start("postgres-table", false, |app| {
+        app.layer(middleware::from_fn(leak_short_password))
+    })
+    .await;
+    // The local PostgreSQL trusts loopback connections, so any password is accepted: the
+    // probe connects with this one, and the host's defect gives it away.
+    fixture.config.target.bind_password = Some(SecretSource::Inline(Secret::new(SHORT_PASSWORD)));
+    let report = fixture.run(&only("@req:ECMA-READ-002")).await;
+    let (outcome, message) = said(&report, "An unknown id is 404 and changes nothing");
+    assert_eq!(outcome, Outcome::Failed, "{message}");
+    assert!(message.contains("ECMA-ERR-008"), "{message}");
+    let everything = serde_json::to_string(&report).unwrap()
+        + &reports::junit::render(&report)
+        + &reports::terminal::render(&report);
+    assert!(
+        !everything.contains(SHORT_PASSWORD),
+        "the password reached the report"
+    );
+    assert!(everything.contains("<redacted>"));
 }
