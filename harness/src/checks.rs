@@ -585,6 +585,21 @@ pub fn no_resource_data(x: &Exchange, known: &[String]) -> Result<(), CheckFailu
     )
 }
 
+/// ECMA-ERR-004, by the target's own log: the host wrote nothing (`writes` are what it wrote
+/// during the request).
+pub fn no_writes(writes: &[String]) -> Result<(), CheckFailure> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    fail(
+        "ECMA-ERR-004",
+        format!(
+            "expected the target unchanged, but its log shows the host wrote: {}",
+            writes.join("; ")
+        ),
+    )
+}
+
 /// ECMA-ERR-004: the target's state did not change.
 ///
 /// `versions` are the attributes that change on every write (entryCSN, a row version): when

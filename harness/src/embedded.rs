@@ -16,7 +16,7 @@ use reports::Report;
 
 use crate::capability::Capability;
 use crate::config::{Config, HostConfig as RunHost, ImportHook, TargetConfig};
-use crate::faults::{Fault, FaultAction, FaultSwitch, TargetOp, Times};
+use crate::faults::{ControlledTarget, Fault, FaultAction, TargetOp, Times};
 use crate::runner::{RunError, RunOptions, run_with};
 use crate::suite::Suite;
 
@@ -28,7 +28,7 @@ struct MockFaults {
     host_bind_dn: String,
 }
 
-impl FaultSwitch for MockFaults {
+impl ControlledTarget for MockFaults {
     fn inject(&self, fault: Fault) {
         use mock_targets::ldap::{FaultAction as A, FaultRule, OpKind, Times as T};
         self.mock.inject(FaultRule {
@@ -53,6 +53,24 @@ impl FaultSwitch for MockFaults {
 
     fn clear(&self) {
         self.mock.clear_faults_of(&self.host_bind_dn);
+    }
+
+    fn host_writes(&self, dn_contains: &str) -> Vec<String> {
+        use mock_targets::ldap::OpKind;
+        let needle = dn_contains.to_lowercase();
+        self.mock
+            .operations_where(|r| {
+                r.code == 0
+                    && matches!(
+                        r.op,
+                        OpKind::Add | OpKind::Modify | OpKind::ModifyDn | OpKind::Delete
+                    )
+                    && r.bound.eq_ignore_ascii_case(&self.host_bind_dn)
+                    && r.dn.to_lowercase().contains(&needle)
+            })
+            .into_iter()
+            .map(|r| format!("{:?} {}", r.op, r.dn).to_lowercase())
+            .collect()
     }
 }
 
@@ -371,7 +389,7 @@ pub async fn run_embedded_with(
             std::sync::Arc::new(MockFaults {
                 mock: mock_for(s.flavour).clone(),
                 host_bind_dn: host_account(s),
-            }) as std::sync::Arc<dyn FaultSwitch>
+            }) as std::sync::Arc<dyn ControlledTarget>
         });
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],

@@ -1,6 +1,6 @@
-//! Faults the suite asks a target for: "the directory answers the host's next add with busy",
+//! Faults the suite asks a target for, and the target's own log of what the host did: "the directory answers the host's next add with busy",
 //! "drops every connection of the host", "takes 4 seconds". The steps speak these words; a
-//! [`FaultSwitch`] carries them out on a target that can misbehave on cue — today the
+//! [`ControlledTarget`] carries them out on a target that can misbehave on cue — today the
 //! in-process mock of the embedded default (`embedded.rs`), later a fault-injecting proxy in
 //! front of a real directory. Faults hit only the host's own operations, never the probe's, so
 //! the probe keeps seeing the truth.
@@ -59,10 +59,15 @@ pub struct Fault {
     pub times: Times,
 }
 
-/// A target that can be made to misbehave towards the host under test.
-pub trait FaultSwitch: Send + Sync + std::fmt::Debug {
+/// A target the run controls: it can be made to misbehave towards the host under test, and it
+/// logs what the host did to it — a second witness, beside the probe's reading of the state,
+/// that an error changed nothing.
+pub trait ControlledTarget: Send + Sync + std::fmt::Debug {
     /// Starts a fault.
     fn inject(&self, fault: Fault);
     /// Ends every fault started for this host ("the directory is back").
     fn clear(&self);
+    /// The successful writes (add, modify, modify DN, delete) the host made to objects whose
+    /// DN contains `dn_contains` (any case), oldest first, as `modify <dn>` lines.
+    fn host_writes(&self, dn_contains: &str) -> Vec<String>;
 }

@@ -327,7 +327,7 @@ pub async fn run_with(
     config: &Config,
     base_dir: &Path,
     options: &RunOptions,
-    faults: Option<Arc<dyn crate::faults::FaultSwitch>>,
+    faults: Option<Arc<dyn crate::faults::ControlledTarget>>,
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let resolved = resolve(suite, config, base_dir, options)?;

@@ -72,7 +72,7 @@ pub struct RunContext {
     /// Every requirement's level, from the catalogue: what a failed check weighs.
     pub levels: Arc<std::collections::BTreeMap<String, Level>>,
     /// The target's fault switch, where the target can misbehave on cue.
-    pub faults: Option<Arc<dyn crate::faults::FaultSwitch>>,
+    pub faults: Option<Arc<dyn crate::faults::ControlledTarget>>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -145,6 +145,9 @@ pub struct ScimSide {
 pub struct TargetSide {
     /// The target's state (this scenario's objects) just before the last request.
     pub before: Option<Snapshot>,
+    /// How many writes to this scenario's objects the host had made before the last request,
+    /// by the controlled target's own log (where the target keeps one).
+    pub writes_before: Option<usize>,
 }
 
 /// The scenario's evidence.
@@ -336,6 +339,10 @@ impl EcmaWorld {
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
         let run = self.run()?;
         self.target.before = Some(self.snapshot().await?);
+        self.target.writes_before = run
+            .faults
+            .as_ref()
+            .map(|t| t.host_writes(&self.suffix).len());
         self.remember_passwords(&request);
         let mut exchange = run.service.send(&request, &auth).await;
         let leaked = checks::redact_secrets(&mut exchange, &run.secrets);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{arg, step, table};
 use crate::checks;
-use crate::faults::{Fault, FaultAction, FaultSwitch, TargetOp, Times};
+use crate::faults::{ControlledTarget, Fault, FaultAction, TargetOp, Times};
 use crate::probe::{Entry, Match};
 use crate::profile::FlowAction;
 use crate::world::{EcmaWorld, Failure, StepResult, same, text};
@@ -37,7 +37,7 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
 pub static WHEN: &[(&str, Step<EcmaWorld>)] =
     &[(r"^the directory is back$", step!(directory_back))];
 
-fn faults(w: &EcmaWorld) -> Result<Arc<dyn FaultSwitch>, Failure> {
+fn faults(w: &EcmaWorld) -> Result<Arc<dyn ControlledTarget>, Failure> {
     w.run()?.faults.clone().ok_or_else(|| {
         Failure("the target cannot be made to fail on cue here; faults cannot be injected".into())
     })
@@ -456,6 +456,13 @@ async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .before
         .clone()
         .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
+    // Where the target logs what the host did, that log is the first witness: no write at
+    // all. The probe's reading of the state (versions included) is the second, and the only
+    // one where the target keeps no log.
+    if let (Some(count), Some(target)) = (w.target.writes_before, w.run()?.faults.clone()) {
+        let writes = target.host_writes(&w.suffix);
+        checks::no_writes(&writes[count.min(writes.len())..])?;
+    }
     let after = w.snapshot().await?;
     checks::unchanged(&before, &after, &w.run()?.probe.version_attributes())?;
     Ok(())

@@ -585,6 +585,69 @@ async fn a_host_that_rewrites_unchanged_values_fails() {
     );
 }
 
+static STASHED_TOKEN: Mutex<Option<axum::http::HeaderValue>> = Mutex::new(None);
+
+/// A defect: a DELETE it refuses for want of a token still touches the user — its surname is
+/// changed and changed back, so the state is as before but the directory was written twice.
+fn touches_on_refusal(app: Router) -> Router {
+    let inner = app.clone();
+    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
+        let inner = inner.clone();
+        async move {
+            let delete = request.method() == Method::DELETE;
+            let uri = request.uri().clone();
+            let auth = request
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .cloned();
+            let response = inner.clone().oneshot(request).await?;
+            if response.status().is_success() && auth.is_some() {
+                *STASHED_TOKEN.lock().unwrap() = auth;
+                return Ok(response);
+            }
+            let token = STASHED_TOKEN.lock().unwrap().clone();
+            if !delete || response.status() != StatusCode::UNAUTHORIZED || token.is_none() {
+                return Ok(response);
+            }
+            let call = |method: Method, body: Option<Value>| {
+                let mut r = Request::builder().method(method).uri(uri.clone());
+                r = r.header(axum::http::header::AUTHORIZATION, token.clone().unwrap());
+                r = r.header(axum::http::header::CONTENT_TYPE, "application/scim+json");
+                r.body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+                    .unwrap()
+            };
+            let read = inner.clone().oneshot(call(Method::GET, None)).await?;
+            let (_, user) = body_of(read).await;
+            let sn = user[scim_proto::urn::ECMA2HOST_USER]["sn"].clone();
+            let path = format!("{}:sn", scim_proto::urn::ECMA2HOST_USER);
+            for value in [json!("Touched"), sn] {
+                let patch = json!({"schemas": [scim_proto::urn::PATCH_OP],
+                    "Operations": [{"op": "Replace", "path": path, "value": value}]});
+                let _ = inner
+                    .clone()
+                    .oneshot(call(Method::PATCH, Some(patch)))
+                    .await?;
+            }
+            Ok(response)
+        }
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_writes_and_restores_on_a_refused_request_fails_by_the_targets_log() {
+    let options = only("openldap-inetorgperson", "@req:ECMA-AUTH-001");
+    let report = embedded(&options, touches_on_refusal).await;
+    let (outcome, message) = said(
+        &report,
+        "A request without a token is refused and changes nothing",
+    );
+    assert_eq!(outcome, Outcome::Failed, "{message}");
+    assert!(
+        message.contains("its log shows the host wrote: modify cn=guarded-"),
+        "{message}"
+    );
+}
+
 /// A defect: reads are served without looking at the token.
 async fn no_auth_on_get(mut request: Request<Body>, next: Next) -> Response {
     if request.method() == Method::GET {

@@ -879,6 +879,15 @@ impl MockLdap {
         lock(&self.shared.log).clone()
     }
 
+    /// The logged operations `keep` selects, without copying the rest of the log.
+    pub fn operations_where(&self, keep: impl Fn(&OpRecord) -> bool) -> Vec<OpRecord> {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| keep(r))
+            .cloned()
+            .collect()
+    }
+
     /// Injects a fault.
     pub fn inject(&self, rule: FaultRule) {
         let left = match rule.times {
