@@ -41,3 +41,42 @@ impl ConfigError {
         }
     }
 }
+
+/// A TOML parse error as `line L, column C: <what>`, without the source line that `toml`'s own
+/// message quotes: that line may hold a secret someone wrote inline (`token = "…"`, which is
+/// refused — and must not then be printed).
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_errors_name_the_place_and_never_quote_the_line() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct C {
+            token: crate::SecretSource,
+        }
+        let text = "# a file\ntoken = \"s3cret-inline-token\"\n";
+        let e = toml::from_str::<C>(text).unwrap_err();
+        assert!(
+            e.to_string().contains("s3cret-inline-token"),
+            "toml quotes the line"
+        );
+        let m = super::toml_error(text, &e);
+        assert!(m.starts_with("line 2, column 9: "), "{m}");
+        assert!(
+            m.contains("never written inline") && !m.contains("s3cret"),
+            "{m}"
+        );
+    }
+}

@@ -22,7 +22,7 @@ pub mod ldap;
 pub mod secret;
 pub mod sql;
 
-pub use config::ConfigError;
+pub use config::{ConfigError, toml_error};
 pub use flow::FlowAction;
 pub use ldap::LdapAnchor;
 pub use secret::{Secret, SecretSource};

@@ -10,7 +10,7 @@ Feature: Bearer token
     And the target is unchanged
 
   @req:ECMA-AUTH-002 @must
-  Scenario Outline: A request with the wrong token is refused and changes nothing
+  Scenario Outline: A request with <token> is refused and changes nothing
     Given the provisioning service has created user "locked"
     When the provisioning service deletes user "locked" with <token>
     Then the host answers 401 with a SCIM error
@@ -24,7 +24,7 @@ Feature: Bearer token
       | an empty bearer token    |
 
   @req:ECMA-AUTH-001 @req:ECMA-AUTH-002 @req:ECMA-ERR-001 @must
-  Scenario Outline: Every endpoint and method refuses a request <credentials>, shows nothing and changes nothing
+  Scenario Outline: <request> <credentials> is refused, shows nothing and changes nothing
     Given the provisioning service has created user "fenced"
     When the provisioning service sends <request> for user "fenced" <credentials>
     Then the host answers 401 with a SCIM error

@@ -32,6 +32,8 @@ Feature: Matching
   Scenario: An and-filter whose clauses both hold finds the user
     Given the provisioning service has created user "and2" with:
       | surname | Andersson |
+    And the provisioning service has created user "and3" with:
+      | surname | Andersson |
     When the provisioning service matches user "and2" on mail and surname "Andersson"
     Then the host answers 200 with exactly user "and2"
 

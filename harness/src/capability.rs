@@ -42,6 +42,8 @@ pub enum Capability {
     UnmappedColumn,
     /// The host writes through stored procedures (SQL).
     Procedures,
+    /// The profile names a value its target refuses (`refused` on an attribute).
+    RefusedValue,
     /// The run can make the host import now (`host.import`).
     ImportHook,
     /// The run can make the target fail on cue (the embedded default's mocks).
@@ -50,7 +52,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 15] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -63,6 +65,7 @@ impl Capability {
         Capability::LengthLimit,
         Capability::UnmappedColumn,
         Capability::Procedures,
+        Capability::RefusedValue,
         Capability::ImportHook,
         Capability::FaultInjection,
     ];
@@ -82,6 +85,7 @@ impl Capability {
             Capability::LengthLimit => "length-limit",
             Capability::UnmappedColumn => "unmapped-column",
             Capability::Procedures => "procedures",
+            Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
             Capability::FaultInjection => "fault-injection",
         }

@@ -144,16 +144,24 @@ pub fn scim_error_body(x: &Exchange) -> Result<(), CheckFailure> {
 /// [`redact_secrets`]).
 pub const SHORT_SECRET: usize = 8;
 
-/// `text` with every secret, of any length, replaced by `<redacted>` wherever it occurs. For
+/// `text` with every secret, of any length, replaced by `<redacted>` wherever it occurs — and
+/// for a secret of 8 characters or more also the near-copies the suite sends as wrong tokens
+/// (upper case, lower case, without its last character), which a host may echo back. For
 /// evidence and messages: a report may lose readability to a very short secret, never show one.
 pub fn redact(text: &str, secrets: &[ecma_vocab::Secret]) -> String {
     let mut out = text.to_owned();
+    let mut forms: Vec<String> = Vec::new();
+    for s in secrets.iter().map(|s| s.expose()).filter(|s| !s.is_empty()) {
+        forms.push(s.to_owned());
+        if s.chars().count() >= SHORT_SECRET {
+            forms.push(s.to_uppercase());
+            forms.push(s.to_lowercase());
+            forms.push(s.chars().take(s.chars().count() - 1).collect());
+        }
+    }
     // Longest first, so a secret that contains another is replaced whole.
-    let mut sorted: Vec<&str> = secrets
-        .iter()
-        .map(|s| s.expose())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let mut sorted: Vec<&str> = forms.iter().map(String::as_str).collect();
+    sorted.dedup();
     sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
     for needle in sorted {
         if out.contains(needle) {
@@ -198,10 +206,14 @@ const COMMON_WORDS: &[&str] = &[
     "missing",
 ];
 
-/// Whether answers can be searched for `secret` without mistaking ordinary text for it.
+/// Whether answers can be searched for `secret` without mistaking ordinary text for it: 4
+/// characters or more, not only digits (numbers fill answers: counts, uidNumbers, dates), and
+/// not a word hosts use in messages.
 pub fn detectable(secret: &ecma_vocab::Secret) -> bool {
     let s = secret.expose();
-    s.chars().count() >= 4 && !COMMON_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+    s.chars().count() >= 4
+        && !s.chars().all(|c| c.is_ascii_digit())
+        && !COMMON_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// Whether `secret` occurs in `text` as a leak: anywhere for a secret of 8 characters or more;
@@ -244,9 +256,12 @@ pub fn redact_secrets(
         {
             leaked.push("the body");
         }
-        if x.response_headers
-            .iter()
-            .any(|(_, v)| leaks(v, needle, &request))
+        // Headers carry dates, lengths and tags that a short secret can read like; a short
+        // secret is looked for in the body only.
+        if needle.chars().count() >= SHORT_SECRET
+            && x.response_headers
+                .iter()
+                .any(|(_, v)| leaks(v, needle, &request))
         {
             leaked.push("a header");
         }
@@ -396,19 +411,32 @@ pub fn no_password(body: &Value, attributes: &[String]) -> Result<(), CheckFailu
     };
     let mut found: Vec<&str> = Vec::new();
     for resource in resources {
-        let ext = &resource[urn::ECMA2HOST_USER];
-        found.extend(
-            attributes
-                .iter()
-                .filter(|a| {
-                    ext.get(a.as_str()).is_some()
-                        || resource
-                            .get(format!("{}:{a}", urn::ECMA2HOST_USER))
-                            .is_some()
-                })
-                .map(String::as_str),
+        // Attribute names are case-insensitive (RFC 7643 §2.1), nested or as URN keys.
+        let object = resource.as_object();
+        let mut names: Vec<String> = object
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .collect();
+        names.extend(
+            object
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(urn::ECMA2HOST_USER))
+                .flat_map(|(_, v)| v.as_object().into_iter().flatten())
+                .map(|(k, _)| k.to_ascii_lowercase()),
         );
-        if resource.get("password").is_some() {
+        let ext_prefix = format!("{}:", urn::ECMA2HOST_USER.to_ascii_lowercase());
+        for a in attributes {
+            let a_low = a.to_ascii_lowercase();
+            if names
+                .iter()
+                .any(|n| *n == a_low || n.strip_prefix(&ext_prefix) == Some(a_low.as_str()))
+            {
+                found.push(a.as_str());
+            }
+        }
+        if names.iter().any(|n| n == "password") {
             found.push("password");
         }
     }
@@ -567,10 +595,19 @@ pub fn no_resource_data(x: &Exchange, known: &[String]) -> Result<(), CheckFailu
         percent_encoding::percent_decode_str(&x.url.replace('+', " ")).decode_utf8_lossy(),
         x.request_body.as_deref().unwrap_or("")
     );
+    // A short id (`4`) would be found in any number; ids, names and DNs of 8 characters or
+    // more are looked for, as whole words.
+    let whole = |hay: &str, k: &str| {
+        hay.match_indices(k).any(|(at, _)| {
+            let before = hay[..at].chars().next_back();
+            let after = hay[at + k.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
     found.extend(
         known
             .iter()
-            .filter(|k| !k.is_empty() && text.contains(k.as_str()) && !asked.contains(k.as_str()))
+            .filter(|k| k.chars().count() >= 8 && whole(text, k) && !whole(&asked, k))
             .map(|k| format!("{k:?}")),
     );
     if found.is_empty() {
@@ -834,6 +871,16 @@ mod tests {
         assert!(created_id(&x(Some(201), r#"{"id":5}"#, MEDIA_TYPE)).is_err());
         let body = json!({urn::ECMA2HOST_USER: {"cn": "a", "userPassword": "x"}});
         assert!(no_password(&body, &["userPassword".into()]).is_err());
+        let body = json!({urn::ECMA2HOST_USER: {"cn": "a", "USERPASSWORD": "{SSHA}x"}});
+        assert!(
+            no_password(&body, &["userPassword".into()]).is_err(),
+            "any case"
+        );
+        let body = json!({"Resources": [{format!("{}:userpassword", urn::ECMA2HOST_USER): "x"}]});
+        assert!(
+            no_password(&body, &["userPassword".into()]).is_err(),
+            "URN key, in a list"
+        );
         assert!(
             no_password(
                 &json!({urn::ECMA2HOST_USER: {"cn": "a"}}),
@@ -883,13 +930,24 @@ mod tests {
         let mut echo = x(Some(201), r#"{"sn":"Pw9z"}"#, MEDIA_TYPE);
         echo.request_body = Some(r#"{"sn":"Pw9z"}"#.into());
         assert!(redact_secrets(&mut echo, std::slice::from_ref(&short)).is_ok());
-        // A header leaks too.
+        // A header leaks a long secret; a short one is looked for in the body only.
+        let long = ecma_vocab::Secret::new("Pw9z-Pw9z-Pw9z");
         let mut header = x(Some(200), "{}", MEDIA_TYPE);
         header
             .response_headers
-            .push(("x-debug".into(), "Pw9z".into()));
-        assert!(redact_secrets(&mut header, std::slice::from_ref(&short)).is_err());
+            .push(("x-debug".into(), "Pw9z-Pw9z-Pw9z".into()));
+        assert!(redact_secrets(&mut header, std::slice::from_ref(&long)).is_err());
+        let mut header = x(Some(200), "{}", MEDIA_TYPE);
+        header.response_headers.push(("date".into(), "Pw9z".into()));
+        assert!(redact_secrets(&mut header, std::slice::from_ref(&short)).is_ok());
+        assert!(!detectable(&ecma_vocab::Secret::new("2025")));
         assert_eq!(redact("a Pw9z b", &[short]), "a <redacted> b");
+        // A long secret's near-copies (the wrong tokens the suite sends) are redacted too.
+        let token = ecma_vocab::Secret::new("Token-Value-42");
+        assert_eq!(
+            redact("TOKEN-VALUE-42 token-value-42 Token-Value-4", &[token]),
+            "<redacted> <redacted> <redacted>"
+        );
         // A common word cannot be told from text: not searched for, still redacted.
         let word = ecma_vocab::Secret::new("secret");
         assert!(!detectable(&word) && !detectable(&ecma_vocab::Secret::new("abc")));

@@ -168,7 +168,7 @@ impl Config {
         })?;
         let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string(),
+            message: ecma_vocab::toml_error(&text, &e),
         })?;
         config.validate()?;
         Ok(config)

@@ -69,7 +69,7 @@ impl ExpectedFailures {
     pub fn parse(text: &str, source: &str, suite: &Suite) -> Result<ExpectedFailures, ConfigError> {
         let file: File = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: source.into(),
-            message: e.to_string(),
+            message: ecma_vocab::toml_error(text, &e),
         })?;
         for (i, e) in file.expected.iter().enumerate() {
             let key = |k: &str| format!("{source}: expected[{i}].{k}");

@@ -40,12 +40,25 @@ impl HostProcess {
         secrets: &[Secret],
     ) -> Result<HostProcess, String> {
         let (program, args) = command.split_first().ok_or("host.command is empty")?;
+        // The host's output may hold what it should not: readable by this user only.
         if let Some(parent) = log.parent() {
-            std::fs::create_dir_all(parent)
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
                 .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
         }
-        let out = std::fs::File::create(log)
-            .map_err(|e| format!("cannot write the host's log {}: {e}", log.display()))?;
+        let out = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(log)
+                .map_err(|e| format!("cannot write the host's log {}: {e}", log.display()))?
+        };
         let err = out
             .try_clone()
             .map_err(|e| format!("cannot write the host's log {}: {e}", log.display()))?;

@@ -113,6 +113,10 @@ pub struct LogicalAttribute {
     /// The most characters the target stores (a SQL column's length).
     #[serde(default)]
     pub max_length: Option<usize>,
+    /// A value the target itself refuses for this attribute (a syntax, length or constraint
+    /// it enforces and the host cannot know), for the atomicity scenario. `{x×300}` writes out.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// A profile.
@@ -168,7 +172,7 @@ impl Profile {
     pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
         let p: Profile = toml::from_str(text).map_err(|e| ProfileError {
             name: file.to_owned(),
-            reason: e.to_string(),
+            reason: ecma_vocab::toml_error(text, &e),
         })?;
         let err = |reason: String| ProfileError {
             name: p.name.clone(),
@@ -206,10 +210,22 @@ impl Profile {
                 p.matching_attribute
             )));
         }
-        if !p.attributes.contains_key("name") {
-            return Err(err(
-                "the logical attribute \"name\" (the naming attribute) is missing".into(),
-            ));
+        // The suite's scenarios speak of these; a profile maps each onto its target.
+        for (logical, what) in [
+            ("name", "the naming attribute"),
+            ("surname", "a required or ordinary text attribute"),
+            ("mail", "a unique text attribute"),
+        ] {
+            if !p.attributes.contains_key(logical) {
+                return Err(err(format!(
+                    "attributes.{logical} ({what}) is missing: every scenario may use it"
+                )));
+            }
+        }
+        if let Some(c) = p.capabilities.iter().find(|c| c.is_run_provided()) {
+            return Err(err(format!(
+                "capabilities: {c} is what a run provides (host.import, fault injection), not what a profile declares"
+            )));
         }
         Ok(p)
     }
@@ -246,6 +262,9 @@ impl Profile {
         }
         if self.attributes.values().any(|a| a.max_length.is_some()) {
             caps.insert(Capability::LengthLimit);
+        }
+        if self.attributes.values().any(|a| a.refused.is_some()) {
+            caps.insert(Capability::RefusedValue);
         }
         if let Some(sql) = &self.sql {
             if sql.unmapped_column.is_some() {

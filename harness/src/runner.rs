@@ -6,7 +6,9 @@
 //!
 //! How a scenario's outcome follows from what happened (the catalogue decides levels):
 //! - a step failed in a `Given` (setup: "has created user …") → **blocked**, with the cause;
-//! - any other step failed → **failed** in a MUST scenario, **warned** in a SHOULD or MAY one;
+//! - any other step failed → **failed** in a MUST scenario, **warned** in a SHOULD or MAY one —
+//!   unless a named check of a MUST requirement failed (a leaked secret, a password in an
+//!   answer, an error that is no SCIM Error): that fails any scenario;
 //! - every step held but a SHOULD or MAY check did not → **warned**;
 //! - `--strict` turns SHOULD-level warnings into failures (MAY stays a warning);
 //! - an expected-failures list ([`crate::expected`]) then turns listed failures into expected
@@ -271,6 +273,11 @@ pub fn certification_preconditions(
             "--expected is not allowed: a certification accepts no known failures".into(),
         ));
     }
+    if Dialect::ALL.iter().any(|d| !options.dialects.contains(d)) {
+        return Err(RunError::Certify(
+            "--dialect must be both: Entra sends either, so a certification checks both".into(),
+        ));
+    }
     let mut unchecked = Vec::new();
     for profile in profiles {
         for (s, skip) in plan(suite, profile, None, run_provides) {
@@ -355,6 +362,14 @@ pub async fn run_with(
     // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
     let mut host_process: Option<crate::host::HostProcess> = None;
     let mut secrets = vec![resolved.token.clone()];
+    if !crate::checks::detectable(&resolved.token) {
+        report.notes.push(
+            "host.token is under 4 characters, only digits or a word hosts use in their own \
+             messages, so answers cannot be searched for it (ECMA-ERR-008 does not cover it); \
+             it is still redacted from every report"
+                .into(),
+        );
+    }
     let setup: Result<Arc<Probe>, SetupFailure> = async {
         let password = match &config.target.bind_password {
             Some(source) => {
@@ -363,9 +378,9 @@ pub async fn run_with(
                     .map_err(|e| format!("target.bind_password: {e}"))?;
                 if !crate::checks::detectable(&password) {
                     report.notes.push(
-                        "target.bind_password is under 4 characters or a word hosts use in their \
-                         own messages, so answers cannot be searched for it (ECMA-ERR-008 does \
-                         not cover it); it is still redacted from every report"
+                        "target.bind_password is under 4 characters, only digits or a word hosts \
+                         use in their own messages, so answers cannot be searched for it \
+                         (ECMA-ERR-008 does not cover it); it is still redacted from every report"
                             .into(),
                     );
                 }
@@ -411,7 +426,17 @@ pub async fn run_with(
     }
     .await;
     let setup = match setup {
-        Ok(probe) => Ok(probe),
+        Ok(probe) => {
+            if probe.version_attributes().is_empty() {
+                report.notes.push(
+                    "the target's rows have no version the probe can read (the profile names no \
+                     row_version column), so a host that rewrites a row with the values it had \
+                     is not seen; \"unchanged\" compares values only"
+                        .into(),
+                );
+            }
+            Ok(probe)
+        }
         Err(SetupFailure::Blocked(reason)) => Err(crate::checks::redact(&reason, &secrets)),
         Err(SetupFailure::Preflight(reason)) => {
             if let Some(host) = host_process {
@@ -475,23 +500,33 @@ pub async fn run_with(
     Ok(report)
 }
 
-/// Every string of the report with every secret redacted: the last line of defence, after the
-/// evidence was redacted as it came in.
+/// Every free-text field of the report with every secret redacted: the last line of defence,
+/// after the evidence was redacted as it came in. Fields with fixed values (outcomes, levels,
+/// requirement IDs) are left alone, so a secret that reads like one cannot garble them.
 fn redact_report(report: &mut Report, secrets: &[ecma_vocab::Secret]) {
-    fn walk(v: &mut serde_json::Value, secrets: &[ecma_vocab::Secret]) {
-        match v {
-            serde_json::Value::String(s) => *s = crate::checks::redact(s, secrets),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, secrets)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|i| walk(i, secrets)),
-            _ => {}
+    let r = |s: &mut String| *s = crate::checks::redact(s, secrets);
+    r(&mut report.host);
+    report.host_log.iter_mut().for_each(r);
+    report.notes.iter_mut().for_each(r);
+    report.leftovers.iter_mut().for_each(r);
+    for case in report.runs.iter_mut().flat_map(|run| run.cases.iter_mut()) {
+        let Some(d) = &mut case.detail else { continue };
+        d.step.iter_mut().for_each(r);
+        r(&mut d.message);
+        d.warnings.iter_mut().for_each(r);
+        for x in &mut d.exchanges {
+            r(&mut x.url);
+            x.request_body.iter_mut().for_each(r);
+            x.response_body.iter_mut().for_each(r);
+            x.error.iter_mut().for_each(r);
+            for (_, v) in x
+                .request_headers
+                .iter_mut()
+                .chain(x.response_headers.iter_mut())
+            {
+                r(v);
+            }
         }
-    }
-    let Ok(mut value) = serde_json::to_value(&*report) else {
-        return;
-    };
-    walk(&mut value, secrets);
-    if let Ok(clean) = serde_json::from_value(value) {
-        *report = clean;
     }
 }
 
@@ -604,6 +639,8 @@ struct Outcomes {
     /// The failure happened while setting the scenario up (a `Given` step, a hook, a step
     /// without a definition): the scenario could not test anything.
     in_setup: bool,
+    /// The requirement of the named check that failed, if one did.
+    requirement: Option<&'static str>,
     finished: bool,
     warnings: Vec<(reports::Level, String)>,
     exchanges: Vec<reports::Exchange>,
@@ -673,9 +710,11 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
         let text = format!("{}{}", step.keyword, step.value);
         match step_event {
             event::Step::Failed(_, _, _, error) => {
-                let message = match error {
-                    event::StepError::Panic(info) => panic_message(&info),
-                    other => other.to_string(),
+                let (message, requirement) = match error {
+                    event::StepError::Panic(info) => {
+                        (panic_message(&info), panic_requirement(&info))
+                    }
+                    other => (other.to_string(), None),
                 };
                 let setup = step.ty == gherkin::StepType::Given;
                 with(&self.0, k, |o| {
@@ -687,6 +726,7 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
                             message
                         });
                         o.in_setup = setup;
+                        o.requirement = requirement;
                     }
                 });
             }
@@ -702,9 +742,15 @@ impl cucumber::Writer<EcmaWorld> for Recorder {
     }
 }
 
+/// The failed check's requirement, when a named check failed the step.
+fn panic_requirement(info: &event::Info) -> Option<&'static str> {
+    info.downcast_ref::<StepFailure>()
+        .and_then(|f| f.0.requirement)
+}
+
 fn panic_message(info: &event::Info) -> String {
     if let Some(f) = info.downcast_ref::<StepFailure>() {
-        f.0.clone()
+        f.0.message.clone()
     } else if let Some(s) = info.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = info.downcast_ref::<&str>() {
@@ -817,7 +863,8 @@ async fn run_cucumber(
                     0,
                 );
             };
-            let outcome = outcome_of(s.level, &o, options.strict);
+            let check_level = o.requirement.and_then(|r| suite.level(r));
+            let outcome = outcome_of(s.level, check_level, &o, options.strict);
             let detail = (outcome != Outcome::Passed).then(|| Detail {
                 step: o.failed_step,
                 message: o.message.unwrap_or_default(),
@@ -829,12 +876,18 @@ async fn run_cucumber(
         .collect()
 }
 
-/// A scenario's outcome from its level and what happened to it (see the module's doc).
-fn outcome_of(level: reports::Level, o: &Outcomes, strict: bool) -> Outcome {
+/// A scenario's outcome from its level, the level of the named check that failed (if one
+/// did) and what happened to it (see the module's doc).
+fn outcome_of(
+    level: reports::Level,
+    check_level: Option<reports::Level>,
+    o: &Outcomes,
+    strict: bool,
+) -> Outcome {
     use reports::Level;
     let outcome = match (&o.message, o.finished) {
         (Some(_), _) if o.in_setup => Outcome::Blocked,
-        (Some(_), _) if level == Level::Must => Outcome::Failed,
+        (Some(_), _) if level == Level::Must || check_level == Some(Level::Must) => Outcome::Failed,
         (Some(_), _) => Outcome::Warned,
         (None, false) => Outcome::Blocked,
         (None, true) if o.warnings.is_empty() => Outcome::Passed,
@@ -966,4 +1019,51 @@ pub fn describe_plan(
         totals.get("not run").copied().unwrap_or(0)
     ));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The known number of scenarios each shipped profile runs when the run provides
+    /// everything (an import hook, fault injection), per dialect. A change to the suite that
+    /// adds or removes applicable scenarios must change this table too, so that none goes
+    /// missing unnoticed.
+    #[test]
+    fn every_shipped_profile_plans_a_known_number_of_scenarios() {
+        let suite = Suite::embedded().unwrap();
+        let everything: BTreeSet<Capability> =
+            [Capability::ImportHook, Capability::FaultInjection].into();
+        let counts: Vec<(String, usize)> = suite
+            .profiles
+            .keys()
+            .map(|p| {
+                let n = plan(&suite, p, None, &everything)
+                    .iter()
+                    .filter(|(_, skip)| skip.is_none())
+                    .count();
+                (p.clone(), n)
+            })
+            .collect();
+        let known: Vec<(String, usize)> = KNOWN_COUNTS
+            .iter()
+            .map(|(p, n)| ((*p).to_owned(), *n))
+            .collect();
+        assert_eq!(
+            counts, known,
+            "update KNOWN_COUNTS after checking the change"
+        );
+    }
+
+    const KNOWN_COUNTS: &[(&str, usize)] = &[
+        ("adlds-user", 65),
+        ("mariadb-procedures", 63),
+        ("mariadb-table", 62),
+        ("openldap-disable-flag", 68),
+        ("openldap-inetorgperson", 67),
+        ("openldap-posix", 68),
+        ("postgres-procedures", 63),
+        ("postgres-table", 62),
+        ("sqlite-table", 62),
+    ];
 }

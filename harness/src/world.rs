@@ -21,25 +21,45 @@ use crate::probe::{Entry, Match, Probe, Snapshot};
 use crate::profile::{LogicalAttribute, Profile};
 use crate::provisioning::{Auth, ProvisioningService, Request, entra};
 
-/// A step that did not hold: "expected X, got Y".
+/// A step that did not hold: "expected X, got Y", and the requirement of the check that
+/// failed when a named check did (a failed MUST check fails its scenario whatever the
+/// scenario's own level).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure(pub String);
+pub struct Failure {
+    /// What was expected and what came.
+    pub message: String,
+    /// The requirement the failed check stands for, if a named check failed.
+    pub requirement: Option<&'static str>,
+}
+
+impl Failure {
+    /// A failure of the scenario's own assertion (no named check).
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            requirement: None,
+        }
+    }
+}
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<CheckFailure> for Failure {
     fn from(c: CheckFailure) -> Self {
-        Failure(c.to_string())
+        Failure {
+            message: c.to_string(),
+            requirement: Some(c.requirement),
+        }
     }
 }
 
 impl From<crate::probe::ProbeError> for Failure {
     fn from(e: crate::probe::ProbeError) -> Self {
-        Failure(e.to_string())
+        Failure::new(e.to_string())
     }
 }
 
@@ -107,6 +127,9 @@ pub struct User {
     /// The target's own identifiers of the object (`entryUUID`, `objectGUID`), read when it
     /// was created: they find it again wherever the host moves it.
     pub target_ids: Vec<(String, String)>,
+    /// The probe saw it in the target after it was created, and no delete has been answered
+    /// with success since: "the target is unchanged" must see it.
+    pub in_target: bool,
 }
 
 /// The scenario's state, by side: what the provisioning service sent and was answered, what the
@@ -179,14 +202,14 @@ impl EcmaWorld {
     pub fn run(&self) -> Result<Arc<RunContext>, Failure> {
         self.run
             .clone()
-            .ok_or_else(|| Failure("the scenario is not bound to a run".into()))
+            .ok_or_else(|| Failure::new("the scenario is not bound to a run"))
     }
 
     /// The profile's logical attribute.
     pub fn logical(&self, logical: &str) -> Result<LogicalAttribute, Failure> {
         let run = self.run()?;
         run.profile.attribute(logical).cloned().ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "profile {} has no logical attribute {logical:?}",
                 run.profile.name
             ))
@@ -216,20 +239,21 @@ impl EcmaWorld {
                     values: IndexMap::new(),
                     original: IndexMap::new(),
                     target_ids: Vec::new(),
+                    in_target: false,
                 },
             );
         }
         self.scim
             .users
             .get_mut(logical)
-            .ok_or_else(|| Failure(format!("no user {logical}")))
+            .ok_or_else(|| Failure::new(format!("no user {logical}")))
     }
 
     /// The user's id, once the host returned one.
     pub fn id_of(&mut self, logical: &str) -> Result<String, Failure> {
         let user = self.user(logical)?;
         user.id.clone().ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "user {logical:?} has no id: the host never created it"
             ))
         })
@@ -344,10 +368,13 @@ impl EcmaWorld {
             .as_ref()
             .map(|t| t.host_writes(&self.suffix).len());
         self.remember_passwords(&request);
-        let mut exchange = run.service.send(&request, &auth).await;
-        let leaked = checks::redact_secrets(&mut exchange, &run.secrets);
+        // The checks read the answer as it came; the evidence keeps a copy with every secret
+        // redacted (messages are redacted when the report is made).
+        let exchange = run.service.send(&request, &auth).await;
+        let mut evidence = exchange.clone();
+        let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
         self.scim.last = Some(exchange.clone());
-        self.evidence.exchanges.push(exchange.clone());
+        self.evidence.exchanges.push(evidence);
         self.check(leaked)?;
         self.check(checks::media_type(&exchange))?;
         self.check(checks::scim_error_body(&exchange))?;
@@ -432,7 +459,7 @@ impl EcmaWorld {
         self.scim
             .last
             .as_ref()
-            .ok_or_else(|| Failure("no request has been sent yet".into()))
+            .ok_or_else(|| Failure::new("no request has been sent yet"))
     }
 
     /// Creates a user through the host; records the id on 201.
@@ -462,7 +489,9 @@ impl EcmaWorld {
     /// Reads the user's target identifiers (`entryUUID`, `objectGUID`) where it is now.
     pub async fn remember_target_ids(&mut self, logical: &str) -> StepResult {
         if let Some(e) = self.target_entry(logical).await? {
-            self.user(logical)?.target_ids = Probe::target_ids(&e);
+            let user = self.user(logical)?;
+            user.target_ids = Probe::target_ids(&e);
+            user.in_target = true;
         }
         Ok(())
     }
@@ -486,7 +515,7 @@ impl EcmaWorld {
     pub async fn trigger_import(&mut self) -> StepResult {
         let run = self.run()?;
         match &run.import {
-            None => Err(Failure("the configuration has no host.import hook".into())),
+            None => Err(Failure::new("the configuration has no host.import hook")),
             Some(ImportHook::Http { method, path }) => {
                 let method: &'static str = match method.to_ascii_uppercase().as_str() {
                     "GET" => "GET",
@@ -504,12 +533,14 @@ impl EcmaWorld {
                         &Auth::Token,
                     )
                     .await;
-                self.evidence.exchanges.push(x.clone());
+                let mut evidence = x.clone();
+                let _ = checks::redact_secrets(&mut evidence, &run.secrets);
+                self.evidence.exchanges.push(evidence);
                 // The run's own hook, not a requirement of the host: a failure is plain.
                 if matches!(x.status, Some(200 | 202 | 204)) {
                     Ok(())
                 } else {
-                    Err(Failure(format!(
+                    Err(Failure::new(format!(
                         "the import hook (host.import): expected 200, 202 or 204, got {}",
                         checks::got(&x)
                     )))
@@ -518,16 +549,18 @@ impl EcmaWorld {
             Some(ImportHook::Command { command }) => {
                 let (program, args) = command
                     .split_first()
-                    .ok_or_else(|| Failure("host.import.command is empty".into()))?;
+                    .ok_or_else(|| Failure::new("host.import.command is empty"))?;
                 let status = tokio::process::Command::new(program)
                     .args(args)
                     .status()
                     .await
-                    .map_err(|e| Failure(format!("cannot run the import hook {program}: {e}")))?;
+                    .map_err(|e| {
+                        Failure::new(format!("cannot run the import hook {program}: {e}"))
+                    })?;
                 if status.success() {
                     Ok(())
                 } else {
-                    Err(Failure(format!(
+                    Err(Failure::new(format!(
                         "the import hook {program} exited with {status}"
                     )))
                 }

@@ -212,7 +212,7 @@ impl Config {
 
     /// Parses TOML text without validating it.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e| ecma_vocab::toml_error(text, &e))
     }
 
     /// Checks everything that can be checked without reading secrets or touching a target.

@@ -116,7 +116,7 @@ impl LdapProbe {
 
     /// Entries beneath the container matching an LDAP filter.
     pub async fn find(&self, filter: &str) -> Result<Vec<Entry>, ProbeError> {
-        self.find_under(&self.container, filter).await
+        self.find_under(&self.container, filter, &["*", "+"]).await
     }
 
     /// Entries anywhere in the host's partition that are the object `named` (by the naming
@@ -141,15 +141,24 @@ impl LdapProbe {
         {
             clauses.push(format!("({attribute}={})", escape(value)));
         }
-        self.find_under(&self.base_dn, &format!("(|{})", clauses.concat()))
-            .await
+        self.find_under(
+            &self.base_dn,
+            &format!("(|{})", clauses.concat()),
+            &["*", "+"],
+        )
+        .await
     }
 
-    async fn find_under(&self, base: &str, filter: &str) -> Result<Vec<Entry>, ProbeError> {
+    async fn find_under(
+        &self,
+        base: &str,
+        filter: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<Entry>, ProbeError> {
         let result = self
             .ldap
             .clone()
-            .search(base, Scope::Subtree, filter, vec!["*", "+"])
+            .search(base, Scope::Subtree, filter, attributes.to_vec())
             .await
             .map_err(|e| self.err(&format!("search {filter}"), e))?;
         match result.1.rc {
@@ -172,29 +181,23 @@ impl LdapProbe {
         namings: &[String],
         m: Match<'_>,
     ) -> Result<Vec<Entry>, ProbeError> {
-        let value = match m {
-            Match::Is(v) => escape(v),
-            Match::EndsWith(v) => format!("*{}", escape(v)),
-            Match::Contains(v) => format!("*{}*", escape(v)),
-        };
-        let filter = format!(
-            "(|{})",
-            namings
-                .iter()
-                .map(|n| format!("({n}={value})"))
-                .collect::<String>()
-        );
-        self.find(&filter).await
+        self.find(&filter_matching(namings, m)).await
     }
 
-    /// The state of the entries [`LdapProbe::find_matching`] selects, operational attributes
-    /// included.
+    /// The state of the entries [`LdapProbe::find_matching`] selects: their user attributes
+    /// and the [version attributes](VERSION_ATTRIBUTES), and no other operational attribute
+    /// (a bind as the user, a child added beneath, changes those without a write by the host).
     pub async fn snapshot_matching(
         &self,
         namings: &[String],
         m: Match<'_>,
     ) -> Result<Snapshot, ProbeError> {
-        let entries = self.find_matching(namings, m).await?;
+        let filter = filter_matching(namings, m);
+        let mut attributes = vec!["*"];
+        attributes.extend(VERSION_ATTRIBUTES);
+        let entries = self
+            .find_under(&self.container, &filter, &attributes)
+            .await?;
         Ok(super::snapshot_of(entries))
     }
 
@@ -302,6 +305,22 @@ impl LdapProbe {
         let _ = ldap.unbind().await;
         Ok(res.rc == 0)
     }
+}
+
+/// `(|(cn=…)(ou=…))`: any of `namings` matching.
+fn filter_matching(namings: &[String], m: Match<'_>) -> String {
+    let value = match m {
+        Match::Is(v) => escape(v),
+        Match::EndsWith(v) => format!("*{}", escape(v)),
+        Match::Contains(v) => format!("*{}*", escape(v)),
+    };
+    format!(
+        "(|{})",
+        namings
+            .iter()
+            .map(|n| format!("({n}={value})"))
+            .collect::<String>()
+    )
 }
 
 /// An entry as text; binary values (`objectGUID`) as lower-case hex.

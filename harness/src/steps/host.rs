@@ -102,7 +102,7 @@ async fn empty_list(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let list = checks::list_response(&x)?;
     match list["totalResults"].as_u64() {
         Some(0) if list["Resources"].as_array().is_none_or(Vec::is_empty) => Ok(()),
-        other => Err(Failure(format!(
+        other => Err(Failure::new(format!(
             "expected totalResults 0 and no Resources, got totalResults {} with {} resources",
             other.map_or("missing".into(), |n| n.to_string()),
             list["Resources"].as_array().map_or(0, Vec::len)
@@ -124,7 +124,7 @@ fn total_is(w: &EcmaWorld, n: usize) -> StepResult {
     if total == Some(n as u64) {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected totalResults {n} for the {n} matching user(s), got {total:?} (ECMA-MATCH-006)"
         )))
     }
@@ -145,7 +145,7 @@ async fn schema_lists_profile(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .and_then(|all| all.iter().find(|s| s["id"] == urn::ECMA2HOST_USER))
         .cloned()
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "expected the schema {} in the list, got none",
                 urn::ECMA2HOST_USER
             ))
@@ -160,7 +160,7 @@ async fn schema_lists_profile(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     if listed != expected {
         let missing: Vec<&String> = expected.difference(&listed).collect();
         let extra: Vec<&String> = listed.difference(&expected).collect();
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "expected exactly the attributes {expected:?}, spelt as the target spells them; got {listed:?} (missing {missing:?}, extra {extra:?}) (ECMA-DISC-003)"
         )));
     }
@@ -192,7 +192,7 @@ async fn no_content(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     checks::status(&x, &[204], "ECMA-DELETE-001")?;
     match &x.response_body {
         None => Ok(()),
-        Some(b) => Err(Failure(format!(
+        Some(b) => Err(Failure::new(format!(
             "expected no body with 204, got {}",
             reports::terminal::shorten(b)
         ))),
@@ -212,7 +212,7 @@ async fn answers_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let body = json(&x).unwrap_or(Value::Null);
     match id_in(&body) {
         Some(got) if got == id => Ok(()),
-        got => Err(Failure(format!(
+        got => Err(Failure::new(format!(
             "expected the resource with id {id:?}, got id {got:?}"
         ))),
     }
@@ -227,7 +227,7 @@ async fn answers_user_active(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let resource = body["Resources"].get(0).cloned().unwrap_or(body);
     match resource["active"].as_bool() {
         Some(a) if a == active => Ok(()),
-        got => Err(Failure(format!(
+        got => Err(Failure::new(format!(
             "expected active = {active}, got {got:?} (ECMA-SQL-005: a soft-deleted row shows inactive)"
         ))),
     }
@@ -241,7 +241,7 @@ async fn exactly_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if ids == [id.as_str()] {
         total_is(w, 1)
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected exactly user {logical:?} (id {id:?}), got ids {ids:?}"
         )))
     }
@@ -262,7 +262,7 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
         .collect();
     if names != [name.clone()] {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "expected exactly one user, {name:?}, got {names:?}"
         )));
     }
@@ -277,7 +277,7 @@ fn expect_status(x: &reports::Exchange, wanted: &str, requirement: &'static str)
     }
     let status: u16 = wanted
         .parse()
-        .map_err(|_| Failure(format!("{wanted:?} is not a status")))?;
+        .map_err(|_| Failure::new(format!("{wanted:?} is not a status")))?;
     Ok(checks::status(x, &[status], requirement)?)
 }
 
@@ -292,7 +292,7 @@ async fn any_error(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let x = w.last()?.clone();
     match x.status {
         Some(s) if s >= 400 => Ok(checks::scim_error_body(&x)?),
-        _ => Err(Failure(format!(
+        _ => Err(Failure::new(format!(
             "expected an error (4xx or 5xx), got {}",
             checks::got(&x)
         ))),
@@ -305,7 +305,7 @@ async fn error_carries(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     match x.status {
         Some(s) if s >= 400 => checks::scim_error_body(&x)?,
         _ => {
-            return Err(Failure(format!(
+            return Err(Failure::new(format!(
                 "expected an error, got {}",
                 checks::got(&x)
             )));
@@ -329,7 +329,7 @@ async fn error_carries(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn status_within(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let seconds: f64 = arg(&ctx, 2)?
         .parse()
-        .map_err(|_| Failure("bad number of seconds".into()))?;
+        .map_err(|_| Failure::new("bad number of seconds"))?;
     let x = w.last()?.clone();
     expect_status(&x, &arg(&ctx, 1)?, "ECMA-ERR-006")?;
     let took = x.duration_ms as f64 / 1000.0;
@@ -349,7 +349,7 @@ async fn uniqueness(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     if scim_type.as_deref() == Some("uniqueness") {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected scimType uniqueness, got {scim_type:?}"
         )))
     }
@@ -398,7 +398,7 @@ async fn equals_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .scim
         .subject
         .clone()
-        .ok_or_else(|| Failure("no user was read".into()))?;
+        .ok_or_else(|| Failure::new("no user was read"))?;
     let created = w.user(&subject)?.created.clone().unwrap_or(Value::Null);
     let got = json(w.last()?).unwrap_or(Value::Null);
     compare_resources(
@@ -412,7 +412,7 @@ async fn equals_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
 /// Two representations of one user agree on id and extension attributes.
 fn compare_resources(a: &Value, b: &Value, a_name: &str, b_name: &str) -> StepResult {
     if a["id"] != b["id"] {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "expected the same id in {a_name} and {b_name}, got {} and {}",
             a["id"], b["id"]
         )));
@@ -421,7 +421,7 @@ fn compare_resources(a: &Value, b: &Value, a_name: &str, b_name: &str) -> StepRe
     if ea == eb {
         return Ok(());
     }
-    Err(Failure(format!(
+    Err(Failure::new(format!(
         "expected {a_name} and {b_name} to agree, got {ea} and {eb}"
     )))
 }
@@ -457,7 +457,7 @@ async fn host_has(w: &mut EcmaWorld, logical: &str, expected: Vec<(String, Value
     if wrong.is_empty() {
         Ok(())
     } else {
-        Err(Failure(wrong.join("; ")))
+        Err(Failure::new(wrong.join("; ")))
     }
 }
 
@@ -519,7 +519,7 @@ async fn matching_value_finds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if ids == [id.clone()] {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected matching {} {value:?} to find {id:?}, got {ids:?}",
             attribute.target
         )))
@@ -535,7 +535,7 @@ async fn matching_original_finds_nobody(w: &mut EcmaWorld, ctx: Context) -> Step
         .get(&attribute.target)
         .map(crate::world::text)
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "user {logical:?} was not created with a {}",
                 attribute.target
             ))
@@ -544,7 +544,7 @@ async fn matching_original_finds_nobody(w: &mut EcmaWorld, ctx: Context) -> Step
     if found.is_empty() {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected matching {} {value:?} to find nobody, got {} users",
             attribute.target,
             found.len()
@@ -561,12 +561,12 @@ async fn matching_finds_it(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .values
         .get(&attribute.target)
         .map(crate::world::text)
-        .ok_or_else(|| Failure(format!("user {logical:?} has no {}", attribute.target)))?;
+        .ok_or_else(|| Failure::new(format!("user {logical:?} has no {}", attribute.target)))?;
     let ids = matched_ids(w, &attribute.target, &value).await?;
     if ids == [id.clone()] {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected matching to find {id:?}, got {ids:?}"
         )))
     }

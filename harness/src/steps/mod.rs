@@ -16,14 +16,14 @@ use regex::Regex;
 
 use crate::world::{EcmaWorld, Failure};
 
-/// The unwind payload of a failed step.
+/// The unwind payload of a failed step: the [`Failure`] itself.
 #[derive(Debug, Clone)]
-pub struct StepFailure(pub String);
+pub struct StepFailure(pub Failure);
 
 /// Fails the current step. cucumber's step protocol signals failure by unwinding; the payload
 /// is a [`StepFailure`], which the runner's panic hook keeps off stderr.
 pub fn fail(failure: Failure) -> ! {
-    std::panic::resume_unwind(Box::new(StepFailure(failure.0)))
+    std::panic::resume_unwind(Box::new(StepFailure(failure)))
 }
 
 /// Turns `async fn(&mut EcmaWorld, Context) -> StepResult` into a cucumber step.
@@ -48,7 +48,7 @@ pub fn arg(ctx: &Context, i: usize) -> Result<String, Failure> {
     ctx.matches
         .get(i)
         .map(|(_, v)| v.clone())
-        .ok_or_else(|| Failure(format!("the step has no capture {i}")))
+        .ok_or_else(|| Failure::new(format!("the step has no capture {i}")))
 }
 
 /// The step's two-column table as (name, value) pairs.
@@ -57,13 +57,13 @@ pub fn table(ctx: &Context) -> Result<Vec<(String, String)>, Failure> {
         .step
         .table
         .as_ref()
-        .ok_or_else(|| Failure("the step needs a table".into()))?;
+        .ok_or_else(|| Failure::new("the step needs a table"))?;
     table
         .rows
         .iter()
         .map(|row| match &row[..] {
             [name, value] => Ok((name.trim().to_owned(), value.trim().to_owned())),
-            _ => Err(Failure(format!(
+            _ => Err(Failure::new(format!(
                 "table rows need two cells (attribute | value), got {row:?}"
             ))),
         })
@@ -73,7 +73,7 @@ pub fn table(ctx: &Context) -> Result<Vec<(String, String)>, Failure> {
 fn re(pattern: &str) -> Regex {
     // Patterns are literals in this module; a bad one is caught by the unit test below.
     Regex::new(pattern)
-        .unwrap_or_else(|e| fail(Failure(format!("bad step pattern {pattern:?}: {e}"))))
+        .unwrap_or_else(|e| fail(Failure::new(format!("bad step pattern {pattern:?}: {e}"))))
 }
 
 /// Every step definition: its kind, pattern and function.

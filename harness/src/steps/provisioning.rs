@@ -173,6 +173,7 @@ async fn given_deleted(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let id = w.id_of(&user)?;
     let x = w.send(entra::delete(&id), Auth::Token).await?;
     crate::checks::status(&x, &[204], "ECMA-DELETE-001")?;
+    w.user(&user)?.in_target = false;
     Ok(())
 }
 
@@ -274,7 +275,7 @@ fn too_long(w: &EcmaWorld) -> Result<(String, Value), Failure> {
         .values()
         .find_map(|a| a.max_length.map(|m| (a.clone(), m)))
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "profile {} gives no attribute a max_length",
                 run.profile.name
             ))
@@ -349,7 +350,7 @@ async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .find(|a| a.required)
         .cloned()
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "profile {} marks no attribute as required",
                 run.profile.name
             ))
@@ -420,7 +421,7 @@ fn sent_value(
         .values
         .get(&target)
         .map(crate::world::text)
-        .ok_or_else(|| Failure(format!("user {logical:?} was never sent a {attribute}")))?;
+        .ok_or_else(|| Failure::new(format!("user {logical:?} was never sent a {attribute}")))?;
     Ok((target, value))
 }
 
@@ -502,7 +503,14 @@ async fn update_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let mut values = Vec::new();
     for (name, value) in table(&ctx)? {
         let attribute = w.logical(&name)?;
-        let value = w.uniquify(&attribute, &value);
+        // `<refused value>`: the value the profile says its target refuses for the attribute.
+        let value = if value == "<refused value>" {
+            crate::world::repeat(attribute.refused.as_deref().ok_or_else(|| {
+                Failure::new(format!("the profile gives {name} no refused value"))
+            })?)
+        } else {
+            w.uniquify(&attribute, &value)
+        };
         values.push((
             attribute.target.clone(),
             EcmaWorld::typed(&attribute, &value),
@@ -530,7 +538,7 @@ async fn update_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         })
         .collect();
     if values.is_empty() {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "profile {} gives no attribute an update value",
             run.profile.name
         )));
@@ -542,8 +550,13 @@ async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResul
     let run = w.run()?;
     let id = w.id_of(logical)?;
     w.scim.subject = Some(logical.to_owned());
-    w.send(entra::set_active(run.dialect, &id, active), Auth::Token)
+    let x = w
+        .send(entra::set_active(run.dialect, &id, active), Auth::Token)
         .await?;
+    let deleted = run.profile.deprovisioning.disable_flow == crate::profile::FlowAction::Delete;
+    if !active && deleted && matches!(x.status, Some(200 | 204)) {
+        w.user(logical)?.in_target = false;
+    }
     Ok(())
 }
 
@@ -558,8 +571,11 @@ async fn enable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn delete(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let id = w.id_of(&user)?;
-    w.scim.subject = Some(user);
-    w.send(entra::delete(&id), Auth::Token).await?;
+    w.scim.subject = Some(user.clone());
+    let x = w.send(entra::delete(&id), Auth::Token).await?;
+    if x.status == Some(204) {
+        w.user(&user)?.in_target = false;
+    }
     Ok(())
 }
 
@@ -575,7 +591,7 @@ async fn delete_with_bad_token(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let id = w.id_of(&user)?;
     let phrase = arg(&ctx, 2)?;
     let variant = TokenVariant::named(&phrase)
-        .ok_or_else(|| Failure(format!("no token variant is called {phrase:?}")))?;
+        .ok_or_else(|| Failure::new(format!("no token variant is called {phrase:?}")))?;
     let token = w.run()?.service.token_variant(variant);
     w.send(entra::delete(&id), Auth::Bearer(token)).await?;
     Ok(())
@@ -613,7 +629,7 @@ async fn request_for(w: &mut EcmaWorld, kind: &str, logical: &str) -> Result<Req
         "a schemas read" => entra::schemas(),
         "a resource types read" => entra::get_path("/ResourceTypes"),
         "a service provider configuration read" => entra::get_path("/ServiceProviderConfig"),
-        other => return Err(Failure(format!("no request is called {other:?}"))),
+        other => return Err(Failure::new(format!("no request is called {other:?}"))),
     })
 }
 

@@ -39,7 +39,7 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] =
 
 fn faults(w: &EcmaWorld) -> Result<Arc<dyn ControlledTarget>, Failure> {
     w.run()?.faults.clone().ok_or_else(|| {
-        Failure("the target cannot be made to fail on cue here; faults cannot be injected".into())
+        Failure::new("the target cannot be made to fail on cue here; faults cannot be injected")
     })
 }
 
@@ -82,7 +82,7 @@ async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let op = op_kind(&arg(&ctx, 1)?);
     let name = arg(&ctx, 2)?;
     let code = ecma_vocab::ldap::result_code(&name)
-        .ok_or_else(|| Failure(format!("no LDAP result code is called {name}")))?;
+        .ok_or_else(|| Failure::new(format!("no LDAP result code is called {name}")))?;
     let message = ctx
         .matches
         .get(3)
@@ -96,7 +96,7 @@ async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let seconds: u64 = arg(&ctx, 1)?
         .parse()
-        .map_err(|_| Failure("bad number of seconds".into()))?;
+        .map_err(|_| Failure::new("bad number of seconds"))?;
     let op = op_kind(&arg(&ctx, 2)?);
     let action = FaultAction::Delay(std::time::Duration::from_secs(seconds));
     faults(w)?.inject(fault(w, Some(op), true, action, Times::Always));
@@ -170,7 +170,7 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
 async fn entry(w: &mut EcmaWorld, logical: &str) -> Result<Entry, Failure> {
     let dn = w.user(logical)?.dn.clone();
     w.target_entry(logical).await?.ok_or_else(|| {
-        Failure(format!(
+        Failure::new(format!(
             "expected user {logical:?} in the target at {dn}, found no entry there"
         ))
     })
@@ -202,7 +202,7 @@ fn compare(entry: &Entry, expected: &[(String, Value)]) -> StepResult {
     if wrong.is_empty() {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "in the target at {}: {}",
             entry.dn,
             wrong.join("; ")
@@ -252,12 +252,12 @@ async fn holds_at_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .carried
         .get("-dn-")
         .map(text)
-        .ok_or_else(|| Failure("the request carried no -dn-".into()))?;
+        .ok_or_else(|| Failure::new("the request carried no -dn-"))?;
     let e = entry(w, &logical).await?;
     if scim_proto::dn::normalize(&e.dn) == scim_proto::dn::normalize(&sent) {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected the entry at {sent}, found it at {}",
             e.dn
         )))
@@ -272,7 +272,7 @@ pub fn unmapped_column(w: &EcmaWorld) -> Result<String, Failure> {
         .as_ref()
         .and_then(|s| s.unmapped_column.clone())
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "profile {} names no unmapped column",
                 run.profile.name
             ))
@@ -285,7 +285,7 @@ async fn unmapped_empty(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let e = entry(w, &logical).await?;
     match e.values(&column) {
         [] => Ok(()),
-        v => Err(Failure(format!(
+        v => Err(Failure::new(format!(
             "expected no value in {column}, which the host does not map; found {v:?}"
         ))),
     }
@@ -299,7 +299,7 @@ async fn unmapped_holds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if e.values(&column) == [expected.clone()] {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected {column} to keep {expected:?}, which the host does not own; found {:?}",
             e.values(&column)
         )))
@@ -319,7 +319,7 @@ async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .as_ref()
         .and_then(|s| s.procedure_log.clone())
         .ok_or_else(|| {
-            Failure(format!(
+            Failure::new(format!(
                 "profile {} names no procedure log",
                 run.profile.name
             ))
@@ -386,7 +386,7 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         value,
     } = &run.profile.deprovisioning.disable_flow
     else {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "profile {} does not set an attribute on disable",
             run.profile.name
         )));
@@ -398,7 +398,7 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if stored.len() == 1 && stored[0].eq_ignore_ascii_case(want_text) {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected {set_attribute} = {want_text} at {}, got {stored:?}",
             e.dn
         )))
@@ -411,7 +411,7 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn holds_none(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     if let Some(e) = w.target_entry(&logical).await? {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "expected no user {logical:?} in the target, found {}",
             e.dn
         )));
@@ -428,7 +428,7 @@ async fn holds_none(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .await?;
     match found.first() {
         None => Ok(()),
-        Some(e) => Err(Failure(format!(
+        Some(e) => Err(Failure::new(format!(
             "expected no user {logical:?} in the target; it is not at {} but at {}: moved, not removed",
             user.dn, e.dn
         ))),
@@ -443,7 +443,7 @@ async fn holds_exactly_one(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let found = run.probe.find(&namings, Match::Is(&name)).await?;
     match found.len() {
         1 => Ok(()),
-        n => Err(Failure(format!(
+        n => Err(Failure::new(format!(
             "expected exactly one user {logical:?} in the target, found {n}: {:?}",
             found.iter().map(|e| e.dn.as_str()).collect::<Vec<_>>()
         ))),
@@ -455,7 +455,22 @@ async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         .target
         .before
         .clone()
-        .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
+        .ok_or_else(|| Failure::new("no state was recorded before the request"))?;
+    // Nothing to compare is no evidence: the users the target holds must be in the picture
+    // (a profile whose naming attribute or DN template is wrong would make it empty).
+    let unseen: Vec<String> = w
+        .scim
+        .users
+        .values()
+        .filter(|u| u.in_target && !before.contains_key(&u.dn.to_lowercase()))
+        .map(|u| u.dn.clone())
+        .collect();
+    if !unseen.is_empty() {
+        return Err(Failure::new(format!(
+            "cannot tell whether the target is unchanged: the probe's view of this scenario's objects misses {}; check the profile's naming attribute and DN template",
+            unseen.join(", ")
+        )));
+    }
     // Where the target logs what the host did, that log is the first witness: no write at
     // all. The probe's reading of the state (versions included) is the second, and the only
     // one where the target keeps no log.
@@ -485,7 +500,7 @@ async fn before_and_after(
         .target
         .before
         .clone()
-        .ok_or_else(|| Failure("no state was recorded before the request".into()))?;
+        .ok_or_else(|| Failure::new("no state was recorded before the request"))?;
     let after = w.snapshot().await?;
     Ok((dn.clone(), before.get(&dn).cloned(), after))
 }
@@ -493,8 +508,8 @@ async fn before_and_after(
 async fn user_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let (dn, before, after) = before_and_after(w, &logical).await?;
-    let before =
-        before.ok_or_else(|| Failure(format!("user {logical:?} was not in the target before")))?;
+    let before = before
+        .ok_or_else(|| Failure::new(format!("user {logical:?} was not in the target before")))?;
     let mut b = crate::probe::Snapshot::new();
     b.insert(dn.clone(), before);
     let mut a = crate::probe::Snapshot::new();
@@ -516,12 +531,12 @@ async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult
         .chain(w.run()?.probe.version_attributes())
         .collect();
     let (dn, before, after) = before_and_after(w, &logical).await?;
-    let before =
-        before.ok_or_else(|| Failure(format!("user {logical:?} was not in the target before")))?;
+    let before = before
+        .ok_or_else(|| Failure::new(format!("user {logical:?} was not in the target before")))?;
     let now = after
         .get(&dn)
         .cloned()
-        .ok_or_else(|| Failure(format!("user {logical:?} is gone from the target")))?;
+        .ok_or_else(|| Failure::new(format!("user {logical:?} is gone from the target")))?;
     let strip = |m: &std::collections::BTreeMap<String, Vec<String>>| -> crate::probe::Snapshot {
         let kept = m
             .iter()
@@ -541,7 +556,7 @@ async fn can_sign_in(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if w.run()?.probe.can_bind(&dn, &password).await? {
         Ok(())
     } else {
-        Err(Failure(format!(
+        Err(Failure::new(format!(
             "expected a simple bind as {dn} with the initial password to succeed; the directory refused it"
         )))
     }
@@ -552,7 +567,7 @@ async fn container_not_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let missing = format!("ou=missing-{},{}", w.suffix, run.container);
     match run.probe.entry(&missing).await? {
         None => Ok(()),
-        Some(_) => Err(Failure(format!(
+        Some(_) => Err(Failure::new(format!(
             "expected no container {missing}, but the host created it"
         ))),
     }

@@ -263,13 +263,14 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
     );
     // The container is the host's partition: made here, as an operator would have it.
     crate::support::add_container(slapd, &container).await;
-    // The host writes 1 MiB to its standard error before it serves: more than a pipe holds,
-    // so a run that piped it without reading would wait for a host that never comes up.
+    // The host writes 1 MiB to its standard error before it serves, and another 1 MiB while
+    // the suite runs: more than a pipe holds, so a run that piped it without reading would
+    // wait for a host that never comes up, or stall it mid-run.
     let original = std::fs::read_to_string(&path).unwrap();
     let text = original.replace(
         "[target]",
         &format!(
-            "command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\000' n >&2; exec \\\"$0\\\" --config ecma-host.toml\", {:?}]\nready_timeout_seconds = 20\n\n[target]",
+            "command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\000' n >&2; (sleep 0.3; head -c 1048576 /dev/zero | tr '\\\\000' m >&2) & exec \\\"$0\\\" --config ecma-host.toml\", {:?}]\nready_timeout_seconds = 20\n\n[target]",
             bin.display().to_string()
         ),
     );
@@ -293,7 +294,8 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
         stdout.contains(&format!("host output: {}", log.display())),
         "{stdout}"
     );
-    assert!(std::fs::metadata(&log).unwrap().len() >= 1_048_576);
+    let written = std::fs::read(&log).unwrap();
+    assert!(written.len() >= 1_048_576, "{} bytes", written.len());
     // The host was stopped at the end: nothing listens on its port any more.
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),

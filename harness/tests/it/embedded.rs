@@ -87,19 +87,11 @@ async fn generic_details(request: Request<Body>, next: Next) -> Response {
     if response.status().is_success() {
         return response;
     }
-    let status = response.status();
-    let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": status.as_u16().to_string(),
-        "scimType": "invalidValue",
-        "detail": "The request could not be completed.",
-    });
-    (
-        status,
-        [("content-type", "application/scim+json")],
-        body.to_string(),
+    crate::support::scim_error(
+        response.status(),
+        Some("invalidValue"),
+        "The request could not be completed.",
     )
-        .into_response()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

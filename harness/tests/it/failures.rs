@@ -290,18 +290,11 @@ async fn echo_token(request: Request<Body>, next: Next) -> Response {
     if response.status().is_success() {
         return response;
     }
-    let status = response.status();
-    let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": status.as_u16().to_string(),
-        "detail": format!("request with token {token} failed"),
-    });
-    (
-        status,
-        [("content-type", "application/scim+json")],
-        body.to_string(),
+    crate::support::scim_error(
+        response.status(),
+        None,
+        &format!("request with token {token} failed"),
     )
-        .into_response()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use harness::config::{Config, HostConfig, ImportHook, TargetConfig};
 use harness::runner::{self, RunOptions};
 use harness::suite::Suite;
@@ -319,18 +319,11 @@ async fn leak_short_password(request: Request<Body>, next: Next) -> Response {
     if response.status().is_success() {
         return response;
     }
-    let status = response.status();
-    let body = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": status.as_u16().to_string(),
-        "detail": format!("connected with password {SHORT_PASSWORD}, and it failed"),
-    });
-    (
-        status,
-        [("content-type", "application/scim+json")],
-        body.to_string(),
+    crate::support::scim_error(
+        response.status(),
+        None,
+        &format!("connected with password {SHORT_PASSWORD}, and it failed"),
     )
-        .into_response()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,4 +347,63 @@ async fn a_host_that_leaks_a_short_password_fails_and_the_report_does_not_leak_i
         "the password reached the report"
     );
     assert!(everything.contains("<redacted>"));
+}
+
+/// The database of the fixture the rewriting defect writes to (one test uses it).
+static REWRITTEN_DB: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A defect: after every PATCH the row is written again with the values it has.
+async fn rewrite_row_after_patch(request: Request<Body>, next: Next) -> Response {
+    let patch = request.method() == Method::PATCH;
+    let id = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let response = next.run(request).await;
+    if !patch || !response.status().is_success() {
+        return response;
+    }
+    let url = REWRITTEN_DB.lock().unwrap().clone().unwrap();
+    let engine = Engine::of_url(&url).unwrap();
+    let pool = mock_targets::sql::connect(&url).await.unwrap();
+    let sql = format!(
+        "UPDATE {} SET {ln} = {ln} WHERE {} = {}",
+        engine.quote("Employees"),
+        engine.quote("ContosoLogin"),
+        engine.placeholder(1),
+        ln = engine.quote("LastName"),
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(
+            percent_encoding::percent_decode_str(&id)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_rewrites_a_row_with_its_own_values_fails_by_the_rows_version() {
+    for (profile, version) in [("sqlite-table", "rowversion"), ("postgres-table", "xmin")] {
+        let fixture = SqlFixture::start(profile, false, |app| {
+            app.layer(middleware::from_fn(rewrite_row_after_patch))
+        })
+        .await;
+        *REWRITTEN_DB.lock().unwrap() = Some(fixture.sandbox.as_ref().unwrap().url.clone());
+        let report = fixture.run(&only("@req:ECMA-ROBUST-002")).await;
+        let message = failure(
+            &report,
+            "A PATCH with the values the user already has changes nothing",
+        );
+        assert!(
+            message.contains("written to although no value changed") && message.contains(version),
+            "{profile}: {message}"
+        );
+    }
 }

@@ -236,3 +236,37 @@ pub fn said(report: &Report, name: &str) -> (reports::Outcome, String) {
     });
     (c.outcome, text)
 }
+
+/// A SCIM Error answer (RFC 7644 §3.12) with `status`, as a defective host makes one up.
+pub fn scim_error(
+    status: axum::http::StatusCode,
+    scim_type: Option<&str>,
+    detail: &str,
+) -> axum::response::Response {
+    let mut body = serde_json::json!({
+        "schemas": [scim_proto::urn::ERROR],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = serde_json::json!(t);
+    }
+    axum::response::IntoResponse::into_response((
+        status,
+        [("content-type", "application/scim+json")],
+        body.to_string(),
+    ))
+}
+
+/// A connection to the shared slapd, bound as its administrator.
+pub async fn slapd_admin() -> ldap3::Ldap {
+    let s = slapd().await;
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&s.url).await.unwrap();
+    tokio::spawn(async move { conn.drive().await });
+    ldap.simple_bind(s.admin_dn, s.admin_password)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    ldap
+}

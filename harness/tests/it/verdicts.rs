@@ -20,8 +20,7 @@ use scim_proto::Dialect;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::slapd::slapd;
-use crate::support::{TOKEN, said, start};
+use crate::support::{TOKEN, said, scim_error, slapd_admin, start};
 
 /// One profile, the default dialect, the scenarios `tags` selects.
 fn only(profile: &str, tags: &str) -> RunOptions {
@@ -38,16 +37,6 @@ async fn embedded(options: &RunOptions, defect: fn(Router) -> Router) -> Report 
     harness::embedded::run_embedded_with(&suite, options, defect)
         .await
         .unwrap()
-}
-
-/// A response with `body` as JSON and `status`, as a host would send it.
-fn scim(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [("content-type", "application/scim+json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// The body of a response, and the response rebuilt around a new body.
@@ -107,10 +96,7 @@ async fn a_should_scenario_that_fails_warns_and_strict_makes_it_fail() {
 /// A defect: every create answers 500.
 async fn creates_fail(request: Request<Body>, next: Next) -> Response {
     if request.method() == Method::POST && request.uri().path().ends_with("/Users") {
-        return scim(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({"schemas": [scim_proto::urn::ERROR], "status": "500", "detail": "no"}),
-        );
+        return scim_error(StatusCode::INTERNAL_SERVER_ERROR, None, "no");
     }
     next.run(request).await
 }
@@ -211,7 +197,6 @@ async fn certify_refuses_a_selection_expected_failures_and_musts_the_run_cannot_
     let certify = RunOptions {
         certify: true,
         profiles: vec!["openldap-inetorgperson".into()],
-        dialects: vec![Dialect::EntraDefault],
         ..RunOptions::default()
     };
     for (options, needle) in [
@@ -228,6 +213,13 @@ async fn certify_refuses_a_selection_expected_failures_and_musts_the_run_cannot_
                 ..certify.clone()
             },
             "--expected is not allowed",
+        ),
+        (
+            RunOptions {
+                dialects: vec![Dialect::EntraDefault],
+                ..certify.clone()
+            },
+            "--dialect must be both",
         ),
     ] {
         let e = harness::embedded::run_embedded(&suite, &options)
@@ -450,14 +442,7 @@ async fn move_instead_of_delete(request: Request<Body>, next: Next) -> Response 
         .into_owned();
     let (rdn, parent) = dn.split_once(',').unwrap();
     let graveyard = format!("ou=graveyard,{parent}");
-    let s = slapd().await;
-    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&s.url).await.unwrap();
-    tokio::spawn(async move { conn.drive().await });
-    ldap.simple_bind(s.admin_dn, s.admin_password)
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+    let mut ldap = slapd_admin().await;
     let _ = ldap
         .add(
             &graveyard,
@@ -537,14 +522,7 @@ async fn rewrite_after_patch(request: Request<Body>, next: Next) -> Response {
     let dn = percent_encoding::percent_decode_str(&id)
         .decode_utf8_lossy()
         .into_owned();
-    let s = slapd().await;
-    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&s.url).await.unwrap();
-    tokio::spawn(async move { conn.drive().await });
-    ldap.simple_bind(s.admin_dn, s.admin_password)
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+    let mut ldap = slapd_admin().await;
     let (entries, _) = ldap
         .search(&dn, ldap3::Scope::Base, "(objectClass=*)", vec!["sn"])
         .await
@@ -678,7 +656,7 @@ async fn a_host_that_skips_authentication_on_reads_fails_on_every_read() {
     assert_eq!(failed.len(), 10, "{failed:#?}");
     let (_, message) = said(
         &report,
-        "Every endpoint and method refuses a request without a token, shows nothing and changes nothing",
+        "a read by id without a token is refused, shows nothing and changes nothing",
     );
     assert!(message.contains("expected 401, got 200"), "{message}");
 }
