@@ -42,19 +42,40 @@ impl ConfigError {
     }
 }
 
-/// A TOML parse error as `line L, column C: <what>`, without the source line that `toml`'s own
-/// message quotes: that line may hold a secret someone wrote inline (`token = "…"`, which is
-/// refused — and must not then be printed).
+/// A TOML parse error as `<key> (line L, column C): <what>` — the key with its table
+/// (`connector.ldap.anchor`) — without the source line that `toml`'s own message quotes: that
+/// line may hold a secret someone wrote inline (`token = "…"`, which is refused, and must not
+/// then be printed).
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {}", e.message())
-        }
-        None => e.message().to_owned(),
-    }
+    let Some(span) = e.span() else {
+        return e.message().to_owned();
+    };
+    let at = span.start.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let this_line = text.lines().nth(line - 1).unwrap_or("");
+    let key = this_line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let table = text
+        .lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("[[")
+                .and_then(|t| t.strip_suffix("]]"))
+                .or_else(|| l.strip_prefix('[').and_then(|t| t.strip_suffix(']')))
+        })
+        .last()
+        .map(str::trim);
+    let place = match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k} "),
+        (None, Some(k)) => format!("{k} "),
+        _ => String::new(),
+    };
+    format!("{place}(line {line}, column {column}): {}", e.message())
 }
 
 #[cfg(test)]
@@ -73,7 +94,7 @@ mod tests {
             "toml quotes the line"
         );
         let m = super::toml_error(text, &e);
-        assert!(m.starts_with("line 2, column 9: "), "{m}");
+        assert!(m.starts_with("token (line 2, column 9): "), "{m}");
         assert!(
             m.contains("never written inline") && !m.contains("s3cret"),
             "{m}"

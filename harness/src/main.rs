@@ -46,6 +46,7 @@ enum Command {
     },
     /// Run the mock LDAP server on its own, for aiming a host at a directory that misbehaves on
     /// demand or answers like AD LDS.
+    #[cfg(feature = "embedded")]
     MockLdap {
         /// Where to listen.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3890")]
@@ -210,12 +211,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some((config, _)) => {
                     print!("{}", runner::describe_plan(&suite, &config, &options)?);
                 }
-                None => print!("{}", harness::embedded::describe(&suite, &options)?),
+                None => print!("{}", describe_embedded(&suite, &options)?),
             }
             Ok(0)
         }
         Command::Run { args } => run_suite(args, false),
         Command::Certify { args } => run_suite(args, true),
+        #[cfg(feature = "embedded")]
         Command::MockLdap {
             listen,
             flavour,
@@ -300,7 +302,7 @@ fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
         Some((config, base_dir)) => {
             runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?
         }
-        None => runtime.block_on(harness::embedded::run_embedded(&suite, &options))?,
+        None => run_embedded(&runtime, &suite, &options)?,
     };
     print!("{}", reports::terminal::render(&report));
     if let Some(path) = junit {
@@ -310,6 +312,41 @@ fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
         write(&path, &serde_json::to_string_pretty(&report)?)?;
     }
     Ok(report.exit_code())
+}
+
+#[cfg(feature = "embedded")]
+fn run_embedded(
+    runtime: &tokio::runtime::Runtime,
+    suite: &Suite,
+    options: &RunOptions,
+) -> anyhow::Result<reports::Report> {
+    Ok(runtime.block_on(harness::embedded::run_embedded(suite, options))?)
+}
+
+#[cfg(feature = "embedded")]
+fn describe_embedded(suite: &Suite, options: &RunOptions) -> anyhow::Result<String> {
+    Ok(harness::embedded::describe(suite, options)?)
+}
+
+#[cfg(not(feature = "embedded"))]
+fn run_embedded(
+    _: &tokio::runtime::Runtime,
+    _: &Suite,
+    _: &RunOptions,
+) -> anyhow::Result<reports::Report> {
+    Err(no_embedded_default())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn describe_embedded(_: &Suite, _: &RunOptions) -> anyhow::Result<String> {
+    Err(no_embedded_default())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn no_embedded_default() -> anyhow::Error {
+    anyhow::anyhow!(
+        "--config: this ecmacert was built without the embedded default (feature `embedded`); give a run configuration"
+    )
 }
 
 fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
