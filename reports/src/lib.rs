@@ -443,8 +443,16 @@ impl Report {
     }
 
     /// Scenarios that apply to the host but did not run, because the run lacked something
-    /// (`host.import`, fault injection): `(what it lacked, the MUST requirements they check)`.
+    /// (`host.import`, fault injection): `(what it lacked, the MUST requirements they check
+    /// that no scenario that ran checked)`.
     pub fn not_checked(&self) -> Vec<(String, Vec<String>)> {
+        let checked: std::collections::BTreeSet<&str> = self
+            .runs
+            .iter()
+            .flat_map(|r| &r.cases)
+            .filter(|c| c.outcome.ran())
+            .flat_map(|c| c.requirements.iter().map(String::as_str))
+            .collect();
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for case in self.runs.iter().flat_map(|r| &r.cases) {
             let Some(why) = &case.not_checked else {
@@ -461,6 +469,7 @@ impl Report {
             }
         }
         for (_, reqs) in &mut out {
+            reqs.retain(|r| !checked.contains(r.as_str()));
             reqs.sort();
             reqs.dedup();
         }

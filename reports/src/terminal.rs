@@ -91,7 +91,7 @@ pub fn render(report: &Report) -> String {
         for (why, musts) in &not_checked {
             let _ = writeln!(
                 out,
-                "  {why}: MUST requirements left unchecked: {}",
+                "  {why}: MUST requirements no other scenario checked: {}",
                 if musts.is_empty() {
                     "none".to_owned()
                 } else {

@@ -224,3 +224,25 @@ fn junit_escapes_what_xml_cannot_carry() {
     assert!(xml.contains("bad \u{FFFD} char &amp; &lt;tag&gt;"), "{xml}");
     assert!(!xml.contains('\u{1}'));
 }
+
+#[test]
+fn what_a_run_could_not_check_is_listed_with_the_musts_nothing_else_checked() {
+    let mut r = sample();
+    let mut unchecked = case("A busy directory is a 5xx", Outcome::NotApplicable, None);
+    unchecked.requirements = vec!["ECMA-ERR-006".into(), "ECMA-CREATE-001".into()];
+    unchecked.not_checked = Some("no fault injection".into());
+    r.runs[1].cases.push(unchecked);
+    // ECMA-CREATE-001 is checked by cases that ran; ECMA-ERR-006 by none.
+    assert_eq!(
+        r.not_checked(),
+        vec![(
+            "no fault injection".to_owned(),
+            vec!["ECMA-ERR-006".to_owned()]
+        )]
+    );
+    assert!(
+        terminal::render(&r).contains(
+            "no fault injection: MUST requirements no other scenario checked: ECMA-ERR-006"
+        )
+    );
+}
