@@ -355,13 +355,7 @@ static REWRITTEN_DB: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(No
 /// A defect: after every PATCH the row is written again with the values it has.
 async fn rewrite_row_after_patch(request: Request<Body>, next: Next) -> Response {
     let patch = request.method() == Method::PATCH;
-    let id = request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .to_owned();
+    let id = crate::support::id_in_path(request.uri());
     let response = next.run(request).await;
     if !patch || !response.status().is_success() {
         return response;

@@ -270,3 +270,32 @@ pub async fn slapd_admin() -> ldap3::Ldap {
         .unwrap();
     ldap
 }
+
+/// The id a request to `/Users/{id}` names, percent-decoded (empty for other paths).
+pub fn id_in_path(uri: &axum::http::Uri) -> String {
+    let segment = uri.path().rsplit_once("/Users/").map_or("", |(_, id)| id);
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Runs the scenarios `tags` selects against the reference host for `profile` on slapd, passed
+/// through `defect`, and returns the message of `scenario`, which must have failed.
+pub async fn failure_on_slapd(
+    profile: &str,
+    defect: fn(Router) -> Router,
+    tags: &str,
+    scenario: &str,
+) -> String {
+    let fixture = start(profile, defect).await;
+    let options = RunOptions {
+        profiles: vec![profile.to_owned()],
+        dialects: vec![scim_proto::Dialect::EntraDefault],
+        tags: Some(tags.into()),
+        ..RunOptions::default()
+    };
+    let report = fixture.run(&options).await;
+    let (outcome, message) = said(&report, scenario);
+    assert_eq!(outcome, reports::Outcome::Failed, "{scenario}: {message}");
+    message
+}

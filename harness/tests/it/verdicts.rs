@@ -20,7 +20,7 @@ use scim_proto::Dialect;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::support::{TOKEN, said, scim_error, slapd_admin, start};
+use crate::support::{TOKEN, failure_on_slapd, id_in_path, said, scim_error, slapd_admin, start};
 
 /// One profile, the default dialect, the scenarios `tags` selects.
 fn only(profile: &str, tags: &str) -> RunOptions {
@@ -436,10 +436,7 @@ async fn move_instead_of_delete(request: Request<Body>, next: Next) -> Response 
     if request.method() != Method::DELETE || !request.uri().path().contains("/Users/") {
         return next.run(request).await;
     }
-    let id = request.uri().path().rsplit('/').next().unwrap().to_owned();
-    let dn = percent_encoding::percent_decode_str(&id)
-        .decode_utf8_lossy()
-        .into_owned();
+    let dn = id_in_path(request.uri());
     let (rdn, parent) = dn.split_once(',').unwrap();
     let graveyard = format!("ou=graveyard,{parent}");
     let mut ldap = slapd_admin().await;
@@ -462,17 +459,13 @@ async fn move_instead_of_delete(request: Request<Body>, next: Next) -> Response 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_moves_a_deleted_user_elsewhere_fails() {
-    let fixture = start("openldap-inetorgperson", |app| {
-        app.layer(middleware::from_fn(move_instead_of_delete))
-    })
-    .await;
-    let options = only("openldap-inetorgperson", "@req:ECMA-DELETE-001");
-    let report = fixture.run(&options).await;
-    let (outcome, message) = said(
-        &report,
+    let message = failure_on_slapd(
+        "openldap-inetorgperson",
+        |app| app.layer(middleware::from_fn(move_instead_of_delete)),
+        "@req:ECMA-DELETE-001",
         "A deleted user is gone from the host and the target",
-    );
-    assert_eq!(outcome, Outcome::Failed, "{message}");
+    )
+    .await;
     assert!(
         message.contains("moved, not removed") && message.contains("ou=graveyard"),
         "{message}"
@@ -508,20 +501,11 @@ async fn a_host_with_a_wrong_total_results_fails() {
 /// the values it already has.
 async fn rewrite_after_patch(request: Request<Body>, next: Next) -> Response {
     let patch = request.method() == Method::PATCH;
-    let id = request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .to_owned();
+    let dn = id_in_path(request.uri());
     let response = next.run(request).await;
     if !patch || !response.status().is_success() {
         return response;
     }
-    let dn = percent_encoding::percent_decode_str(&id)
-        .decode_utf8_lossy()
-        .into_owned();
     let mut ldap = slapd_admin().await;
     let (entries, _) = ldap
         .search(&dn, ldap3::Scope::Base, "(objectClass=*)", vec!["sn"])
@@ -546,17 +530,13 @@ async fn rewrite_after_patch(request: Request<Body>, next: Next) -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_rewrites_unchanged_values_fails() {
-    let fixture = start("openldap-inetorgperson", |app| {
-        app.layer(middleware::from_fn(rewrite_after_patch))
-    })
-    .await;
-    let options = only("openldap-inetorgperson", "@req:ECMA-ROBUST-002");
-    let report = fixture.run(&options).await;
-    let (outcome, message) = said(
-        &report,
+    let message = failure_on_slapd(
+        "openldap-inetorgperson",
+        |app| app.layer(middleware::from_fn(rewrite_after_patch)),
+        "@req:ECMA-ROBUST-002",
         "A PATCH with the values the user already has changes nothing",
-    );
-    assert_eq!(outcome, Outcome::Failed, "{message}");
+    )
+    .await;
     assert!(
         message.contains("written to although no value changed") && message.contains("entrycsn"),
         "{message}"
@@ -667,13 +647,7 @@ static PASSWORDS: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
 async fn password_on_read(request: Request<Body>, next: Next) -> Response {
     let ext = scim_proto::urn::ECMA2HOST_USER;
     let method = request.method().clone();
-    let id = request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .to_owned();
+    let dn = id_in_path(request.uri()).to_lowercase();
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     if method == Method::POST {
@@ -696,9 +670,6 @@ async fn password_on_read(request: Request<Body>, next: Next) -> Response {
     if method != Method::GET || response.status() != StatusCode::OK {
         return response;
     }
-    let dn = percent_encoding::percent_decode_str(&id)
-        .decode_utf8_lossy()
-        .to_lowercase();
     let pw = PASSWORDS
         .lock()
         .unwrap()
