@@ -45,6 +45,16 @@ impl ScimError {
         Self::new(StatusCode::NOT_FOUND, None, detail)
     }
 
+    /// 500: the host's own work on a request ended without an answer (a task that panicked);
+    /// the detail says so without internals.
+    pub fn internal(_cause: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "the host failed while handling the request",
+        )
+    }
+
     /// 503: the target or the host is not ready.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, None, detail)

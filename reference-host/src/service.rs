@@ -34,6 +34,7 @@ use scim_proto::value::{Scalar, coerce};
 use scim_proto::{
     AttrPath, Filter, ListResponse, Meta, PatchOpKind, PatchRequest, ScimType, User, urn,
 };
+// (`AttrPath` also parses the names of `attributes` / `excludedAttributes`.)
 use serde_json::Value;
 
 use crate::config::{Deprovisioning, FlowAction};
@@ -55,7 +56,7 @@ const ID_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// The longest wait between attempts at the first import while the target is unreachable.
 const MAX_IMPORT_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Query parameters of `GET /Users`.
+/// Query parameters of `GET /Users` and `GET /Users/{id}`.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
     /// `filter`
@@ -64,6 +65,94 @@ pub struct Query {
     pub start_index: Option<i64>,
     /// `count`
     pub count: Option<i64>,
+    /// `attributes` and `excludedAttributes`.
+    pub projection: Projection,
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.9): which attributes a returned resource
+/// keeps. Names are bare (`active`, `sn`) or URN-qualified (`urn:…:ECMA2Host:2.0:User:sn`), in
+/// any case. `id` and `schemas` are always returned (`returned: always`), whatever is asked.
+#[derive(Clone, Debug, Default)]
+pub struct Projection {
+    /// Only these (and what is always returned); empty: everything by default.
+    pub attributes: Vec<String>,
+    /// Not these.
+    pub excluded: Vec<String>,
+}
+
+impl Projection {
+    /// A comma-separated parameter value as names.
+    pub fn names(value: &str) -> Vec<String> {
+        value
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// `resource` with the projection applied.
+    pub fn apply(&self, mut resource: Value) -> Value {
+        if self.attributes.is_empty() && self.excluded.is_empty() {
+            return resource;
+        }
+        let Some(object) = resource.as_object_mut() else {
+            return resource;
+        };
+        let always = |name: &str| name == "id" || name == "schemas";
+        // (container, attribute): core members have no container.
+        let names = |list: &[String]| -> Vec<(Option<String>, String)> {
+            list.iter()
+                .map(|n| {
+                    let path = AttrPath::parse(n).ok();
+                    match path {
+                        Some(p) if p.in_schema(urn::ECMA2HOST_USER, false) => {
+                            (Some(urn::ECMA2HOST_USER.to_owned()), p.name.to_string())
+                        }
+                        Some(p) if p.in_schema(urn::CORE_USER, true) => (None, p.name.to_string()),
+                        _ => (None, n.clone()),
+                    }
+                })
+                .collect()
+        };
+        let wanted = names(&self.attributes);
+        let excluded = names(&self.excluded);
+        let listed = |list: &[(Option<String>, String)], container: Option<&str>, name: &str| {
+            list.iter().any(|(c, n)| {
+                n.eq_ignore_ascii_case(name)
+                    && (c.as_deref() == container
+                        // A bare name reaches into the extension too.
+                        || (c.is_none() && container.is_some()))
+            })
+        };
+        let keep = |container: Option<&str>, name: &str| {
+            always(name)
+                || ((wanted.is_empty()
+                    || listed(&wanted, container, name)
+                    || (container.is_some()
+                        && wanted.iter().any(|(c, n)| {
+                            c.is_none() && n.eq_ignore_ascii_case(container.unwrap_or_default())
+                        })))
+                    && !listed(&excluded, container, name))
+        };
+        let keys: Vec<String> = object.keys().cloned().collect();
+        for key in keys {
+            if key.eq_ignore_ascii_case(urn::ECMA2HOST_USER) {
+                if let Some(ext) = object.get_mut(&key).and_then(Value::as_object_mut) {
+                    ext.retain(|name, _| keep(Some(urn::ECMA2HOST_USER), name));
+                }
+                if object
+                    .get(&key)
+                    .and_then(Value::as_object)
+                    .is_some_and(serde_json::Map::is_empty)
+                {
+                    object.remove(&key);
+                }
+            } else if !keep(None, &key) {
+                object.remove(&key);
+            }
+        }
+        resource
+    }
 }
 
 /// A served connector: its target, its connector space and its settings.
@@ -259,9 +348,10 @@ impl ConnectorService {
                     ),
                 ));
             }
-            let values = coerce(value, def.kind, def.multi_valued).map_err(|e| {
+            // `null` and `""` are no value: the attribute is left out.
+            let values = without_empty(coerce(value, def.kind, def.multi_valued).map_err(|e| {
                 ScimError::bad_request(ScimType::InvalidValue, format!("{}: {e}", def.name))
-            })?;
+            })?);
             if given
                 .insert(def.name.to_ascii_lowercase(), (def, values))
                 .is_some()
@@ -399,6 +489,9 @@ impl ConnectorService {
     ) -> Result<Option<Value>, ScimError> {
         self.ready()?;
         let entry = self.space.get(id).ok_or_else(|| not_found(id))?;
+        request
+            .check_envelope()
+            .map_err(|e| ScimError::bad_request(e.kind.scim_type(), e.to_string()))?;
         let ops = request
             .normalize()
             .map_err(|e| ScimError::bad_request(e.kind.scim_type(), e.to_string()))?;
@@ -411,7 +504,7 @@ impl ConnectorService {
                 match (op.op, &op.value) {
                     (PatchOpKind::Remove, _) | (_, None) => {
                         return Err(ScimError::bad_request(
-                            ScimType::NoTarget,
+                            ScimType::InvalidValue,
                             format!(
                                 "operation {i}: active can be set to true or false, not removed"
                             ),
@@ -446,13 +539,21 @@ impl ConnectorService {
                     )
                 })?;
             let values = match &op.value {
-                Some(v) => coerce(v, def.kind, def.multi_valued).map_err(|e| {
+                Some(v) => without_empty(coerce(v, def.kind, def.multi_valued).map_err(|e| {
                     ScimError::bad_request(
                         ScimType::InvalidValue,
                         format!("operation {i}: {}: {e}", def.name),
                     )
-                })?,
+                })?),
                 None => Vec::new(),
+            };
+            // `null`, `""` (or only those): no value, which for add and replace unassigns the
+            // attribute (RFC 7643 §2.5; a target cannot store an empty string either).
+            let unassign = op.op != PatchOpKind::Remove && op.value.as_ref().is_some_and(no_value);
+            let (kind, has_value) = if unassign {
+                (PatchOpKind::Replace, true)
+            } else {
+                (op.op, op.value.is_some())
             };
             match def.role {
                 AttrRole::Anchor => {
@@ -506,7 +607,7 @@ impl ConnectorService {
                 },
                 AttrRole::Normal | AttrRole::WriteOnly | AttrRole::Hidden => {
                     let current = working.entry(def.name.clone()).or_default();
-                    apply(def, op.op, op.value.is_some(), values, current);
+                    apply(def, kind, has_value, values, current);
                     if !touched.contains(&def) {
                         touched.push(def);
                     }
@@ -744,6 +845,25 @@ fn same_value(def: &AttributeDef, a: &Scalar, b: &Scalar) -> bool {
 /// (ECMA-CREATE-004), so a PATCH that only changes case must reach the target.
 fn same_values(a: &[Scalar], b: &[Scalar]) -> bool {
     a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// Values without empty strings: no target stores one as a value (LDAP syntaxes refuse it,
+/// and for SQL the reference host keeps one meaning for every target: no value).
+fn without_empty(values: Vec<Scalar>) -> Vec<Scalar> {
+    values
+        .into_iter()
+        .filter(|v| !matches!(v, Scalar::String(s) if s.is_empty()))
+        .collect()
+}
+
+/// `null`, `""`, or an array of only those: a value that means "no value".
+fn no_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.iter().all(no_value),
+        _ => false,
+    }
 }
 
 fn scalar_text(s: &Scalar) -> String {

@@ -41,9 +41,19 @@ pub struct WireOperation {
     /// The target; absent for a path-less add or replace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The value; absent for most removes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value; absent for most removes. A JSON `null` is kept as `Some(Value::Null)`: it
+    /// means "unassign" (RFC 7643 §2.5), which is not the same as no value at all.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub value: Option<Value>,
+}
+
+/// A member that is present, `null` included (serde's `Option` would read `null` as absent).
+fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// The operation kinds, whatever their spelling on the wire.
@@ -170,6 +180,12 @@ pub enum PatchErrorKind {
     /// `active` given something other than a boolean or "True"/"False".
     #[error("active must be a boolean or the string \"True\" or \"False\", got {0}")]
     ActiveNotBoolean(Value),
+    /// `schemas` is missing (RFC 7644 §3.5.2: REQUIRED).
+    #[error("schemas is required and must list {}", urn::PATCH_OP)]
+    NoSchemas,
+    /// `Operations` is empty (RFC 7644 §3.5.2: at least one operation).
+    #[error("Operations must hold at least one operation")]
+    NoOperations,
 }
 
 impl PatchErrorKind {
@@ -179,7 +195,9 @@ impl PatchErrorKind {
             PatchErrorKind::MissingPatchSchema
             | PatchErrorKind::UnknownOp(_)
             | PatchErrorKind::PathlessNeedsObject(_)
-            | PatchErrorKind::MissingValue(_) => ScimType::InvalidSyntax,
+            | PatchErrorKind::MissingValue(_)
+            | PatchErrorKind::NoSchemas
+            | PatchErrorKind::NoOperations => ScimType::InvalidSyntax,
             PatchErrorKind::RemoveWithoutPath => ScimType::NoTarget,
             PatchErrorKind::InvalidPath { .. } => ScimType::InvalidPath,
             PatchErrorKind::ActiveNotBoolean(_) => ScimType::InvalidValue,
@@ -192,6 +210,27 @@ impl PatchErrorKind {
 const CONTAINER_URNS: [&str; 3] = [urn::CORE_USER, urn::ENTERPRISE_USER, urn::ECMA2HOST_USER];
 
 impl PatchRequest {
+    /// Checks the envelope as RFC 7644 §3.5.2 requires it: `schemas` present and listing the
+    /// PatchOp URN, at least one operation. [`normalize`](Self::normalize) is lenient about
+    /// both (it reads bodies of any provenance); a host that answers Entra calls this first.
+    pub fn check_envelope(&self) -> Result<(), PatchError> {
+        let fail = |kind| Err(PatchError { index: 0, kind });
+        if self.schemas.is_empty() {
+            return fail(PatchErrorKind::NoSchemas);
+        }
+        if !self
+            .schemas
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(urn::PATCH_OP))
+        {
+            return fail(PatchErrorKind::MissingPatchSchema);
+        }
+        if self.operations.is_empty() {
+            return fail(PatchErrorKind::NoOperations);
+        }
+        Ok(())
+    }
+
     /// Normalises the request: op names folded, path-less value objects expanded to one
     /// operation per key (schema-URN keys holding objects expanded once more), every path parsed
     /// and `active` made a boolean.
@@ -229,6 +268,16 @@ fn normalize_one(
         PatchOpKind::Add => "add",
         PatchOpKind::Replace => "replace",
         PatchOpKind::Remove => "remove",
+    };
+    // A remove's `null` value is no value: remove everything at the path.
+    let value = match (op, &wire.value) {
+        (PatchOpKind::Remove, Some(Value::Null)) => None,
+        _ => wire.value.clone(),
+    };
+    let wire = &WireOperation {
+        op: wire.op.clone(),
+        path: wire.path.clone(),
+        value,
     };
     match (&wire.path, op) {
         (None, PatchOpKind::Remove) => Err(PatchErrorKind::RemoveWithoutPath),
@@ -406,6 +455,39 @@ mod tests {
         assert_eq!(
             got[0].target,
             PatchTarget::Attr(AttrPath::qualified(urn::ECMA2HOST_USER, "sn"))
+        );
+    }
+
+    #[test]
+    fn null_is_kept_as_a_value_and_the_envelope_is_checked_apart() {
+        let got = ops(json!({"Operations":[{"op":"Replace","path":"x","value":null}]})).unwrap();
+        assert_eq!(
+            got[0].value,
+            Some(Value::Null),
+            "null unassigns; it is not missing"
+        );
+        let got = ops(json!({"Operations":[{"op":"remove","path":"x","value":null}]})).unwrap();
+        assert_eq!(got[0].value, None);
+        assert!(ops(json!({"Operations":[{"op":"add","path":"x"}]})).is_err());
+        let check = |v: Value| {
+            serde_json::from_value::<PatchRequest>(v)
+                .unwrap()
+                .check_envelope()
+                .map_err(|e| e.kind)
+        };
+        assert_eq!(
+            check(json!({"Operations":[{"op":"add","path":"x","value":1}]})),
+            Err(PatchErrorKind::NoSchemas)
+        );
+        assert_eq!(
+            check(json!({"schemas":[urn::PATCH_OP],"Operations":[]})),
+            Err(PatchErrorKind::NoOperations)
+        );
+        assert_eq!(
+            check(
+                json!({"schemas":[urn::PATCH_OP],"Operations":[{"op":"add","path":"x","value":1}]})
+            ),
+            Ok(())
         );
     }
 

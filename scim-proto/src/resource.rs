@@ -114,6 +114,70 @@ pub struct User {
     pub other: IndexMap<String, Value>,
 }
 
+/// The members a User has, as RFC 7643 spells them: names compared without case are read as
+/// these (RFC 7643 §2.1: attribute names and schema URNs are case-insensitive).
+const USER_MEMBERS: &[&str] = &[
+    "schemas",
+    "id",
+    "externalId",
+    "userName",
+    "name",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "active",
+    "password",
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "groups",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+    "meta",
+    urn::ENTERPRISE_USER,
+    urn::ECMA2HOST_USER,
+];
+
+/// Schema URNs whose attributes may be given as top-level `<urn>:<attribute>` keys.
+const QUALIFYING_URNS: [&str; 3] = [urn::ECMA2HOST_USER, urn::ENTERPRISE_USER, urn::CORE_USER];
+
+impl User {
+    /// A User from JSON whose member names and schema URNs may be written in any case (RFC 7643
+    /// §2.1): `Active`, `USERNAME`, `urn:…:ecma2host:2.0:user` and `urn:…:ECMA2HOST:2.0:USER:sn`
+    /// are read as `active`, `userName`, the ECMA2Host extension and its `sn`. Serde alone
+    /// matches names exactly, and a member it does not recognise would silently land in
+    /// [`User::other`].
+    pub fn from_json(mut value: Value) -> Result<User, serde_json::Error> {
+        if let Value::Object(map) = &mut value {
+            let members = std::mem::take(map);
+            for (key, v) in members {
+                let canonical = USER_MEMBERS
+                    .iter()
+                    .find(|m| m.eq_ignore_ascii_case(&key))
+                    .map(|m| (*m).to_owned())
+                    .or_else(|| {
+                        QUALIFYING_URNS.iter().find_map(|u| {
+                            let prefix = key.get(..u.len() + 1)?;
+                            (prefix[..u.len()].eq_ignore_ascii_case(u) && prefix.ends_with(':'))
+                                .then(|| format!("{u}:{}", &key[u.len() + 1..]))
+                        })
+                    })
+                    .unwrap_or(key);
+                map.insert(canonical, v);
+            }
+        }
+        serde_json::from_value(value)
+    }
+}
+
 /// The ECMA2Host extension (`urn:ietf:params:scim:schemas:extension:ECMA2Host:2.0:User`): an
 /// ordered map from target attribute name (`-dn-`, `objectClass`, `cn`, a column name) to its
 /// value or values as sent. Typing against the connector's schema is the host's job.
@@ -332,5 +396,32 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
                 "expected a boolean or \"True\"/\"False\", found {v}"
             ))
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn member_names_and_schema_urns_are_read_in_any_case() {
+        let lower = urn::ECMA2HOST_USER.to_lowercase();
+        let user = User::from_json(json!({
+            "SCHEMAS": [urn::CORE_USER, lower],
+            "Active": "False",
+            "USERNAME": "b@x",
+            lower.clone(): {"cn": "b"},
+            format!("{}:SN", urn::ECMA2HOST_USER.to_uppercase()): "Simon",
+        }))
+        .unwrap();
+        assert_eq!(user.active, Some(false));
+        assert_eq!(user.user_name.as_deref(), Some("b@x"));
+        assert_eq!(user.schemas.len(), 2);
+        assert_eq!(user.ecma2host.unwrap().get("cn"), Some(&json!("b")));
+        assert_eq!(
+            user.other.get(&format!("{}:SN", urn::ECMA2HOST_USER)),
+            Some(&json!("Simon"))
+        );
     }
 }

@@ -22,7 +22,7 @@ use scim_proto::{PatchRequest, ScimType, User};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ScimError, scim_json};
-use crate::service::{ConnectorService, Query};
+use crate::service::{ConnectorService, Projection, Query};
 
 /// What every handler of one connector sees.
 #[derive(Clone)]
@@ -104,9 +104,83 @@ pub fn app(services: &[Arc<ConnectorService>], tls: bool, max_body_bytes: usize)
             .with_state(ctx);
         router = router.nest(&format!("/ecma2host_{}/scim", service.name()), connector);
     }
-    router
-        .fallback(unknown_connector)
+    let routed = router.fallback(unknown_connector);
+    // Before routing: paths normalised (a trailing slash, doubled slashes) and requests too
+    // large to be SCIM answered with SCIM errors. A layer on the router itself would run after
+    // routing had already chosen a route.
+    Router::new()
+        .fallback_service(tower::service_fn(move |request: Request| {
+            let routed = routed.clone();
+            async move {
+                if let Some(refused) = oversized(&request) {
+                    return Ok::<_, std::convert::Infallible>(refused.into_response());
+                }
+                let request = normalize_path(request);
+                tower::ServiceExt::oneshot(routed, request).await
+            }
+        }))
         .layer(middleware::from_fn(log_request))
+}
+
+/// The longest request target served (bytes): longer ones get 414 with a SCIM Error. Entra's
+/// filters are short; hyper's own limit is far higher and answers without a SCIM body.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) served: more get 431 with a SCIM Error.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+fn oversized(request: &Request) -> Option<ScimError> {
+    let uri = request.uri().to_string().len();
+    if uri > MAX_URI_BYTES {
+        return Some(ScimError::new(
+            StatusCode::URI_TOO_LONG,
+            None,
+            format!("the request target is {uri} bytes; this host serves at most {MAX_URI_BYTES}"),
+        ));
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    (headers > MAX_HEADER_BYTES).then(|| {
+        ScimError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            None,
+            format!("the headers are {headers} bytes; this host serves at most {MAX_HEADER_BYTES}"),
+        )
+    })
+}
+
+/// `…/scim//Users/` as `…/scim/Users`: runs of slashes are one, a trailing one goes (a tenant
+/// URL ending in `/` makes Entra send `…/scim//Users`). Encoded slashes (`%2F`) in ids are
+/// not touched.
+fn normalize_path(mut request: Request) -> Request {
+    let uri = request.uri();
+    let path = uri.path();
+    if !path.contains("//") && !(path.len() > 1 && path.ends_with('/')) {
+        return request;
+    }
+    let mut clean = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && clean.ends_with('/')) {
+            clean.push(c);
+        }
+    }
+    while clean.len() > 1 && clean.ends_with('/') {
+        clean.pop();
+    }
+    let target = match uri.query() {
+        Some(q) => format!("{clean}?{q}"),
+        None => clean,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = target.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(u) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = u;
+        }
+    }
+    request
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -210,9 +284,13 @@ fn query_params(uri: &axum::http::Uri) -> Result<Query, ScimError> {
             query.start_index = Some(int("startIndex", &value)?);
         } else if key.eq_ignore_ascii_case("count") {
             query.count = Some(int("count", &value)?);
+        } else if key.eq_ignore_ascii_case("attributes") {
+            query.projection.attributes = Projection::names(&value);
+        } else if key.eq_ignore_ascii_case("excludedAttributes") {
+            query.projection.excluded = Projection::names(&value);
         }
-        // Anything else (attributes, excludedAttributes, aadOptscim062020, …) is ignored, as
-        // RFC 7644 §3.4.2 asks of parameters a provider does not recognise.
+        // Anything else (aadOptscim062020, …) is ignored, as RFC 7644 §3.4.2 asks of
+        // parameters a provider does not recognise.
     }
     Ok(query)
 }
@@ -222,7 +300,15 @@ async fn list_users(
     OriginalUri(uri): OriginalUri,
     Base(base): Base,
 ) -> Response {
-    let result = query_params(&uri).and_then(|q| ctx.service.query(&q, &base));
+    let result = query_params(&uri).and_then(|q| {
+        ctx.service.query(&q, &base).map(|mut list| {
+            list.resources = std::mem::take(&mut list.resources)
+                .into_iter()
+                .map(|r| q.projection.apply(r))
+                .collect();
+            list
+        })
+    });
     match result {
         Ok(list) => scim_json(StatusCode::OK, &list),
         Err(e) => e.into_response(),
@@ -232,13 +318,28 @@ async fn list_users(
 async fn create_user(
     State(ctx): State<Ctx>,
     Base(base): Base,
-    body: Result<ScimBody<User>, ScimError>,
+    body: Result<ScimBody<serde_json::Value>, ScimError>,
 ) -> Response {
-    let ScimBody(user) = match body {
+    let ScimBody(json) = match body {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    match ctx.service.create(user, &base).await {
+    // Member names and schema URNs in any case (RFC 7643 §2.1).
+    let user = match User::from_json(json) {
+        Ok(u) => u,
+        Err(e) => {
+            return ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("the body is not a valid User: {e}"),
+            )
+            .into_response();
+        }
+    };
+    // The write goes on if the client leaves: once the target is written, the connector space
+    // must follow it (a dropped handler would leave the cache behind the directory).
+    let service = ctx.service.clone();
+    let created = tokio::spawn(async move { service.create(user, &base).await }).await;
+    match created.unwrap_or_else(|e| Err(ScimError::internal(e))) {
         Ok(resource) => {
             let location = resource["meta"]["location"]
                 .as_str()
@@ -254,8 +355,18 @@ async fn create_user(
     }
 }
 
-async fn get_user(State(ctx): State<Ctx>, Path(id): Path<String>, Base(base): Base) -> Response {
-    match ctx.service.get(&id, &base) {
+async fn get_user(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    Base(base): Base,
+) -> Response {
+    let result = query_params(&uri).and_then(|q| {
+        ctx.service
+            .get(&id, &base)
+            .map(|resource| q.projection.apply(resource))
+    });
+    match result {
         Ok(resource) => scim_json(StatusCode::OK, &resource),
         Err(e) => e.into_response(),
     }
@@ -271,7 +382,9 @@ async fn patch_user(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    match ctx.service.patch(&id, request, &base).await {
+    let service = ctx.service.clone();
+    let patched = tokio::spawn(async move { service.patch(&id, request, &base).await }).await;
+    match patched.unwrap_or_else(|e| Err(ScimError::internal(e))) {
         Ok(Some(resource)) => scim_json(StatusCode::OK, &resource),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
@@ -279,7 +392,9 @@ async fn patch_user(
 }
 
 async fn delete_user(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
-    match ctx.service.delete(&id).await {
+    let service = ctx.service.clone();
+    let deleted = tokio::spawn(async move { service.delete(&id).await }).await;
+    match deleted.unwrap_or_else(|e| Err(ScimError::internal(e))) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

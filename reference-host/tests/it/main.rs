@@ -9,6 +9,7 @@
 mod bad_input;
 mod config;
 mod lifecycle;
+mod shapes;
 mod slapd;
 mod sql;
 // The SQL sandboxes the suite uses, shared by path (mock-targets depends on this crate).

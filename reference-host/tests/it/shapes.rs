@@ -1,0 +1,315 @@
+//! Request shapes from public bug reports about hosts and gateways that face Entra, each a kind
+//! of fault, tried on the reference host over a real slapd (and SQL where the kind applies).
+//! Every directory write is checked through the probe.
+
+use serde_json::{Value, json};
+
+use crate::lifecycle::entra_create;
+use crate::support::{EXT, Profile, TestHost, ext};
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// A created user's DN, after checking the create landed.
+async fn created(host: &TestHost, cn: &str) -> String {
+    let r = host.post(&entra_create(host, cn)).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    host.dn(cn)
+}
+
+// Kind 1: `null` unassigns, with or without a path; `"null"` is a value.
+
+#[tokio::test]
+async fn null_with_a_path_removes_the_attribute_and_the_string_null_is_a_value() {
+    let host = TestHost::start("nullpath", Profile::inetorgperson()).await;
+    for (i, op) in ["Replace", "Add", "replace", "add"].into_iter().enumerate() {
+        let dn = created(&host, &format!("null{i}")).await;
+        let r = host
+            .patch(
+                &dn,
+                &patch(json!([{"op": op, "path": ext("displayName"), "value": null}])),
+            )
+            .await;
+        assert!(matches!(r.status, 200 | 204), "{op}: {r:#?}");
+        assert_eq!(
+            host.probe
+                .values(&dn, "displayName")
+                .await
+                .unwrap_or_default(),
+            Vec::<String>::new(),
+            "{op}"
+        );
+        assert!(r.ext("displayName").is_null(), "{op}: {r:#?}");
+    }
+    // The string "null" is a value like any other.
+    let dn = created(&host, "nullstring").await;
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([{"op": "Replace", "path": ext("displayName"), "value": "null"}])),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert_eq!(
+        host.probe.values(&dn, "displayName").await,
+        Some(vec!["null".to_owned()])
+    );
+    // A null on create is no value: the attribute is left out.
+    let mut body = entra_create(&host, "nullcreate");
+    body[EXT]["displayName"] = Value::Null;
+    let r = host.post(&body).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    assert_eq!(
+        host.probe
+            .values(&host.dn("nullcreate"), "displayName")
+            .await
+            .unwrap_or_default(),
+        Vec::<String>::new()
+    );
+}
+
+// Kind 2: an empty string is no value — removed on update, left out on create — and does not
+// stop the other changes of the PATCH.
+
+#[tokio::test]
+async fn an_empty_string_removes_on_update_and_is_left_out_on_create() {
+    let host = TestHost::start("empty", Profile::inetorgperson()).await;
+    let dn = created(&host, "emptyupd").await;
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([
+                {"op": "Replace", "path": ext("displayName"), "value": ""},
+                {"op": "Replace", "path": ext("sn"), "value": "Changed"},
+            ])),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert_eq!(
+        host.probe
+            .values(&dn, "displayName")
+            .await
+            .unwrap_or_default(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        host.probe.values(&dn, "sn").await,
+        Some(vec!["Changed".to_owned()])
+    );
+    let dn = created(&host, "emptypathless").await;
+    let r = host
+        .patch(
+            &dn,
+            &patch(
+                json!([{"op": "replace", "value": {ext("displayName"): "", ext("sn"): "Other"}}]),
+            ),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert_eq!(
+        host.probe
+            .values(&dn, "displayName")
+            .await
+            .unwrap_or_default(),
+        Vec::<String>::new()
+    );
+    let mut body = entra_create(&host, "emptycreate");
+    body[EXT]["displayName"] = json!("");
+    let r = host.post(&body).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    assert_eq!(
+        host.probe
+            .values(&host.dn("emptycreate"), "displayName")
+            .await
+            .unwrap_or_default(),
+        Vec::<String>::new()
+    );
+}
+
+// Kind 3: schema URNs and attribute names are case-insensitive (RFC 7643 §2.1) wherever a name
+// is compared.
+
+#[tokio::test]
+async fn names_and_schema_urns_in_any_case() {
+    let host = TestHost::start("case", Profile::inetorgperson()).await;
+    let lower = EXT.to_lowercase();
+    // The extension key, its schemas entry and "Active" in other cases.
+    let mut body = entra_create(&host, "lowerurn");
+    let ext_block = body[EXT].take();
+    let object = body.as_object_mut().unwrap();
+    object.remove(EXT);
+    object.insert(lower.clone(), ext_block);
+    object.insert("schemas".into(), json!([scim_proto::urn::CORE_USER, lower]));
+    object.remove("active");
+    object.insert("Active".into(), json!(true));
+    let r = host.post(&body).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    let dn = host.dn("lowerurn");
+    assert_eq!(
+        host.probe.values(&dn, "sn").await,
+        Some(vec!["Simon".into()])
+    );
+    // Flat URN keys in another case, an attribute name in another case.
+    let flat = json!({
+        "schemas": [scim_proto::urn::CORE_USER],
+        format!("{}:-DN-", EXT.to_uppercase()): host.dn("flatcase"),
+        format!("{lower}:objectclass"): ["inetOrgPerson"],
+        format!("{lower}:CN"): "flatcase",
+        format!("{lower}:SN"): "Flat",
+    });
+    let r = host.post(&flat).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    assert_eq!(
+        host.probe.values(&host.dn("flatcase"), "sn").await,
+        Some(vec!["Flat".into()])
+    );
+    // "Active": false in a PATCH value object, a path in another case, a filter in another
+    // case.
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([{"op": "Replace", "path": format!("{lower}:DISPLAYNAME"), "value": "Lower"}])),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert_eq!(
+        host.probe.values(&dn, "displayName").await,
+        Some(vec!["Lower".into()])
+    );
+    let r = host
+        .get(&format!(
+            "/Users?filter={lower}:MAIL+eq+%22lowerurn@contoso.lab%22"
+        ))
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{r:#?}");
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([{"op": "replace", "value": {"Active": false}}])),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert!(
+        host.probe.entry(&dn).await.is_none(),
+        "disabled, so deleted"
+    );
+}
+
+// Kind 5: a trailing slash or doubled slashes name the same resource.
+
+#[tokio::test]
+async fn trailing_and_doubled_slashes_name_the_same_endpoint() {
+    let host = TestHost::start("slashes", Profile::inetorgperson()).await;
+    let guid = uuid::Uuid::new_v4();
+    for path in [
+        format!("/Users/?filter=mail+eq+%22{guid}%22"),
+        format!("//Users?filter=mail+eq+%22{guid}%22"),
+        format!("/Users//?filter=mail+eq+%22{guid}%22"),
+        "/Schemas/".to_owned(),
+        "//ServiceProviderConfig".to_owned(),
+    ] {
+        let r = host.get(&path).await;
+        assert_eq!(r.status, 200, "{path}: {r:#?}");
+    }
+    let dn = created(&host, "slash").await;
+    let r = host
+        .get(&format!("/Users/{}/", crate::support::enc(&dn)))
+        .await;
+    assert_eq!(
+        (r.status, r.body["id"].as_str()),
+        (200, Some(dn.as_str())),
+        "{r:#?}"
+    );
+}
+
+// Kind 7: `attributes` and `excludedAttributes` (RFC 7644 §3.9) on reads and filters.
+
+#[tokio::test]
+async fn attributes_and_excluded_attributes_are_honoured() {
+    let host = TestHost::start("attrs", Profile::inetorgperson()).await;
+    let dn = created(&host, "attrs").await;
+    let id = crate::support::enc(&dn);
+    let r = host
+        .get(&format!("/Users/{id}?excludedAttributes=active"))
+        .await;
+    assert_eq!(r.status, 200, "{r:#?}");
+    assert!(r.body.get("active").is_none(), "{r:#?}");
+    assert_eq!(r.body["id"], dn.as_str(), "id is always returned");
+    assert_eq!(r.ext("sn"), "Simon");
+    let r = host
+        .get(&format!(
+            "/Users?filter=mail+eq+%22attrs@contoso.lab%22&attributes={}",
+            ext("sn")
+        ))
+        .await;
+    let resource = &r.body["Resources"][0];
+    assert_eq!(resource["id"], dn.as_str(), "{r:#?}");
+    assert_eq!(resource[EXT]["sn"], "Simon", "{r:#?}");
+    assert!(resource[EXT].get("mail").is_none(), "{r:#?}");
+    assert!(resource.get("active").is_none(), "{r:#?}");
+    let r = host
+        .get(&format!(
+            "/Users/{id}?excludedAttributes={},active",
+            ext("mail")
+        ))
+        .await;
+    assert!(
+        r.body[EXT].get("mail").is_none() && r.body[EXT].get("sn").is_some(),
+        "{r:#?}"
+    );
+}
+
+// Kind 8: smaller ones.
+
+#[tokio::test]
+async fn patch_bodies_without_schemas_or_operations_and_removing_active_are_refused() {
+    let host = TestHost::start("smaller", Profile::inetorgperson()).await;
+    let dn = created(&host, "smaller").await;
+    let before = host.snapshot().await;
+    for (body, scim_type) in [
+        (
+            json!({"schemas": [PATCH_OP], "Operations": []}),
+            "invalidSyntax",
+        ),
+        (
+            json!({"Operations": [{"op": "Replace", "path": ext("sn"), "value": "X"}]}),
+            "invalidSyntax",
+        ),
+        (
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": "active"}]}),
+            "invalidValue",
+        ),
+    ] {
+        let r = host.patch(&dn, &body).await;
+        r.assert_error(400, Some(scim_type));
+        assert_eq!(host.snapshot().await, before, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_uris_and_headers_get_scim_errors() {
+    let host = TestHost::start("oversized", Profile::inetorgperson()).await;
+    let long = "x".repeat(9000);
+    let r = host
+        .get(&format!("/Users?filter=mail+eq+%22{long}%22"))
+        .await;
+    r.assert_error(414, None);
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::builder()
+        .uri(format!("{}/Users", host.base))
+        .header("authorization", format!("Bearer {}", crate::support::TOKEN))
+        .header("x-padding", "p".repeat(20_000))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = host.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status().as_u16(), 431);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["status"], "431", "{body}");
+}
