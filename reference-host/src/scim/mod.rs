@@ -157,7 +157,8 @@ fn oversized(request: &Request) -> Option<ScimError> {
 fn normalize_path(mut request: Request) -> Request {
     let uri = request.uri();
     let path = uri.path();
-    if !path.contains("//") && !(path.len() > 1 && path.ends_with('/')) {
+    let messy = path.contains("//") || (path.len() > 1 && path.ends_with('/'));
+    if !messy {
         return request;
     }
     let mut clean = String::with_capacity(path.len());
