@@ -23,6 +23,7 @@
 //! - After a soft delete (delete flow None or Set attribute value) the object still exists in
 //!   the target, so it is still returned: the next import would bring it back anyway.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,6 +166,33 @@ pub struct ConnectorService {
     autosync: Option<Duration>,
     max_results: usize,
     import_lock: tokio::sync::Mutex<()>,
+    /// One async lock per object being changed, so that changes of one object are exported and
+    /// recorded in the connector space one after the other (two PATCHes racing could otherwise
+    /// land in the target in one order and in the space in the other). Unrelated objects never
+    /// wait on each other; an entry goes when no one holds or awaits it.
+    object_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Holds one object's lock; gives it back, and forgets it when no one else wants it, on drop.
+struct ObjectLock<'a> {
+    locks: &'a std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for ObjectLock<'_> {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let mutex = Arc::clone(tokio::sync::OwnedMutexGuard::mutex(&guard));
+        drop(guard);
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's handle and this one: no one else holds or waits for it.
+        if Arc::strong_count(&mutex) == 2 {
+            locks.remove(&self.key);
+        }
+    }
 }
 
 impl ConnectorService {
@@ -194,6 +222,23 @@ impl ConnectorService {
             autosync: (autosync_minutes > 0).then(|| Duration::from_secs(autosync_minutes * 60)),
             max_results,
             import_lock: tokio::sync::Mutex::new(()),
+            object_locks: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for the object `id`'s lock (see `object_locks`). The std lock on the map is held
+    /// only to find the object's lock, never across an await.
+    async fn lock_object(&self, id: &str) -> ObjectLock<'_> {
+        let key = self.space.key(id);
+        let mutex = {
+            let mut locks = self.object_locks.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(locks.entry(key.clone()).or_default())
+        };
+        let guard = mutex.lock_owned().await;
+        ObjectLock {
+            locks: &self.object_locks,
+            key,
+            guard: Some(guard),
         }
     }
 
@@ -488,10 +533,13 @@ impl ConnectorService {
         base: &str,
     ) -> Result<Option<Value>, ScimError> {
         self.ready()?;
-        let entry = self.space.get(id).ok_or_else(|| not_found(id))?;
         request
             .check_envelope()
             .map_err(|e| ScimError::bad_request(e.kind.scim_type(), e.to_string()))?;
+        // Changes of one object one at a time, computed against what the space holds once it
+        // is this change's turn.
+        let _turn = self.lock_object(id).await;
+        let entry = self.space.get(id).ok_or_else(|| not_found(id))?;
         let ops = request
             .normalize()
             .map_err(|e| ScimError::bad_request(e.kind.scim_type(), e.to_string()))?;
@@ -686,6 +734,7 @@ impl ConnectorService {
     /// `DELETE /Users/{id}`: the delete flow.
     pub async fn delete(&self, id: &str) -> Result<(), ScimError> {
         self.ready()?;
+        let _turn = self.lock_object(id).await;
         let entry = self.space.get(id).ok_or_else(|| not_found(id))?;
         match &self.deprovisioning.delete_flow {
             FlowAction::Delete => self.delete_object(&entry).await,

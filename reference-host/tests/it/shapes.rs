@@ -313,3 +313,172 @@ async fn oversized_uris_and_headers_get_scim_errors() {
     let body: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(body["status"], "431", "{body}");
 }
+
+// Kind 6: changes of one object racing each other, and clients that leave mid-request.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_of_one_user_leave_the_cache_equal_to_the_directory() {
+    let host = std::sync::Arc::new(TestHost::start("race", Profile::inetorgperson()).await);
+    let dn = created(&host, "race").await;
+    let mut differences = Vec::new();
+    for round in 0..50 {
+        let writers = (0..16).map(|i| {
+            let host = host.clone();
+            let dn = dn.clone();
+            async move {
+                let r = host
+                    .patch(
+                        &dn,
+                        &patch(json!([{"op": "Replace", "path": ext("mail"), "value": format!("m{round}-{i}@x")}])),
+                    )
+                    .await;
+                assert!(matches!(r.status, 200 | 204), "{r:#?}");
+            }
+        });
+        futures_util::future::join_all(writers).await;
+        let cached = host
+            .get(&format!("/Users/{}", crate::support::enc(&dn)))
+            .await
+            .ext("mail")
+            .clone();
+        let stored = host.probe.values(&dn, "mail").await.unwrap_or_default();
+        if Some(cached.as_str().unwrap_or_default()) != stored.first().map(String::as_str) {
+            differences.push(format!(
+                "round {round}: cache {cached}, directory {stored:?}"
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+}
+
+/// A host on a mock directory that can be made slow, its probe being the mock itself.
+struct SlowHost {
+    mock: mock_targets::ldap::MockLdap,
+    app: axum::Router,
+    host: reference_host::Host,
+}
+
+impl SlowHost {
+    async fn start() -> SlowHost {
+        use mock_targets::ldap::{Flavour, MockConfig, MockLdap};
+        let suffix = "dc=contoso,dc=lab";
+        let mock = MockLdap::start(MockConfig::new(
+            Flavour::OpenLdap,
+            suffix,
+            crate::slapd::SERVICE_DN,
+            crate::slapd::SERVICE_PASSWORD,
+        ))
+        .await
+        .unwrap();
+        mock.seed_naming_context().unwrap();
+        let text = crate::support::config_text(
+            &mock.url(),
+            suffix,
+            &Profile::inetorgperson(),
+            "timeout_seconds = 10",
+        );
+        let host =
+            reference_host::Host::new(crate::support::config(&text), std::path::Path::new("."))
+                .unwrap();
+        host.import_all().await.unwrap();
+        let app = host.app();
+        SlowHost { mock, app, host }
+    }
+
+    /// Sends a request and gives up after 300 ms, as a client that times out does.
+    async fn abandon(&self, method: &str, path: &str, body: Option<Value>) {
+        let uri = format!("/ecma2host_LDAP/scim{path}");
+        let call = crate::support::send(
+            &self.app,
+            method,
+            &uri,
+            body.map(|b| b.to_string()),
+            Some(crate::support::TOKEN),
+            "application/scim+json",
+        );
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(300), call).await;
+        assert!(gave_up.is_err(), "the directory was meant to be slow");
+    }
+
+    /// The connector space's mail of `dn` (`None`: not in the space), and the directory's.
+    async fn mail_in_cache_and_directory(&self, dn: &str) -> (Option<String>, Option<String>) {
+        let service = &self.host.services()[0];
+        let cached = service.space().get(dn).map(|e| {
+            e.attributes
+                .get("mail")
+                .and_then(|v| v.first())
+                .map(|v| v.to_json().as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        });
+        let stored = self
+            .mock
+            .snapshot()
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(dn))
+            .map(|(_, e)| {
+                e.get("mail")
+                    .and_then(|a| a.values.first())
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default()
+            });
+        (cached, stored)
+    }
+
+    fn slow(&self, op: mock_targets::ldap::OpKind) {
+        use mock_targets::ldap::{FaultAction, FaultRule, Times};
+        self.mock.inject(FaultRule {
+            op: Some(op),
+            dn_contains: None,
+            bound_as: None,
+            action: FaultAction::Delay(std::time::Duration::from_secs(1)),
+            times: Times::Once,
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_write_finds_the_cache_equal_to_the_directory() {
+    use mock_targets::ldap::OpKind;
+    let host = SlowHost::start().await;
+    let dn = "cn=leaver,dc=contoso,dc=lab";
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(1500));
+    // POST: the add lands at once, its answer comes late, the client is gone by then.
+    host.slow(OpKind::Add);
+    let body = json!({
+        "schemas": [scim_proto::urn::CORE_USER, EXT],
+        EXT: {"-dn-": dn, "objectClass": ["inetOrgPerson"], "cn": "leaver", "sn": "L", "mail": "a@x"},
+    });
+    host.abandon("POST", "/Users", Some(body)).await;
+    settle().await;
+    assert_eq!(
+        host.mail_in_cache_and_directory(dn).await,
+        (Some("a@x".into()), Some("a@x".into())),
+        "after an abandoned POST"
+    );
+    // PATCH.
+    host.slow(OpKind::Modify);
+    let id = crate::support::enc(dn);
+    host.abandon(
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(patch(
+            json!([{"op": "Replace", "path": ext("mail"), "value": "b@x"}]),
+        )),
+    )
+    .await;
+    settle().await;
+    assert_eq!(
+        host.mail_in_cache_and_directory(dn).await,
+        (Some("b@x".into()), Some("b@x".into())),
+        "after an abandoned PATCH"
+    );
+    // DELETE.
+    host.slow(OpKind::Delete);
+    host.abandon("DELETE", &format!("/Users/{id}"), None).await;
+    settle().await;
+    assert_eq!(
+        host.mail_in_cache_and_directory(dn).await,
+        (None, None),
+        "after an abandoned DELETE"
+    );
+}
