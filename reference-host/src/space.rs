@@ -251,7 +251,7 @@ impl ConnectorSpace {
                 continue;
             };
             for v in values {
-                keys.push((name.to_ascii_lowercase(), normalize(def, v)));
+                keys.push((name.to_ascii_lowercase(), self.normalize(def, v)));
             }
         }
         keys
@@ -279,6 +279,11 @@ impl ConnectorSpace {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// A value as the index stores it and filters compare it.
+    fn normalize(&self, def: &AttributeDef, v: &Scalar) -> String {
+        normalize_scalar(def, v, |s| self.connector.match_key(def, s))
     }
 
     /// Keys that can match, from the index, when the filter allows it; `None` means "scan".
@@ -314,7 +319,7 @@ impl ConnectorSpace {
                     let Some(v) = comp_scalar(value) else {
                         return Some(BTreeSet::new());
                     };
-                    let k = (def.name.to_ascii_lowercase(), normalize(def, &v));
+                    let k = (def.name.to_ascii_lowercase(), self.normalize(def, &v));
                     Some(contents.index.get(&k).cloned().unwrap_or_default())
                 }
                 Resolved::Unknown => Some(BTreeSet::new()),
@@ -386,7 +391,7 @@ impl ConnectorSpace {
                     Resolved::Attr(def) => (
                         Some(def),
                         entry.attributes.get(&def.name).map_or(Vec::new(), |vs| {
-                            vs.iter().map(|v| normalize(def, v)).collect()
+                            vs.iter().map(|v| self.normalize(def, v)).collect()
                         }),
                     ),
                     Resolved::Unknown => (None, Vec::new()),
@@ -395,7 +400,7 @@ impl ConnectorSpace {
                     (Resolved::Id, CompValue::Str(s)) => self.key(s),
                     (Resolved::Dn, CompValue::Str(s)) => self.connector.normalize_dn(s),
                     (_, v) => match (def, comp_scalar(v)) {
-                        (Some(def), Some(s)) => normalize(def, &s),
+                        (Some(def), Some(s)) => self.normalize(def, &s),
                         (None, Some(s)) => plain(&s),
                         (_, None) => return *op == CompareOp::Ne && !values.is_empty(),
                     },
@@ -455,9 +460,10 @@ fn comp_scalar(v: &CompValue) -> Option<Scalar> {
     }
 }
 
-/// A value as the index stores it: strings folded unless case-exact, booleans and integers in
-/// one spelling whatever way they were written (`"TRUE"`, `true`, `"10011"`, `10011`).
-fn normalize(def: &AttributeDef, v: &Scalar) -> String {
+/// A value as the index stores it: strings as `text` prepares them (the connector's
+/// matching, [`Connector::match_key`]), booleans and integers in one spelling whatever way they
+/// were written (`"TRUE"`, `true`, `"10011"`, `10011`).
+fn normalize_scalar(def: &AttributeDef, v: &Scalar, text: impl Fn(&str) -> String) -> String {
     use scim_proto::schema::AttrType;
     match (def.kind, v) {
         (AttrType::Boolean, Scalar::String(s)) if s.eq_ignore_ascii_case("true") => "true".into(),
@@ -466,8 +472,7 @@ fn normalize(def: &AttributeDef, v: &Scalar) -> String {
             .trim()
             .parse::<i64>()
             .map_or_else(|_| s.clone(), |i| i.to_string()),
-        (_, Scalar::String(s)) if def.case_exact => s.clone(),
-        (_, Scalar::String(s)) => s.to_lowercase(),
+        (_, Scalar::String(s)) => text(s),
         (_, Scalar::Boolean(b)) => b.to_string(),
         (_, Scalar::Integer(i)) => i.to_string(),
     }

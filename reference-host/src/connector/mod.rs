@@ -213,6 +213,17 @@ pub trait Connector: Send + Sync + 'static {
         dn.to_lowercase()
     }
 
+    /// A form of a string value of `def` in which values the target's equality matching finds
+    /// equal are equal strings, so that the connector space matches as the target does.
+    /// Default: exact for case-exact attributes, else lower-cased.
+    fn match_key(&self, def: &AttributeDef, value: &str) -> String {
+        if def.case_exact {
+            value.to_owned()
+        } else {
+            value.to_lowercase()
+        }
+    }
+
     /// Starts a full import; pages come from the session.
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError>;
 

@@ -482,3 +482,48 @@ async fn a_client_that_leaves_mid_write_finds_the_cache_equal_to_the_directory()
         "after an abandoned DELETE"
     );
 }
+
+// Kind 4: the connector space compares as the directory does (RFC 4518 string preparation:
+// Unicode normalisation, case folding for caseIgnore rules, insignificant spaces).
+
+#[tokio::test]
+async fn the_cache_matches_as_the_directory_matches() {
+    let (ou, probe) = crate::support::new_ou("unicode").await;
+    let decomposed = "Rene\u{301}e";
+    let dn = format!("cn=renee,{ou}");
+    probe
+        .add(
+            &dn,
+            &[
+                ("objectClass", &["inetOrgPerson"]),
+                ("cn", &["renee"]),
+                ("sn", &[decomposed]),
+                ("displayName", &["Doe   Spaced"]),
+            ],
+        )
+        .await
+        .success()
+        .unwrap();
+    let host = TestHost::start_in(ou, probe, Profile::inetorgperson(), "").await;
+    // What slapd itself finds, the host finds.
+    for (attr, asked) in [
+        ("sn", "Ren\u{e9}e"),
+        ("sn", "REN\u{c9}E"),
+        ("displayName", "doe spaced"),
+        ("displayName", " Doe Spaced "),
+    ] {
+        let in_directory = host
+            .probe
+            .search(&host.ou, &format!("({attr}={asked})"))
+            .await;
+        assert_eq!(in_directory, vec![dn.clone()], "slapd, {attr}={asked:?}");
+        let r = host.filter_eq(attr, asked).await;
+        assert_eq!(
+            r.body["totalResults"], 1,
+            "the host, {attr}={asked:?}: {r:#?}"
+        );
+    }
+    // And what slapd does not find, the host does not either.
+    let r = host.filter_eq("sn", "Renee").await;
+    assert_eq!(r.body["totalResults"], 0, "{r:#?}");
+}

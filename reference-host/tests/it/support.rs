@@ -485,6 +485,22 @@ impl Probe {
         )
     }
 
+    /// The DNs beneath `base` that the directory itself finds with `filter`.
+    pub async fn search(&self, base: &str, filter: &str) -> Vec<String> {
+        let (entries, _) = self
+            .ldap
+            .clone()
+            .search(base, Scope::Subtree, filter, vec!["1.1"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|e| SearchEntry::construct(e).dn)
+            .collect()
+    }
+
     /// Whether a simple bind as `dn` with `password` succeeds.
     pub async fn can_bind(&self, slapd: &Slapd, dn: &str, password: &str) -> bool {
         let (conn, mut ldap) = LdapConnAsync::new(&slapd.url).await.unwrap();

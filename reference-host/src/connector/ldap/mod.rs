@@ -655,6 +655,26 @@ impl Connector for LdapConnector {
         dn::normalize(dn)
     }
 
+    /// RFC 4518 string preparation, as a directory's caseIgnoreMatch / caseExactMatch apply
+    /// it: Unicode form KC (a decomposed `Rene\u{301}e` equals `Renée`), case folded for
+    /// case-insensitive attributes, insignificant spaces dropped (leading and trailing ones
+    /// removed, inner runs made one). Left out: the mapping of a few characters to nothing
+    /// (soft hyphen, zero-width space), which slapd applies as well.
+    fn match_key(&self, def: &AttributeDef, value: &str) -> String {
+        use unicode_normalization::UnicodeNormalization as _;
+        let prepared: String = if def.case_exact {
+            value.nfkc().collect()
+        } else {
+            value
+                .nfkc()
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+                .nfkc()
+                .collect()
+        };
+        prepared.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         let mut ldap = self.ldap().await?;
         let adapters: Vec<Box<dyn Adapter<'static, String, Vec<String>>>> = vec![
