@@ -48,3 +48,17 @@ Feature: Disable and enable
     When the provisioning service enables user "awake"
     Then the host answers 200 or 204
     And the target is unchanged
+
+  @req:ECMA-DEPROV-013 @requires:disable-flow-set-attribute @must
+  Scenario: A user created inactive is stored disabled and answered inactive
+    When the provisioning service creates user "sleeper" inactive
+    Then the host answers 201 Created with an id
+    And the answer shows user "sleeper" inactive
+    And the target holds user "sleeper" marked disabled
+
+  @req:ECMA-DEPROV-013 @requires:disable-flow-delete @must
+  Scenario: A user created inactive where disabling deletes is answered as the target holds it
+    When the provisioning service creates user "waker" inactive
+    Then the host answers 201 Created with an id
+    And the answer shows user "waker" active
+    And the target holds user "waker"

@@ -12,3 +12,15 @@ Feature: Test connection
   Scenario: Test connection before any attribute is mapped finds nobody
     When the provisioning service tests the connection before any attribute is mapped
     Then the host answers 200 with an empty list
+
+  @req:ECMA-ROBUST-016 @must
+  Scenario Outline: Test connection through a path with <form> finds nobody
+    A tenant URL entered with a trailing "/" makes Entra send "…/scim//Users"; a 404 there
+    quarantines the job.
+    When the provisioning service tests the connection through a path with <form>
+    Then the host answers 200 with an empty list
+
+    Examples:
+      | form              |
+      | a trailing slash  |
+      | a doubled slash   |

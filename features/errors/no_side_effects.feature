@@ -41,3 +41,27 @@ Feature: Errors change nothing
       | mail    | <refused value> |
     Then the host answers with a SCIM error
     And the target is unchanged
+
+  @req:ECMA-ERR-013 @should
+  Scenario Outline: A PATCH <shape> is refused as invalid syntax and changes nothing
+    Given the provisioning service has created user "enveloped"
+    When the provisioning service sends a PATCH <shape> to user "enveloped"
+    Then the host answers 400 invalidSyntax
+    And the target is unchanged
+
+    Examples:
+      | shape              |
+      | without schemas    |
+      | with no operations |
+
+  @req:ECMA-ERR-002 @should
+  Scenario: Removing active is refused as an invalid value and changes nothing
+    Given the provisioning service has created user "stillactive"
+    When the provisioning service sends a PATCH removing active to user "stillactive"
+    Then the host answers 400 invalidValue
+    And the target is unchanged
+
+  @req:ECMA-ERR-001 @must
+  Scenario: A query too long to serve is served, or refused with a SCIM error
+    When the provisioning service matches on surname "{x×9000}"
+    Then the host answers 200 with an empty list, or with a SCIM error

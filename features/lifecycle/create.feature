@@ -56,3 +56,16 @@ Feature: Create
     When the provisioning service sends a matching query for user "pw1"
     Then the host answers 200 with exactly user "pw1"
     And the answer shows no password
+
+  @req:ECMA-ROBUST-011 @must
+  Scenario: An empty string on create is left out
+    When the provisioning service creates user "blank" with:
+      | mail |  |
+    Then the host answers 201 Created with an id
+    And the target holds user "blank" without mail
+
+  @req:ECMA-CREATE-010 @must
+  Scenario: The extension URN and member names are read in any case
+    When the provisioning service creates user "lowered" with the extension URN and member names in another case
+    Then the host answers 201 Created with an id
+    And the target holds user "lowered" with every attribute the request carried

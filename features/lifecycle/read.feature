@@ -14,3 +14,11 @@ Feature: Read
     When the provisioning service reads an id that does not exist
     Then the host answers 404 with a SCIM error
     And the target is unchanged
+
+  @req:ECMA-READ-005 @should
+  Scenario: excludedAttributes and attributes shape what a read returns
+    Given the provisioning service has created user "shaped"
+    When the provisioning service reads user "shaped" by id excluding active
+    Then the host answers 200 with user "shaped" without active
+    When the provisioning service reads user "shaped" by id asking only for surname
+    Then the host answers 200 with only the id and surname of user "shaped"

@@ -44,3 +44,38 @@ Feature: Update
       | surname | Same |
     Then the host answers 200 or 204
     And the target is unchanged
+
+  @req:ECMA-ROBUST-010 @must
+  Scenario: A null value removes the attribute
+    Given the provisioning service has created user "nulled"
+    When the provisioning service clears mail of user "nulled" with a null value
+    Then the host answers 200 or 204
+    And the target holds user "nulled" without mail
+    And the host returns user "nulled" with the mail the target holds
+
+  @req:ECMA-ROBUST-010 @must
+  Scenario: The string "null" is a value like any other
+    Given the provisioning service has created user "nullstr"
+    When the provisioning service updates user "nullstr" with:
+      | surname | null |
+    Then the host answers 200 or 204
+    And the target holds user "nullstr" with:
+      | surname | null |
+
+  @req:ECMA-ROBUST-011 @must
+  Scenario: An empty string removes the attribute, and the PATCH's other changes still land
+    Given the provisioning service has created user "emptied"
+    When the provisioning service updates user "emptied" with:
+      | mail    |        |
+      | surname | Kept   |
+    Then the host answers 200 or 204
+    And the target holds user "emptied" without mail
+    And the target holds user "emptied" with:
+      | surname | Kept |
+
+  @req:ECMA-ROBUST-017 @must
+  Scenario: Sixteen updates of one attribute at once leave the host answering what the target holds
+    Given the provisioning service has created user "raced"
+    When the provisioning service updates the mail of user "raced" 16 times at once
+    Then every answer is 200 or 204
+    And the host returns user "raced" with the mail the target holds

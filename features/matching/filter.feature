@@ -55,3 +55,18 @@ Feature: Matching
     Then the host answers 200 or 204
     And matching on mail "moved@contoso.lab" finds user "moving"
     And matching user "moving" on its original mail finds nobody
+
+  @req:ECMA-MATCH-015 @ldap @requires:import-hook @must
+  Scenario Outline: Matching finds what the directory's own matching finds: <kind>
+    The directory holds the value as an administrator wrote it; Entra asks in another form
+    that the attribute's matching rule finds equal (RFC 4518).
+    Given user "<user>" was created in the target out of band with:
+      | surname | <stored> |
+    When the host imports its target
+    And the provisioning service matches on surname "<asked>"
+    Then the host answers 200 with exactly one user, "<user>"
+
+    Examples:
+      | kind                          | user    | stored         | asked        |
+      | another Unicode normal form   | renee   | Rene{U+301}e   | Renée        |
+      | case and insignificant spaces | spaced  | Van   der Berg | van der berg |

@@ -391,11 +391,25 @@ impl ProvisioningService {
 
     /// Sends a request and records the exchange. Never fails: no answer is evidence too.
     pub async fn send(&self, request: &Request, auth: &Auth) -> Exchange {
+        self.send_within(request, auth, None).await
+    }
+
+    /// [`send`](Self::send), giving up after `limit` when one is given, as a client whose own
+    /// request timeout ran out does (the answer is then "no answer").
+    pub async fn send_within(
+        &self,
+        request: &Request,
+        auth: &Auth,
+        limit: Option<Duration>,
+    ) -> Exchange {
         let url = format!("{}{}", self.base, request.path);
         let mut builder = self.client.request(
             reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET),
             &url,
         );
+        if let Some(limit) = limit {
+            builder = builder.timeout(limit);
+        }
         let mut request_headers = Vec::new();
         match auth {
             Auth::Token => builder = builder.bearer_auth(self.token.expose()),

@@ -1056,14 +1056,14 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 65),
-        ("mariadb-procedures", 63),
-        ("mariadb-table", 62),
-        ("openldap-disable-flag", 68),
-        ("openldap-inetorgperson", 67),
-        ("openldap-posix", 68),
-        ("postgres-procedures", 63),
-        ("postgres-table", 62),
-        ("sqlite-table", 62),
+        ("adlds-user", 82),
+        ("mariadb-procedures", 77),
+        ("mariadb-table", 76),
+        ("openldap-disable-flag", 85),
+        ("openldap-inetorgperson", 84),
+        ("openldap-posix", 85),
+        ("postgres-procedures", 77),
+        ("postgres-table", 76),
+        ("sqlite-table", 76),
     ];
 }

@@ -161,6 +161,8 @@ pub struct ScimSide {
     pub carried: IndexMap<String, Value>,
     /// Values of write-only attributes (passwords) the scenario sent: no answer may show them.
     pub passwords: Vec<String>,
+    /// The statuses of the last batch of requests sent at once.
+    pub at_once: Vec<Option<u16>>,
 }
 
 /// What the probe saw.
@@ -270,7 +272,8 @@ impl EcmaWorld {
     /// `unique` attribute's value given this scenario's suffix.
     pub fn uniquify(&self, attribute: &LogicalAttribute, value: &str) -> String {
         let value = &repeat(value);
-        if !attribute.unique {
+        // An empty value stays empty: it is what a scenario about empty values sends.
+        if !attribute.unique || value.is_empty() {
             return value.to_owned();
         }
         match value.split_once('@') {
@@ -471,8 +474,20 @@ impl EcmaWorld {
         self.scim.subject = Some(logical.to_owned());
         self.scim.carried = attrs.clone();
         let x = self.send(entra::create(&attrs), Auth::Token).await?;
+        self.record_created(logical, &x, attrs).await?;
+        Ok(x)
+    }
+
+    /// After a create of `logical` with `attrs`: on 201, the id and resource the host returned,
+    /// the values sent, and the target's own identifiers.
+    pub async fn record_created(
+        &mut self,
+        logical: &str,
+        x: &Exchange,
+        attrs: IndexMap<String, Value>,
+    ) -> StepResult {
         if x.status == Some(201) {
-            let body = checks::json(&x);
+            let body = checks::json(x);
             let user = self.user(logical)?;
             user.id = body
                 .as_ref()
@@ -483,7 +498,7 @@ impl EcmaWorld {
             user.original = attrs;
             self.remember_target_ids(logical).await?;
         }
-        Ok(x)
+        Ok(())
     }
 
     /// Reads the user's target identifiers (`entryUUID`, `objectGUID`) where it is now.
@@ -569,14 +584,25 @@ impl EcmaWorld {
     }
 }
 
-/// `text` with every `{c×n}` written out as `n` times the character `c`: how a feature says
-/// "a value of 300 characters" and still shows what is sent.
+/// `text` with every `{c×n}` written out as `n` times the character `c`, and every `{U+301}`
+/// as that code point: how a feature says "a value of 300 characters" or "a combining acute
+/// accent" and still shows what is sent.
 pub fn repeat(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
+        if let Some((hex, tail)) = after
+            .strip_prefix("U+")
+            .and_then(|h| h.split_once('}'))
+            .filter(|(h, _)| !h.is_empty() && h.len() <= 6)
+            && let Some(c) = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+        {
+            out.push(c);
+            rest = tail;
+            continue;
+        }
         let mut chars = after.chars();
         let parsed = chars.next().and_then(|c| {
             let tail = chars.as_str().strip_prefix('×')?;
@@ -645,5 +671,7 @@ mod tests {
         assert_eq!(super::repeat("ö{x×3}@a"), "öxxx@a");
         assert_eq!(super::repeat("{name} {x×2}{y×0}"), "{name} xx");
         assert_eq!(super::repeat("{x×}{×3}{"), "{x×}{×3}{");
+        assert_eq!(super::repeat("Rene{U+301}e"), "Rene\u{301}e");
+        assert_eq!(super::repeat("{U+}{U+110000}"), "{U+}{U+110000}");
     }
 }

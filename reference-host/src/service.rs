@@ -22,6 +22,16 @@
 //!   both anchors). Sending the current DN again is a no-op.
 //! - After a soft delete (delete flow None or Set attribute value) the object still exists in
 //!   the target, so it is still returned: the next import would bring it back anyway.
+//! - `null` and `""` are no value (RFC 7643 §2.5; Microsoft's "Clear attribute values"; no LDAP
+//!   syntax stores an empty string): an add or replace with either unassigns the attribute, a
+//!   POST leaves it out. One rule for LDAP and SQL, though a SQL column could hold `''`.
+//! - A POST with `active: false` is answered with the state the target holds: under Set
+//!   attribute value the object is created disabled; under Delete or None the target has no
+//!   disabled state, so the object is created and answered active, and Entra's next cycle
+//!   disables it (ECMA-DEPROV-013). Creating nothing would make Entra create it again forever.
+//! - Changes of one object are serialised ([`ConnectorService::patch`], `delete`), and the HTTP
+//!   handlers run every write in a task of its own, so a client that gives up mid-request never
+//!   leaves the connector space behind the target (ECMA-ROBUST-017).
 
 use std::collections::HashMap;
 use std::sync::Arc;

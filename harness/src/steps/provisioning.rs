@@ -31,6 +31,10 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(given_out_of_band),
     ),
     (
+        r#"^user "([^"]+)" was created in the target out of band with:$"#,
+        step!(given_out_of_band_with),
+    ),
+    (
         r#"^user "([^"]+)" was deleted in the target out of band$"#,
         step!(given_deleted_out_of_band),
     ),
@@ -148,6 +152,42 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(match_user_fully_encoded),
     ),
     (
+        r#"^the provisioning service clears (\w+) of user "([^"]+)" with a null value$"#,
+        step!(clear_with_null),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with the extension URN and member names in another case$"#,
+        step!(create_in_another_case),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" inactive$"#,
+        step!(create_inactive),
+    ),
+    (
+        r"^the provisioning service tests the connection through a path with (a trailing slash|a doubled slash)$",
+        step!(test_connection_slashes),
+    ),
+    (
+        r#"^the provisioning service updates the (\w+) of user "([^"]+)" (\d+) times at once$"#,
+        step!(update_at_once),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" and gives up after ([\d.]+) seconds?$"#,
+        step!(create_and_give_up),
+    ),
+    (
+        r"^the provisioning service waits ([\d.]+) seconds?$",
+        step!(wait),
+    ),
+    (
+        r#"^the provisioning service reads user "([^"]+)" by id (excluding|asking only for) (\w+)$"#,
+        step!(read_projected),
+    ),
+    (
+        r#"^the provisioning service sends a PATCH (without schemas|with no operations|removing active) to user "([^"]+)"$"#,
+        step!(patch_envelope),
+    ),
+    (
         r#"^the provisioning service deletes user "([^"]+)" with (a wrong token|the token truncated|the token in upper case|an empty bearer token)$"#,
         step!(delete_with_bad_token),
     ),
@@ -178,8 +218,18 @@ async fn given_deleted(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let logical = arg(&ctx, 1)?;
-    let attrs = w.create_attributes(&logical, &[])?;
+    add_out_of_band(w, &arg(&ctx, 1)?, &[]).await
+}
+
+/// Adds the user to the target through the probe, as an administrator would, with the
+/// profile's create values and `overrides` on top.
+async fn add_out_of_band(
+    w: &mut EcmaWorld,
+    logical: &str,
+    overrides: &[(String, String)],
+) -> StepResult {
+    let logical = logical.to_owned();
+    let attrs = w.create_attributes(&logical, overrides)?;
     let run = w.run()?;
     let dn = w.user(&logical)?.dn.clone();
     let ldap_attrs: Vec<(String, Vec<String>)> = attrs
@@ -212,6 +262,12 @@ async fn given_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     user.values = attrs.clone();
     user.original = attrs;
     w.remember_target_ids(&logical).await
+}
+
+async fn given_out_of_band_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let overrides = table(&ctx)?;
+    add_out_of_band(w, &logical, &overrides).await
 }
 
 async fn given_unmapped_set(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -658,6 +714,194 @@ async fn match_user_fully_encoded(w: &mut EcmaWorld, ctx: Context) -> StepResult
     w.scim.subject = Some(user);
     w.send(
         entra::filter_fully_encoded(&entra::urn_of(&target), &value),
+        Auth::Token,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn clear_with_null(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let attribute = w.logical(&arg(&ctx, 1)?)?;
+    let logical = arg(&ctx, 2)?;
+    update(w, &logical, vec![(attribute.target, Value::Null)]).await
+}
+
+async fn create_in_another_case(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    let lower = scim_proto::urn::ECMA2HOST_USER.to_lowercase();
+    let body = json!({
+        "SCHEMAS": [scim_proto::urn::CORE_USER, lower],
+        "Active": true,
+        lower.clone(): attrs,
+    });
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = attrs.clone();
+    let x = w
+        .send(
+            Request {
+                method: "POST",
+                path: "/Users".into(),
+                body: Some(Body::Json(body)),
+            },
+            Auth::Token,
+        )
+        .await?;
+    w.record_created(&logical, &x, attrs).await
+}
+
+async fn create_inactive(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    let mut request = entra::create(&attrs);
+    if let Some(Body::Json(body)) = &mut request.body {
+        body["active"] = json!(false);
+    }
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = attrs.clone();
+    let x = w.send(request, Auth::Token).await?;
+    w.record_created(&logical, &x, attrs).await
+}
+
+async fn test_connection_slashes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    let mut request = entra::test_connection(&matching.target);
+    request.path = match arg(&ctx, 1)?.as_str() {
+        "a trailing slash" => request.path.replacen("/Users?", "/Users/?", 1),
+        _ => format!("/{}", request.path),
+    };
+    w.send(request, Auth::Token).await?;
+    Ok(())
+}
+
+/// Sends `n` updates of one attribute of one user at once, each with a value of its own; the
+/// answers are kept in order (the last one last) and each is evidence.
+async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let attribute = w.logical(&arg(&ctx, 1)?)?;
+    let logical = arg(&ctx, 2)?;
+    let n: usize = arg(&ctx, 3)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of updates"))?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    w.target.before = Some(w.snapshot().await?);
+    let requests: Vec<Request> = (0..n)
+        .map(|i| {
+            let value = w.uniquify(&attribute, &format!("at-once-{i}@contoso.lab"));
+            entra::update(
+                run.dialect,
+                &id,
+                &[Change {
+                    attribute: attribute.target.clone(),
+                    value: Value::String(value),
+                    had_value: true,
+                }],
+            )
+        })
+        .collect();
+    let answers =
+        futures_util::future::join_all(requests.iter().map(|r| run.service.send(r, &Auth::Token)))
+            .await;
+    w.scim.subject = Some(logical);
+    w.scim.at_once = answers.iter().map(|x| x.status).collect();
+    for x in answers {
+        let mut evidence = x.clone();
+        let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        w.evidence.exchanges.push(evidence);
+        w.check(leaked)?;
+        w.scim.last = Some(x);
+    }
+    Ok(())
+}
+
+async fn create_and_give_up(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let seconds: f64 = arg(&ctx, 2)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let run = w.run()?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = attrs.clone();
+    let x = run
+        .service
+        .send_within(
+            &entra::create(&attrs),
+            &Auth::Token,
+            Some(std::time::Duration::from_secs_f64(seconds)),
+        )
+        .await;
+    let mut evidence = x.clone();
+    let _ = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+    w.evidence.exchanges.push(evidence);
+    if x.status.is_some() {
+        return Err(Failure::new(format!(
+            "expected no answer within {seconds} s (the directory was made slow), got {}",
+            crate::checks::got(&x)
+        )));
+    }
+    let user = w.user(&logical)?;
+    user.values = attrs.clone();
+    user.original = attrs;
+    Ok(())
+}
+
+async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let seconds: f64 = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of seconds"))?;
+    tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+    Ok(())
+}
+
+async fn read_projected(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let how = arg(&ctx, 2)?;
+    let name = arg(&ctx, 3)?;
+    // A core member by its name, a logical attribute by its target's URN.
+    let parameter = match w.logical(&name) {
+        Ok(a) => entra::urn_of(&a.target),
+        Err(_) => name,
+    };
+    let key = if how == "excluding" {
+        "excludedAttributes"
+    } else {
+        "attributes"
+    };
+    let id = w.id_of(&logical)?;
+    let mut request = entra::get(&id);
+    request.path = format!(
+        "{}?{key}={}",
+        request.path,
+        percent_encoding::utf8_percent_encode(&parameter, percent_encoding::NON_ALPHANUMERIC)
+    );
+    w.scim.subject = Some(logical);
+    w.send(request, Auth::Token).await?;
+    Ok(())
+}
+
+async fn patch_envelope(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let shape = arg(&ctx, 1)?;
+    let logical = arg(&ctx, 2)?;
+    let id = w.id_of(&logical)?;
+    let surname = w.logical("surname")?;
+    let change =
+        json!({"op": "Replace", "path": entra::urn_of(&surname.target), "value": "Enveloped"});
+    let body = match shape.as_str() {
+        "without schemas" => json!({"Operations": [change]}),
+        "with no operations" => json!({"schemas": [scim_proto::urn::PATCH_OP], "Operations": []}),
+        _ => {
+            json!({"schemas": [scim_proto::urn::PATCH_OP], "Operations": [{"op": "Remove", "path": "active"}]})
+        }
+    };
+    w.scim.subject = Some(logical);
+    w.send(
+        Request {
+            method: "PATCH",
+            path: entra::user_path(&id),
+            body: Some(Body::Json(body)),
+        },
         Auth::Token,
     )
     .await?;

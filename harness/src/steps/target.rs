@@ -28,7 +28,7 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(answers_next),
     ),
     (
-        r"^the directory takes (\d+) seconds to answer the host's (adds|modifies|deletes)$",
+        r"^the directory takes ([\d.]+) seconds? to answer the host's (adds|modifies|deletes)$",
         step!(slow),
     ),
 ];
@@ -51,7 +51,9 @@ fn op_kind(word: &str) -> TargetOp {
     }
 }
 
-/// A fault on the host's operations: on this scenario's objects when `scoped`.
+/// A fault on the host's operations: on this scenario's objects when `scoped`. Names end in
+/// the suffix (`cn=down-r1a2b3-9,ou=…`), so the suffix with the comma after it names this
+/// scenario's objects only — not scenario 93's, whose suffix starts the same.
 fn fault(
     w: &EcmaWorld,
     op: Option<TargetOp>,
@@ -61,7 +63,7 @@ fn fault(
 ) -> Fault {
     Fault {
         op,
-        dn_contains: scoped.then(|| w.suffix.clone()),
+        dn_contains: scoped.then(|| format!("{},", w.suffix)),
         action,
         times,
     }
@@ -94,11 +96,11 @@ async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let seconds: u64 = arg(&ctx, 1)?
+    let seconds: f64 = arg(&ctx, 1)?
         .parse()
         .map_err(|_| Failure::new("bad number of seconds"))?;
     let op = op_kind(&arg(&ctx, 2)?);
-    let action = FaultAction::Delay(std::time::Duration::from_secs(seconds));
+    let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
     faults(w)?.inject(fault(w, Some(op), true, action, Times::Always));
     Ok(())
 }
@@ -144,6 +146,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(holds_marked),
     ),
     (r#"^the target holds no user "([^"]+)"$"#, step!(holds_none)),
+    (
+        r#"^the target holds user "([^"]+)" without (\w+)$"#,
+        step!(holds_without),
+    ),
     (
         r#"^the target holds exactly one user "([^"]+)"$"#,
         step!(holds_exactly_one),
@@ -569,6 +575,19 @@ async fn container_not_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         None => Ok(()),
         Some(_) => Err(Failure::new(format!(
             "expected no container {missing}, but the host created it"
+        ))),
+    }
+}
+
+async fn holds_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?;
+    let e = entry(w, &logical).await?;
+    match e.values(&attribute.target) {
+        [] => Ok(()),
+        v => Err(Failure::new(format!(
+            "expected no {} at {}, found {v:?}",
+            attribute.target, e.dn
         ))),
     }
 }

@@ -166,8 +166,8 @@ async fn a_host_answering_404_to_an_empty_filter_is_caught() {
         .collect();
     assert_eq!(
         test_connection.len(),
-        4,
-        "both test-connection scenarios in both dialects: {failed:#?}"
+        8,
+        "every test-connection scenario (plain, unmapped, trailing and doubled slash) in both dialects: {failed:#?}"
     );
     for case in &failed {
         let detail = case.detail.as_ref().unwrap();

@@ -15,6 +15,7 @@ mod cli;
 mod embedded;
 mod failures;
 mod reference;
+mod shapes;
 mod sql;
 mod support;
 mod verdicts;

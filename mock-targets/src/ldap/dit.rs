@@ -214,8 +214,10 @@ fn now_generalized() -> String {
 pub fn normalize(name: &str, value: &[u8]) -> Vec<u8> {
     let syntax = schema::attribute(name).map_or(Syntax::Text, |a| a.syntax);
     match syntax {
+        // RFC 4518: Unicode form KC, case folded, insignificant spaces dropped.
         Syntax::Text | Syntax::Ia5 | Syntax::Oid | Syntax::Boolean => {
-            let text = String::from_utf8_lossy(value);
+            use unicode_normalization::UnicodeNormalization as _;
+            let text: String = String::from_utf8_lossy(value).nfkc().collect();
             text.split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")

@@ -102,6 +102,29 @@ fn with_people(mut ops: Vec<Op>) -> Vec<Op> {
 
 fn corpus() -> Vec<(&'static str, Vec<Op>)> {
     vec![
+        // Matching under RFC 4518: Unicode normal forms, case, insignificant spaces.
+        (
+            "search a decomposed value by its composed form",
+            vec![
+                Add(
+                    "cn=renee,{ou}",
+                    &[
+                        ("objectClass", &["inetOrgPerson"]),
+                        ("sn", &["Rene\u{301}e"]),
+                        ("displayName", &["Van   der Berg"]),
+                    ],
+                ),
+                Search("{ou}", Scope::Subtree, "(sn=Ren\u{e9}e)", &["cn"]),
+                Search("{ou}", Scope::Subtree, "(sn=REN\u{c9}E)", &["cn"]),
+                Search(
+                    "{ou}",
+                    Scope::Subtree,
+                    "(displayName=van der berg)",
+                    &["cn"],
+                ),
+                Search("{ou}", Scope::Subtree, "(sn=Renee)", &["cn"]),
+            ],
+        ),
         // Adds.
         ("add a minimal person", vec![Add("cn=a,{ou}", P)]),
         (

@@ -527,3 +527,100 @@ async fn the_cache_matches_as_the_directory_matches() {
     let r = host.filter_eq("sn", "Renee").await;
     assert_eq!(r.body["totalResults"], 0, "{r:#?}");
 }
+
+// Already right — kept so: each input from the reports that the host already handled.
+
+#[tokio::test]
+async fn inputs_the_host_already_handled_stay_handled() {
+    let host = TestHost::start("alreadyright", Profile::inetorgperson()).await;
+    // `active` as the strings "True"/"False" in a POST; a path-less replace holding
+    // {"active": false} disables (here: deletes).
+    let mut body = entra_create(&host, "strings");
+    body["active"] = json!("True");
+    let r = host.post(&body).await;
+    assert_eq!(
+        (r.status, r.body["active"].as_bool()),
+        (201, Some(true)),
+        "{r:#?}"
+    );
+    let dn = host.dn("strings");
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([{"op": "Replace", "value": {"active": false}}])),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    assert!(host.probe.entry(&dn).await.is_none());
+    // Filter values with \" and \\ escapes find the value they spell.
+    let mut body = entra_create(&host, "quoted");
+    body[EXT]["displayName"] = json!("say \"hi\" \\ bye");
+    assert_eq!(host.post(&body).await.status, 201);
+    let r = host
+        .get(&format!(
+            "/Users?filter={}",
+            crate::support::entra_url_form(&format!(
+                "{} eq \"say \\\"hi\\\" \\\\ bye\"",
+                ext("displayName")
+            ))
+        ))
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{r:#?}");
+    // An email-shaped -dn- is refused before the directory sees it.
+    let before = host.snapshot().await;
+    let mut body = entra_create(&host, "emaildn");
+    body[EXT]["-dn-"] = json!("emaildn@contoso.lab");
+    host.post(&body)
+        .await
+        .assert_error(400, Some("invalidValue"));
+    assert_eq!(host.snapshot().await, before);
+    // DN metacharacters, an escaped comma, UTF-8 in -dn-.
+    for cn in ["Jacobson\\, Lee", "O'Brien \\+ Sons \\<1\\>", "Zoë 王"] {
+        let mut body = entra_create(&host, "meta");
+        body[EXT]["-dn-"] = json!(format!("cn={cn},{}", host.ou));
+        body[EXT]["cn"] = json!(cn.replace('\\', ""));
+        body[EXT]["mail"] = json!(format!("{}@x", cn.len()));
+        let r = host.post(&body).await;
+        assert_eq!(r.status, 201, "{cn}: {r:#?}");
+        assert!(
+            host.probe
+                .entry(r.body["id"].as_str().unwrap())
+                .await
+                .is_some(),
+            "{cn}"
+        );
+    }
+    // A value-filter remove on a single-valued attribute: a clean 400, nothing changed.
+    let dn = created(&host, "valuefilter").await;
+    let before = host.snapshot().await;
+    let r = host
+        .patch(
+            &dn,
+            &patch(json!([{"op": "Remove", "path": format!("{}[value eq \"x\"]", ext("sn"))}])),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{r:#?}");
+    assert_eq!(host.snapshot().await, before);
+    // application/json bodies.
+    let r = host
+        .send(
+            "POST",
+            "/Users",
+            Some(entra_create(&host, "plainjson").to_string()),
+            Some(crate::support::TOKEN),
+            "application/json",
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    // export_password with special and non-ASCII characters: the user can bind with it.
+    let mut body = entra_create(&host, "pwspecial");
+    let password = "Zoë-王-\"quoted\"-\\-{}!";
+    body[EXT]["export_password"] = json!(password);
+    let r = host.post(&body).await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    assert!(
+        host.probe
+            .can_bind(host.slapd, &host.dn("pwspecial"), password)
+            .await
+    );
+}

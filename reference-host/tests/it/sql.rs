@@ -889,3 +889,60 @@ async fn a_procedure_import_misses_no_row_when_others_are_deleted_between_pages(
     }
     assert_eq!(seen, ["p1", "p2", "p3", "p4"], "one consistent picture");
 }
+
+/// Issue 9, kinds 1 and 2 on SQL: `null` and `""` are no value — the column becomes NULL on
+/// update, stays NULL on create — and a `""` does not stop the PATCH's other changes.
+#[rstest]
+#[case::postgres_table(Setup::PostgresTable)]
+#[case::mariadb_table(Setup::MariaDbTable)]
+#[case::sqlite_table(Setup::SqliteTable)]
+#[case::postgres_procedures(Setup::PostgresProcedures)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_and_empty_strings_are_no_value(#[case] setup: Setup) {
+    let h = SqlHost::start("nulls", setup, &[]).await;
+    let r = h
+        .call(
+            "POST",
+            "/Users",
+            Some(&create(
+                "nulled",
+                json!({"FirstName": "", "DisplayName": null}),
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    let row = h.row("nulled").await.unwrap();
+    assert_eq!(text(&row, "FirstName"), None, "\"\" is left out on create");
+    assert_eq!(text(&row, "DisplayName"), None);
+    for value in [Value::Null, json!("")] {
+        let r = h
+            .call(
+                "PATCH",
+                "/Users/nulled",
+                Some(&patch(json!([
+                    {"op": "Replace", "path": ext("Email"), "value": value},
+                    {"op": "Replace", "path": ext("LastName"), "value": format!("After {value}")},
+                ]))),
+            )
+            .await;
+        assert!(matches!(r.status, 200 | 204), "{value}: {r:#?}");
+        let row = h.row("nulled").await.unwrap();
+        assert_eq!(text(&row, "Email"), None, "{value}");
+        assert_eq!(
+            text(&row, "LastName"),
+            Some(format!("After {value}")),
+            "{value}: the other change landed"
+        );
+        // Put a value back for the next round.
+        let r = h
+            .call(
+                "PATCH",
+                "/Users/nulled",
+                Some(&patch(
+                    json!([{"op": "Add", "path": ext("Email"), "value": "back@x"}]),
+                )),
+            )
+            .await;
+        assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    }
+}
