@@ -20,6 +20,16 @@ async fn created(host: &TestHost, cn: &str) -> String {
     host.dn(cn)
 }
 
+/// Asserts the directory holds no value of `attr` on `dn` (or no such entry); `context` names
+/// the case in the failure message.
+async fn assert_no_value(host: &TestHost, dn: &str, attr: &str, context: &str) {
+    let stored = host.probe.values(dn, attr).await.unwrap_or_default();
+    assert!(
+        stored.is_empty(),
+        "{context}: {dn} still holds {attr} = {stored:?}"
+    );
+}
+
 // Kind 1: `null` unassigns, with or without a path; `"null"` is a value.
 
 #[tokio::test]
@@ -34,14 +44,7 @@ async fn null_with_a_path_removes_the_attribute_and_the_string_null_is_a_value()
             )
             .await;
         assert!(matches!(r.status, 200 | 204), "{op}: {r:#?}");
-        assert_eq!(
-            host.probe
-                .values(&dn, "displayName")
-                .await
-                .unwrap_or_default(),
-            Vec::<String>::new(),
-            "{op}"
-        );
+        assert_no_value(&host, &dn, "displayName", op).await;
         assert!(r.ext("displayName").is_null(), "{op}: {r:#?}");
     }
     // The string "null" is a value like any other.
@@ -62,13 +65,13 @@ async fn null_with_a_path_removes_the_attribute_and_the_string_null_is_a_value()
     body[EXT]["displayName"] = Value::Null;
     let r = host.post(&body).await;
     assert_eq!(r.status, 201, "{r:#?}");
-    assert_eq!(
-        host.probe
-            .values(&host.dn("nullcreate"), "displayName")
-            .await
-            .unwrap_or_default(),
-        Vec::<String>::new()
-    );
+    assert_no_value(
+        &host,
+        &host.dn("nullcreate"),
+        "displayName",
+        "null on create",
+    )
+    .await;
 }
 
 // Kind 2: an empty string is no value — removed on update, left out on create — and does not
@@ -88,13 +91,7 @@ async fn an_empty_string_removes_on_update_and_is_left_out_on_create() {
         )
         .await;
     assert!(matches!(r.status, 200 | 204), "{r:#?}");
-    assert_eq!(
-        host.probe
-            .values(&dn, "displayName")
-            .await
-            .unwrap_or_default(),
-        Vec::<String>::new()
-    );
+    assert_no_value(&host, &dn, "displayName", "empty string with a path").await;
     assert_eq!(
         host.probe.values(&dn, "sn").await,
         Some(vec!["Changed".to_owned()])
@@ -109,24 +106,18 @@ async fn an_empty_string_removes_on_update_and_is_left_out_on_create() {
         )
         .await;
     assert!(matches!(r.status, 200 | 204), "{r:#?}");
-    assert_eq!(
-        host.probe
-            .values(&dn, "displayName")
-            .await
-            .unwrap_or_default(),
-        Vec::<String>::new()
-    );
+    assert_no_value(&host, &dn, "displayName", "empty string without a path").await;
     let mut body = entra_create(&host, "emptycreate");
     body[EXT]["displayName"] = json!("");
     let r = host.post(&body).await;
     assert_eq!(r.status, 201, "{r:#?}");
-    assert_eq!(
-        host.probe
-            .values(&host.dn("emptycreate"), "displayName")
-            .await
-            .unwrap_or_default(),
-        Vec::<String>::new()
-    );
+    assert_no_value(
+        &host,
+        &host.dn("emptycreate"),
+        "displayName",
+        "empty string on create",
+    )
+    .await;
 }
 
 // Kind 3: schema URNs and attribute names are case-insensitive (RFC 7643 §2.1) wherever a name
