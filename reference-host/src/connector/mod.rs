@@ -239,6 +239,12 @@ pub trait Connector: Send + Sync + 'static {
 pub trait ImportSession: Send {
     /// The next page of entries, or `None` when the import is complete.
     async fn next_page(&mut self) -> Result<Option<Vec<CsEntry>>, ConnectorError>;
+
+    /// What the pages come from, for messages: "the read procedure ecma_read_users", "the
+    /// paged search under ou=people,dc=contoso,dc=lab".
+    fn source(&self) -> String {
+        "the import".into()
+    }
 }
 
 impl dyn Connector {

@@ -633,7 +633,29 @@ impl SqlConnector {
                     .await?
             }
         };
+        if let Some(p) = &self.procedures
+            && rows.len() > self.page_size as usize
+        {
+            return Err(ConnectorError::Unavailable {
+                detail: format!(
+                    "import stopped: the read procedure {} returned {} rows for @StartIndex {start} \
+                     and @EndIndex {end}; it must return at most those {} rows (1-based, in \
+                     anchor order); the previous connector space is kept",
+                    p.read_page,
+                    rows.len(),
+                    self.page_size
+                ),
+            });
+        }
         rows.iter().map(|r| self.entry(r, layout)).collect()
+    }
+
+    /// What an import reads, for messages.
+    fn import_source(&self) -> String {
+        match &self.procedures {
+            Some(p) => format!("the read procedure {}", p.read_page),
+            None => format!("the keyset-paged SELECT on {}", self.table),
+        }
     }
 }
 
@@ -913,5 +935,9 @@ impl ImportSession for SqlImport {
         self.start += page.len() as u64;
         self.after = page.last().map(|e| e.anchor.clone());
         Ok(if page.is_empty() { None } else { Some(page) })
+    }
+
+    fn source(&self) -> String {
+        self.connector.import_source()
     }
 }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod shapes;
 mod slapd;
 mod sql;
+mod sql_kinds;
 // The SQL sandboxes the suite uses, shared by path (mock-targets depends on this crate).
 #[path = "../../../mock-targets/src/sql.rs"]
 #[allow(dead_code)]

@@ -53,7 +53,7 @@ pub enum Setup {
 }
 
 impl Setup {
-    fn engine(self) -> Engine {
+    pub fn engine(self) -> Engine {
         match self {
             Setup::PostgresTable | Setup::PostgresProcedures => Engine::Postgres,
             Setup::MariaDbTable | Setup::MariaDbProcedures => Engine::MySql,
@@ -110,8 +110,8 @@ const ALL: &[&str] = &[
 /// A host over its own sandbox.
 pub struct SqlHost {
     pub app: Router,
-    /// Kept alive for the router's sake.
-    _host: Host,
+    /// The host behind the router.
+    host: Host,
     pub sandbox: Option<Sandbox>,
     pub pool: sqlx::AnyPool,
     pub engine: Engine,
@@ -212,11 +212,16 @@ impl SqlHost {
         let app = host.app();
         SqlHost {
             app,
-            _host: host,
+            host,
             sandbox: Some(sandbox),
             pool,
             engine,
         }
+    }
+
+    /// The host behind the router (for its import).
+    pub fn host(&self) -> &Host {
+        &self.host
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {

@@ -778,6 +778,10 @@ impl ImportSession for LdapImport {
             Some(page)
         })
     }
+
+    fn source(&self) -> String {
+        format!("the paged search under {}", self.base_dn)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! Issue 10: real-world SQL schemas — each test is one kind of fault, tried on the real
+//! PostgreSQL and MariaDB (and SQLite where it applies), with the table read back directly.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::sql::{Setup, SqlHost, create};
+use crate::sql_sandbox::{self as sandbox, Engine};
+
+/// Runs the statements of a setup script (or any `-- go`-separated text) on the sandbox.
+async fn run_script(h: &SqlHost, script: &str) {
+    for statement in sandbox::statements(script) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&h.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+/// The suite's deliberately wrong read procedure: every row for every page.
+fn unpaged(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => include_str!("../../../features/sql/postgres-unpaged-read.sql"),
+        Engine::MySql => include_str!("../../../features/sql/mariadb-unpaged-read.sql"),
+        Engine::Sqlite => unreachable!("SQLite has no stored procedures"),
+    }
+}
+
+/// A read procedure that honours the page size but ignores @StartIndex: the first rows again
+/// and again.
+fn first_rows_only(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => {
+            "CREATE OR REPLACE FUNCTION ecma_read_users(start_index BIGINT, end_index BIGINT) \
+             RETURNS SETOF Employees LANGUAGE sql STABLE AS $$ \
+             SELECT * FROM Employees ORDER BY ContosoLogin LIMIT end_index - start_index + 1 $$"
+        }
+        Engine::MySql => {
+            "DROP PROCEDURE ecma_read_users\n-- go\n\
+             CREATE PROCEDURE ecma_read_users(IN start_index BIGINT, IN end_index BIGINT) \
+             BEGIN DECLARE wanted BIGINT DEFAULT end_index - start_index + 1; \
+             SELECT ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName, \
+             CAST(isSoftDeleted AS SIGNED) AS isSoftDeleted \
+             FROM Employees ORDER BY ContosoLogin LIMIT wanted; END"
+        }
+        Engine::Sqlite => unreachable!("SQLite has no stored procedures"),
+    }
+}
+
+// Kind 1: the paging contract of an import is checked, and an import is bounded.
+
+#[rstest::rstest]
+#[case::postgres(Setup::PostgresProcedures)]
+#[case::mariadb(Setup::MariaDbProcedures)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_procedure_that_ignores_paging_stops_the_import_and_keeps_the_space(
+    #[case] setup: Setup,
+) {
+    let seed = [
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('r1', 'One')",
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('r2', 'Two')",
+        "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('r3', 'Three')",
+    ];
+    for (script, says) in [
+        (unpaged(setup.engine()), "returned 4 rows for @StartIndex 1"),
+        (
+            first_rows_only(setup.engine()),
+            "returned the object \"made\" twice",
+        ),
+    ] {
+        let h = SqlHost::start("unpaged", setup, &seed).await;
+        let r = h
+            .call("POST", "/Users", Some(&create("made", json!({}))))
+            .await;
+        assert_eq!(r.status, 201, "{r:#?}");
+        run_script(&h, script).await;
+        // Before the fix this import never ended (and its memory grew without bound).
+        let e = tokio::time::timeout(Duration::from_secs(30), h.host().import_all())
+            .await
+            .expect("the import ends")
+            .unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("ecma_read_users") && e.contains(says),
+            "names the procedure and what it did: {e}"
+        );
+        // The hook answers 503 with the same words, and the space is the one before.
+        let r = h.call("POST", "/cache/import", None).await;
+        r.assert_error(503, None);
+        assert!(r.detail().contains("ecma_read_users"), "{r:#?}");
+        for id in ["r1", "r2", "r3", "made"] {
+            let r = h.call("GET", &format!("/Users/{id}"), None).await;
+            assert_eq!(r.status, 200, "{id} still answered: {r:#?}");
+        }
+        let r = h.call("GET", "/Users?startIndex=1&count=100", None).await;
+        assert_eq!(r.body["totalResults"], 4, "{r:#?}");
+    }
+}
