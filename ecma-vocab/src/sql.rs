@@ -123,8 +123,54 @@ pub fn anchor_of(dn: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{dn} is not CN=<anchor>,OBJECT=USER"))
 }
 
+/// The statements of a setup script: the text between `-- go` lines, without blank ones and
+/// without whole-line comments.
+///
+/// Setup scripts are plain SQL whose statements are separated by lines that read `-- go`
+/// (after SQL Server's batch separator): function and procedure bodies hold semicolons, so
+/// splitting on `;` would cut them apart, and the separator is a comment to every other tool.
+pub fn statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim().eq_ignore_ascii_case("-- go") {
+            push_statement(&mut out, &mut current);
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    push_statement(&mut out, &mut current);
+    out
+}
+
+fn push_statement(out: &mut Vec<String>, current: &mut String) {
+    let code: String = current
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = code.trim().trim_end_matches(';').trim();
+    if !code.is_empty() {
+        out.push(code.to_owned());
+    }
+    current.clear();
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scripts_split_at_go_lines_only() {
+        let script = "-- a comment\nCREATE TABLE t (a INT);\n-- go\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND\n-- GO\n\n";
+        assert_eq!(
+            statements(script),
+            vec![
+                "CREATE TABLE t (a INT)".to_owned(),
+                "CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND".to_owned(),
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]

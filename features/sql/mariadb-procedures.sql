@@ -8,18 +8,8 @@ CREATE TABLE EcmaCalls (
     ContosoLogin VARCHAR(64) NOT NULL
 )
 -- go
--- The four stored procedures of the Generic SQL connector's "Stored Procedure" method.
--- ecma_read_users takes 1-based @StartIndex/@EndIndex, ordered by the anchor, and returns
--- booleans as 0/1 (the driver cannot read a BOOLEAN through a CALL).
-CREATE PROCEDURE ecma_read_users(IN start_index BIGINT, IN end_index BIGINT)
-BEGIN
-    DECLARE skipped BIGINT DEFAULT start_index - 1;
-    DECLARE wanted BIGINT DEFAULT end_index - start_index + 1;
-    SELECT ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName,
-           CAST(isSoftDeleted AS SIGNED) AS isSoftDeleted
-    FROM Employees ORDER BY ContosoLogin LIMIT skipped, wanted;
-END
--- go
+-- The add, update and delete stored procedures of the Generic SQL connector's "Stored
+-- Procedure" method (the read procedure is mariadb-read-page.sql).
 CREATE PROCEDURE ecma_add_user(IN p_login VARCHAR(255), IN p_azure_id VARCHAR(255),
     IN p_first VARCHAR(255), IN p_last VARCHAR(255), IN p_email VARCHAR(255),
     IN p_display VARCHAR(255), IN p_deleted BOOLEAN)

@@ -8,15 +8,9 @@ CREATE TABLE EcmaCalls (
     ContosoLogin VARCHAR(64) NOT NULL
 )
 -- go
--- The four stored procedures of the Generic SQL connector's "Stored Procedure" method, as
--- PostgreSQL functions. read_page takes 1-based @StartIndex/@EndIndex, ordered by the anchor;
--- the others return the number of rows they touched.
-CREATE FUNCTION ecma_read_users(start_index BIGINT, end_index BIGINT) RETURNS SETOF Employees
-LANGUAGE sql STABLE AS $$
-    SELECT * FROM Employees ORDER BY ContosoLogin
-    OFFSET start_index - 1 LIMIT end_index - start_index + 1
-$$
--- go
+-- The add, update and delete stored procedures of the Generic SQL connector's "Stored
+-- Procedure" method, as PostgreSQL functions (the read procedure is postgres-read-page.sql);
+-- they return the number of rows they touched.
 CREATE FUNCTION ecma_add_user(p_login TEXT, p_azure_id TEXT, p_first TEXT, p_last TEXT,
                               p_email TEXT, p_display TEXT, p_deleted BOOLEAN) RETURNS BIGINT
 LANGUAGE plpgsql AS $$

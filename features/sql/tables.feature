@@ -67,3 +67,14 @@ Feature: SQL tables
     When the provisioning service deletes user "proc"
     Then the host answers 204 with no body
     And the procedure log for user "proc" reads add, update, delete
+
+  @req:ECMA-IMPORT-012 @requires:paging-fault @requires:import-hook @serial @must
+  Scenario: A read procedure that ignores its page bounds stops the import, and the connector space is kept
+    Given the provisioning service has created user "paged"
+    And the host wrote user "paged" through the stored procedures
+    And the read procedure was replaced out of band by one that ignores its page bounds
+    When the host is asked to import its target
+    Then the import fails with a server error that names "ecma_read_users"
+    When the provisioning service reads user "paged" by id
+    Then the host answers 200 with user "paged"
+    And matching user "paged" on mail finds it

@@ -42,6 +42,9 @@ pub enum Capability {
     UnmappedColumn,
     /// The host writes through stored procedures (SQL).
     Procedures,
+    /// The profile can replace the read procedure with one that ignores its page bounds, and
+    /// put the right one back (`unpaged_read` and `paged_read`, SQL).
+    PagingFault,
     /// The profile names a value its target refuses (`refused` on an attribute).
     RefusedValue,
     /// The run can make the host import now (`host.import`).
@@ -52,7 +55,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 15] = [
+    pub const ALL: [Capability; 16] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -65,6 +68,7 @@ impl Capability {
         Capability::LengthLimit,
         Capability::UnmappedColumn,
         Capability::Procedures,
+        Capability::PagingFault,
         Capability::RefusedValue,
         Capability::ImportHook,
         Capability::FaultInjection,
@@ -85,6 +89,7 @@ impl Capability {
             Capability::LengthLimit => "length-limit",
             Capability::UnmappedColumn => "unmapped-column",
             Capability::Procedures => "procedures",
+            Capability::PagingFault => "paging-fault",
             Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
             Capability::FaultInjection => "fault-injection",

@@ -472,6 +472,7 @@ pub async fn run_with(
                         secrets: secrets.clone(),
                         levels: levels.clone(),
                         faults: faults.clone(),
+                        scripts: Arc::new(suite.scripts.clone()),
                     });
                     run_cucumber(suite, &planned, ctx, options).await
                 }
@@ -628,6 +629,19 @@ fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms:
 pub fn run_id() -> String {
     let u = uuid::Uuid::new_v4().simple().to_string();
     format!("r{}", &u[..6])
+}
+
+/// Runs one of the suite's scripts (by path under `features/`) on the run's SQL target.
+async fn restore(run: &RunContext, script: &str) -> Result<(), String> {
+    let text = run
+        .scripts
+        .get(script)
+        .ok_or_else(|| format!("{script} is not one of the suite's scripts"))?;
+    let probe = run.probe.sql().map_err(|e| e.to_string())?;
+    probe
+        .run_script(script, text)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// What happened to one scenario, gathered from the writer (the failing step) and the after
@@ -808,6 +822,18 @@ async fn run_cucumber(
                 async move {
                     let (warnings, exchanges, cleanup) = match world {
                         Some(w) => {
+                            // What a scenario changed in the target's setup goes back first,
+                            // whatever the outcome: later scenarios need the run's target.
+                            if let Some(run) = &w.run {
+                                for script in std::mem::take(&mut w.target.restore) {
+                                    if let Err(e) = restore(run, &script).await {
+                                        w.evidence.warnings.push((
+                                            reports::Level::Must,
+                                            format!("the target could not be put back: {e}"),
+                                        ));
+                                    }
+                                }
+                            }
                             let dns: Vec<String> =
                                 w.scim.users.values().map(|u| u.dn.clone()).collect();
                             (
@@ -1057,12 +1083,12 @@ mod tests {
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
         ("adlds-user", 82),
-        ("mariadb-procedures", 77),
+        ("mariadb-procedures", 78),
         ("mariadb-table", 76),
         ("openldap-disable-flag", 85),
         ("openldap-inetorgperson", 84),
         ("openldap-posix", 85),
-        ("postgres-procedures", 77),
+        ("postgres-procedures", 78),
         ("postgres-table", 76),
         ("sqlite-table", 76),
     ];

@@ -249,7 +249,7 @@ impl Suite {
             }
         }
         for p in profiles.values() {
-            let setup = p.sql.iter().flat_map(|sql| &sql.setup);
+            let setup = p.sql.iter().flat_map(|sql| sql.scripts());
             if let Some(missing) = setup.into_iter().find(|s| !scripts.contains_key(*s)) {
                 return Err(SuiteError::Profile(ProfileError {
                     name: p.name.clone(),
@@ -291,7 +291,7 @@ impl Suite {
         if let Some(missing) = profile
             .sql
             .iter()
-            .flat_map(|sql| &sql.setup)
+            .flat_map(|sql| sql.scripts())
             .find(|s| !self.scripts.contains_key(*s))
         {
             return Err(ConfigError::invalid(
@@ -447,7 +447,7 @@ mod tests {
             "{} scenarios",
             suite.scenarios.len()
         );
-        assert_eq!(suite.requirements.len(), 156);
+        assert_eq!(suite.requirements.len(), 157);
         assert!(suite.profiles.contains_key("openldap-inetorgperson"));
         assert!(suite.profiles.contains_key("openldap-posix"));
     }

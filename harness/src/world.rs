@@ -93,6 +93,8 @@ pub struct RunContext {
     pub levels: Arc<std::collections::BTreeMap<String, Level>>,
     /// The target's fault switch, where the target can misbehave on cue.
     pub faults: Option<Arc<dyn crate::faults::ControlledTarget>>,
+    /// The suite's SQL scripts (`features/sql/`), by path relative to `features/`.
+    pub scripts: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -163,6 +165,8 @@ pub struct ScimSide {
     pub passwords: Vec<String>,
     /// The statuses of the last batch of requests sent at once.
     pub at_once: Vec<Option<u16>>,
+    /// The import hook's answer, when a step asked for an import to judge.
+    pub import: Option<ImportAnswer>,
 }
 
 /// What the probe saw.
@@ -173,6 +177,9 @@ pub struct TargetSide {
     /// How many writes to this scenario's objects the host had made before the last request,
     /// by the controlled target's own log (where the target keeps one).
     pub writes_before: Option<usize>,
+    /// Scripts that put the target back as the run had it (a read procedure a scenario
+    /// replaced), run after the scenario whatever its outcome.
+    pub restore: Vec<String>,
 }
 
 /// The scenario's evidence.
@@ -528,6 +535,23 @@ impl EcmaWorld {
 
     /// Triggers the host's import hook.
     pub async fn trigger_import(&mut self) -> StepResult {
+        // The run's own hook, not a requirement of the host: a failure is plain.
+        match self.import_hook().await? {
+            ImportAnswer::Http(x) if matches!(x.status, Some(200 | 202 | 204)) => Ok(()),
+            ImportAnswer::Http(x) => Err(Failure::new(format!(
+                "the import hook (host.import): expected 200, 202 or 204, got {}",
+                checks::got(&x)
+            ))),
+            ImportAnswer::Command { status, .. } if status.success() => Ok(()),
+            ImportAnswer::Command { program, status } => Err(Failure::new(format!(
+                "the import hook {program} exited with {status}"
+            ))),
+        }
+    }
+
+    /// Calls the import hook and returns its answer, whatever it is; the HTTP exchange goes to
+    /// the evidence, secrets redacted.
+    pub async fn import_hook(&mut self) -> Result<ImportAnswer, Failure> {
         let run = self.run()?;
         match &run.import {
             None => Err(Failure::new("the configuration has no host.import hook")),
@@ -551,15 +575,7 @@ impl EcmaWorld {
                 let mut evidence = x.clone();
                 let _ = checks::redact_secrets(&mut evidence, &run.secrets);
                 self.evidence.exchanges.push(evidence);
-                // The run's own hook, not a requirement of the host: a failure is plain.
-                if matches!(x.status, Some(200 | 202 | 204)) {
-                    Ok(())
-                } else {
-                    Err(Failure::new(format!(
-                        "the import hook (host.import): expected 200, 202 or 204, got {}",
-                        checks::got(&x)
-                    )))
-                }
+                Ok(ImportAnswer::Http(x))
             }
             Some(ImportHook::Command { command }) => {
                 let (program, args) = command
@@ -572,16 +588,27 @@ impl EcmaWorld {
                     .map_err(|e| {
                         Failure::new(format!("cannot run the import hook {program}: {e}"))
                     })?;
-                if status.success() {
-                    Ok(())
-                } else {
-                    Err(Failure::new(format!(
-                        "the import hook {program} exited with {status}"
-                    )))
-                }
+                Ok(ImportAnswer::Command {
+                    program: program.clone(),
+                    status,
+                })
             }
         }
     }
+}
+
+/// What the import hook answered.
+#[derive(Debug)]
+pub enum ImportAnswer {
+    /// An HTTP hook's exchange.
+    Http(Exchange),
+    /// A command hook's exit.
+    Command {
+        /// The command.
+        program: String,
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
 }
 
 /// `text` with every `{c×n}` written out as `n` times the character `c`, and every `{U+301}`

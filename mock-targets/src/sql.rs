@@ -18,33 +18,7 @@ use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions as _};
 pub use ecma_vocab::sql::SqlEngine as Engine;
 
 /// The statements of a setup script: the text between `-- go` lines, without blank ones.
-pub fn statements(script: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in script.lines() {
-        if line.trim().eq_ignore_ascii_case("-- go") {
-            push_statement(&mut out, &mut current);
-        } else {
-            current.push_str(line);
-            current.push('\n');
-        }
-    }
-    push_statement(&mut out, &mut current);
-    out
-}
-
-fn push_statement(out: &mut Vec<String>, current: &mut String) {
-    let code: String = current
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let code = code.trim().trim_end_matches(';').trim();
-    if !code.is_empty() {
-        out.push(code.to_owned());
-    }
-    current.clear();
-}
+pub use ecma_vocab::sql::statements;
 
 /// A schema, database or file of its own, with a setup script run in it.
 #[derive(Debug)]
@@ -274,21 +248,4 @@ async fn run(pool: &AnyPool, statement: &str, url: &str) -> Result<(), SandboxEr
             let first = statement.lines().next().unwrap_or_default();
             SandboxError(format!("{} on {}: {e}", first, redact(url)))
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::statements;
-
-    #[test]
-    fn scripts_split_at_go_lines_only() {
-        let script = "-- a comment\nCREATE TABLE t (a INT);\n-- go\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND\n-- GO\n\n";
-        assert_eq!(
-            statements(script),
-            vec![
-                "CREATE TABLE t (a INT)".to_owned(),
-                "CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND".to_owned(),
-            ]
-        );
-    }
 }

@@ -312,11 +312,16 @@ impl ConnectorService {
                 for entry in &page {
                     empty_in_a_row = 0;
                     if let Some(first) = seen.insert(self.space.key(&entry.anchor), pages) {
+                        let whereabouts = if first == pages {
+                            format!("in page {pages}")
+                        } else {
+                            format!("(pages {first} and {pages})")
+                        };
                         return Err(ConnectorError::Unavailable {
                             detail: format!(
-                                "import stopped: {} returned the object {:?} twice (pages \
-                                 {first} and {pages}), so its paging does not advance; the \
-                                 previous connector space is kept",
+                                "import stopped: {} returned the object {:?} twice \
+                                 {whereabouts}, so its paging does not advance; the previous \
+                                 connector space is kept",
                                 session.source(),
                                 entry.anchor
                             ),

@@ -407,6 +407,18 @@ impl SqlProbe {
         Ok(())
     }
 
+    /// Runs a script of the suite's (`-- go`-separated statements) on the target, as the
+    /// database's own administrator would out of band; `name` is for messages.
+    pub async fn run_script(&self, name: &str, text: &str) -> Result<(), ProbeError> {
+        for statement in ecma_vocab::sql::statements(text) {
+            sqlx::raw_sql(AssertSqlSafe(statement))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.err(&format!("run {name}"), e))?;
+        }
+        Ok(())
+    }
+
     /// Checks that the table exists and has the anchor column.
     pub async fn ensure_table(&self) -> Result<(), ProbeError> {
         let columns = self.columns().await?;

@@ -11,7 +11,7 @@ use crate::checks;
 use crate::faults::{ControlledTarget, Fault, FaultAction, TargetOp, Times};
 use crate::probe::{Entry, Match};
 use crate::profile::FlowAction;
-use crate::world::{EcmaWorld, Failure, StepResult, same, text};
+use crate::world::{EcmaWorld, Failure, ImportAnswer, StepResult, same, text};
 
 /// `Given` steps that make the target misbehave (in-process mocks only: `fault-injection`).
 pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
@@ -31,11 +31,24 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         r"^the directory takes ([\d.]+) seconds? to answer the host's (adds|modifies|deletes)$",
         step!(slow),
     ),
+    (
+        r"^the read procedure was replaced out of band by one that ignores its page bounds$",
+        step!(unpaged_read),
+    ),
+    (
+        r#"^the host wrote user "([^"]+)" through the stored procedures$"#,
+        step!(wrote_through_procedures),
+    ),
 ];
 
 /// `When` steps about the target.
-pub static WHEN: &[(&str, Step<EcmaWorld>)] =
-    &[(r"^the directory is back$", step!(directory_back))];
+pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
+    (r"^the directory is back$", step!(directory_back)),
+    (
+        r"^the host is asked to import its target$",
+        step!(import_asked),
+    ),
+];
 
 fn faults(w: &EcmaWorld) -> Result<Arc<dyn ControlledTarget>, Failure> {
     w.run()?.faults.clone().ok_or_else(|| {
@@ -123,6 +136,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     (
         r#"^the procedure log for user "([^"]+)" reads (.+)$"#,
         step!(procedure_log),
+    ),
+    (
+        r#"^the import fails with a server error that names "([^"]+)"$"#,
+        step!(import_failed),
     ),
     (r#"^the target holds user "([^"]+)"$"#, step!(holds)),
     (
@@ -312,12 +329,11 @@ async fn unmapped_holds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
 }
 
-async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let logical = arg(&ctx, 1)?;
-    let expected: Vec<String> = arg(&ctx, 2)?
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .collect();
+/// The procedures the log records for a user, in order, with the user's name and the log's.
+async fn procedure_calls(
+    w: &mut EcmaWorld,
+    logical: &str,
+) -> Result<(String, String, Vec<String>), Failure> {
     let run = w.run()?;
     let log = run
         .profile
@@ -330,16 +346,26 @@ async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 run.profile.name
             ))
         })?;
-    let name = w.user(&logical)?.name.clone();
+    let name = w.user(logical)?.name.clone();
     let rows = run
         .probe
         .sql()?
         .log_rows(&log, &["Operation"], "ContosoLogin", &name, "Seq")
         .await?;
-    let calls: Vec<String> = rows
+    let calls = rows
         .into_iter()
         .filter_map(|r| r.get("Operation").cloned().flatten())
         .collect();
+    Ok((name, log, calls))
+}
+
+async fn procedure_log(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let expected: Vec<String> = arg(&ctx, 2)?
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let (name, log, calls) = procedure_calls(w, &logical).await?;
     if calls != expected {
         // Stored procedures are a MAY (ECMA-SQL-006): a host that writes the table itself
         // gets a warning, not a failure.
@@ -590,4 +616,88 @@ async fn holds_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             attribute.target, e.dn
         ))),
     }
+}
+
+/// The procedure log shows the host's add of the user: the host uses the profile's stored
+/// procedures, so its imports read through the read procedure. A host that writes the table
+/// itself (ECMA-SQL-006 is a MAY) never meets the read procedure: the scenario cannot judge it.
+async fn wrote_through_procedures(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let (name, log, calls) = procedure_calls(w, &arg(&ctx, 1)?).await?;
+    if calls.iter().any(|c| c == "add") {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "the host did not create {name} through the add procedure ({log} records no add), \
+             so it does not use the stored procedures and its imports never call the read \
+             procedure this scenario judges"
+        )))
+    }
+}
+
+/// Replaces the read procedure with the profile's `unpaged_read` script; the `paged_read`
+/// script puts it back after the scenario, whatever its outcome.
+async fn unpaged_read(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let (Some(wrong), Some(right)) = run.profile.sql.as_ref().map_or((None, None), |s| {
+        (s.unpaged_read.clone(), s.paged_read.clone())
+    }) else {
+        return Err(Failure::new(format!(
+            "profile {} names no unpaged_read and paged_read scripts",
+            run.profile.name
+        )));
+    };
+    let text = run
+        .scripts
+        .get(&wrong)
+        .ok_or_else(|| Failure::new(format!("{wrong} is not one of the suite's scripts")))?;
+    // Registered before the change, so that even a change that half happened is undone.
+    w.target.restore.push(right);
+    run.probe.sql()?.run_script(&wrong, text).await?;
+    Ok(())
+}
+
+/// Calls the import hook and keeps its answer for the `Then` that judges it.
+async fn import_asked(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let answer = w.import_hook().await?;
+    w.scim.import = Some(answer);
+    Ok(())
+}
+
+/// The import the last step asked for failed as ECMA-IMPORT-012 asks: an HTTP hook answers a
+/// 5xx SCIM error whose detail names the source; a command hook exits with a failure.
+async fn import_failed(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let source = arg(&ctx, 1)?;
+    let answer = w
+        .scim
+        .import
+        .take()
+        .ok_or_else(|| Failure::new("no import was asked for"))?;
+    match answer {
+        ImportAnswer::Http(x) => {
+            w.check(checks::server_error(&x, "ECMA-IMPORT-012"))?;
+            w.check(checks::scim_error_body(&x))?;
+            let detail = checks::json(&x)
+                .and_then(|b| b["detail"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if !detail.contains(&source) {
+                w.check::<()>(Err(checks::CheckFailure {
+                    requirement: "ECMA-IMPORT-012",
+                    message: format!(
+                        "expected the import's error to name {source:?}, got {detail:?}"
+                    ),
+                }))?;
+            }
+        }
+        ImportAnswer::Command { program, status } => {
+            if status.success() {
+                w.check::<()>(Err(checks::CheckFailure {
+                    requirement: "ECMA-IMPORT-012",
+                    message: format!(
+                        "expected the import hook {program} to report the failed import, it exited with {status}"
+                    ),
+                }))?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -238,7 +238,9 @@ async fn a_host_that_writes_the_table_itself_fails_the_procedures_check() {
     // The procedures profile's tables, but a host in table mode: the rows are right, the
     // procedure log is empty.
     let fixture = SqlFixture::start("postgres-procedures", false, |app| app).await;
-    let report = fixture.run(&only("@sql")).await;
+    let report = fixture
+        .run(&only("@sql and not @req:ECMA-IMPORT-012"))
+        .await;
     assert_eq!(
         report.exit_code(),
         0,
@@ -250,6 +252,18 @@ async fn a_host_that_writes_the_table_itself_fails_the_procedures_check() {
     );
     assert_eq!(outcome, Outcome::Warned, "{message}");
     assert!(message.contains("EcmaCalls records []"), "{message}");
+    // The read procedure's paging cannot be judged on a host that never calls it: blocked,
+    // with why, rather than failed.
+    let report = fixture.run(&only("@req:ECMA-IMPORT-012")).await;
+    let (outcome, message) = said(
+        &report,
+        "A read procedure that ignores its page bounds stops the import, and the connector space is kept",
+    );
+    assert_eq!(outcome, Outcome::Blocked, "{message}");
+    assert!(
+        message.contains("does not use the stored procedures"),
+        "{message}"
+    );
 }
 
 /// A defect: every answer says the user is active.
@@ -397,6 +411,39 @@ async fn a_host_that_rewrites_a_row_with_its_own_values_fails_by_the_rows_versio
         );
         assert!(
             message.contains("written to although no value changed") && message.contains(version),
+            "{profile}: {message}"
+        );
+    }
+}
+
+/// A defect: a failed import is reported as a success (as a host that trusts its read
+/// procedure and imports what it got).
+async fn import_claims_success(request: Request<Body>, next: Next) -> Response {
+    let import = request.uri().path().ends_with("/cache/import");
+    let response = next.run(request).await;
+    if import && response.status().is_server_error() {
+        return Response::new(Body::from(r#"{"imported":0}"#));
+    }
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_trusts_a_read_procedure_that_ignores_paging_fails_the_paging_check() {
+    let scenario = "A read procedure that ignores its page bounds stops the import, and the connector space is kept";
+    for profile in ["postgres-procedures", "mariadb-procedures"] {
+        let fixture = SqlFixture::start(profile, true, |app| app).await;
+        let report = fixture.run(&only("@req:ECMA-IMPORT-012")).await;
+        assert_passed(&report);
+        assert_eq!(said(&report, scenario).0, Outcome::Passed, "{profile}");
+        let fixture = SqlFixture::start(profile, true, |app| {
+            app.layer(middleware::from_fn(import_claims_success))
+        })
+        .await;
+        let report = fixture.run(&only("@req:ECMA-IMPORT-012")).await;
+        assert_eq!(report.exit_code(), 1, "{profile}");
+        let message = failure(&report, scenario);
+        assert!(
+            message.contains("expected a 5xx") && message.contains("ECMA-IMPORT-012"),
             "{profile}: {message}"
         );
     }

@@ -69,12 +69,16 @@ impl Setup {
             Setup::PostgresProcedures => concat!(
                 include_str!("../../../features/sql/postgres-table.sql"),
                 "\n-- go\n",
-                include_str!("../../../features/sql/postgres-procedures.sql")
+                include_str!("../../../features/sql/postgres-procedures.sql"),
+                "\n-- go\n",
+                include_str!("../../../features/sql/postgres-read-page.sql")
             ),
             Setup::MariaDbProcedures => concat!(
                 include_str!("../../../features/sql/mariadb-table.sql"),
                 "\n-- go\n",
-                include_str!("../../../features/sql/mariadb-procedures.sql")
+                include_str!("../../../features/sql/mariadb-procedures.sql"),
+                "\n-- go\n",
+                include_str!("../../../features/sql/mariadb-read-page.sql")
             ),
         }
     }

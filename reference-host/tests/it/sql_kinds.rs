@@ -18,11 +18,30 @@ async fn run_script(h: &SqlHost, script: &str) {
     }
 }
 
-/// The suite's deliberately wrong read procedure: every row for every page.
-fn unpaged(engine: Engine) -> &'static str {
+/// The suite's deliberately wrong read procedure: every page full of the first row.
+fn first_row_again(engine: Engine) -> &'static str {
     match engine {
         Engine::Postgres => include_str!("../../../features/sql/postgres-unpaged-read.sql"),
         Engine::MySql => include_str!("../../../features/sql/mariadb-unpaged-read.sql"),
+        Engine::Sqlite => unreachable!("SQLite has no stored procedures"),
+    }
+}
+
+/// A read procedure that returns every row for every page.
+fn every_row(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => {
+            "CREATE OR REPLACE FUNCTION ecma_read_users(start_index BIGINT, end_index BIGINT) \
+             RETURNS SETOF Employees LANGUAGE sql STABLE AS $$ \
+             SELECT * FROM Employees ORDER BY ContosoLogin $$"
+        }
+        Engine::MySql => {
+            "DROP PROCEDURE ecma_read_users\n-- go\n\
+             CREATE PROCEDURE ecma_read_users(IN start_index BIGINT, IN end_index BIGINT) \
+             BEGIN SELECT ContosoLogin, AzureID, FirstName, LastName, Email, DisplayName, \
+             CAST(isSoftDeleted AS SIGNED) AS isSoftDeleted \
+             FROM Employees ORDER BY ContosoLogin; END"
+        }
         Engine::Sqlite => unreachable!("SQLite has no stored procedures"),
     }
 }
@@ -63,10 +82,17 @@ async fn a_read_procedure_that_ignores_paging_stops_the_import_and_keeps_the_spa
         "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('r3', 'Three')",
     ];
     for (script, says) in [
-        (unpaged(setup.engine()), "returned 4 rows for @StartIndex 1"),
+        (
+            first_row_again(setup.engine()),
+            "returned the object \"made\" twice in page 1",
+        ),
+        (
+            every_row(setup.engine()),
+            "returned 4 rows for @StartIndex 1",
+        ),
         (
             first_rows_only(setup.engine()),
-            "returned the object \"made\" twice",
+            "returned the object \"made\" twice (pages 1 and 2)",
         ),
     ] {
         let h = SqlHost::start("unpaged", setup, &seed).await;
