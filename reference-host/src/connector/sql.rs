@@ -144,9 +144,27 @@ impl SqlConnector {
         }
         let timeout = Duration::from_secs(config.timeout_seconds);
         let in_memory = config.url.contains(":memory:");
+        let limits = server_limits(kind, timeout);
         let pool = AnyPoolOptions::new()
             .max_connections(if in_memory { 1 } else { config.max_connections })
             .acquire_timeout(timeout)
+            .after_connect(move |conn, _| {
+                let limits = limits.clone();
+                Box::pin(async move {
+                    use sqlx::Executor as _;
+                    for (statement, optional) in limits {
+                        match conn.execute(AssertSqlSafe(statement.clone())).await {
+                            Ok(_) => {}
+                            // MySQL has no max_statement_time; its lock wait limit still holds.
+                            Err(e) if optional => {
+                                tracing::debug!(%statement, error = %e, "session limit not set")
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect_lazy_with(options);
         let schema = sql_schema(config, deprovisioning);
         let columns = schema
@@ -229,12 +247,15 @@ impl SqlConnector {
     {
         let mut attempt = 0;
         loop {
-            let result = match tokio::time::timeout(self.timeout, op()).await {
+            // The database cancels a statement at `timeout` itself (see `server_limits`); the
+            // host waits a little longer, so that the database's own answer comes first.
+            let result = match tokio::time::timeout(self.timeout + CLIENT_GRACE, op()).await {
                 Ok(r) => r.map_err(|e| classify(&e, what, &self.endpoint)),
                 Err(_) => Err(Failure::Final(ConnectorError::Unavailable {
                     detail: format!(
-                        "{what}: no answer from the database within {:?}",
-                        self.timeout
+                        "{what}: no answer from the database within {:?}, so whether it was \
+                         carried out is unknown",
+                        self.timeout + CLIENT_GRACE
                     ),
                 })),
             };
@@ -610,7 +631,12 @@ impl SqlConnector {
         let rows = match snapshot {
             // A conflict inside the snapshot ends it: no retry, the next import starts over.
             Some(tx) => {
-                match tokio::time::timeout(self.timeout, query().fetch_all(&mut **tx)).await {
+                match tokio::time::timeout(
+                    self.timeout + CLIENT_GRACE,
+                    query().fetch_all(&mut **tx),
+                )
+                .await
+                {
                     Ok(Ok(rows)) => rows,
                     Ok(Err(e)) => {
                         return Err(match classify(&e, what, &self.endpoint) {
@@ -622,7 +648,7 @@ impl SqlConnector {
                         return Err(ConnectorError::Unavailable {
                             detail: format!(
                                 "{what}: no answer from the database within {:?}",
-                                self.timeout
+                                self.timeout + CLIENT_GRACE
                             ),
                         });
                     }
@@ -656,6 +682,47 @@ impl SqlConnector {
             Some(p) => format!("the read procedure {}", p.read_page),
             None => format!("the keyset-paged SELECT on {}", self.table),
         }
+    }
+}
+
+/// How much longer than the database's own limit the host waits for a statement's answer.
+const CLIENT_GRACE: Duration = Duration::from_secs(2);
+
+/// The statements that make the database itself cancel a statement that runs or waits for a
+/// lock longer than `timeout`, run on every new connection; `true` marks one an engine may not
+/// know. A statement the host gave up on must not commit later: once the host has answered
+/// 503, the database must not hold the change (ECMA-ERR-014). A client-side timeout alone
+/// drops the connection while the server goes on waiting for the lock, and commits when it is
+/// released.
+///
+/// - PostgreSQL: `statement_timeout` (milliseconds; it includes lock waits).
+/// - MariaDB: `innodb_lock_wait_timeout` (whole seconds, at least 1) and `max_statement_time`
+///   (seconds; MySQL does not have it, and MariaDB does not apply it inside procedures, where
+///   the lock wait limit still holds).
+/// - SQLite: its busy timeout already bounds the wait for the database lock.
+fn server_limits(engine: SqlEngine, timeout: Duration) -> Vec<(String, bool)> {
+    match engine {
+        SqlEngine::Postgres => vec![(
+            format!("SET statement_timeout = {}", timeout.as_millis().max(1)),
+            false,
+        )],
+        SqlEngine::MySql => vec![
+            (
+                format!(
+                    "SET SESSION innodb_lock_wait_timeout = {}",
+                    timeout.as_secs().max(1)
+                ),
+                false,
+            ),
+            (
+                format!(
+                    "SET SESSION max_statement_time = {}",
+                    timeout.as_secs_f64().max(0.001)
+                ),
+                true,
+            ),
+        ],
+        SqlEngine::Sqlite => Vec::new(),
     }
 }
 
@@ -740,9 +807,16 @@ fn classify(e: &sqlx::Error, what: &str, endpoint: &str) -> Failure {
         _ => {}
     }
     match (number, code.as_str()) {
-        // Deadlocks, serialization failures, lock timeouts, SQLite's busy and locked.
-        (Some(1213 | 1205), _) | (_, "40001" | "40P01" | "5" | "6" | "261" | "517") => {
+        // Deadlocks, serialization failures, SQLite's busy and locked.
+        (Some(1213), _) | (_, "40001" | "40P01" | "5" | "6" | "261" | "517") => {
             Failure::Retry(detail)
+        }
+        // The database's own limit (`server_limits`) cancelled the statement: the time is
+        // spent, and nothing was written.
+        (Some(1205 | 1969 | 3024), _) | (_, "55P03" | "57014") => {
+            Failure::Final(ConnectorError::Unavailable {
+                detail: format!("{detail}: the database cancelled it, nothing was written"),
+            })
         }
         // Values MySQL refuses under HY000: wrong type, truncated, out of range.
         (Some(1366 | 1292 | 1264 | 1406 | 1048), _) => {

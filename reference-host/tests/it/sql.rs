@@ -150,6 +150,12 @@ delete = {{ name = "ecma_delete_user", parameters = ["ContosoLogin"] }}
     } else {
         String::new()
     };
+    // `extra` may set its own timeout.
+    let timeout = if extra.contains("timeout_seconds") {
+        ""
+    } else {
+        "timeout_seconds = 5"
+    };
     format!(
         r#"[server]
 plain_http = true
@@ -168,7 +174,7 @@ url = "{url}"
 table = "Employees"
 anchor = "ContosoLogin"
 page_size = 2
-timeout_seconds = 5
+{timeout}
 {extra}
 attributes = [{attributes}]
 {procedures}"#

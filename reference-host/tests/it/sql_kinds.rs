@@ -123,3 +123,88 @@ async fn a_read_procedure_that_ignores_paging_stops_the_import_and_keeps_the_spa
         assert_eq!(r.body["totalResults"], 4, "{r:#?}");
     }
 }
+
+// Kind 2: a 5xx means the target does not hold the change, also when the write waited for a
+// lock another session held past the host's timeout.
+
+/// Another session's transaction that holds the row lock of `login`, or (when no such row
+/// exists) the lock of an uncommitted row with that anchor.
+async fn hold_lock(h: &SqlHost, login: &str) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut tx = h.pool.begin().await.unwrap();
+    let locked = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT ContosoLogin FROM Employees WHERE ContosoLogin = '{login}' FOR UPDATE"
+    )))
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    if locked.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO Employees (ContosoLogin, LastName) VALUES ('{login}', 'Other session')"
+        )))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx
+}
+
+#[rstest::rstest]
+#[case::postgres_table(Setup::PostgresTable)]
+#[case::mariadb_table(Setup::MariaDbTable)]
+#[case::postgres_procedures(Setup::PostgresProcedures)]
+#[case::mariadb_procedures(Setup::MariaDbProcedures)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_host_gave_up_on_does_not_land_when_the_lock_is_released(#[case] setup: Setup) {
+    let seed = ["INSERT INTO Employees (ContosoLogin, LastName) VALUES ('held', 'Before')"];
+    let h = SqlHost::start_with("lockwait", setup, &seed, "timeout_seconds = 1").await;
+    let change = |value: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "Replace", "path": crate::support::ext("LastName"), "value": value}]})
+    };
+    // An update that waits past the timeout: 503, and nothing once the lock is gone.
+    let tx = hold_lock(&h, "held").await;
+    let started = std::time::Instant::now();
+    let r = h.call("PATCH", "/Users/held", Some(&change("After"))).await;
+    r.assert_error(503, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    tx.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let row = h.row("held").await.unwrap();
+    assert_eq!(
+        row.get("LastName").cloned().flatten().as_deref(),
+        Some("Before"),
+        "the update the host answered 503 for landed after the lock was released"
+    );
+    // A create that waits for another session's uncommitted row with its anchor: likewise.
+    let tx = hold_lock(&h, "pending").await;
+    let r = h
+        .call("POST", "/Users", Some(&create("pending", json!({}))))
+        .await;
+    r.assert_error(503, None);
+    tx.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        h.row("pending").await.is_none(),
+        "the create the host answered 503 for landed after the lock was released"
+    );
+    // A lock released within the timeout: the write waits, lands once, and is answered 2xx.
+    let tx = hold_lock(&h, "held").await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tx.rollback().await.unwrap();
+    });
+    let r = h
+        .call("PATCH", "/Users/held", Some(&change("Waited")))
+        .await;
+    assert!(matches!(r.status, 200 | 204), "{r:#?}");
+    release.await.unwrap();
+    let row = h.row("held").await.unwrap();
+    assert_eq!(
+        row.get("LastName").cloned().flatten().as_deref(),
+        Some("Waited")
+    );
+}
