@@ -78,3 +78,10 @@ Feature: SQL tables
     When the provisioning service reads user "paged" by id
     Then the host answers 200 with user "paged"
     And matching user "paged" on mail finds it
+
+  @req:ECMA-ERR-014 @req:ECMA-ERR-004 @requires:row-locks @must
+  Scenario: An update that waits for another session's row lock lands only if the host says it did
+    Given the provisioning service has created user "locked"
+    When the provisioning service updates user "locked" while another session holds its row lock, with:
+      | surname | Locked-Out |
+    Then the target holds what the host answered for user "locked"

@@ -45,6 +45,9 @@ pub enum Capability {
     /// The profile can replace the read procedure with one that ignores its page bounds, and
     /// put the right one back (`unpaged_read` and `paged_read`, SQL).
     PagingFault,
+    /// Another session can hold a row's lock while the host writes it (`row_locks` on a
+    /// PostgreSQL or MariaDB profile; SQLite locks the whole file).
+    RowLocks,
     /// The profile names a value its target refuses (`refused` on an attribute).
     RefusedValue,
     /// The run can make the host import now (`host.import`).
@@ -55,7 +58,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 16] = [
+    pub const ALL: [Capability; 17] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -69,6 +72,7 @@ impl Capability {
         Capability::UnmappedColumn,
         Capability::Procedures,
         Capability::PagingFault,
+        Capability::RowLocks,
         Capability::RefusedValue,
         Capability::ImportHook,
         Capability::FaultInjection,
@@ -90,6 +94,7 @@ impl Capability {
             Capability::UnmappedColumn => "unmapped-column",
             Capability::Procedures => "procedures",
             Capability::PagingFault => "paging-fault",
+            Capability::RowLocks => "row-locks",
             Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
             Capability::FaultInjection => "fault-injection",

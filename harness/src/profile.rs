@@ -86,6 +86,10 @@ pub struct SqlProfile {
     /// scenario whatever its outcome.
     #[serde(default)]
     pub paged_read: Option<String>,
+    /// The engine locks rows (PostgreSQL, MariaDB/InnoDB), so the lock-wait scenario can hold
+    /// a user's row while the host writes it.
+    #[serde(default)]
+    pub row_locks: bool,
 }
 
 impl SqlProfile {
@@ -293,6 +297,9 @@ impl Profile {
             }
             if sql.unpaged_read.is_some() && sql.paged_read.is_some() {
                 caps.insert(Capability::PagingFault);
+            }
+            if sql.row_locks {
+                caps.insert(Capability::RowLocks);
             }
         }
         caps

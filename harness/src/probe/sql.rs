@@ -79,6 +79,19 @@ async fn connect(url: &str) -> Result<AnyPool, ProbeError> {
         .map_err(|e| ProbeError(format!("cannot connect to {shown}: {e}")))
 }
 
+/// A row lock held by the probe's own transaction ([`SqlProbe::lock_row`]).
+pub struct RowLock(sqlx::Transaction<'static, sqlx::Any>);
+
+impl RowLock {
+    /// Lets go of the lock (the transaction wrote nothing; it is rolled back).
+    pub async fn release(self) -> Result<(), ProbeError> {
+        self.0
+            .rollback()
+            .await
+            .map_err(|e| ProbeError(format!("release a row lock: {e}")))
+    }
+}
+
 impl SqlProbe {
     /// Connects; the table and anchor come from the configuration, else from the profile.
     pub async fn connect(
@@ -405,6 +418,30 @@ impl SqlProbe {
             .await
             .map_err(|e| self.err(&format!("delete {dn}"), e))?;
         Ok(())
+    }
+
+    /// Takes the lock of the row with this anchor in a transaction of the probe's own, as
+    /// another application's session would (`SELECT … FOR UPDATE`), and holds it until the
+    /// returned lock is released or dropped. Nothing is written.
+    pub async fn lock_row(&self, anchor: &str) -> Result<RowLock, ProbeError> {
+        let what = format!("lock the row {anchor}");
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(&what, e))?;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = {} FOR UPDATE",
+            self.engine.quote(&self.anchor),
+            self.engine.quote(&self.table),
+            self.engine.quote(&self.anchor),
+            self.param(1)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(anchor.to_owned())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        if rows.is_empty() {
+            return Err(ProbeError(format!("{what}: no such row on {}", self.url)));
+        }
+        Ok(RowLock(tx))
     }
 
     /// Runs a script of the suite's (`-- go`-separated statements) on the target, as the

@@ -120,6 +120,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(match_value),
     ),
     (
+        r#"^the provisioning service updates user "([^"]+)" while another session holds its row lock, with:$"#,
+        step!(update_while_locked),
+    ),
+    (
         r#"^the provisioning service updates user "([^"]+)" with:$"#,
         step!(update_with),
     ),
@@ -556,8 +560,47 @@ async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) 
 
 async fn update_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
+    let values = update_values(w, &ctx)?;
+    update(w, &user, values).await
+}
+
+/// How long the lock-wait scenario holds a row at most while the host has not answered: a host
+/// that waits for the lock (rather than giving up) is then let through.
+const LOCK_HOLD_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long after the lock is released a write the host gave up on has to show up.
+const LOCK_SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// The update of `update_with`, sent while another session holds the user's row lock; the
+/// lock is released once the host has answered (or after [`LOCK_HOLD_MAX`]), and the step ends
+/// [`LOCK_SETTLE`] later, so that a write which would land after the release has landed.
+async fn update_while_locked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let values = update_values(w, &ctx)?;
+    let anchor = w.user(&user)?.name.clone();
+    let lock = w.run()?.probe.sql()?.lock_row(&anchor).await?;
+    let (answered, wait) = tokio::sync::oneshot::channel::<()>();
+    let release = tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(LOCK_HOLD_MAX) => {}
+            _ = wait => {}
+        }
+        lock.release().await
+    });
+    let sent = update(w, &user, values).await;
+    let _ = answered.send(());
+    let released = release
+        .await
+        .map_err(|e| Failure::new(format!("the lock holder stopped: {e}")))?;
+    released?;
+    tokio::time::sleep(LOCK_SETTLE).await;
+    sent
+}
+
+/// The logical attribute → value table of an update step, as the target's attributes.
+fn update_values(w: &mut EcmaWorld, ctx: &Context) -> Result<Vec<(String, Value)>, Failure> {
     let mut values = Vec::new();
-    for (name, value) in table(&ctx)? {
+    for (name, value) in table(ctx)? {
         let attribute = w.logical(&name)?;
         // `<refused value>`: the value the profile says its target refuses for the attribute.
         let value = if value == "<refused value>" {
@@ -572,7 +615,7 @@ async fn update_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             EcmaWorld::typed(&attribute, &value),
         ));
     }
-    update(w, &user, values).await
+    Ok(values)
 }
 
 async fn update_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {

@@ -173,6 +173,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     ),
     (r"^the target is unchanged$", step!(unchanged)),
     (
+        r#"^the target holds what the host answered for user "([^"]+)"$"#,
+        step!(holds_what_was_answered),
+    ),
+    (
         r#"^user "([^"]+)" is unchanged in the target$"#,
         step!(user_unchanged),
     ),
@@ -700,4 +704,19 @@ async fn import_failed(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         }
     }
     Ok(())
+}
+
+/// After a write whose outcome only the target can tell (ECMA-ERR-014): a 5xx left the target
+/// unchanged, a 2xx wrote what the request carried; any other answer is not one Entra can act
+/// on.
+async fn holds_what_was_answered(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    match x.status {
+        Some(s) if (500..600).contains(&s) => unchanged(w, ctx).await,
+        Some(200 | 204) => holds_carried(w, ctx).await,
+        _ => Err(Failure::new(format!(
+            "expected 200, 204 or a 5xx, got {}",
+            checks::got(&x)
+        ))),
+    }
 }

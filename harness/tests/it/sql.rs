@@ -126,6 +126,9 @@ impl SqlFixture {
         s.url = sandbox.url.clone();
         s.password = None;
         s.page_size = 2;
+        // Shorter than the lock-wait scenario's hold, so that the host gives up and its 503
+        // is judged.
+        s.timeout_seconds = 3;
         let host = Host::new(host_config, dir.path()).unwrap();
         host.import_all().await.unwrap();
         let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
@@ -446,5 +449,48 @@ async fn a_host_that_trusts_a_read_procedure_that_ignores_paging_fails_the_pagin
             message.contains("expected a 5xx") && message.contains("ECMA-IMPORT-012"),
             "{profile}: {message}"
         );
+    }
+}
+
+/// A defect: an update that takes longer than a second is answered 503 while its write goes
+/// on and commits when it can (a client-side timeout that leaves the statement running).
+async fn gives_up_but_writes(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::PATCH {
+        return next.run(request).await;
+    }
+    let write = tokio::spawn(next.run(request));
+    tokio::select! {
+        answer = write => answer.unwrap(),
+        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+            let mut response = Response::new(Body::from(
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"timed out"}"#,
+            ));
+            *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                "application/scim+json".parse().unwrap(),
+            );
+            response
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_503_write_lands_later_fails_the_lock_wait_check() {
+    let scenario =
+        "An update that waits for another session's row lock lands only if the host says it did";
+    for profile in ["postgres-table", "mariadb-table"] {
+        let fixture = SqlFixture::start(profile, false, |app| app).await;
+        let report = fixture.run(&only("@req:ECMA-ERR-014")).await;
+        assert_passed(&report);
+        assert_eq!(said(&report, scenario).0, Outcome::Passed, "{profile}");
+        let fixture = SqlFixture::start(profile, false, |app| {
+            app.layer(middleware::from_fn(gives_up_but_writes))
+        })
+        .await;
+        let report = fixture.run(&only("@req:ECMA-ERR-014")).await;
+        assert_eq!(report.exit_code(), 1, "{profile}");
+        let message = failure(&report, scenario);
+        assert!(message.contains("Locked-Out"), "{profile}: {message}");
     }
 }
