@@ -430,21 +430,41 @@ async fn import_claims_success(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_host_that_trusts_a_read_procedure_that_ignores_paging_fails_the_paging_check() {
-    let scenario = "A read procedure that ignores its page bounds stops the import, and the connector space is kept";
-    for profile in ["postgres-procedures", "mariadb-procedures"] {
-        let fixture = SqlFixture::start(profile, true, |app| app).await;
-        let report = fixture.run(&only("@req:ECMA-IMPORT-012")).await;
+/// Runs the scenarios tagged `tags` on each profile twice: the reference host passes
+/// `scenario`, the same host behind `defect` fails it (and the run). Returns each profile's
+/// failure message.
+async fn kills(
+    profiles: &[&str],
+    procedures: bool,
+    tags: &str,
+    scenario: &str,
+    defect: fn(Router) -> Router,
+) -> Vec<(String, String)> {
+    let mut messages = Vec::new();
+    for profile in profiles {
+        let fixture = SqlFixture::start(profile, procedures, |app| app).await;
+        let report = fixture.run(&only(tags)).await;
         assert_passed(&report);
         assert_eq!(said(&report, scenario).0, Outcome::Passed, "{profile}");
-        let fixture = SqlFixture::start(profile, true, |app| {
-            app.layer(middleware::from_fn(import_claims_success))
-        })
-        .await;
-        let report = fixture.run(&only("@req:ECMA-IMPORT-012")).await;
+        let fixture = SqlFixture::start(profile, procedures, defect).await;
+        let report = fixture.run(&only(tags)).await;
         assert_eq!(report.exit_code(), 1, "{profile}");
-        let message = failure(&report, scenario);
+        messages.push(((*profile).to_owned(), failure(&report, scenario)));
+    }
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_trusts_a_read_procedure_that_ignores_paging_fails_the_paging_check() {
+    for (profile, message) in kills(
+        &["postgres-procedures", "mariadb-procedures"],
+        true,
+        "@req:ECMA-IMPORT-012",
+        "A read procedure that ignores its page bounds stops the import, and the connector space is kept",
+        |app| app.layer(middleware::from_fn(import_claims_success)),
+    )
+    .await
+    {
         assert!(
             message.contains("expected a 5xx") && message.contains("ECMA-IMPORT-012"),
             "{profile}: {message}"
@@ -477,20 +497,15 @@ async fn gives_up_but_writes(request: Request<Body>, next: Next) -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_whose_503_write_lands_later_fails_the_lock_wait_check() {
-    let scenario =
-        "An update that waits for another session's row lock lands only if the host says it did";
-    for profile in ["postgres-table", "mariadb-table"] {
-        let fixture = SqlFixture::start(profile, false, |app| app).await;
-        let report = fixture.run(&only("@req:ECMA-ERR-014")).await;
-        assert_passed(&report);
-        assert_eq!(said(&report, scenario).0, Outcome::Passed, "{profile}");
-        let fixture = SqlFixture::start(profile, false, |app| {
-            app.layer(middleware::from_fn(gives_up_but_writes))
-        })
-        .await;
-        let report = fixture.run(&only("@req:ECMA-ERR-014")).await;
-        assert_eq!(report.exit_code(), 1, "{profile}");
-        let message = failure(&report, scenario);
+    for (profile, message) in kills(
+        &["postgres-table", "mariadb-table"],
+        false,
+        "@req:ECMA-ERR-014",
+        "An update that waits for another session's row lock lands only if the host says it did",
+        |app| app.layer(middleware::from_fn(gives_up_but_writes)),
+    )
+    .await
+    {
         assert!(message.contains("Locked-Out"), "{profile}: {message}");
     }
 }
