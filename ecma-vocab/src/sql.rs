@@ -157,8 +157,132 @@ fn push_statement(out: &mut Vec<String>, current: &mut String) {
     current.clear();
 }
 
+/// A column's type, by family, as the database's catalogue names it: what the SQL connector
+/// reads and writes differently (Microsoft, "Generic SQL connector": the connector discovers
+/// each column's type from the database and maps it to a connector data type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlType {
+    /// char, varchar, text and their kin.
+    Text,
+    /// boolean; MariaDB's `tinyint(1)`, `bool` and `bit(1)`.
+    Boolean,
+    /// smallint, integer, bigint (MariaDB also tinyint and mediumint), signed or not.
+    Integer,
+    /// numeric, decimal, real, double precision, float.
+    Numeric,
+    /// A calendar date.
+    Date,
+    /// A time of day.
+    Time,
+    /// A date and time; `zone` when the engine stores an instant (PostgreSQL `timestamp with
+    /// time zone`, MariaDB `timestamp`) rather than a wall-clock time (`timestamp`, `datetime`).
+    Timestamp {
+        /// The column holds an instant.
+        zone: bool,
+    },
+    /// uuid (PostgreSQL; MariaDB 10.7 and later).
+    Uuid,
+    /// bytea; MariaDB's binary, varbinary and blobs.
+    Binary,
+    /// Anything else (arrays, json, geometry, bit strings, …).
+    Other,
+}
+
+impl SqlType {
+    /// The family of a type as the engine's catalogue names it: PostgreSQL's `format_type`
+    /// (`character(24)`, `timestamp(3) with time zone`), MariaDB's `information_schema`
+    /// `column_type` (`tinyint(1)`, `int(11) unsigned`, `datetime(6)`). `None` for SQLite,
+    /// whose columns have no enforced type.
+    pub fn from_catalogue(engine: SqlEngine, name: &str) -> Option<SqlType> {
+        let lower = name.trim().to_ascii_lowercase();
+        // The name without its length, precision or display width, and without "unsigned".
+        let mut base = String::new();
+        let mut depth = 0_usize;
+        for c in lower.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => base.push(c),
+                _ => {}
+            }
+        }
+        let base = base
+            .replace(" unsigned", "")
+            .replace(" zerofill", "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(match engine {
+            SqlEngine::Sqlite => return None,
+            SqlEngine::Postgres => match base.as_str() {
+                "character varying" | "character" | "text" | "name" | "citext" | "bpchar" => {
+                    SqlType::Text
+                }
+                "boolean" => SqlType::Boolean,
+                "smallint" | "integer" | "bigint" => SqlType::Integer,
+                "numeric" | "real" | "double precision" => SqlType::Numeric,
+                "date" => SqlType::Date,
+                "time without time zone" | "time with time zone" => SqlType::Time,
+                "timestamp without time zone" => SqlType::Timestamp { zone: false },
+                "timestamp with time zone" => SqlType::Timestamp { zone: true },
+                "uuid" => SqlType::Uuid,
+                "bytea" => SqlType::Binary,
+                _ => SqlType::Other,
+            },
+            SqlEngine::MySql => match base.as_str() {
+                _ if lower == "tinyint(1)" || lower == "bit(1)" => SqlType::Boolean,
+                "bool" | "boolean" => SqlType::Boolean,
+                "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum"
+                | "set" => SqlType::Text,
+                "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => {
+                    SqlType::Integer
+                }
+                "decimal" | "numeric" | "float" | "double" | "real" => SqlType::Numeric,
+                "date" => SqlType::Date,
+                "time" => SqlType::Time,
+                "datetime" => SqlType::Timestamp { zone: false },
+                "timestamp" => SqlType::Timestamp { zone: true },
+                "uuid" => SqlType::Uuid,
+                "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+                    SqlType::Binary
+                }
+                _ => SqlType::Other,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{SqlEngine, SqlType};
+
+    #[test]
+    fn catalogue_type_names_map_to_families() {
+        let pg = |n| SqlType::from_catalogue(SqlEngine::Postgres, n);
+        let my = |n| SqlType::from_catalogue(SqlEngine::MySql, n);
+        assert_eq!(pg("character(24)"), Some(SqlType::Text));
+        assert_eq!(
+            pg("timestamp(3) with time zone"),
+            Some(SqlType::Timestamp { zone: true })
+        );
+        assert_eq!(
+            pg("timestamp without time zone"),
+            Some(SqlType::Timestamp { zone: false })
+        );
+        assert_eq!(pg("smallint"), Some(SqlType::Integer));
+        assert_eq!(pg("numeric(10,2)"), Some(SqlType::Numeric));
+        assert_eq!(pg("uuid"), Some(SqlType::Uuid));
+        assert_eq!(pg("integer[]"), Some(SqlType::Other));
+        assert_eq!(my("tinyint(1)"), Some(SqlType::Boolean));
+        assert_eq!(my("bit(1)"), Some(SqlType::Boolean));
+        assert_eq!(my("bit(8)"), Some(SqlType::Other));
+        assert_eq!(my("tinyint(4)"), Some(SqlType::Integer));
+        assert_eq!(my("int(10) unsigned"), Some(SqlType::Integer));
+        assert_eq!(my("datetime(6)"), Some(SqlType::Timestamp { zone: false }));
+        assert_eq!(my("varbinary(16)"), Some(SqlType::Binary));
+        assert_eq!(SqlType::from_catalogue(SqlEngine::Sqlite, "TEXT"), None);
+    }
+
     #[test]
     fn scripts_split_at_go_lines_only() {
         let script = "-- a comment\nCREATE TABLE t (a INT);\n-- go\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND\n-- GO\n\n";

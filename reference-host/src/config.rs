@@ -187,7 +187,9 @@ pub struct AttributeConfig {
     /// The wizard's "Treat as single value". Unset means multi-valued (as for `objectClass`).
     #[serde(default)]
     pub treat_as_single_value: bool,
-    /// `string` (default), `boolean` or `integer`.
+    /// `string` (default), `boolean` or `integer`; SQL columns also `decimal`, `dateTime`
+    /// (RFC 3339, written and read in UTC), `binary` (base64) and `reference`. The column's
+    /// own type is learned from the database, which must be able to carry this one.
     #[serde(default, rename = "type")]
     pub kind: AttrType,
     /// Whether filters compare this attribute's values case-sensitively.
@@ -466,12 +468,18 @@ impl SqlConfig {
             }
             if !matches!(
                 a.kind,
-                AttrType::String | AttrType::Boolean | AttrType::Integer
+                AttrType::String
+                    | AttrType::Boolean
+                    | AttrType::Integer
+                    | AttrType::Decimal
+                    | AttrType::DateTime
+                    | AttrType::Binary
+                    | AttrType::Reference
             ) {
                 return Err(ConfigError::invalid(
                     key,
                     format!(
-                        "type {:?} is not supported; use string, boolean or integer",
+                        "type {:?} is not supported; use string, boolean, integer, decimal, dateTime, binary or reference",
                         a.kind.noun()
                     ),
                 ));

@@ -17,7 +17,7 @@ use crate::sql_sandbox::{self as sandbox, Engine, Sandbox, TextRow};
 use crate::support::{EXT, Reply, TOKEN, enc, entra_url_form, ext, send};
 
 /// Where the tests find PostgreSQL and MariaDB (override with these variables).
-fn server(engine: Engine) -> String {
+pub fn server(engine: Engine) -> String {
     let (var, default) = match engine {
         Engine::Postgres => (
             "ECMACERT_POSTGRES_URL",
@@ -33,7 +33,7 @@ fn server(engine: Engine) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
 }
 
-const HOW_TO_START: &str = "PostgreSQL and MariaDB must run on 127.0.0.1 (see the shared \
+pub const HOW_TO_START: &str = "PostgreSQL and MariaDB must run on 127.0.0.1 (see the shared \
      README-services.md): pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; \
      start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
 
@@ -181,7 +181,7 @@ attributes = [{attributes}]
     )
 }
 
-fn host_config(text: &str) -> Config {
+pub fn host_config(text: &str) -> Config {
     let mut config = Config::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
     config.validate().unwrap_or_else(|e| panic!("{e}\n{text}"));
