@@ -72,6 +72,65 @@ struct ColumnType {
     sql: SqlType,
     /// Its type as the catalogue spells it, for casts (`character(24)`, `smallint`).
     cast: String,
+    /// How the database compares its values.
+    equality: Equality,
+}
+
+/// How a column's collation compares values, as far as the connector space must follow it
+/// (ECMA-MATCH-015): MariaDB's PAD SPACE collations ignore trailing spaces (every collation
+/// but the `_nopad_` ones), `_ci` ones ignore case, and accent-insensitive ones (`_ai_`, and
+/// `_ci` ones that are not `_as_`) ignore accents; PostgreSQL's `character(n)` ignores trailing
+/// spaces and `citext` ignores case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Equality {
+    pad_space: bool,
+    case_insensitive: bool,
+    accent_insensitive: bool,
+}
+
+impl Equality {
+    fn of(engine: SqlEngine, sql: SqlType, cast: &str, collation: &str) -> Equality {
+        let collation = collation.to_ascii_lowercase();
+        match engine {
+            SqlEngine::MySql if sql == SqlType::Text && !collation.is_empty() => {
+                let ci = collation.ends_with("_ci");
+                Equality {
+                    pad_space: !collation.contains("_nopad_"),
+                    case_insensitive: ci,
+                    accent_insensitive: collation.contains("_ai")
+                        || (ci && !collation.contains("_as_")),
+                }
+            }
+            SqlEngine::Postgres => Equality {
+                pad_space: cast.starts_with("character(") || cast == "character",
+                case_insensitive: cast == "citext",
+                accent_insensitive: false,
+            },
+            _ => Equality::default(),
+        }
+    }
+
+    /// `value` in a form in which values this equality finds equal are equal strings;
+    /// `fold_case` adds case folding the configuration asks for.
+    fn key(self, value: &str, fold_case: bool) -> String {
+        use unicode_normalization::UnicodeNormalization as _;
+        let mut v = if self.pad_space {
+            value.trim_end_matches(' ').to_owned()
+        } else {
+            value.to_owned()
+        };
+        if self.case_insensitive || fold_case {
+            v = v.to_lowercase();
+        }
+        if self.accent_insensitive {
+            v = v
+                .nfd()
+                .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+                .nfc()
+                .collect();
+        }
+        v
+    }
 }
 
 /// How a row's columns are found: in the schema's order (generated SELECTs), or by name (a
@@ -260,13 +319,14 @@ impl SqlConnector {
     async fn catalogue(&self) -> Result<HashMap<String, ColumnType>, ConnectorError> {
         let (sql, table) = match self.kind {
             SqlEngine::Postgres => (
-                "SELECT CAST(a.attname AS TEXT), CAST(format_type(a.atttypid, a.atttypmod) AS TEXT) \
-                 FROM pg_attribute a WHERE a.attrelid = CAST($1 AS regclass) \
+                "SELECT CAST(a.attname AS TEXT), CAST(format_type(a.atttypid, a.atttypmod) AS TEXT), \
+                 CAST('' AS TEXT) FROM pg_attribute a WHERE a.attrelid = CAST($1 AS regclass) \
                  AND a.attnum > 0 AND NOT a.attisdropped",
                 self.table.clone(),
             ),
             SqlEngine::MySql => (
-                "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR) \
+                "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), \
+                 CAST(COALESCE(collation_name, '') AS CHAR) \
                  FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
                 self.table.trim_matches('`').to_owned(),
             ),
@@ -281,7 +341,9 @@ impl SqlConnector {
         for row in rows {
             let name: String = row.try_get(0).unwrap_or_default();
             let cast: String = row.try_get(1).unwrap_or_default();
+            let collation: String = row.try_get(2).unwrap_or_default();
             let sql = SqlType::from_catalogue(self.kind, &cast).unwrap_or(SqlType::Other);
+            let equality = Equality::of(self.kind, sql, &cast, &collation);
             // A type name from the catalogue is spliced into casts: only plain words pass.
             let cast = if cast
                 .chars()
@@ -291,7 +353,14 @@ impl SqlConnector {
             } else {
                 "text".into()
             };
-            types.insert(name.to_lowercase(), ColumnType { sql, cast });
+            types.insert(
+                name.to_lowercase(),
+                ColumnType {
+                    sql,
+                    cast,
+                    equality,
+                },
+            );
         }
         if types.is_empty() {
             return Err(ConnectorError::Refused {
@@ -1230,10 +1299,20 @@ impl Connector for SqlConnector {
     }
 
     fn anchor_key(&self, anchor: &str) -> String {
-        // MySQL's and SQL Server's usual collations compare without case; PostgreSQL's and
-        // SQLite's do not. The connector space keys exactly, as the database does by default
-        // on two of three; a case-insensitive unique index shows up as a 409 on create.
-        anchor.to_owned()
+        // As the anchor column's collation compares (MariaDB's usual ones ignore case, accents
+        // and trailing spaces; PostgreSQL's varchar and SQLite compare exactly).
+        self.column_type(&self.anchor)
+            .map_or_else(|| anchor.to_owned(), |t| t.equality.key(anchor, false))
+    }
+
+    fn match_key(&self, def: &AttributeDef, value: &str) -> String {
+        // The column's collation, plus the case folding the configuration asks for (a column
+        // that compares with case is then matched a little more loosely than the database
+        // would: Entra finds the existing user rather than creating a second).
+        let equality = self
+            .column_type(&def.name)
+            .map_or_else(Equality::default, |t| t.equality);
+        equality.key(value, !def.case_exact)
     }
 
     fn normalize_dn(&self, dn: &str) -> String {

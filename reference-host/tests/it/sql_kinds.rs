@@ -417,3 +417,61 @@ async fn columns_of_every_common_type_read_and_write_as_their_scim_type(#[case] 
     drop(host);
     sandbox.drop().await.unwrap();
 }
+
+// Kind 4: the connector space compares as the column's collation does — MariaDB's PAD SPACE,
+// case- and accent-insensitive collations; PostgreSQL's exact varchar.
+
+#[rstest::rstest]
+#[case::postgres(Setup::PostgresTable)]
+#[case::mariadb(Setup::MariaDbTable)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_finds_what_the_columns_collation_finds(#[case] setup: Setup) {
+    use crate::support::{entra_url_form, ext};
+    let h = SqlHost::start("collation", setup, &[]).await;
+    let r = h
+        .call(
+            "POST",
+            "/Users",
+            Some(&create("ivy", json!({"Email": "ivy@contoso.lab "}))),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    for probe in [
+        "ivy@contoso.lab ",
+        "ivy@contoso.lab",
+        "IVY@Contoso.lab",
+        "ivy@contosó.lab",
+        "ivy@contoso.la",
+    ] {
+        let sql = match setup.engine() {
+            Engine::Postgres => "SELECT COUNT(*) FROM Employees WHERE Email = $1",
+            _ => "SELECT COUNT(*) FROM Employees WHERE Email = ?",
+        };
+        let in_target: i64 = sqlx::query_scalar(sql)
+            .bind(probe)
+            .fetch_one(&h.pool)
+            .await
+            .unwrap();
+        let filter = entra_url_form(&format!("{} eq \"{probe}\"", ext("Email")));
+        let r = h
+            .call("GET", &format!("/Users?filter={filter}"), None)
+            .await;
+        let found = r.body["totalResults"].as_i64().unwrap();
+        // Never fewer than the target finds (Entra would create a second user and meet 409
+        // every cycle); on MariaDB exactly as many.
+        assert!(
+            found >= in_target,
+            "{probe:?}: host {found}, target {in_target}"
+        );
+        if setup.engine() == Engine::MySql {
+            assert_eq!(found, in_target, "{probe:?}");
+        }
+    }
+    // The anchor as the database's unique index compares it.
+    let r = h.call("GET", "/Users/IVY", None).await;
+    let expected = match setup.engine() {
+        Engine::MySql => 200,
+        _ => 404,
+    };
+    assert_eq!(r.status, expected, "{r:#?}");
+}
