@@ -70,3 +70,20 @@ Feature: Matching
       | kind                          | user    | stored         | asked        |
       | another Unicode normal form   | renee   | Rene{U+301}e   | Renée        |
       | case and insignificant spaces | spaced  | Van   der Berg | van der berg |
+
+  @req:ECMA-MATCH-015 @sql @requires:import-hook @must
+  Scenario Outline: Matching finds what the table's own equality finds: <kind>
+    The table holds the value as another application wrote it; Entra asks in a form the
+    column's collation may find equal (MariaDB's usual collations ignore trailing spaces, case
+    and accents; PostgreSQL's varchar and SQLite compare exactly). The target decides.
+    Given user "<user>" was created in the target out of band with:
+      | surname | <stored> |
+    When the host imports its target
+    And the provisioning service matches on surname "<asked>"
+    Then the host finds user "<user>" wherever the target's own equality on surname "<asked>" does
+
+    Examples:
+      | kind            | user   | stored          | asked  |
+      | trailing spaces | padded | Padded{ ×2}     | Padded |
+      | another case    | cased  | Cased           | CASED  |
+      | accents         | accent | Accent          | Accènt |

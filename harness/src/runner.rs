@@ -1083,13 +1083,13 @@ mod tests {
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
         ("adlds-user", 82),
-        ("mariadb-procedures", 79),
-        ("mariadb-table", 77),
+        ("mariadb-procedures", 82),
+        ("mariadb-table", 80),
         ("openldap-disable-flag", 85),
         ("openldap-inetorgperson", 84),
         ("openldap-posix", 85),
-        ("postgres-procedures", 79),
-        ("postgres-table", 77),
-        ("sqlite-table", 76),
+        ("postgres-procedures", 82),
+        ("postgres-table", 80),
+        ("sqlite-table", 79),
     ];
 }

@@ -114,6 +114,24 @@ impl LdapProbe {
         }
     }
 
+    /// Whether the directory's own equality matching (the attribute's matching rule) finds
+    /// `value` in `attribute` of the entry at `dn`: a base search with `(attribute=value)`.
+    pub async fn equal(&self, dn: &str, attribute: &str, value: &str) -> Result<bool, ProbeError> {
+        let filter = format!("({attribute}={})", ldap3::ldap_escape(value));
+        let what = format!("match {attribute} of {dn}");
+        let result = self
+            .ldap
+            .clone()
+            .search(dn, Scope::Base, &filter, vec!["1.1"])
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        match result.1.rc {
+            0 => Ok(!result.0.is_empty()),
+            32 => Ok(false),
+            rc => Err(self.err(&what, format!("LDAP {rc} {}", result.1.text))),
+        }
+    }
+
     /// Entries beneath the container matching an LDAP filter.
     pub async fn find(&self, filter: &str) -> Result<Vec<Entry>, ProbeError> {
         self.find_under(&self.container, filter, &["*", "+"]).await

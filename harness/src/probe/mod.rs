@@ -201,6 +201,15 @@ impl Probe {
         }
     }
 
+    /// Whether the target's own equality matching finds `value` in `attribute` of the object
+    /// at `dn` (LDAP: the attribute's matching rule; SQL: the column's collation).
+    pub async fn equal(&self, dn: &str, attribute: &str, value: &str) -> Result<bool, ProbeError> {
+        match self {
+            Probe::Ldap(p) => p.equal(dn, attribute, value).await,
+            Probe::Sql(p) => p.equal(dn, attribute, value).await,
+        }
+    }
+
     /// The SQL probe, for SQL-only steps.
     pub fn sql(&self) -> Result<&SqlProbe, ProbeError> {
         match self {

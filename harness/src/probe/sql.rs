@@ -420,6 +420,26 @@ impl SqlProbe {
         Ok(())
     }
 
+    /// Whether the database's own equality (the column's collation) finds `value` in `column`
+    /// of the row the DN names: `WHERE anchor = ? AND column = ?`.
+    pub async fn equal(&self, dn: &str, column: &str, value: &str) -> Result<bool, ProbeError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE {} = {} AND {} = {}",
+            self.engine.quote(&self.table),
+            self.engine.quote(&self.anchor),
+            self.param(1),
+            self.engine.quote(column),
+            self.param(2)
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(anchor_of(dn)?)
+            .bind(value.to_owned())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err(&format!("match {column} of {dn}"), e))?;
+        Ok(n > 0)
+    }
+
     /// Takes the lock of the row with this anchor in a transaction of the probe's own, as
     /// another application's session would (`SELECT … FOR UPDATE`), and holds it until the
     /// returned lock is released or dropped. Nothing is written.

@@ -39,6 +39,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(exactly_user),
     ),
     (
+        r#"^the host finds user "([^"]+)" wherever the target's own equality on (\w+) "([^"]*)" does$"#,
+        step!(finds_as_target),
+    ),
+    (
         r#"^the host answers 200 with exactly one user, "([^"]+)"$"#,
         step!(exactly_one_named),
     ),
@@ -289,6 +293,39 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
     total_is(w, 1)
+}
+
+/// ECMA-MATCH-015 judged by the target itself: when the target's own equality finds the user
+/// for the value, the host's filter answer must hold the user. Where the target does not find
+/// it, nothing is asked of the host (a host may match more loosely than its target).
+async fn finds_as_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?.target.clone();
+    let value = crate::world::repeat(&arg(&ctx, 3)?);
+    let run = w.run()?;
+    let naming = run
+        .profile
+        .attribute("name")
+        .map(|a| a.target.clone())
+        .unwrap_or_else(|| "cn".into());
+    let user = w.user(&logical)?;
+    let (dn, name) = (user.dn.clone(), user.name.clone());
+    if !run.probe.equal(&dn, &attribute, &value).await? {
+        return Ok(());
+    }
+    let names: Vec<String> = resources(w)?
+        .iter()
+        .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
+        .collect();
+    if !names.contains(&name) {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-MATCH-015",
+            message: format!(
+                "the target's own equality finds {name} for {attribute} = {value:?}; the host's filter found {names:?}"
+            ),
+        }))?;
+    }
+    Ok(())
 }
 
 /// `503` checks that status; `a 5xx` any server error (ECMA-ERR-006: Entra retries every 5xx).

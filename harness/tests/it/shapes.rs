@@ -177,7 +177,7 @@ async fn names_in_another_case() {
 
 // Kind 4: the connector space compared strings byte for byte (after ASCII case folding).
 
-async fn byte_compare(request: Request<Body>, next: Next) -> Response {
+pub(crate) async fn byte_compare(request: Request<Body>, next: Next) -> Response {
     let query = request.uri().query().unwrap_or("").to_owned();
     let response = next.run(request).await;
     let filter = form_urlencoded::parse(query.as_bytes())

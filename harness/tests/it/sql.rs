@@ -509,3 +509,26 @@ async fn a_host_whose_503_write_lands_later_fails_the_lock_wait_check() {
         assert!(message.contains("Locked-Out"), "{profile}: {message}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_matches_byte_for_byte_fails_on_a_collation_that_pads_and_folds() {
+    for scenario in [
+        "Matching finds what the table's own equality finds: trailing spaces",
+        "Matching finds what the table's own equality finds: accents",
+    ] {
+        for (profile, message) in kills(
+            &["mariadb-table"],
+            false,
+            "@req:ECMA-MATCH-015",
+            scenario,
+            |app| app.layer(middleware::from_fn(crate::shapes::byte_compare)),
+        )
+        .await
+        {
+            assert!(
+                message.contains("the target's own equality finds"),
+                "{profile}: {message}"
+            );
+        }
+    }
+}
