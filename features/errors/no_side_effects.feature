@@ -27,6 +27,15 @@ Feature: Errors change nothing
     Then the host answers with a SCIM error
     And the target holds no user "partial"
 
+  @req:ECMA-ROBUST-011 @req:ECMA-ERR-004 @requires:required-attribute @must
+  Scenario: An empty string for an attribute the target requires is refused like its removal
+    An empty string is no value, on every connector: setting a required attribute to "" asks
+    the target to hold the user without it, which it refuses; nothing is written.
+    Given the provisioning service has created user "blanked"
+    When the provisioning service updates user "blanked" with an empty string for an attribute the target requires
+    Then the host answers with a SCIM error
+    And the target is unchanged
+
   @req:ECMA-UPDATE-009 @req:ECMA-ERR-004 @requires:refused-value @must
   Scenario: A PATCH whose second change the target refuses applies neither
     A PATCH is atomic: when the target refuses one of its changes, none of them shows. The

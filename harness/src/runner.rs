@@ -1083,13 +1083,13 @@ mod tests {
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
         ("adlds-user", 82),
-        ("mariadb-procedures", 82),
-        ("mariadb-table", 80),
-        ("openldap-disable-flag", 85),
-        ("openldap-inetorgperson", 84),
-        ("openldap-posix", 85),
-        ("postgres-procedures", 82),
-        ("postgres-table", 80),
-        ("sqlite-table", 79),
+        ("mariadb-procedures", 83),
+        ("mariadb-table", 81),
+        ("openldap-disable-flag", 86),
+        ("openldap-inetorgperson", 85),
+        ("openldap-posix", 86),
+        ("postgres-procedures", 83),
+        ("postgres-table", 81),
+        ("sqlite-table", 80),
     ];
 }

@@ -88,6 +88,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(create_in_missing_container),
     ),
     (
+        r#"^the provisioning service updates user "([^"]+)" with an empty string for an attribute the target requires$"#,
+        step!(update_required_empty),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" without an attribute the target requires$"#,
         step!(create_without),
     ),
@@ -400,11 +404,10 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
     Ok(())
 }
 
-async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let user = arg(&ctx, 1)?;
+/// The profile's first attribute the target requires.
+fn required(w: &EcmaWorld) -> Result<crate::profile::LogicalAttribute, Failure> {
     let run = w.run()?;
-    let required = run
-        .profile
+    run.profile
         .attributes
         .values()
         .find(|a| a.required)
@@ -414,7 +417,25 @@ async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 "profile {} marks no attribute as required",
                 run.profile.name
             ))
-        })?;
+        })
+}
+
+/// An update that sets an attribute the target requires to `""`, which is no value
+/// (ECMA-ROBUST-011): the target must refuse it as it refuses the attribute's removal.
+async fn update_required_empty(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let required = required(w)?;
+    update(
+        w,
+        &user,
+        vec![(required.target.clone(), Value::String(String::new()))],
+    )
+    .await
+}
+
+async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let required = required(w)?;
     let mut attrs = w.create_attributes(&user, &[])?;
     attrs.shift_remove(&required.target);
     w.create(&user, attrs).await?;

@@ -532,3 +532,37 @@ async fn a_host_that_matches_byte_for_byte_fails_on_a_collation_that_pads_and_fo
         }
     }
 }
+
+/// A defect: "" is stored as a value (here a placeholder, as a host that writes `''` into a
+/// NOT NULL column would), so the required column never goes empty and the PATCH succeeds.
+async fn stores_empty_strings(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::PATCH {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).replace("\"value\":\"\"", "\"value\":\"-\"");
+    let mut request = Request::from_parts(parts, Body::from(text));
+    request
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    next.run(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_stores_an_empty_string_in_a_required_column_fails() {
+    for (profile, message) in kills(
+        &["sqlite-table", "postgres-table"],
+        false,
+        "@req:ECMA-ROBUST-011",
+        "An empty string for an attribute the target requires is refused like its removal",
+        |app| app.layer(middleware::from_fn(stores_empty_strings)),
+    )
+    .await
+    {
+        assert!(
+            message.contains("expected an error"),
+            "{profile}: {message}"
+        );
+    }
+}

@@ -475,3 +475,49 @@ async fn a_filter_finds_what_the_columns_collation_finds(#[case] setup: Setup) {
     };
     assert_eq!(r.status, expected, "{r:#?}");
 }
+
+// Kind 5: one rule for "" on every connector and engine (ECMA-ROBUST-011): an empty string is
+// no value. Into a NOT NULL column it is therefore refused, exactly as removing the column is,
+// and nothing is written.
+
+#[rstest::rstest]
+#[case::postgres_table(Setup::PostgresTable)]
+#[case::mariadb_table(Setup::MariaDbTable)]
+#[case::sqlite_table(Setup::SqliteTable)]
+#[case::postgres_procedures(Setup::PostgresProcedures)]
+#[case::mariadb_procedures(Setup::MariaDbProcedures)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_string_in_a_not_null_column_is_refused_like_a_removal(#[case] setup: Setup) {
+    use crate::support::ext;
+    let seed = ["INSERT INTO Employees (ContosoLogin, LastName) VALUES ('kept', 'Kept')"];
+    let h = SqlHost::start("emptynotnull", setup, &seed).await;
+    let before = h.table().await;
+    let patch = |op: serde_json::Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]});
+    for (what, body) in [
+        (
+            "replace with \"\"",
+            patch(json!({"op": "Replace", "path": ext("LastName"), "value": ""})),
+        ),
+        (
+            "replace with null",
+            patch(json!({"op": "Replace", "path": ext("LastName"), "value": null})),
+        ),
+        (
+            "remove",
+            patch(json!({"op": "Remove", "path": ext("LastName")})),
+        ),
+    ] {
+        let r = h.call("PATCH", "/Users/kept", Some(&body)).await;
+        assert_eq!(r.status, 400, "{what}: {r:#?}");
+        assert_eq!(h.table().await, before, "{what}: the table changed");
+    }
+    let r = h
+        .call(
+            "POST",
+            "/Users",
+            Some(&create("blank", json!({"LastName": ""}))),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{r:#?}");
+    assert_eq!(h.table().await, before, "a create with \"\" wrote a row");
+}
