@@ -16,3 +16,12 @@ Feature: Duplicates
     When the provisioning service creates user "oob"
     Then the host answers 409 uniqueness
     And the target is unchanged
+
+  @req:ECMA-ERR-015 @req:ECMA-ERR-004 @requires:unique-value @must
+  Scenario: A value the target keeps unique, already another user's, is 409 uniqueness
+    AD LDS keeps userPrincipalName unique in a partition; a SQL table may have a UNIQUE column.
+    Entra answers 409 uniqueness by matching and linking, never by retrying the same create.
+    Given the provisioning service has created user "holder"
+    When the provisioning service creates user "second" with the unique value of user "holder"
+    Then the host answers 409 uniqueness
+    And the target holds no user "second"

@@ -36,6 +36,8 @@ pub enum Capability {
     Password,
     /// The target requires an attribute on create.
     RequiredAttribute,
+    /// The target keeps an attribute's values unique (`target_unique` on an attribute).
+    UniqueValue,
     /// A column or attribute has a length the target enforces.
     LengthLimit,
     /// The table has a column the host does not map (SQL).
@@ -58,7 +60,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 17] = [
+    pub const ALL: [Capability; 18] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -68,6 +70,7 @@ impl Capability {
         Capability::AuxiliaryClasses,
         Capability::Password,
         Capability::RequiredAttribute,
+        Capability::UniqueValue,
         Capability::LengthLimit,
         Capability::UnmappedColumn,
         Capability::Procedures,
@@ -90,6 +93,7 @@ impl Capability {
             Capability::AuxiliaryClasses => "auxiliary-classes",
             Capability::Password => "password",
             Capability::RequiredAttribute => "required-attribute",
+            Capability::UniqueValue => "unique-value",
             Capability::LengthLimit => "length-limit",
             Capability::UnmappedColumn => "unmapped-column",
             Capability::Procedures => "procedures",

@@ -120,6 +120,11 @@ pub struct LogicalAttribute {
     /// Values from scenarios get the scenario's suffix, so concurrent scenarios never share one.
     #[serde(default)]
     pub unique: bool,
+    /// The target itself keeps this attribute's values unique (AD LDS's userPrincipalName in a
+    /// partition, a UNIQUE column, OpenLDAP's unique overlay): a second user with a value
+    /// another holds is refused.
+    #[serde(default)]
+    pub target_unique: bool,
     /// Never expected back from the host.
     #[serde(default)]
     pub write_only: bool,
@@ -281,6 +286,9 @@ impl Profile {
         }
         if self.attributes.values().any(|a| a.required) {
             caps.insert(Capability::RequiredAttribute);
+        }
+        if self.attributes.values().any(|a| a.target_unique) {
+            caps.insert(Capability::UniqueValue);
         }
         if self.attributes.values().any(|a| a.max_length.is_some()) {
             caps.insert(Capability::LengthLimit);

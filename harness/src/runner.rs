@@ -1082,14 +1082,14 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 82),
-        ("mariadb-procedures", 83),
-        ("mariadb-table", 81),
+        ("adlds-user", 83),
+        ("mariadb-procedures", 84),
+        ("mariadb-table", 82),
         ("openldap-disable-flag", 86),
         ("openldap-inetorgperson", 85),
         ("openldap-posix", 86),
-        ("postgres-procedures", 83),
-        ("postgres-table", 81),
-        ("sqlite-table", 80),
+        ("postgres-procedures", 84),
+        ("postgres-table", 82),
+        ("sqlite-table", 81),
     ];
 }

@@ -447,7 +447,7 @@ mod tests {
             "{} scenarios",
             suite.scenarios.len()
         );
-        assert_eq!(suite.requirements.len(), 158);
+        assert_eq!(suite.requirements.len(), 159);
         assert!(suite.profiles.contains_key("openldap-inetorgperson"));
         assert!(suite.profiles.contains_key("openldap-posix"));
     }

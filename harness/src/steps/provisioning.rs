@@ -92,6 +92,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(update_required_empty),
     ),
     (
+        r#"^the provisioning service creates user "([^"]+)" with the unique value of user "([^"]+)"$"#,
+        step!(create_with_taken_value),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" without an attribute the target requires$"#,
         step!(create_without),
     ),
@@ -431,6 +435,41 @@ async fn update_required_empty(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         vec![(required.target.clone(), Value::String(String::new()))],
     )
     .await
+}
+
+/// A create whose value of the profile's first `target_unique` attribute is the one another
+/// user was created with.
+async fn create_with_taken_value(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let holder = arg(&ctx, 2)?;
+    let run = w.run()?;
+    let unique = run
+        .profile
+        .attributes
+        .values()
+        .find(|a| a.target_unique)
+        .cloned()
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "profile {} marks no attribute target_unique",
+                run.profile.name
+            ))
+        })?;
+    let taken = w
+        .user(&holder)?
+        .original
+        .get(&unique.target)
+        .cloned()
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "user {holder} was not created with {}",
+                unique.target
+            ))
+        })?;
+    let mut attrs = w.create_attributes(&user, &[])?;
+    attrs.insert(unique.target.clone(), taken);
+    w.create(&user, attrs).await?;
+    Ok(())
 }
 
 async fn create_without(w: &mut EcmaWorld, ctx: Context) -> StepResult {

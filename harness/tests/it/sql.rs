@@ -566,3 +566,36 @@ async fn a_host_that_stores_an_empty_string_in_a_required_column_fails() {
         );
     }
 }
+
+/// A defect: a duplicate is answered 400 invalidValue instead of 409 uniqueness (as a host
+/// that maps every constraint violation to a bad value).
+async fn conflict_as_bad_value(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::CONFLICT {
+        return response;
+    }
+    let mut response = Response::new(Body::from(
+        r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"constraint violation"}"#,
+    ));
+    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        "application/scim+json".parse().unwrap(),
+    );
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_answers_a_taken_unique_value_with_400_fails() {
+    for (profile, message) in kills(
+        &["sqlite-table"],
+        false,
+        "@req:ECMA-ERR-015",
+        "A value the target keeps unique, already another user's, is 409 uniqueness",
+        |app| app.layer(middleware::from_fn(conflict_as_bad_value)),
+    )
+    .await
+    {
+        assert!(message.contains("expected 409"), "{profile}: {message}");
+    }
+}

@@ -343,9 +343,20 @@ impl Directory {
             };
         }
         let entry = self.entries.get(&key(&parsed)).ok_or_else(invalid)?;
+        // AD LDS keeps a password set through unicodePwd: the quoted password in UTF-16LE.
+        let quoted: Vec<u8> = std::iter::once('"')
+            .chain(String::from_utf8_lossy(password).chars())
+            .chain(std::iter::once('"'))
+            .collect::<String>()
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         let ok = entry
             .get("userPassword")
-            .is_some_and(|a| a.values.iter().any(|v| v == password));
+            .is_some_and(|a| a.values.iter().any(|v| v == password))
+            || entry
+                .get("unicodePwd")
+                .is_some_and(|a| a.values.contains(&quoted));
         if ok {
             Ok(Some(entry.dn.clone()))
         } else {
@@ -604,6 +615,7 @@ impl Directory {
             expand_classes(self.flavour, &mut attrs);
         }
         self.schema_check(&attrs)?;
+        self.check_upn_unique(&attrs, None)?;
         let structural = structural_of(self.flavour, &attrs);
         let now = now_generalized();
         let csn = self.next_csn();
@@ -804,12 +816,47 @@ impl Directory {
             ));
         }
         self.schema_check(&entry.attrs)?;
+        self.check_upn_unique(&entry.attrs, Some(&k))?;
         let now = now_generalized();
         let csn = self.next_csn();
         set_operational(&mut entry, "modifiersName", by);
         set_operational(&mut entry, "modifyTimestamp", &now);
         set_operational(&mut entry, "entryCSN", &csn);
         self.entries.insert(k, entry);
+        Ok(())
+    }
+
+    /// AD LDS keeps userPrincipalName unique in a partition (MS-ADTS 3.1.1.5.1.3, Uniqueness
+    /// Constraints) and refuses a duplicate with constraintViolation and the Win32 error
+    /// ERROR_DS_UPN_VALUE_NOT_UNIQUE_IN_FOREST (8648, 0x21C8) at the head of the diagnostic
+    /// message, in AD's `AtrErr` format. `except` is the entry being modified.
+    fn check_upn_unique(&self, attrs: &[Attr], except: Option<&String>) -> Result<(), LdapError> {
+        if self.flavour != Flavour::AdLds {
+            return Ok(());
+        }
+        let Some(upn) = attrs.iter().find(|a| a.name == "userPrincipalName") else {
+            return Ok(());
+        };
+        let wanted: Vec<Vec<u8>> = upn
+            .values
+            .iter()
+            .map(|v| normalize("userPrincipalName", v))
+            .collect();
+        let taken = self.entries.iter().any(|(k, e)| {
+            Some(k) != except
+                && e.get("userPrincipalName").is_some_and(|a| {
+                    a.values
+                        .iter()
+                        .any(|v| wanted.contains(&normalize("userPrincipalName", v)))
+                })
+        });
+        if taken {
+            return Err(LdapError::new(
+                code::CONSTRAINT_VIOLATION,
+                "000021C8: AtrErr: DSID-03200BE4, #1:\n\t0: 000021C8: DSID-03200BE4, problem 1005 \
+                 (CONSTRAINT_ATT_TYPE), data 0, Att 90290 (userPrincipalName)\n",
+            ));
+        }
         Ok(())
     }
 

@@ -268,3 +268,87 @@ async fn the_ad_lds_flavour_behaves_like_ad_lds() {
         "AD stores the whole chain"
     );
 }
+
+/// Issue 10, kind 6: AD LDS keeps userPrincipalName unique in its partition (MS-ADTS
+/// 3.1.1.5.1.3) and refuses a duplicate, on add and on modify, with constraintViolation and
+/// ERROR_DS_UPN_VALUE_NOT_UNIQUE_IN_FOREST (0x21C8) first in the message; an ordinary entry
+/// whose password was set through unicodePwd binds with it.
+#[tokio::test]
+async fn ad_lds_keeps_upns_unique_and_binds_users_by_their_unicode_password() {
+    let m = start(Flavour::AdLds, "CN=App,DC=contoso,DC=lab").await;
+    let mut admin = bind(&m.url(), "cn=admin,CN=App,DC=contoso,DC=lab", "secret").await;
+    let user = |cn: &str, upn: &str| {
+        attrs(&[
+            ("objectClass", "user"),
+            ("cn", cn),
+            ("userPrincipalName", upn),
+        ])
+    };
+    let dn = |cn: &str| format!("CN={cn},CN=App,DC=contoso,DC=lab");
+    let r = admin
+        .add(&dn("ivy"), user("ivy", "ivy@contoso.lab"))
+        .await
+        .unwrap();
+    assert_eq!(r.rc, 0, "{r:?}");
+    for (what, r) in [
+        (
+            "add",
+            admin
+                .add(&dn("ivy2"), user("ivy2", "IVY@contoso.lab"))
+                .await
+                .unwrap(),
+        ),
+        ("modify", {
+            let r = admin
+                .add(&dn("other"), user("other", "other@contoso.lab"))
+                .await
+                .unwrap();
+            assert_eq!(r.rc, 0, "{r:?}");
+            admin
+                .modify(
+                    &dn("other"),
+                    vec![ldap3::Mod::Replace(
+                        "userPrincipalName",
+                        ["ivy@contoso.lab"].into(),
+                    )],
+                )
+                .await
+                .unwrap()
+        }),
+    ] {
+        assert_eq!(r.rc, 19, "{what}: {r:?}");
+        assert!(r.text.starts_with("000021C8"), "{what}: {r:?}");
+    }
+    // The entry keeps its own UPN through a modify of something else.
+    let r = admin
+        .modify(
+            &dn("ivy"),
+            vec![ldap3::Mod::Replace("displayName", ["Ivy"].into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rc, 0, "{r:?}");
+    // A password set through unicodePwd (the quoted password in UTF-16LE) binds.
+    let quoted: Vec<u8> = "\"Pa55-word!\""
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let r = admin
+        .modify(
+            &dn("ivy"),
+            vec![ldap3::Mod::Replace(
+                "unicodePwd".as_bytes().to_vec(),
+                [quoted].into(),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rc, 0, "{r:?}");
+    let (conn, mut ldap) = LdapConnAsync::new(&m.url()).await.unwrap();
+    tokio::spawn(async move { conn.drive().await });
+    assert_eq!(
+        ldap.simple_bind(&dn("ivy"), "Pa55-word!").await.unwrap().rc,
+        0
+    );
+    assert_eq!(ldap.simple_bind(&dn("ivy"), "wrong").await.unwrap().rc, 49);
+}

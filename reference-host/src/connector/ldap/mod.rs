@@ -612,6 +612,14 @@ fn classify(res: &LdapResult, what: &str) -> ConnectorError {
     let detail = format!("{what}: {}", describe(res));
     match res.rc {
         code::ENTRY_ALREADY_EXISTS => ConnectorError::AlreadyExists { detail },
+        // A value another entry holds where the directory keeps it unique: AD and AD LDS put
+        // the Win32 error first in the message (MS-ADTS 3.1.1.5.1.3: userPrincipalName and
+        // servicePrincipalName, ERROR_DS_UPN_VALUE_NOT_UNIQUE_IN_FOREST 0x21C8 and
+        // ERROR_DS_SPN_VALUE_NOT_UNIQUE_IN_FOREST 0x21C7); OpenLDAP's unique overlay says
+        // so in words (slapo-unique(5)). Entra's answer to either is 409 uniqueness.
+        code::CONSTRAINT_VIOLATION if unique_value_taken(&res.text) => {
+            ConnectorError::AlreadyExists { detail }
+        }
         code::NO_SUCH_OBJECT => ConnectorError::NoSuchObject { detail },
         // noSuchAttribute … invalidAttributeSyntax, invalidDNSyntax, unwillingToPerform,
         // namingViolation … notAllowedOnRDN, objectClassModsProhibited: the request's fault.
@@ -629,6 +637,12 @@ fn classify(res: &LdapResult, what: &str) -> ConnectorError {
         }
         _ => ConnectorError::Unavailable { detail },
     }
+}
+
+/// Whether a constraintViolation's message says a unique value is taken.
+fn unique_value_taken(text: &str) -> bool {
+    let text = text.trim_start();
+    text.starts_with("000021C8") || text.starts_with("000021C7") || text.contains("not unique")
 }
 
 #[async_trait]
@@ -787,6 +801,35 @@ impl ImportSession for LdapImport {
 #[cfg(test)]
 mod tests {
     use super::guid_string;
+
+    #[test]
+    fn a_unique_value_taken_is_already_exists_and_other_constraints_are_rejected() {
+        use super::{ConnectorError, classify};
+        let result = |text: &str| ldap3::LdapResult {
+            rc: 19,
+            matched: String::new(),
+            text: text.to_owned(),
+            refs: Vec::new(),
+            ctrls: Vec::new(),
+        };
+        for text in [
+            "000021C8: AtrErr: DSID-03200BE4, #1:\n\t0: 000021C8: DSID-03200BE4, problem 1005 (CONSTRAINT_ATT_TYPE), data 0, Att 90290 (userPrincipalName)\n",
+            "000021C7: AtrErr: DSID-03200BE4, #1: problem 1005 (CONSTRAINT_ATT_TYPE), Att 90303 (servicePrincipalName)",
+            "some attributes not unique",
+        ] {
+            assert!(
+                matches!(
+                    classify(&result(text), "add"),
+                    ConnectorError::AlreadyExists { .. }
+                ),
+                "{text}"
+            );
+        }
+        assert!(matches!(
+            classify(&result("ecmacert: sn is limited to 8 characters"), "modify"),
+            ConnectorError::Rejected { .. }
+        ));
+    }
 
     #[test]
     fn object_guids_read_in_microsoft_byte_order() {
