@@ -153,7 +153,8 @@ pub struct LdapConfig {
     /// The anchor: `-dn-`, `entryUUID` or `objectGUID`.
     #[serde(default)]
     pub anchor: LdapAnchor,
-    /// The directory attribute that `export_password` sets.
+    /// The directory attribute that `export_password` sets (default `userPassword`; AD and
+    /// AD LDS: `unicodePwd`, written as the quoted password in UTF-16LE, over TLS).
     #[serde(default = "default_password_attribute")]
     pub password_attribute: String,
     /// Entries per page of a full import (paged-results control).

@@ -11,6 +11,7 @@
 #[allow(dead_code)]
 mod slapd;
 
+mod adlds;
 mod cli;
 mod embedded;
 mod failures;

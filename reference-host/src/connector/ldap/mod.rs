@@ -297,8 +297,8 @@ impl LdapConnector {
         password: &Secret,
     ) -> Result<(), ConnectorError> {
         let mods = vec![Mod::Replace(
-            self.password_attribute.clone(),
-            HashSet::from([password.expose().to_owned()]),
+            self.password_attribute.as_bytes().to_vec(),
+            HashSet::from([self.password_value(password)]),
         )];
         let res = ldap
             .with_timeout(self.timeout)
@@ -309,6 +309,20 @@ impl LdapConnector {
             return Err(classify(&res, &format!("set the password of {dn}")));
         }
         Ok(())
+    }
+
+    /// A password as the directory takes it: AD and AD LDS want `unicodePwd` as the password
+    /// in double quotes, encoded UTF-16LE (MS-ADTS 3.1.1.3.1.5.1, "unicodePwd"); any other
+    /// attribute (`userPassword`) the text itself.
+    fn password_value(&self, password: &Secret) -> Vec<u8> {
+        if self.password_attribute.eq_ignore_ascii_case("unicodePwd") {
+            format!("\"{}\"", password.expose())
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect()
+        } else {
+            password.expose().as_bytes().to_vec()
+        }
     }
 
     /// Reads one entry by DN with every attribute the connector uses.
@@ -359,7 +373,7 @@ impl LdapConnector {
         changes: &[AttributeChange],
         password: Option<&Secret>,
     ) -> Result<Exported, ConnectorError> {
-        let mut mods: Vec<Mod<String>> = changes
+        let mut mods: Vec<Mod<Vec<u8>>> = changes
             .iter()
             .filter(|c| {
                 !matches!(
@@ -367,12 +381,20 @@ impl LdapConnector {
                     Some(AttrRole::Dn | AttrRole::Anchor | AttrRole::ExportPassword)
                 )
             })
-            .map(|c| Mod::Replace(c.name.clone(), c.values.iter().map(ldap_value).collect()))
+            .map(|c| {
+                Mod::Replace(
+                    c.name.as_bytes().to_vec(),
+                    c.values
+                        .iter()
+                        .map(|v| ldap_value(v).into_bytes())
+                        .collect(),
+                )
+            })
             .collect();
         if let Some(password) = password {
             mods.push(Mod::Replace(
-                self.password_attribute.clone(),
-                HashSet::from([password.expose().to_owned()]),
+                self.password_attribute.as_bytes().to_vec(),
+                HashSet::from([self.password_value(password)]),
             ));
         }
         if mods.is_empty() {
