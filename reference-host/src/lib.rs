@@ -129,6 +129,28 @@ impl Host {
         Ok(())
     }
 
+    /// Checks every connector's configuration against its target where the target can tell
+    /// (SQL column types), waiting at most `wait` for each. `Err` names the connector and what
+    /// does not fit; a target that cannot be reached now is only logged (the first import will
+    /// keep trying and answer 503 meanwhile).
+    pub async fn check_targets(&self, wait: std::time::Duration) -> Result<(), String> {
+        for s in &self.services {
+            match tokio::time::timeout(wait, s.connector().prepare()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(connector::ConnectorError::Refused { detail })) => {
+                    return Err(format!("connector {:?}: {detail}", s.name()));
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(connector = %s.name(), error = %e, "cannot check the target now; the first import will try again")
+                }
+                Err(_) => {
+                    tracing::warn!(connector = %s.name(), "the target did not answer the start-up check in time; the first import will try again")
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Starts every connector's first import and autosync in the background.
     pub fn spawn_sync(&self) {
         for s in &self.services {

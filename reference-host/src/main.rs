@@ -90,6 +90,12 @@ fn run(path: PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A configuration the target contradicts (a column that cannot carry its declared type)
+    // is refused now, not at every import.
+    if let Err(e) = runtime.block_on(host.check_targets(std::time::Duration::from_secs(10))) {
+        eprintln!("ecma-host: {e}");
+        return ExitCode::from(2);
+    }
     let listener = match std::net::TcpListener::bind(listen) {
         Ok(l) => l,
         Err(e) => {

@@ -224,6 +224,14 @@ pub trait Connector: Send + Sync + 'static {
         }
     }
 
+    /// Checks, where the target can tell, that the configuration fits it (the SQL connector
+    /// reads the table's column types); run at start-up. Errors: `Refused` for a mismatch
+    /// that no retry will mend, naming what does not fit; `Unavailable` when the target cannot
+    /// be reached now. Default: nothing to check.
+    async fn prepare(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
     /// Starts a full import; pages come from the session.
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError>;
 

@@ -1319,6 +1319,10 @@ impl Connector for SqlConnector {
         crate::dn::normalize(dn)
     }
 
+    async fn prepare(&self) -> Result<(), ConnectorError> {
+        self.learn().await
+    }
+
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         self.learn().await?;
         Ok(Box::new(SqlImport {

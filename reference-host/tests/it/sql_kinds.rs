@@ -233,13 +233,18 @@ fn typed_table(engine: Engine) -> &'static str {
 
 /// The host configuration for the typed table; `photo` is the type declared for Photo.
 fn typed_config(url: &str, photo: &str) -> reference_host::config::Config {
-    crate::sql::host_config(&format!(
+    crate::sql::host_config(&typed_config_text(url, photo))
+}
+
+/// [`typed_config`] as TOML (its token from `ECMACERT_TEST_TOKEN`).
+fn typed_config_text(url: &str, photo: &str) -> String {
+    format!(
         r#"[server]
 plain_http = true
 
 [[connector]]
 name = "SQL"
-token = {{ env = "UNUSED_TOKEN_VARIABLE" }}
+token = {{ env = "ECMACERT_TEST_TOKEN" }}
 autosync_minutes = 0
 
 [connector.deprovisioning]
@@ -263,7 +268,7 @@ attributes = [
   {{ name = "Photo", type = "{photo}" }},
 ]
 "#
-    ))
+    )
 }
 
 #[rstest::rstest]
@@ -520,4 +525,39 @@ async fn an_empty_string_in_a_not_null_column_is_refused_like_a_removal(#[case] 
         .await;
     assert_eq!(r.status, 400, "{r:#?}");
     assert_eq!(h.table().await, before, "a create with \"\" wrote a row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_refuses_at_start_up_a_column_that_cannot_carry_its_declared_type() {
+    let sandbox = sandbox::Sandbox::create(
+        &crate::sql::server(Engine::Postgres),
+        &format!("ecmacert_startup_{}", std::process::id()),
+        typed_table(Engine::Postgres),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", crate::sql::HOW_TO_START));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.toml");
+    let text = typed_config_text(&sandbox.url, "boolean").replace(
+        "[server]\nplain_http = true",
+        "[server]\nplain_http = true\nlisten = \"127.0.0.1:0\"",
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ecma-host"))
+        .arg("--config")
+        .arg(&path)
+        .env("ECMACERT_TEST_TOKEN", "start-up-check-token-0123456789")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("the host stops by itself")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("column Photo is bytea") && stderr.contains("boolean"),
+        "{stderr}"
+    );
+    sandbox.drop().await.unwrap();
 }
