@@ -1085,11 +1085,13 @@ mod tests {
         ("adlds-user", 83),
         ("mariadb-procedures", 84),
         ("mariadb-table", 82),
+        ("mariadb-types", 81),
         ("openldap-disable-flag", 86),
         ("openldap-inetorgperson", 85),
         ("openldap-posix", 86),
         ("postgres-procedures", 84),
         ("postgres-table", 82),
+        ("postgres-types", 81),
         ("sqlite-table", 81),
     ];
 }

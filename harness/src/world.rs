@@ -268,11 +268,16 @@ impl EcmaWorld {
         })
     }
 
-    /// A template with `{name}`, `{number}` filled in for `user`.
+    /// A template with `{name}`, `{number}` and `{uuid}` (a UUID made of the number, unique in
+    /// the run) filled in for `user`.
     pub fn expand(template: &str, user: &User) -> String {
         template
             .replace("{name}", &user.name)
             .replace("{number}", &user.number.to_string())
+            .replace(
+                "{uuid}",
+                &format!("00000000-0000-4000-8000-{:012}", user.number),
+            )
     }
 
     /// A value from a scenario's table as it is sent: `{x×300}` written out (300 `x`), and a

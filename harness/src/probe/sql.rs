@@ -27,6 +27,14 @@ enum ColumnKind {
     Text,
     Boolean,
     Integer,
+    /// A date and time; `zone` when it holds an instant (PostgreSQL `timestamp with time
+    /// zone`, MariaDB `timestamp`). Read as RFC 3339 in UTC to the second.
+    DateTime {
+        zone: bool,
+    },
+    /// A PostgreSQL type a text parameter must be cast to (uuid, numeric): values travel as
+    /// text.
+    Cast(&'static str),
 }
 
 /// The SQL probe.
@@ -71,9 +79,20 @@ async fn connect(url: &str) -> Result<AnyPool, ProbeError> {
         .replacen("mariadb:", "mysql:", 1)
         .parse()
         .map_err(|e| ProbeError(format!("{shown}: {e}")))?;
+    let mysql = url.starts_with("mysql:") || url.starts_with("mariadb:");
     AnyPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(std::time::Duration::from_secs(10))
+        // TIMESTAMP columns read and write in the session's zone: UTC, as SCIM's dateTimes.
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if mysql {
+                    use sqlx::Executor as _;
+                    conn.execute("SET SESSION time_zone = '+00:00'").await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options.disable_statement_logging())
         .await
         .map_err(|e| ProbeError(format!("cannot connect to {shown}: {e}")))
@@ -177,6 +196,16 @@ impl SqlProbe {
                             ColumnKind::Boolean
                         } else if ty.contains("int") {
                             ColumnKind::Integer
+                        } else if ty == "timestamp with time zone"
+                            || (self.engine == Engine::MySql && ty.starts_with("timestamp"))
+                        {
+                            ColumnKind::DateTime { zone: true }
+                        } else if ty.starts_with("timestamp") || ty.starts_with("datetime") {
+                            ColumnKind::DateTime { zone: false }
+                        } else if self.engine == Engine::Postgres && ty == "uuid" {
+                            ColumnKind::Cast("uuid")
+                        } else if self.engine == Engine::Postgres && ty == "numeric" {
+                            ColumnKind::Cast("numeric")
                         } else {
                             ColumnKind::Text
                         };
@@ -199,6 +228,16 @@ impl SqlProbe {
     fn read_expr(&self, c: &Column) -> String {
         let q = self.engine.quote(&c.name);
         match (self.engine, c.kind) {
+            (Engine::Postgres, ColumnKind::DateTime { zone: true }) => {
+                format!("to_char({q} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+            }
+            (Engine::Postgres, ColumnKind::DateTime { zone: false }) => {
+                format!("to_char({q}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+            }
+            // The probe's session is in UTC, so a TIMESTAMP reads as UTC.
+            (Engine::MySql, ColumnKind::DateTime { .. }) => {
+                format!("DATE_FORMAT({q}, '%Y-%m-%dT%H:%i:%sZ')")
+            }
             (Engine::Postgres, _) => format!("CAST({q} AS TEXT)"),
             (_, ColumnKind::Boolean) => {
                 format!(
@@ -266,7 +305,7 @@ impl SqlProbe {
     pub async fn find(&self, m: Match<'_>) -> Result<Vec<Entry>, ProbeError> {
         let columns = self.columns().await?;
         let like = |v: &str| v.replace('!', "!!").replace('%', "!%").replace('_', "!_");
-        let anchor = self.engine.quote(&self.anchor);
+        let anchor = self.anchor_expr();
         let (condition, value) = match m {
             Match::Is(v) => (format!("{anchor} = {}", self.param(1)), v.to_owned()),
             Match::EndsWith(v) => (
@@ -305,6 +344,37 @@ impl SqlProbe {
         Ok(self.find(Match::Is(&anchor)).await?.into_iter().next())
     }
 
+    /// The anchor column as reads compare it: without CHAR(n)'s padding, which PostgreSQL's
+    /// LIKE would otherwise see. Writes and locks use the bare column, so that the key finds
+    /// the row (under a scan InnoDB locks every row it examines).
+    fn anchor_expr(&self) -> String {
+        let q = self.engine.quote(&self.anchor);
+        match self.engine {
+            Engine::Sqlite => q,
+            _ => format!("RTRIM({q})"),
+        }
+    }
+
+    /// Bound parameter `n` holding a value of `c`, as text the engine converts: cast to the
+    /// column's type where PostgreSQL would not convert a text parameter by itself; a
+    /// dateTime parsed from RFC 3339 (stored in UTC).
+    fn value_param(&self, c: &Column, n: usize) -> String {
+        let p = self.param(n);
+        match (self.engine, c.kind) {
+            (Engine::Postgres, ColumnKind::Cast(t)) => format!("CAST({p} AS {t})"),
+            (Engine::Postgres, ColumnKind::DateTime { zone: true }) => {
+                format!("CAST({p} AS TIMESTAMP WITH TIME ZONE)")
+            }
+            (Engine::Postgres, ColumnKind::DateTime { zone: false }) => format!(
+                "CAST(CAST({p} AS TIMESTAMP WITH TIME ZONE) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+            ),
+            (Engine::MySql, ColumnKind::DateTime { .. }) => {
+                format!("STR_TO_DATE({p}, '%Y-%m-%dT%H:%i:%sZ')")
+            }
+            _ => p,
+        }
+    }
+
     fn column(&self, columns: &[Column], name: &str) -> Result<Column, ProbeError> {
         columns
             .iter()
@@ -321,7 +391,7 @@ impl SqlProbe {
         Ok(match (column.kind, value) {
             (ColumnKind::Boolean, None) => q.bind(None::<bool>),
             (ColumnKind::Integer, None) => q.bind(None::<i64>),
-            (ColumnKind::Text, None) => q.bind(None::<String>),
+            (_, None) => q.bind(None::<String>),
             (ColumnKind::Boolean, Some(v)) => q.bind(matches!(
                 v.to_ascii_lowercase().as_str(),
                 "true" | "1" | "t"
@@ -332,7 +402,7 @@ impl SqlProbe {
                     column.name
                 ))
             })?),
-            (ColumnKind::Text, Some(v)) => q.bind(v.to_owned()),
+            (_, Some(v)) => q.bind(v.to_owned()),
         })
     }
 
@@ -360,8 +430,10 @@ impl SqlProbe {
                 .map(|(c, _)| self.engine.quote(&c.name))
                 .collect::<Vec<_>>()
                 .join(", "),
-            (1..=given.len())
-                .map(|n| self.param(n))
+            given
+                .iter()
+                .enumerate()
+                .map(|(i, (c, _))| self.value_param(c, i + 1))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -384,12 +456,13 @@ impl SqlProbe {
     ) -> Result<(), ProbeError> {
         let columns = self.columns().await?;
         let column = self.column(columns, attribute)?;
+        // The bare column, so that the key finds the row: a scan would lock every row it examines.
         let anchor = self.engine.quote(&self.anchor);
         let sql = format!(
             "UPDATE {} SET {} = {} WHERE {anchor} = {}",
             self.engine.quote(&self.table),
             self.engine.quote(&column.name),
-            self.param(1),
+            self.value_param(&column, 1),
             self.param(2)
         );
         let q = Self::bind(
@@ -426,7 +499,7 @@ impl SqlProbe {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE {} = {} AND {} = {}",
             self.engine.quote(&self.table),
-            self.engine.quote(&self.anchor),
+            self.anchor_expr(),
             self.param(1),
             self.engine.quote(column),
             self.param(2)
@@ -447,9 +520,10 @@ impl SqlProbe {
         let what = format!("lock the row {anchor}");
         let mut tx = self.pool.begin().await.map_err(|e| self.err(&what, e))?;
         let sql = format!(
-            "SELECT {} FROM {} WHERE {} = {} FOR UPDATE",
-            self.engine.quote(&self.anchor),
+            "SELECT 1 FROM {} WHERE {} = {} FOR UPDATE",
             self.engine.quote(&self.table),
+            // The bare column, so that the primary key finds the row: under FOR UPDATE, InnoDB
+            // locks every row a scan examines.
             self.engine.quote(&self.anchor),
             self.param(1)
         );

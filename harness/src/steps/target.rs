@@ -431,7 +431,10 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let stored = e.values(set_attribute);
     let want = if disabled { *value } else { !*value };
     let want_text = if want { "TRUE" } else { "FALSE" };
-    if stored.len() == 1 && stored[0].eq_ignore_ascii_case(want_text) {
+    // An integer flag column (SMALLINT, TINYINT) holds 1 and 0.
+    let want_number = if want { "1" } else { "0" };
+    if stored.len() == 1 && (stored[0].eq_ignore_ascii_case(want_text) || stored[0] == want_number)
+    {
         Ok(())
     } else {
         Err(Failure::new(format!(

@@ -36,12 +36,14 @@ fn server(engine: Engine, dir: &std::path::Path) -> String {
     }
 }
 
-/// The example host configuration for an engine.
-fn example(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Postgres => include_str!("../../../examples/ecma-host-postgres.toml"),
-        Engine::MySql => include_str!("../../../examples/ecma-host-mariadb.toml"),
-        Engine::Sqlite => include_str!("../../../examples/ecma-host-sqlite.toml"),
+/// The example host configuration for a profile.
+fn example(profile: &str) -> &'static str {
+    match profile.split('-').collect::<Vec<_>>().as_slice() {
+        ["postgres", "types"] => include_str!("../../../examples/ecma-host-postgres-types.toml"),
+        ["mariadb", "types"] => include_str!("../../../examples/ecma-host-mariadb-types.toml"),
+        ["postgres", ..] => include_str!("../../../examples/ecma-host-postgres.toml"),
+        ["mariadb", ..] => include_str!("../../../examples/ecma-host-mariadb.toml"),
+        _ => include_str!("../../../examples/ecma-host-sqlite.toml"),
     }
 }
 
@@ -92,7 +94,7 @@ impl SqlFixture {
         .await
         .unwrap_or_else(|e| panic!("{e}\n{HOW_TO_START}"));
         // The example, with the procedures uncommented when the profile uses them.
-        let mut text = example(engine).to_owned();
+        let mut text = example(profile).to_owned();
         if procedures {
             text = text
                 .lines()
@@ -210,6 +212,16 @@ async fn the_reference_host_passes_mariadb_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_host_passes_sqlite_table() {
     passes("sqlite-table", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_postgres_types() {
+    passes("postgres-types", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_host_passes_mariadb_types() {
+    passes("mariadb-types", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,5 +609,38 @@ async fn a_host_that_answers_a_taken_unique_value_with_400_fails() {
     .await
     {
         assert!(message.contains("expected 409"), "{profile}: {message}");
+    }
+}
+
+/// A defect: a dateTime is written as a wall-clock time two hours east of UTC (as a host that
+/// drops the zone, or writes the server's local time).
+async fn shifts_date_times(request: Request<Body>, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).replace("T08:00:00Z", "T08:00:00+02:00");
+    let mut request = Request::from_parts(parts, Body::from(text));
+    request
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    next.run(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_writes_date_times_in_another_zone_fails_the_typed_tables() {
+    for (profile, message) in kills(
+        &["postgres-types", "mariadb-types"],
+        false,
+        "@sql",
+        "A user is created without -dn- and found by its anchor",
+        |app| app.layer(middleware::from_fn(shifts_date_times)),
+    )
+    .await
+    {
+        assert!(
+            message.contains(
+                "Hired: expected \"2024-05-01T08:00:00Z\", got [\"2024-05-01T06:00:00Z\"]"
+            ),
+            "{profile}: {message}"
+        );
     }
 }

@@ -19,6 +19,8 @@ fn the_examples_load() {
         ("ecma-host-adlds.toml", "ADLDS"),
         ("ecma-host-postgres.toml", "SQL"),
         ("ecma-host-mariadb.toml", "SQL"),
+        ("ecma-host-postgres-types.toml", "SQL"),
+        ("ecma-host-mariadb-types.toml", "SQL"),
         ("ecma-host-sqlite.toml", "SQL"),
     ] {
         let config = Config::load(&examples().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
