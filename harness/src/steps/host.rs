@@ -274,18 +274,9 @@ async fn exactly_user(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let run = w.run()?;
-    let naming = run
-        .profile
-        .attribute("name")
-        .map(|a| a.target.clone())
-        .unwrap_or_else(|| "cn".into());
     let name = w.user(&logical)?.name.clone();
     let found = resources(w)?;
-    let names: Vec<String> = found
-        .iter()
-        .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
-        .collect();
+    let names = resource_names(w, &found)?;
     if names != [name.clone()] {
         return Err(Failure::new(format!(
             "expected exactly one user, {name:?}, got {names:?}"
@@ -293,6 +284,20 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
     total_is(w, 1)
+}
+
+/// The users' names (the profile's `name` attribute) in resources the host returned.
+fn resource_names(w: &EcmaWorld, found: &[Value]) -> Result<Vec<String>, Failure> {
+    let naming = w
+        .run()?
+        .profile
+        .attribute("name")
+        .map(|a| a.target.clone())
+        .unwrap_or_else(|| "cn".into());
+    Ok(found
+        .iter()
+        .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
+        .collect())
 }
 
 /// ECMA-MATCH-015 judged by the target itself: when the target's own equality finds the user
@@ -303,20 +308,13 @@ async fn finds_as_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let attribute = w.logical(&arg(&ctx, 2)?)?.target.clone();
     let value = crate::world::repeat(&arg(&ctx, 3)?);
     let run = w.run()?;
-    let naming = run
-        .profile
-        .attribute("name")
-        .map(|a| a.target.clone())
-        .unwrap_or_else(|| "cn".into());
     let user = w.user(&logical)?;
     let (dn, name) = (user.dn.clone(), user.name.clone());
     if !run.probe.equal(&dn, &attribute, &value).await? {
         return Ok(());
     }
-    let names: Vec<String> = resources(w)?
-        .iter()
-        .map(|r| crate::world::text(&r[urn::ECMA2HOST_USER][&naming]))
-        .collect();
+    let found = resources(w)?;
+    let names = resource_names(w, &found)?;
     if !names.contains(&name) {
         w.check::<()>(Err(checks::CheckFailure {
             requirement: "ECMA-MATCH-015",

@@ -298,16 +298,43 @@ async fn always_active(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-/// A defect: values are cut to the column's length instead of refused.
-async fn truncate(request: Request<Body>, next: Next) -> Response {
+/// Sends the request on with its body rewritten by `edit` (as text).
+async fn with_body(request: Request<Body>, next: Next, edit: impl Fn(&str) -> String) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let text = String::from_utf8_lossy(&bytes).replace(&"x".repeat(65), &"x".repeat(64));
+    let text = edit(&String::from_utf8_lossy(&bytes));
     let mut request = Request::from_parts(parts, Body::from(text));
     request
         .headers_mut()
         .remove(axum::http::header::CONTENT_LENGTH);
     next.run(request).await
+}
+
+/// A SCIM Error answer a defect makes up.
+fn scim_error_answer(status: u16, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = serde_json::json!(t);
+    }
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        "application/scim+json".parse().unwrap(),
+    );
+    response
+}
+
+/// A defect: values are cut to the column's length instead of refused.
+async fn truncate(request: Request<Body>, next: Next) -> Response {
+    with_body(request, next, |text| {
+        text.replace(&"x".repeat(65), &"x".repeat(64))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,15 +521,7 @@ async fn gives_up_but_writes(request: Request<Body>, next: Next) -> Response {
     tokio::select! {
         answer = write => answer.unwrap(),
         () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
-            let mut response = Response::new(Body::from(
-                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"timed out"}"#,
-            ));
-            *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
-            response.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                "application/scim+json".parse().unwrap(),
-            );
-            response
+            scim_error_answer(503, None, "timed out")
         }
     }
 }
@@ -551,14 +570,10 @@ async fn stores_empty_strings(request: Request<Body>, next: Next) -> Response {
     if request.method() != Method::PATCH {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let text = String::from_utf8_lossy(&bytes).replace("\"value\":\"\"", "\"value\":\"-\"");
-    let mut request = Request::from_parts(parts, Body::from(text));
-    request
-        .headers_mut()
-        .remove(axum::http::header::CONTENT_LENGTH);
-    next.run(request).await
+    with_body(request, next, |text| {
+        text.replace("\"value\":\"\"", "\"value\":\"-\"")
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,15 +601,7 @@ async fn conflict_as_bad_value(request: Request<Body>, next: Next) -> Response {
     if response.status() != axum::http::StatusCode::CONFLICT {
         return response;
     }
-    let mut response = Response::new(Body::from(
-        r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"constraint violation"}"#,
-    ));
-    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        "application/scim+json".parse().unwrap(),
-    );
-    response
+    scim_error_answer(400, Some("invalidValue"), "constraint violation")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -615,14 +622,10 @@ async fn a_host_that_answers_a_taken_unique_value_with_400_fails() {
 /// A defect: a dateTime is written as a wall-clock time two hours east of UTC (as a host that
 /// drops the zone, or writes the server's local time).
 async fn shifts_date_times(request: Request<Body>, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let text = String::from_utf8_lossy(&bytes).replace("T08:00:00Z", "T08:00:00+02:00");
-    let mut request = Request::from_parts(parts, Body::from(text));
-    request
-        .headers_mut()
-        .remove(axum::http::header::CONTENT_LENGTH);
-    next.run(request).await
+    with_body(request, next, |text| {
+        text.replace("T08:00:00Z", "T08:00:00+02:00")
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
