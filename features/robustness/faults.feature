@@ -76,3 +76,18 @@ Feature: A misbehaving directory
     And the directory is back
     And the provisioning service matches user "quitter" on mail
     Then the host answers 200 with exactly one user, "quitter"
+
+  @req:ECMA-ROBUST-017 @req:ECMA-ERR-006 @requires:fault-injection @must
+  Scenario: A change the host gave up on is shown as the directory made it
+    A slow directory gets a 5xx, so Entra retries; a directory cannot be told to undo an update
+    it is working on, and makes it all the same. Once it has, the host's answers agree with the
+    directory, not with the 5xx. (The fault touches this scenario's objects only.)
+    Given the provisioning service has created user "late"
+    And the directory takes 2 seconds to answer the host's modifies
+    When the provisioning service updates user "late" with:
+      | surname | Later |
+    Then the host answers a 5xx with a SCIM error
+    When the provisioning service waits 2.5 seconds
+    And the directory is back
+    And the provisioning service reads user "late" by id
+    Then the host's answer for user "late" agrees with the target on surname

@@ -1082,13 +1082,13 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 83),
+        ("adlds-user", 84),
         ("mariadb-procedures", 84),
         ("mariadb-table", 82),
         ("mariadb-types", 81),
-        ("openldap-disable-flag", 86),
-        ("openldap-inetorgperson", 85),
-        ("openldap-posix", 86),
+        ("openldap-disable-flag", 87),
+        ("openldap-inetorgperson", 86),
+        ("openldap-posix", 87),
         ("postgres-procedures", 84),
         ("postgres-table", 82),
         ("postgres-types", 81),

@@ -39,6 +39,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(exactly_user),
     ),
     (
+        r#"^the host's answer for user "([^"]+)" agrees with the target on (\w+)$"#,
+        step!(agrees_with_target),
+    ),
+    (
         r#"^the host finds user "([^"]+)" wherever the target's own equality on (\w+) "([^"]*)" does$"#,
         step!(finds_as_target),
     ),
@@ -284,6 +288,32 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
     total_is(w, 1)
+}
+
+/// ECMA-ROBUST-017 after a write the host gave up on: whatever the target did with it, the
+/// host's last answer (a read by id) shows the attribute as the target holds it.
+async fn agrees_with_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?.target.clone();
+    let x = w.last()?.clone();
+    checks::status(&x, &[200], "ECMA-READ-001")?;
+    let answered = json(&x)
+        .map(|b| crate::world::text(&b[urn::ECMA2HOST_USER][&attribute]))
+        .unwrap_or_default();
+    let entry = w
+        .target_entry(&logical)
+        .await?
+        .ok_or_else(|| Failure::new(format!("user {logical:?} is not in the target")))?;
+    let held = entry.values(&attribute).to_vec();
+    if held != [answered.clone()] {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-ROBUST-017",
+            message: format!(
+                "the host answers {attribute} = {answered:?}, the target holds {held:?}"
+            ),
+        }))?;
+    }
+    Ok(())
 }
 
 /// The users' names (the profile's `name` attribute) in resources the host returned.

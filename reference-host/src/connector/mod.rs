@@ -232,6 +232,15 @@ pub trait Connector: Send + Sync + 'static {
         Ok(())
     }
 
+    /// How long the host waits for a write's outcome before it answers 503 and lets the write
+    /// go on by itself; the connector space follows the outcome once the target answers
+    /// (ECMA-ROBUST-017). `None` (the default): the connector bounds its writes itself and
+    /// reports the outcome — the SQL connector has the database cancel a statement at its
+    /// timeout, so that a 503 means nothing was written (ECMA-ERR-014).
+    fn write_wait(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Starts a full import; pages come from the session.
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError>;
 

@@ -339,8 +339,13 @@ async fn create_user(
     // The write goes on if the client leaves: once the target is written, the connector space
     // must follow it (a dropped handler would leave the cache behind the directory).
     let service = ctx.service.clone();
-    let created = tokio::spawn(async move { service.create(user, &base).await }).await;
-    match created.unwrap_or_else(|e| Err(ScimError::internal(e))) {
+    let wait = ctx.service.connector().write_wait();
+    let created = settle(
+        wait,
+        tokio::spawn(async move { service.create(user, &base).await }),
+    )
+    .await;
+    match created {
         Ok(resource) => {
             let location = resource["meta"]["location"]
                 .as_str()
@@ -384,8 +389,13 @@ async fn patch_user(
         Err(e) => return e.into_response(),
     };
     let service = ctx.service.clone();
-    let patched = tokio::spawn(async move { service.patch(&id, request, &base).await }).await;
-    match patched.unwrap_or_else(|e| Err(ScimError::internal(e))) {
+    let wait = ctx.service.connector().write_wait();
+    let patched = settle(
+        wait,
+        tokio::spawn(async move { service.patch(&id, request, &base).await }),
+    )
+    .await;
+    match patched {
         Ok(Some(resource)) => scim_json(StatusCode::OK, &resource),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
@@ -394,11 +404,34 @@ async fn patch_user(
 
 async fn delete_user(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
     let service = ctx.service.clone();
-    let deleted = tokio::spawn(async move { service.delete(&id).await }).await;
-    match deleted.unwrap_or_else(|e| Err(ScimError::internal(e))) {
+    let wait = ctx.service.connector().write_wait();
+    let deleted = settle(wait, tokio::spawn(async move { service.delete(&id).await })).await;
+    match deleted {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The outcome of a write running in its own task, waited for at most `wait` (the connector's
+/// [`write_wait`](crate::connector::Connector::write_wait)): after that the answer is 503 and
+/// the task goes on; the connector space follows its outcome when the target answers.
+async fn settle<T>(
+    wait: Option<std::time::Duration>,
+    task: tokio::task::JoinHandle<Result<T, ScimError>>,
+) -> Result<T, ScimError> {
+    let joined = match wait {
+        None => task.await,
+        Some(wait) => match tokio::time::timeout(wait, task).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                return Err(ScimError::unavailable(format!(
+                    "the target has not answered within {wait:?}; the change goes on, and the \
+                     host shows its outcome as soon as the target answers"
+                )));
+            }
+        },
+    };
+    joined.unwrap_or_else(|e| Err(ScimError::internal(e)))
 }
 
 /// `GET …/scim/cache`: the whole connector space, as ECMA2Host's diagnostic endpoint shows it.
