@@ -83,11 +83,11 @@ Feature: A misbehaving directory
     it is working on, and makes it all the same. Once it has, the host's answers agree with the
     directory, not with the 5xx. (The fault touches this scenario's objects only.)
     Given the provisioning service has created user "late"
-    And the directory takes 2 seconds to answer the host's modifies
+    And the directory takes 1.5 seconds to answer the host's modifies
     When the provisioning service updates user "late" with:
       | surname | Later |
     Then the host answers a 5xx with a SCIM error
-    When the provisioning service waits 2.5 seconds
+    When the provisioning service waits 1 second
     And the directory is back
     And the provisioning service reads user "late" by id
     Then the host's answer for user "late" agrees with the target on surname
