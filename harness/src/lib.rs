@@ -18,6 +18,7 @@
 pub mod capability;
 pub mod checks;
 pub mod config;
+pub mod coverage;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod expected;

@@ -44,6 +44,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "both")]
         dialect: DialectArg,
     },
+    /// Every requirement of the catalogue with the scenarios that check it and, per profile,
+    /// whether one of them runs there (an import hook and fault injection counted as
+    /// available); ends with `MUST covered: N/M`. Exits 1 when a MUST is checked under none of
+    /// the profiles.
+    Requirements {
+        /// A profile to look at (repeatable); default: every shipped profile.
+        #[arg(long = "profile", value_name = "NAME")]
+        profiles: Vec<String>,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+    },
     /// Run the mock LDAP server on its own, for aiming a host at a directory that misbehaves on
     /// demand or answers like AD LDS.
     #[cfg(feature = "embedded")]
@@ -123,6 +135,14 @@ struct Selection {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// A block per requirement and a summary line.
+    Text,
+    /// The same as one JSON document.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum DialectArg {
     /// `Add`/`Replace`, "False", one operation per attribute.
     EntraDefault,
@@ -198,6 +218,16 @@ fn prepare(selection: &Selection) -> anyhow::Result<Prepared> {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Requirements { profiles, format } => {
+            let suite = Suite::embedded()?;
+            let coverage = harness::coverage::Coverage::of(&suite, &profiles)
+                .map_err(|e| harness::config::ConfigError::invalid("--profile", e))?;
+            match format {
+                FormatArg::Text => print!("{}", coverage.text()),
+                FormatArg::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
+            }
+            Ok(coverage.exit_code())
+        }
         Command::List { selection, dialect } => {
             let (config, suite, profiles) = prepare(&selection)?;
             let options = RunOptions {

@@ -655,3 +655,42 @@ async fn run_tests_any_scim_base_with_a_profile_of_the_vendors_own() {
         "{stderr}"
     );
 }
+
+#[test]
+fn requirements_lists_coverage_and_exits_1_while_a_must_is_unchecked() {
+    let out = ecmacert().arg("requirements").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = text.lines().last().unwrap_or_default();
+    let (covered, all) = summary
+        .strip_prefix("MUST covered: ")
+        .and_then(|s| s.split_once('/'))
+        .map(|(a, b)| (a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()))
+        .unwrap_or_else(|| panic!("no summary line: {summary:?}"));
+    assert!(covered > 0 && covered <= all, "{summary}");
+    let expected = if covered < all { 1 } else { 0 };
+    assert_eq!(out.status.code(), Some(expected), "{summary}");
+    // Scenarios appear under the requirements they check.
+    assert!(
+        text.contains("ECMA-IMPORT-012 MUST — 1 scenario(s), runs under mariadb-procedures, postgres-procedures"),
+        "{text}"
+    );
+    let json = ecmacert()
+        .args([
+            "requirements",
+            "--format",
+            "json",
+            "--profile",
+            "sqlite-table",
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["profiles"], serde_json::json!(["sqlite-table"]));
+    assert_eq!(doc["requirements"].as_array().unwrap().len(), 159);
+    let unknown = ecmacert()
+        .args(["requirements", "--profile", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown profile \"nope\""));
+}
