@@ -69,3 +69,9 @@ Feature: Create
     When the provisioning service creates user "lowered" with the extension URN and member names in another case
     Then the host answers 201 Created with an id
     And the target holds user "lowered" with every attribute the request carried
+
+  @req:ECMA-CREATE-005 @must
+  Scenario: The 201 says where the user is
+    When the provisioning service creates user "located"
+    Then the host answers 201 Created with an id
+    And the answer's Location and meta.location are the user's URL

@@ -400,6 +400,47 @@ pub fn created_id(x: &Exchange) -> Result<String, CheckFailure> {
     }
 }
 
+/// ECMA-CREATE-005: a 201 says where the user is — a `Location` header and a `meta.location`
+/// that agree, both `<base>/Users/<id>` with the id as one percent-encoded segment (RFC 7644
+/// §3.3, RFC 3986 §3.3), and `meta.resourceType` `User`.
+pub fn created_location(x: &Exchange, base: &str) -> Result<(), CheckFailure> {
+    let fail = |message: String| CheckFailure {
+        requirement: "ECMA-CREATE-005",
+        message,
+    };
+    let body = json(x).unwrap_or(Value::Null);
+    let id = body["id"].as_str().unwrap_or_default();
+    let header = x
+        .response_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| fail("expected a Location header on the 201, got none".into()))?;
+    let meta = body["meta"]["location"].as_str().unwrap_or_default();
+    if meta != header {
+        return Err(fail(format!(
+            "expected meta.location to equal the Location header {header:?}, got {meta:?}"
+        )));
+    }
+    let segment = header
+        .strip_prefix(base.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix("/Users/"))
+        .filter(|s| !s.contains('/'));
+    let named = segment.map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy());
+    if named.as_deref() != Some(id) {
+        return Err(fail(format!(
+            "expected the Location to be {base}/Users/ and the id {id:?} as one segment, got {header:?}"
+        )));
+    }
+    if body["meta"]["resourceType"] != "User" {
+        return Err(fail(format!(
+            "expected meta.resourceType \"User\", got {}",
+            body["meta"]["resourceType"]
+        )));
+    }
+    Ok(())
+}
+
 /// ECMA-READ-004: no secret-bearing attribute in a returned resource.
 ///
 /// Looks at the resource itself and at every resource of a ListResponse, and — for

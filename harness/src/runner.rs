@@ -1082,16 +1082,16 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 84),
-        ("mariadb-procedures", 84),
-        ("mariadb-table", 82),
-        ("mariadb-types", 81),
-        ("openldap-disable-flag", 87),
-        ("openldap-inetorgperson", 86),
-        ("openldap-posix", 87),
-        ("postgres-procedures", 84),
-        ("postgres-table", 82),
-        ("postgres-types", 81),
-        ("sqlite-table", 81),
+        ("adlds-user", 85),
+        ("mariadb-procedures", 85),
+        ("mariadb-table", 83),
+        ("mariadb-types", 82),
+        ("openldap-disable-flag", 88),
+        ("openldap-inetorgperson", 87),
+        ("openldap-posix", 88),
+        ("postgres-procedures", 85),
+        ("postgres-table", 83),
+        ("postgres-types", 82),
+        ("sqlite-table", 82),
     ];
 }

@@ -24,6 +24,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(schema_lists_profile),
     ),
     (r"^the host answers 201 Created with an id$", step!(created)),
+    (
+        r"^the answer's Location and meta.location are the user's URL$",
+        step!(created_location),
+    ),
     (r"^the host answers 200 or 204$", step!(ok_or_no_content)),
     (r"^the host answers 204 with no body$", step!(no_content)),
     (
@@ -207,6 +211,13 @@ async fn created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let x = w.last()?.clone();
     checks::status(&x, &[201], "ECMA-CREATE-001")?;
     checks::created_id(&x)?;
+    Ok(())
+}
+
+async fn created_location(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    let base = w.run()?.service.base().to_owned();
+    w.check(checks::created_location(&x, &base))?;
     Ok(())
 }
 

@@ -647,3 +647,28 @@ async fn a_host_that_writes_date_times_in_another_zone_fails_the_typed_tables() 
         );
     }
 }
+
+/// A defect: a 201 without a Location header.
+async fn no_location(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().remove(axum::http::header::LOCATION);
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_201_does_not_say_where_fails() {
+    for (profile, message) in kills(
+        &["sqlite-table"],
+        false,
+        "@req:ECMA-CREATE-005",
+        "The 201 says where the user is",
+        |app| app.layer(middleware::from_fn(no_location)),
+    )
+    .await
+    {
+        assert!(
+            message.contains("expected a Location header"),
+            "{profile}: {message}"
+        );
+    }
+}
