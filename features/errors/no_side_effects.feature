@@ -74,3 +74,15 @@ Feature: Errors change nothing
   Scenario: A query too long to serve is served, or refused with a SCIM error
     When the provisioning service matches on surname "{x×9000}"
     Then the host answers 200 with an empty list, or with a SCIM error
+
+  @req:ECMA-ERR-011 @req:ECMA-ERR-001 @must
+  Scenario Outline: A connector name that is <which> is a 4xx, never an empty list
+    Connector names in ECMA2Host's URL are case-sensitive. Entra reads an empty list as "no such
+    user" and creates one; a wrong tenant URL must fail Test Connection instead.
+    When the provisioning service asks a connector name that is <which>
+    Then the host answers a 4xx that is not a list of users
+
+    Examples:
+      | which                                |
+      | not configured                       |
+      | the configured one in another case   |

@@ -383,6 +383,24 @@ impl ProvisioningService {
         &self.base
     }
 
+    /// The same client and token aimed at the connector `name` of the same host, when the base
+    /// is ECMA2Host's `…/ecma2host_{connector}/scim`; `None` for another layout (`scim_url`).
+    pub fn at_connector(&self, name: &str) -> Option<ProvisioningService> {
+        let (host, rest) = self.base.split_once("/ecma2host_")?;
+        let (_, tail) = rest.split_once('/')?;
+        Some(ProvisioningService {
+            client: self.client.clone(),
+            base: format!("{host}/ecma2host_{name}/{tail}"),
+            token: self.token.clone(),
+        })
+    }
+
+    /// The connector's name in the base URL (`…/ecma2host_{connector}/scim`), if it has one.
+    pub fn connector_name(&self) -> Option<&str> {
+        let (_, rest) = self.base.split_once("/ecma2host_")?;
+        rest.split_once('/').map(|(name, _)| name)
+    }
+
     /// A token that is not the connector's, as [`TokenVariant`] says; never the token itself
     /// (ECMA-AUTH-002), whatever the token is made of.
     pub fn token_variant(&self, variant: TokenVariant) -> String {

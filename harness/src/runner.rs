@@ -1082,16 +1082,16 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 85),
-        ("mariadb-procedures", 85),
-        ("mariadb-table", 83),
-        ("mariadb-types", 82),
-        ("openldap-disable-flag", 88),
-        ("openldap-inetorgperson", 87),
-        ("openldap-posix", 88),
-        ("postgres-procedures", 85),
-        ("postgres-table", 83),
-        ("postgres-types", 82),
-        ("sqlite-table", 82),
+        ("adlds-user", 87),
+        ("mariadb-procedures", 87),
+        ("mariadb-table", 85),
+        ("mariadb-types", 84),
+        ("openldap-disable-flag", 90),
+        ("openldap-inetorgperson", 89),
+        ("openldap-posix", 90),
+        ("postgres-procedures", 87),
+        ("postgres-table", 85),
+        ("postgres-types", 84),
+        ("sqlite-table", 84),
     ];
 }

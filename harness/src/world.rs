@@ -376,6 +376,17 @@ impl EcmaWorld {
     /// the checks every answer gets (a SCIM Error body for errors, MUST; the SCIM media type,
     /// SHOULD).
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
+        let service = self.run()?.service.clone();
+        self.send_via(&service, request, auth).await
+    }
+
+    /// [`send`](Self::send) through another client of the same host (another connector name).
+    pub async fn send_via(
+        &mut self,
+        service: &ProvisioningService,
+        request: Request,
+        auth: Auth,
+    ) -> Result<Exchange, Failure> {
         let run = self.run()?;
         self.target.before = Some(self.snapshot().await?);
         self.target.writes_before = run
@@ -385,7 +396,7 @@ impl EcmaWorld {
         self.remember_passwords(&request);
         // The checks read the answer as it came; the evidence keeps a copy with every secret
         // redacted (messages are redacted when the report is made).
-        let exchange = run.service.send(&request, &auth).await;
+        let exchange = service.send(&request, &auth).await;
         let mut evidence = exchange.clone();
         let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
         self.scim.last = Some(exchange.clone());

@@ -25,6 +25,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     ),
     (r"^the host answers 201 Created with an id$", step!(created)),
     (
+        r"^the host answers a 4xx that is not a list of users$",
+        step!(client_error_no_list),
+    ),
+    (
         r"^the answer's Location and meta.location are the user's URL$",
         step!(created_location),
     ),
@@ -212,6 +216,28 @@ async fn created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     checks::status(&x, &[201], "ECMA-CREATE-001")?;
     checks::created_id(&x)?;
     Ok(())
+}
+
+/// ECMA-ERR-011: a request to a connector that is not configured is a 4xx Error, never a
+/// success and never a ListResponse (Entra would take it for "no such user" and create one).
+async fn client_error_no_list(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    let list =
+        json(&x).is_some_and(|b| b.get("Resources").is_some() || b.get("totalResults").is_some());
+    match x.status {
+        Some(s) if (400..500).contains(&s) && !list => Ok(()),
+        _ => {
+            w.check::<()>(Err(checks::CheckFailure {
+                requirement: "ECMA-ERR-011",
+                message: format!(
+                    "expected a 4xx Error for a connector that is not configured, got {}{}",
+                    checks::got(&x),
+                    if list { " with a ListResponse" } else { "" }
+                ),
+            }))?;
+            Ok(())
+        }
+    }
 }
 
 async fn created_location(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

@@ -92,6 +92,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(update_required_empty),
     ),
     (
+        r"^the provisioning service asks a connector name that is (not configured|the configured one in another case)$",
+        step!(other_connector),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" with the unique value of user "([^"]+)"$"#,
         step!(create_with_taken_value),
     ),
@@ -405,6 +409,51 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
     let mut attrs = w.create_attributes(&user, &[])?;
     attrs.insert("-dn-".into(), Value::String(dn));
     w.create(&user, attrs).await?;
+    Ok(())
+}
+
+/// Entra's Test Connection query, sent to another connector name of the same host: one that is
+/// not configured, or the configured one in another case (names are case-sensitive). The
+/// scenario needs ECMA2Host's URL layout (`…/ecma2host_{connector}/scim`).
+async fn other_connector(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let which = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let name = run.service.connector_name().ok_or_else(|| {
+        Failure::new(
+            "the host's SCIM URL is not …/ecma2host_{connector}/scim, so no other connector name can be formed",
+        )
+    })?;
+    let other = if which == "not configured" {
+        format!("{name}Unknown")
+    } else {
+        let flipped: String = name
+            .chars()
+            .map(|c| {
+                if c.is_uppercase() {
+                    c.to_lowercase().next().unwrap_or(c)
+                } else {
+                    c.to_uppercase().next().unwrap_or(c)
+                }
+            })
+            .collect();
+        if flipped == name {
+            return Err(Failure::new(format!(
+                "the connector name {name:?} has no letters, so it has no other case"
+            )));
+        }
+        flipped
+    };
+    let service = run
+        .service
+        .at_connector(&other)
+        .ok_or_else(|| Failure::new("cannot form another connector's URL"))?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    w.send_via(
+        &service,
+        entra::test_connection(&matching.target),
+        Auth::Token,
+    )
+    .await?;
     Ok(())
 }
 

@@ -672,3 +672,38 @@ async fn a_host_whose_201_does_not_say_where_fails() {
         );
     }
 }
+
+/// A defect: connector names matched without case (`/ecma2host_sql/…` served as `SQL`).
+async fn case_blind_connector(mut request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if let Some(rest) = path.strip_prefix("/ecma2host_")
+        && let Some((name, tail)) = rest.split_once('/')
+        && name.eq_ignore_ascii_case("SQL")
+    {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        *request.uri_mut() = format!("/ecma2host_SQL/{tail}{query}").parse().unwrap();
+    }
+    next.run(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_ignores_the_case_of_connector_names_fails() {
+    for (profile, message) in kills(
+        &["sqlite-table"],
+        false,
+        "@req:ECMA-ERR-011",
+        "A connector name that is the configured one in another case is a 4xx, never an empty list",
+        |app| app.layer(middleware::from_fn(case_blind_connector)),
+    )
+    .await
+    {
+        assert!(
+            message.contains("got 200 with a ListResponse"),
+            "{profile}: {message}"
+        );
+    }
+}
