@@ -75,3 +75,11 @@ Feature: Create
     When the provisioning service creates user "located"
     Then the host answers 201 Created with an id
     And the answer's Location and meta.location are the user's URL
+
+  @req:ECMA-CREATE-006 @must
+  Scenario: An id and meta the client sends are ignored
+    `id` and `meta` are the service provider's (RFC 7643 §3.1): a create that carries its own is
+    answered with the host's, and the target is written as if they were absent.
+    When the provisioning service creates user "claims" claiming an id and meta of its own
+    Then the host answers 201 Created with an id and meta of its own
+    And the target holds user "claims" with every attribute the request carried

@@ -1082,16 +1082,16 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 87),
-        ("mariadb-procedures", 87),
-        ("mariadb-table", 85),
-        ("mariadb-types", 84),
-        ("openldap-disable-flag", 90),
-        ("openldap-inetorgperson", 89),
-        ("openldap-posix", 90),
-        ("postgres-procedures", 87),
-        ("postgres-table", 85),
-        ("postgres-types", 84),
-        ("sqlite-table", 84),
+        ("adlds-user", 88),
+        ("mariadb-procedures", 88),
+        ("mariadb-table", 86),
+        ("mariadb-types", 85),
+        ("openldap-disable-flag", 91),
+        ("openldap-inetorgperson", 90),
+        ("openldap-posix", 91),
+        ("postgres-procedures", 88),
+        ("postgres-table", 86),
+        ("postgres-types", 85),
+        ("sqlite-table", 85),
     ];
 }

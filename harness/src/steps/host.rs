@@ -25,6 +25,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     ),
     (r"^the host answers 201 Created with an id$", step!(created)),
     (
+        r"^the host answers 201 Created with an id and meta of its own$",
+        step!(created_own_id),
+    ),
+    (
         r"^the host answers a 4xx that is not a list of users$",
         step!(client_error_no_list),
     ),
@@ -238,6 +242,45 @@ async fn client_error_no_list(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             Ok(())
         }
     }
+}
+
+/// ECMA-CREATE-006: the client's `id` and `meta` were ignored.
+async fn created_own_id(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[201], "ECMA-CREATE-001")?;
+    let id = checks::created_id(&x)?;
+    let body = json(&x).unwrap_or(Value::Null);
+    let claimed = crate::steps::provisioning::CLAIMED_ID;
+    let meta = &body["meta"];
+    let mut wrong = Vec::new();
+    if id == claimed {
+        wrong.push(format!("the id is the one the client sent ({claimed:?})"));
+    }
+    if meta["location"]
+        .as_str()
+        .is_some_and(|l| l.contains("elsewhere.example"))
+    {
+        wrong.push(format!(
+            "meta.location is the client's ({})",
+            meta["location"]
+        ));
+    }
+    if meta["resourceType"] != "User" {
+        wrong.push(format!("meta.resourceType is {}", meta["resourceType"]));
+    }
+    if meta["created"] == "2001-01-01T00:00:00Z" {
+        wrong.push("meta.created is the client's".to_owned());
+    }
+    if !wrong.is_empty() {
+        w.check::<()>(Err(checks::CheckFailure {
+            requirement: "ECMA-CREATE-006",
+            message: format!(
+                "expected the client's id and meta to be ignored: {}",
+                wrong.join("; ")
+            ),
+        }))?;
+    }
+    Ok(())
 }
 
 async fn created_location(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

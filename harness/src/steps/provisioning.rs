@@ -96,6 +96,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(other_connector),
     ),
     (
+        r#"^the provisioning service creates user "([^"]+)" claiming an id and meta of its own$"#,
+        step!(create_claiming),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" with the unique value of user "([^"]+)"$"#,
         step!(create_with_taken_value),
     ),
@@ -409,6 +413,30 @@ async fn create_in_missing_container(w: &mut EcmaWorld, ctx: Context) -> StepRes
     let mut attrs = w.create_attributes(&user, &[])?;
     attrs.insert("-dn-".into(), Value::String(dn));
     w.create(&user, attrs).await?;
+    Ok(())
+}
+
+/// The id a create claims for itself (ECMA-CREATE-006: read-only, so ignored).
+pub const CLAIMED_ID: &str = "client-chosen-id-0001";
+
+/// A create whose body carries an `id` and a `meta` of the client's: both are read-only
+/// (RFC 7643 §3.1), so the host must ignore them.
+async fn create_claiming(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let attrs = w.create_attributes(&user, &[])?;
+    w.scim.subject = Some(user.clone());
+    w.scim.carried = attrs.clone();
+    let mut request = entra::create(&attrs);
+    if let Some(Body::Json(body)) = &mut request.body {
+        body["id"] = json!(CLAIMED_ID);
+        body["meta"] = json!({
+            "resourceType": "Group",
+            "location": format!("https://elsewhere.example/scim/Users/{CLAIMED_ID}"),
+            "created": "2001-01-01T00:00:00Z",
+        });
+    }
+    let x = w.send(request, Auth::Token).await?;
+    w.record_created(&user, &x, attrs).await?;
     Ok(())
 }
 

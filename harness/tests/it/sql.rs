@@ -707,3 +707,35 @@ async fn a_host_that_ignores_the_case_of_connector_names_fails() {
         );
     }
 }
+
+/// A defect: the client's id is taken (the answer carries the id the create claimed).
+async fn takes_client_id(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::CREATED {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let mut resource: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    resource["id"] = serde_json::json!("client-chosen-id-0001");
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(resource.to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_takes_the_clients_id_fails() {
+    for (profile, message) in kills(
+        &["sqlite-table"],
+        false,
+        "@req:ECMA-CREATE-006",
+        "An id and meta the client sends are ignored",
+        |app| app.layer(middleware::from_fn(takes_client_id)),
+    )
+    .await
+    {
+        assert!(
+            message.contains("the id is the one the client sent"),
+            "{profile}: {message}"
+        );
+    }
+}
