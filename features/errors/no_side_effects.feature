@@ -75,7 +75,7 @@ Feature: Errors change nothing
     When the provisioning service matches on surname "{x×9000}"
     Then the host answers 200 with an empty list, or with a SCIM error
 
-  @req:ECMA-ERR-011 @req:ECMA-ERR-001 @must
+  @req:ECMA-ERR-011 @req:ECMA-ERR-001 @requires:connector-url @must
   Scenario Outline: A connector name that is <which> is a 4xx, never an empty list
     Connector names in ECMA2Host's URL are case-sensitive. Entra reads an empty list as "no such
     user" and creates one; a wrong tenant URL must fail Test Connection instead.

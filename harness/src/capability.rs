@@ -56,11 +56,14 @@ pub enum Capability {
     ImportHook,
     /// The run can make the target fail on cue (the embedded default's mocks).
     FaultInjection,
+    /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
+    /// names of the same host can be formed (not with `host.scim_url`).
+    ConnectorUrl,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 18] = [
+    pub const ALL: [Capability; 19] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -79,6 +82,7 @@ impl Capability {
         Capability::RefusedValue,
         Capability::ImportHook,
         Capability::FaultInjection,
+        Capability::ConnectorUrl,
     ];
 
     /// The name in `@requires:<name>` and in profiles.
@@ -102,12 +106,16 @@ impl Capability {
             Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
             Capability::FaultInjection => "fault-injection",
+            Capability::ConnectorUrl => "connector-url",
         }
     }
 
     /// True for what the run provides rather than what the host is configured to do.
     pub fn is_run_provided(self) -> bool {
-        matches!(self, Capability::ImportHook | Capability::FaultInjection)
+        matches!(
+            self,
+            Capability::ImportHook | Capability::FaultInjection | Capability::ConnectorUrl
+        )
     }
 
     /// What a run lacks without it, for "not checked for this host".
@@ -116,6 +124,9 @@ impl Capability {
             Capability::ImportHook => "no import hook (host.import)",
             Capability::FaultInjection => {
                 "no fault injection (only the embedded default's mock directories fail on cue)"
+            }
+            Capability::ConnectorUrl => {
+                "a SCIM URL that is not …/ecma2host_{connector}/scim (host.scim_url), so no other connector name can be asked"
             }
             _ => "",
         }

@@ -401,8 +401,8 @@ pub fn created_id(x: &Exchange) -> Result<String, CheckFailure> {
 }
 
 /// ECMA-CREATE-005: a 201 says where the user is — a `Location` header and a `meta.location`
-/// that agree, both `<base>/Users/<id>` with the id as one percent-encoded segment (RFC 7644
-/// §3.3, RFC 3986 §3.3), and `meta.resourceType` `User`.
+/// that agree, both an absolute URL ending in `/Users/<id>` with the id as one percent-encoded
+/// segment (RFC 7644 §3.3, RFC 3986 §3.3), and `meta.resourceType` `User`.
 pub fn created_location(x: &Exchange, base: &str) -> Result<(), CheckFailure> {
     let fail = |message: String| CheckFailure {
         requirement: "ECMA-CREATE-005",
@@ -422,14 +422,17 @@ pub fn created_location(x: &Exchange, base: &str) -> Result<(), CheckFailure> {
             "expected meta.location to equal the Location header {header:?}, got {meta:?}"
         )));
     }
+    // The host's own URL of the user: absolute, ending in /Users/<id as one segment>. A host
+    // behind a gateway may name itself, not the base the client used ({base}).
     let segment = header
-        .strip_prefix(base.trim_end_matches('/'))
-        .and_then(|rest| rest.strip_prefix("/Users/"))
+        .rsplit_once("/Users/")
+        .filter(|(start, _)| start.starts_with("https://") || start.starts_with("http://"))
+        .map(|(_, s)| s)
         .filter(|s| !s.contains('/'));
     let named = segment.map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy());
     if named.as_deref() != Some(id) {
         return Err(fail(format!(
-            "expected the Location to be {base}/Users/ and the id {id:?} as one segment, got {header:?}"
+            "expected the Location to be an absolute URL ending in /Users/ and the id {id:?} as one segment (as {base}/Users/…), got {header:?}"
         )));
     }
     if body["meta"]["resourceType"] != "User" {

@@ -135,6 +135,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
     let mut extra = std::collections::BTreeSet::new();
     extra.insert(Capability::FaultInjection);
     extra.insert(Capability::ImportHook);
+    extra.insert(Capability::ConnectorUrl);
     let tags = match &options.tags {
         Some(expr) => Some(
             expr.parse::<gherkin::tagexpr::TagOperation>()

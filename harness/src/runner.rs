@@ -249,6 +249,9 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     if config.host.import.is_some() {
         caps.insert(Capability::ImportHook);
     }
+    if config.host.scim_url.is_none() {
+        caps.insert(Capability::ConnectorUrl);
+    }
     caps
 }
 
@@ -1058,8 +1061,12 @@ mod tests {
     #[test]
     fn every_shipped_profile_plans_a_known_number_of_scenarios() {
         let suite = Suite::embedded().unwrap();
-        let everything: BTreeSet<Capability> =
-            [Capability::ImportHook, Capability::FaultInjection].into();
+        let everything: BTreeSet<Capability> = [
+            Capability::ImportHook,
+            Capability::FaultInjection,
+            Capability::ConnectorUrl,
+        ]
+        .into();
         let counts: Vec<(String, usize)> = suite
             .profiles
             .keys()
