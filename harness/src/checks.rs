@@ -400,9 +400,11 @@ pub fn created_id(x: &Exchange) -> Result<String, CheckFailure> {
     }
 }
 
-/// ECMA-CREATE-005: a 201 says where the user is — a `Location` header and a `meta.location`
-/// that agree, both an absolute URL ending in `/Users/<id>` with the id as one percent-encoded
-/// segment (RFC 7644 §3.3, RFC 3986 §3.3), and `meta.resourceType` `User`.
+/// ECMA-CREATE-005: a 201 says where the user is — a `Location` header (RFC 7231 §7.1.2
+/// allows a relative reference) and an absolute `meta.location` (RFC 7643 §3.1) that name the
+/// same resource, ending in `/Users/<id>` with the id as one percent-encoded segment (RFC 7644
+/// §3.3, RFC 3986 §3.3), and `meta.resourceType` `User`. A host behind a gateway may name its
+/// own base rather than the one the client used (`base`, for messages).
 pub fn created_location(x: &Exchange, base: &str) -> Result<(), CheckFailure> {
     let fail = |message: String| CheckFailure {
         requirement: "ECMA-CREATE-005",
@@ -417,22 +419,22 @@ pub fn created_location(x: &Exchange, base: &str) -> Result<(), CheckFailure> {
         .map(|(_, v)| v.clone())
         .ok_or_else(|| fail("expected a Location header on the 201, got none".into()))?;
     let meta = body["meta"]["location"].as_str().unwrap_or_default();
-    if meta != header {
+    // The id a URL names as its last segment after /Users/.
+    let names_id = |url: &str| {
+        url.rsplit_once("/Users/")
+            .map(|(_, s)| s)
+            .filter(|s| !s.contains('/'))
+            .is_some_and(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy() == id)
+    };
+    let absolute = meta.starts_with("https://") || meta.starts_with("http://");
+    if !absolute || !names_id(meta) {
         return Err(fail(format!(
-            "expected meta.location to equal the Location header {header:?}, got {meta:?}"
+            "expected meta.location to be an absolute URL ending in /Users/ and the id {id:?} as one segment (as {base}/Users/…), got {meta:?}"
         )));
     }
-    // The host's own URL of the user: absolute, ending in /Users/<id as one segment>. A host
-    // behind a gateway may name itself, not the base the client used ({base}).
-    let segment = header
-        .rsplit_once("/Users/")
-        .filter(|(start, _)| start.starts_with("https://") || start.starts_with("http://"))
-        .map(|(_, s)| s)
-        .filter(|s| !s.contains('/'));
-    let named = segment.map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy());
-    if named.as_deref() != Some(id) {
+    if !names_id(&header) || !meta.ends_with(header.as_str()) {
         return Err(fail(format!(
-            "expected the Location to be an absolute URL ending in /Users/ and the id {id:?} as one segment (as {base}/Users/…), got {header:?}"
+            "expected the Location header to name the resource meta.location names ({meta:?}), got {header:?}"
         )));
     }
     if body["meta"]["resourceType"] != "User" {

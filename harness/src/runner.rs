@@ -449,6 +449,7 @@ pub async fn run_with(
         }
     };
     let levels = Arc::new(suite.levels());
+    let scripts = Arc::new(suite.scripts.clone());
     let scenarios = Arc::new(AtomicU64::new(options.first_scenario));
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
@@ -475,7 +476,7 @@ pub async fn run_with(
                         secrets: secrets.clone(),
                         levels: levels.clone(),
                         faults: faults.clone(),
-                        scripts: Arc::new(suite.scripts.clone()),
+                        scripts: scripts.clone(),
                     });
                     run_cucumber(suite, &planned, ctx, options).await
                 }

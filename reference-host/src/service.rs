@@ -67,9 +67,6 @@ const ID_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// The longest wait between attempts at the first import while the target is unreachable.
 const MAX_IMPORT_BACKOFF: Duration = Duration::from_secs(30);
 
-/// How many empty pages in a row an import accepts before it calls the paging stuck.
-const MAX_EMPTY_PAGES: usize = 16;
-
 /// Query parameters of `GET /Users` and `GET /Users/{id}`.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
@@ -288,29 +285,15 @@ impl ConnectorService {
         let result = async {
             let mut session = self.connector.open_import().await?;
             let mut entries = Vec::new();
-            // The paging contract: every object once, and every page a step forward. A target
-            // whose paging repeats itself (a read procedure that ignores @StartIndex, a server
-            // that hands back the same cookie) would otherwise make the import endless and its
-            // memory unbounded; it fails at the first repeated object instead.
+            // The paging contract: every object once. A target whose paging repeats itself (a
+            // read procedure that ignores @StartIndex, a server that hands back the same
+            // cookie) would otherwise make the import endless and its memory unbounded; it
+            // fails at the first repeated object instead.
             let mut seen: HashMap<String, usize> = HashMap::new();
             let mut pages = 0_usize;
-            let mut empty_in_a_row = 0_usize;
             while let Some(page) = session.next_page().await? {
                 pages += 1;
-                if page.is_empty() {
-                    empty_in_a_row += 1;
-                    if empty_in_a_row >= MAX_EMPTY_PAGES {
-                        return Err(ConnectorError::Unavailable {
-                            detail: format!(
-                                "import stopped: {} gave {empty_in_a_row} empty pages in a row \
-                                 without ending; the previous connector space is kept",
-                                session.source()
-                            ),
-                        });
-                    }
-                }
                 for entry in &page {
-                    empty_in_a_row = 0;
                     if let Some(first) = seen.insert(self.space.key(&entry.anchor), pages) {
                         let whereabouts = if first == pages {
                             format!("in page {pages}")
