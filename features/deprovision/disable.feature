@@ -62,3 +62,13 @@ Feature: Disable and enable
     Then the host answers 201 Created with an id
     And the answer shows user "waker" active
     And the target holds user "waker"
+
+  @req:ECMA-DEPROV-012 @requires:disable-flow-set-attribute @requires:delete-flow-delete @must
+  Scenario: The disable flow and the delete flow apply each on its own
+    Given the provisioning service has created user "twice"
+    When the provisioning service disables user "twice"
+    Then the host answers 200 or 204
+    And the target holds user "twice" marked disabled
+    When the provisioning service deletes user "twice"
+    Then the host answers 204 with no body
+    And the target holds no user "twice"

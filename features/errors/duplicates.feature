@@ -25,3 +25,10 @@ Feature: Duplicates
     When the provisioning service creates user "second" with the unique value of user "holder"
     Then the host answers 409 uniqueness
     And the target holds no user "second"
+
+  @req:ECMA-ROBUST-005 @must
+  Scenario: The same user created eight times at once is created once
+    Entra retries a create whose answer it lost while the first may still be in flight.
+    When the provisioning service creates user "racer" 8 times at once
+    Then exactly one of the creates is answered 201 and the others 409
+    And the target holds user "racer"

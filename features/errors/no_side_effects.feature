@@ -1,8 +1,10 @@
 Feature: Errors change nothing
   Whenever the host answers with an error, the target is exactly as it was before the request.
 
-  @req:ECMA-ERR-010 @req:ECMA-ERR-004 @must
+  @req:ECMA-ERR-010 @req:ECMA-ERR-004 @req:ECMA-ERR-008 @must
   Scenario: A body that is not JSON is refused
+    Every answer is searched for the connector's token and the target's password (ECMA-ERR-008);
+    an error answer, which may quote the request, is where a host leaks them.
     Given the provisioning service has created user "bystander"
     When the provisioning service sends a create for user "junk" whose body is not JSON
     Then the host answers 400 invalidSyntax
@@ -86,3 +88,22 @@ Feature: Errors change nothing
       | which                                |
       | not configured                       |
       | the configured one in another case   |
+
+  @req:ECMA-DN-005 @ldap @must
+  Scenario: A create without -dn- is refused and nothing is created
+    When the provisioning service creates user "nameless" without -dn-
+    Then the host answers a 4xx with a SCIM error
+    And the target holds no user "nameless"
+
+  @req:ECMA-DN-004 @ldap @must
+  Scenario: A -dn- that is not a DN is refused and nothing is created
+    When the provisioning service creates user "upn" with a -dn- that is not a DN
+    Then the host answers a 4xx with a SCIM error
+    And the target holds no user "upn"
+
+  @req:ECMA-ROBUST-013 @must
+  Scenario: After a body that is not JSON the host answers the next request as before
+    Given the provisioning service has created user "steady"
+    When the provisioning service sends a create for user "junk" whose body is not JSON
+    And the provisioning service matches user "steady" on mail
+    Then the host answers 200 with exactly user "steady"

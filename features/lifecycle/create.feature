@@ -83,3 +83,9 @@ Feature: Create
     When the provisioning service creates user "claims" claiming an id and meta of its own
     Then the host answers 201 Created with an id and meta of its own
     And the target holds user "claims" with every attribute the request carried
+
+  @req:ECMA-ROBUST-004 @must
+  Scenario: Sixteen different users created at once all land
+    When the provisioning service creates 16 users "crowd" at once
+    Then every one of the creates is answered 201 with an id of its own
+    And the target holds every one of the users "crowd"

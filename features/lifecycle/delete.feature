@@ -40,3 +40,17 @@ Feature: Delete
       | a read by id |
       | an update    |
       | a delete     |
+
+  @req:ECMA-DEPROV-011 @requires:delete-flow-set-attribute @must
+  Scenario: Deleting sets the deprovisioning attribute and keeps the user when the delete flow is Set attribute value
+    Given the provisioning service has created user "kept"
+    When the provisioning service deletes user "kept"
+    Then the host answers 204 with no body
+    And the target holds user "kept" marked deleted
+
+  @req:ECMA-DEPROV-011 @requires:delete-flow-none @must
+  Scenario: Deleting changes nothing when the delete flow is None
+    Given the provisioning service has created user "untouched"
+    When the provisioning service deletes user "untouched"
+    Then the host answers 204 with no body
+    And the target is unchanged

@@ -11,7 +11,7 @@ Feature: Update
     And the target holds user "upd" with every attribute the request carried
     And the host returns user "upd" with every attribute the request carried
 
-  @req:ECMA-UPDATE-001 @req:ECMA-UPDATE-010 @must
+  @req:ECMA-UPDATE-001 @req:ECMA-UPDATE-010 @req:ECMA-UPDATE-006 @must
   Scenario: Named attributes are updated
     Given the provisioning service has created user "upd2"
     When the provisioning service updates user "upd2" with:
@@ -79,3 +79,44 @@ Feature: Update
     When the provisioning service updates the mail of user "raced" 16 times at once
     Then every answer is 200 or 204
     And the host returns user "raced" with the mail the target holds
+
+  @req:ECMA-UPDATE-002 @must
+  Scenario: Op names are read in any case
+    Given the provisioning service has created user "loud"
+    When the provisioning service updates user "loud" with the op names in upper case:
+      | surname | Loud |
+    Then the host answers 200 or 204
+    And the target holds user "loud" with:
+      | surname | Loud |
+
+  @req:ECMA-UPDATE-012 @must
+  Scenario: Remove with a path clears the attribute
+    Given the provisioning service has created user "cleared"
+    When the provisioning service removes the mail of user "cleared"
+    Then the host answers 200 or 204
+    And the target holds user "cleared" without mail
+
+  @req:ECMA-UPDATE-012 @must
+  Scenario: Remove without a path is refused as noTarget and changes nothing
+    Given the provisioning service has created user "aimless"
+    When the provisioning service sends a remove without a path for user "aimless"
+    Then the host answers 400 noTarget
+    And the target is unchanged
+
+  @req:ECMA-ANCHOR-004 @must
+  Scenario: The id stays valid when the matching attribute changes
+    Given the provisioning service has created user "rematched"
+    When the provisioning service updates user "rematched" with:
+      | mail | rematched.new@contoso.lab |
+    Then the host answers 200 or 204
+    When the provisioning service reads user "rematched" by id
+    Then the host answers 200 with user "rematched"
+
+  @req:ECMA-UPDATE-003 @must
+  Scenario: Add on a single-valued attribute that has a value replaces it
+    Given the provisioning service has created user "added"
+    When the provisioning service sends Add for user "added" with:
+      | surname | Addison |
+    Then the host answers 200 or 204
+    And the target holds user "added" with:
+      | surname | Addison |

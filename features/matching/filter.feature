@@ -87,3 +87,56 @@ Feature: Matching
       | trailing spaces | padded | Padded{ ×2}     | Padded |
       | another case    | cased  | Cased           | CASED  |
       | accents         | accent | Accent          | Accènt |
+
+  @req:ECMA-MATCH-008 @must
+  Scenario: Attribute names and operators are read in any case
+    Given the provisioning service has created user "shout"
+    When the provisioning service matches user "shout" on mail with the attribute name and operator in upper case
+    Then the host answers 200 with exactly user "shout"
+
+  @req:ECMA-MATCH-014 @must
+  Scenario Outline: A filter with <form> is refused as invalidFilter or applied, never answered unfiltered
+    An operator Entra never sends may be implemented or refused with 400 invalidFilter; what
+    the host may not do is answer it with users the filter does not select.
+    Given the provisioning service has created user "probe"
+    And the provisioning service has created user "neighbour"
+    When the provisioning service matches user "probe" on mail with the filter '<filter>'
+    Then the host answers 400 invalidFilter, or 200 with exactly user "probe"
+
+    Examples:
+      | form        | filter                                           |
+      | co          | {attribute} co {value}                           |
+      | sw          | {attribute} sw {value}                           |
+      | or          | {attribute} eq {value} or {attribute} eq {value} |
+
+  @req:ECMA-MATCH-014 @must
+  Scenario Outline: A malformed filter is refused as invalidFilter
+    Given the provisioning service has created user "probe"
+    When the provisioning service matches user "probe" on mail with the filter '<filter>'
+    Then the host answers 400 invalidFilter
+
+    Examples:
+      | form                | filter                          |
+      | no value            | {attribute} eq                  |
+      | an unknown operator | {attribute} xx {value}          |
+      | an unclosed string  | {attribute} eq "unclosed        |
+      | a dangling and      | {attribute} eq {value} and      |
+
+  @req:ECMA-MATCH-013 @must
+  Scenario Outline: A filter value with <kind> matches literally and never widens the result
+    The target's query syntax (an LDAP filter, an SQL literal or LIKE pattern) must never see the
+    value as syntax: a wildcard that widened the answer would let Entra match the wrong user.
+    Given the provisioning service has created user "literal" with:
+      | surname | <stored> |
+    And the provisioning service has created user "widened" with:
+      | surname | <other> |
+    When the provisioning service matches on surname "<stored>"
+    Then the host answers 200 with exactly one user, "literal"
+
+    Examples:
+      | kind            | stored      | other        |
+      | an asterisk     | Lit*eral    | LitXYZeral   |
+      | a percent sign  | Per%cent    | PerXYZcent   |
+      | an underscore   | Under_score | UnderXscore  |
+      | parentheses     | Par(en)s    | Parens       |
+      | a quote         | O'Quote     | OQuote       |

@@ -47,7 +47,7 @@ Feature: A misbehaving directory
     Then the host answers a 5xx with a SCIM error
     And the target holds no user "later"
 
-  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @requires:delete-flow-delete @serial @must
   Scenario: A connection lost during a delete is a 5xx, the user stays, and the retry deletes it
     Given the provisioning service has created user "sticky"
     And the directory drops the host's next delete
@@ -58,7 +58,7 @@ Feature: A misbehaving directory
     Then the host answers 204 with no body
     And the target holds no user "sticky"
 
-  @req:ECMA-PERF-002 @requires:fault-injection @serial @should
+  @req:ECMA-PERF-002 @requires:fault-injection @requires:delete-flow-delete @serial @should
   Scenario: A slow directory gets a 5xx before Entra gives up, not a hung request
     Given the provisioning service has created user "slow"
     And the directory takes 4 seconds to answer the host's deletes

@@ -112,6 +112,13 @@ static SERVED: &[Served] = &[
         container: "ou=flag,dc=contoso,dc=lab",
     },
     Served {
+        profile: "openldap-flows",
+        connector: "OpenLDAPFlows",
+        example: include_str!("../../examples/ecma-host-openldap-flows.toml"),
+        flavour: Some(Flavour::OpenLdap),
+        container: "ou=flows,dc=contoso,dc=lab",
+    },
+    Served {
         profile: "adlds-user",
         connector: "ADLDS",
         example: include_str!("../../examples/ecma-host-adlds.toml"),
@@ -122,6 +129,13 @@ static SERVED: &[Served] = &[
         profile: "sqlite-table",
         connector: "SQLite",
         example: include_str!("../../examples/ecma-host-sqlite.toml"),
+        flavour: None,
+        container: "",
+    },
+    Served {
+        profile: "sqlite-flows",
+        connector: "SQLiteFlows",
+        example: include_str!("../../examples/ecma-host-sqlite-flows.toml"),
         flavour: None,
         container: "",
     },
@@ -177,6 +191,11 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
 /// The profiles the embedded default serves.
 pub fn profiles() -> Vec<&'static str> {
     SERVED.iter().map(|s| s.profile).collect()
+}
+
+/// The connector names the embedded default serves (`/ecma2host_{name}/scim`).
+pub fn connectors() -> Vec<&'static str> {
+    SERVED.iter().map(|s| s.connector).collect()
 }
 
 fn secret() -> String {
@@ -279,16 +298,30 @@ pub async fn run_embedded_with(
             &openldap
         }
     };
-    // The SQLite table: a file of its own, made by the profile's setup script.
-    let sqlite = mock_targets::sql::Sandbox::create(
-        &format!("sqlite://{}", dir.path().display()),
-        "employees",
-        &suite
-            .setup_script("sqlite-table")
-            .ok_or_else(|| setup("the sqlite-table profile or its setup script is missing"))?,
-    )
-    .await
-    .map_err(setup)?;
+    // Each SQLite profile's table: a file of its own, made by the profile's setup script.
+    let mut sqlite = std::collections::BTreeMap::new();
+    for s in SERVED.iter().filter(|s| s.flavour.is_none()) {
+        let script = suite.setup_script(s.profile).ok_or_else(|| {
+            setup(format!(
+                "the {} profile or its setup script is missing",
+                s.profile
+            ))
+        })?;
+        let sandbox = mock_targets::sql::Sandbox::create(
+            &format!("sqlite://{}", dir.path().display()),
+            &s.profile.replace('-', "_"),
+            &script,
+        )
+        .await
+        .map_err(setup)?;
+        sqlite.insert(s.profile, sandbox);
+    }
+    let sqlite_url = |profile: &str| {
+        sqlite
+            .get(profile)
+            .map(|s| s.url.clone())
+            .unwrap_or_default()
+    };
     // The host: one connector per profile, from its example configuration.
     let token = secret();
     let mut host_config: Option<HostConfig> = None;
@@ -299,7 +332,7 @@ pub async fn run_embedded_with(
         connector.token = SecretSource::Inline(Secret::new(token.clone()));
         connector.autosync_minutes = 0;
         if let Some(sql) = &mut connector.sql {
-            sql.url = sqlite.url.clone();
+            sql.url = sqlite_url(s.profile);
             sql.page_size = 2;
         }
         if let Some(ldap) = &mut connector.ldap {
@@ -382,7 +415,7 @@ pub async fn run_embedded_with(
                         anchor: None,
                     }
                 }
-                None => TargetConfig::sql(sqlite.url.clone()),
+                None => TargetConfig::sql(sqlite_url(s.profile)),
             },
         };
         // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.

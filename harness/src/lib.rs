@@ -12,7 +12,7 @@
 //! With no configuration, [`embedded`] runs everything in-process: the reference host on mock
 //! directories (`mock-targets`), fault-injection scenarios included.
 //!
-//! What it does not do (yet): SQL targets, mutants as a suite, certification bundles — see the
+//! What it does not do (yet): certification bundles — see the
 //! project's open issues.
 
 pub mod capability;
@@ -28,6 +28,8 @@ pub mod probe;
 pub mod profile;
 pub mod provisioning;
 pub mod runner;
+#[cfg(feature = "embedded")]
+pub mod selftest;
 pub mod steps;
 pub mod suite;
 pub mod world;

@@ -56,6 +56,29 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
     },
+    /// Run the suite on the embedded default against deliberately defective hosts (the
+    /// reference host with one behaviour changed each) and print the kill matrix. Exits 1 when
+    /// a mutant survives, or when a scenario kills no mutant and is not listed with a reason in
+    /// features/selftest-exempt.toml.
+    #[cfg(feature = "embedded")]
+    Selftest {
+        /// Only this mutant (repeatable); the scenarios are then not judged.
+        #[arg(long = "mutant", value_name = "NAME")]
+        mutants: Vec<String>,
+        /// List the mutants and exit.
+        #[arg(long)]
+        list: bool,
+        /// Mutants run at once (each with its own mocks and host).
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        jobs: usize,
+        /// Write the matrix as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write each mutant's whole report (the run's JSON report) into this directory as
+        /// <mutant>.json.
+        #[arg(long, value_name = "DIR")]
+        reports: Option<PathBuf>,
+    },
     /// Run the mock LDAP server on its own, for aiming a host at a directory that misbehaves on
     /// demand or answers like AD LDS.
     #[cfg(feature = "embedded")]
@@ -246,6 +269,56 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Run { args } => run_suite(args, false),
+        #[cfg(feature = "embedded")]
+        Command::Selftest {
+            mutants,
+            list,
+            jobs,
+            json,
+            reports,
+        } => {
+            use harness::selftest;
+            if list {
+                for m in selftest::mutants() {
+                    println!("{:<34} {}", m.name, m.behaviour);
+                }
+                return Ok(0);
+            }
+            if let Some(dir) = &reports {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    anyhow::anyhow!("--reports: cannot create {}: {e}", dir.display())
+                })?;
+            }
+            let suite = Suite::embedded()?;
+            let options = RunOptions {
+                dialects: Dialect::ALL.to_vec(),
+                ..RunOptions::default()
+            };
+            let exemptions = selftest::Exemptions::shipped().map_err(|e| anyhow::anyhow!(e))?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let matrix = runtime.block_on(selftest::run(
+                &suite,
+                &options,
+                &mutants,
+                jobs,
+                reports.as_deref(),
+                &exemptions,
+                |row| {
+                    eprintln!(
+                        "{} {} ({} scenario(s), {:.1} s)",
+                        if row.killed { "killed  " } else { "SURVIVED" },
+                        row.mutant,
+                        row.killed_by.len(),
+                        row.seconds
+                    );
+                },
+            ))?;
+            print!("{}", matrix.text());
+            if let Some(path) = json {
+                write(&path, &serde_json::to_string_pretty(&matrix)?)?;
+            }
+            Ok(matrix.exit_code())
+        }
         Command::Certify { args } => run_suite(args, true),
         #[cfg(feature = "embedded")]
         Command::MockLdap {

@@ -51,6 +51,18 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(exactly_user),
     ),
     (
+        r#"^the host answers 400 invalidFilter, or 200 with exactly user "([^"]+)"$"#,
+        step!(invalid_filter_or_exactly),
+    ),
+    (
+        r"^exactly one of the creates is answered 201 and the others 409$",
+        step!(one_created),
+    ),
+    (
+        r"^every one of the creates is answered 201 with an id of its own$",
+        step!(every_created),
+    ),
+    (
         r#"^the host's answer for user "([^"]+)" agrees with the target on (\w+)$"#,
         step!(agrees_with_target),
     ),
@@ -63,7 +75,7 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(exactly_one_named),
     ),
     (
-        r"^the host answers (\d{3}|a 5xx) with a SCIM error$",
+        r"^the host answers (\d{3}|a 5xx|a 4xx) with a SCIM error$",
         step!(status_error),
     ),
     (r"^the host answers with a SCIM error$", step!(any_error)),
@@ -441,6 +453,15 @@ fn expect_status(x: &reports::Exchange, wanted: &str, requirement: &'static str)
     if wanted == "a 5xx" {
         return Ok(checks::server_error(x, "ECMA-ERR-006")?);
     }
+    if wanted == "a 4xx" {
+        return match x.status {
+            Some(400..=499) => Ok(()),
+            _ => Err(Failure::from(checks::CheckFailure {
+                requirement,
+                message: format!("expected a 4xx, got {}", checks::got(x)),
+            })),
+        };
+    }
     let status: u16 = wanted
         .parse()
         .map_err(|_| Failure::new(format!("{wanted:?} is not a status")))?;
@@ -743,6 +764,95 @@ async fn matching_finds_it(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             "expected matching to find {id:?}, got {ids:?}"
         )))
     }
+}
+
+/// ECMA-MATCH-014: an operator the host does not implement is 400 `invalidFilter`; one it does
+/// implement must then filter (the scenario's forms find at most the one user). Never an
+/// unfiltered list, never a 5xx.
+async fn invalid_filter_or_exactly(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    match x.status {
+        Some(400) => {
+            let scim_type = json(&x).and_then(|b| b["scimType"].as_str().map(str::to_owned));
+            if scim_type.as_deref() != Some("invalidFilter") {
+                w.check::<()>(Err(checks::CheckFailure {
+                    requirement: "ECMA-ERR-002",
+                    message: format!("expected scimType invalidFilter, got {scim_type:?}"),
+                }))?;
+            }
+            Ok(())
+        }
+        Some(200) => exactly_user(w, ctx).await.map_err(|e| {
+            Failure::from(checks::CheckFailure {
+                requirement: "ECMA-MATCH-014",
+                message: format!(
+                    "expected 400 invalidFilter or the filter applied; {}",
+                    e.message
+                ),
+            })
+        }),
+        _ => Err(Failure::from(checks::CheckFailure {
+            requirement: "ECMA-MATCH-014",
+            message: format!("expected 400 invalidFilter or 200, got {}", checks::got(&x)),
+        })),
+    }
+}
+
+/// Statuses of answers sent at once, as `201, 409, no answer`.
+fn statuses_text(statuses: &[Option<u16>]) -> String {
+    statuses
+        .iter()
+        .map(|s| s.map_or_else(|| "no answer".to_owned(), |s| s.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ECMA-ROBUST-005: of the creates sent at once, one 201 and the rest 409.
+async fn one_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let statuses = w.scim.at_once.clone();
+    let created = statuses.iter().filter(|s| **s == Some(201)).count();
+    let conflicts = statuses.iter().filter(|s| **s == Some(409)).count();
+    if created == 1 && created + conflicts == statuses.len() {
+        return Ok(());
+    }
+    Err(Failure::from(checks::CheckFailure {
+        requirement: "ECMA-ROBUST-005",
+        message: format!(
+            "expected one 201 and the others 409, got {}",
+            statuses_text(&statuses)
+        ),
+    }))
+}
+
+/// ECMA-ROBUST-004: every create of the batch answered 201, each with its own id.
+async fn every_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let statuses = w.scim.at_once.clone();
+    let prefix = w.scim.subject.clone().unwrap_or_default();
+    let ids: Vec<Option<String>> = w
+        .scim
+        .users
+        .iter()
+        .filter(|(k, _)| {
+            k.strip_prefix(prefix.as_str())
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map(|(_, u)| u.id.clone())
+        .collect();
+    let distinct: std::collections::BTreeSet<&Option<String>> = ids.iter().collect();
+    if !statuses.is_empty()
+        && statuses.iter().all(|s| *s == Some(201))
+        && ids.iter().all(Option::is_some)
+        && distinct.len() == ids.len()
+    {
+        return Ok(());
+    }
+    Err(Failure::from(checks::CheckFailure {
+        requirement: "ECMA-ROBUST-004",
+        message: format!(
+            "expected every create answered 201 with its own id, got {} with ids {ids:?}",
+            statuses_text(&statuses)
+        ),
+    }))
 }
 
 async fn every_ok(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

@@ -192,6 +192,42 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(update_at_once),
     ),
     (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+) with the attribute name and operator in upper case$"#,
+        step!(match_upper_case),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on (\w+) with the filter '(.*)'$"#,
+        step!(match_with_form),
+    ),
+    (
+        r#"^the provisioning service updates user "([^"]+)" with the op names in upper case:$"#,
+        step!(update_upper_case_ops),
+    ),
+    (
+        r#"^the provisioning service removes the (\w+) of user "([^"]+)"$"#,
+        step!(remove_attribute),
+    ),
+    (
+        r#"^the provisioning service sends a remove without a path for user "([^"]+)"$"#,
+        step!(remove_without_path),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" (\d+) times at once$"#,
+        step!(create_at_once),
+    ),
+    (
+        r#"^the provisioning service creates (\d+) users "([^"]+)" at once$"#,
+        step!(create_many_at_once),
+    ),
+    (
+        r#"^the provisioning service sends Add for user "([^"]+)" with:$"#,
+        step!(add_with),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" (without -dn-|with a -dn- that is not a DN)$"#,
+        step!(create_without_dn),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" and gives up after ([\d.]+) seconds?$"#,
         step!(create_and_give_up),
     ),
@@ -957,6 +993,33 @@ async fn test_connection_slashes(w: &mut EcmaWorld, ctx: Context) -> StepResult 
 
 /// Sends `n` updates of one attribute of one user at once, each with a value of its own; the
 /// answers are kept in order (the last one last) and each is evidence.
+/// How often a request sent at once is sent again after a 5xx, as Entra retries it.
+const AT_ONCE_RETRIES: usize = 3;
+
+/// Sends `requests` all at once, then, as the provisioning service does, sends again (up to
+/// [`AT_ONCE_RETRIES`] times, half a second apart) each one answered with a 5xx: a host that
+/// is busy under a burst says so with 503 and loses nothing (ECMA-ERR-006). Returns the
+/// last answer to each request (in order) and the answers that were retried.
+async fn at_once(
+    run: &crate::world::RunContext,
+    requests: &[Request],
+) -> (Vec<reports::Exchange>, Vec<reports::Exchange>) {
+    let mut answers =
+        futures_util::future::join_all(requests.iter().map(|r| run.service.send(r, &Auth::Token)))
+            .await;
+    let mut retried = Vec::new();
+    for (request, answer) in requests.iter().zip(answers.iter_mut()) {
+        let mut tries = 0;
+        while answer.status.is_some_and(|s| s >= 500) && tries < AT_ONCE_RETRIES {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let again = run.service.send(request, &Auth::Token).await;
+            retried.push(std::mem::replace(answer, again));
+            tries += 1;
+        }
+    }
+    (answers, retried)
+}
+
 async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let attribute = w.logical(&arg(&ctx, 1)?)?;
     let logical = arg(&ctx, 2)?;
@@ -980,9 +1043,12 @@ async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             )
         })
         .collect();
-    let answers =
-        futures_util::future::join_all(requests.iter().map(|r| run.service.send(r, &Auth::Token)))
-            .await;
+    let (answers, retried) = at_once(&run, &requests).await;
+    for mut x in retried {
+        let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        w.evidence.exchanges.push(x);
+        w.check(leaked)?;
+    }
     w.scim.subject = Some(logical);
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
     for x in answers {
@@ -992,6 +1058,238 @@ async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         w.check(leaked)?;
         w.scim.last = Some(x);
     }
+    Ok(())
+}
+
+/// ECMA-MATCH-008: `<URN>:<ATTRIBUTE> EQ "<value>"` — the attribute name and the operator in
+/// upper case (RFC 7644 §3.4.2.2: both are case-insensitive).
+async fn match_upper_case(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    let expression = format!(
+        "{} EQ {}",
+        entra::urn_of(&target.to_uppercase()),
+        serde_json::to_string(&value).unwrap_or_default()
+    );
+    w.scim.subject = Some(user);
+    w.send(entra::filter_expression(&expression), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+/// A filter of the scenario's own form: `{attribute}` becomes the URN-qualified attribute and
+/// `{value}` the user's value as a JSON string (ECMA-MATCH-014's operators and malformed forms).
+async fn match_with_form(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &user, &arg(&ctx, 2)?)?;
+    let expression = arg(&ctx, 3)?
+        .replace("{attribute}", &entra::urn_of(&target))
+        .replace(
+            "{value}",
+            &serde_json::to_string(&value).unwrap_or_default(),
+        );
+    w.scim.subject = Some(user);
+    w.send(entra::filter_expression(&expression), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+/// ECMA-UPDATE-002: the run's dialect's PATCH with every `op` in upper case (`REPLACE`, `ADD`).
+async fn update_upper_case_ops(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let values = update_values(w, &ctx)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let user = w.user(&logical)?;
+    let changes: Vec<Change> = values
+        .iter()
+        .map(|(attribute, value)| Change {
+            attribute: attribute.clone(),
+            value: value.clone(),
+            had_value: user.values.contains_key(attribute),
+        })
+        .collect();
+    let mut request = entra::update(run.dialect, &id, &changes);
+    if let Some(Body::Json(body)) = &mut request.body
+        && let Some(ops) = body["Operations"].as_array_mut()
+    {
+        for op in ops {
+            let upper = op["op"].as_str().unwrap_or_default().to_uppercase();
+            op["op"] = json!(upper);
+        }
+    }
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = values.iter().cloned().collect();
+    let x = w.send(request, Auth::Token).await?;
+    if matches!(x.status, Some(200 | 204)) {
+        let user = w.user(&logical)?;
+        for (attribute, value) in values {
+            user.values.insert(attribute, value);
+        }
+    }
+    Ok(())
+}
+
+/// ECMA-UPDATE-012: `{"op": "Remove", "path": "<URN>:<attribute>"}` (`remove` with the flag).
+async fn remove_attribute(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let target = w.logical(&arg(&ctx, 1)?)?.target;
+    let logical = arg(&ctx, 2)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let op = if run.dialect == scim_proto::Dialect::EntraDefault {
+        "Remove"
+    } else {
+        "remove"
+    };
+    w.scim.subject = Some(logical.clone());
+    w.target.before = Some(w.snapshot().await?);
+    let x = w
+        .send(
+            entra::patch(&id, vec![json!({"op": op, "path": entra::urn_of(&target)})]),
+            Auth::Token,
+        )
+        .await?;
+    if matches!(x.status, Some(200 | 204)) {
+        w.user(&logical)?.values.shift_remove(&target);
+    }
+    Ok(())
+}
+
+/// ECMA-UPDATE-012: a remove with no path, which names nothing to remove (RFC 7644 §3.5.2.2:
+/// 400 `noTarget`).
+async fn remove_without_path(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let op = if run.dialect == scim_proto::Dialect::EntraDefault {
+        "Remove"
+    } else {
+        "remove"
+    };
+    w.scim.subject = Some(logical);
+    w.target.before = Some(w.snapshot().await?);
+    w.send(entra::patch(&id, vec![json!({"op": op})]), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+/// ECMA-ROBUST-005: the same create `n` times at once (Entra retrying a create whose answer it
+/// lost, while the first is still in flight). The answers' statuses are kept for the `Then`.
+async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let n: usize = arg(&ctx, 2)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of creates"))?;
+    let run = w.run()?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    w.target.before = Some(w.snapshot().await?);
+    let request = entra::create(&attrs);
+    let requests = vec![request; n];
+    let (answers, retried) = at_once(&run, &requests).await;
+    for mut x in retried {
+        let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        w.evidence.exchanges.push(x);
+        w.check(leaked)?;
+    }
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = attrs.clone();
+    w.scim.at_once = answers.iter().map(|x| x.status).collect();
+    let mut created = None;
+    for x in answers {
+        let mut evidence = x.clone();
+        let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        w.evidence.exchanges.push(evidence);
+        w.check(leaked)?;
+        if x.status == Some(201) && created.is_none() {
+            created = Some(x.clone());
+        }
+        w.scim.last = Some(x);
+    }
+    if let Some(x) = created {
+        w.record_created(&logical, &x, attrs).await?;
+    }
+    Ok(())
+}
+
+/// ECMA-ROBUST-004: `n` different users (`<prefix>1` … `<prefix>n`) created at once; the
+/// statuses are kept for the `Then`, and every 201 recorded.
+async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let n: usize = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of users"))?;
+    let prefix = arg(&ctx, 2)?;
+    let run = w.run()?;
+    let mut batch = Vec::new();
+    for i in 1..=n {
+        let logical = format!("{prefix}{i}");
+        let attrs = w.create_attributes(&logical, &[])?;
+        batch.push((logical, attrs));
+    }
+    let requests: Vec<Request> = batch
+        .iter()
+        .map(|(_, attrs)| entra::create(attrs))
+        .collect();
+    let (answers, retried) = at_once(&run, &requests).await;
+    for mut x in retried {
+        let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        w.evidence.exchanges.push(x);
+        w.check(leaked)?;
+    }
+    w.scim.subject = Some(prefix);
+    w.scim.at_once = answers.iter().map(|x| x.status).collect();
+    for ((logical, attrs), x) in batch.into_iter().zip(answers) {
+        let mut evidence = x.clone();
+        let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        w.evidence.exchanges.push(evidence);
+        w.check(leaked)?;
+        w.record_created(&logical, &x, attrs).await?;
+        w.scim.last = Some(x);
+    }
+    Ok(())
+}
+
+/// ECMA-UPDATE-003: `Add` (`add` with the flag) with a path, whether or not the attribute has
+/// a value (RFC 7644 §3.5.2.1: on a single-valued attribute it replaces).
+async fn add_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let values = update_values(w, &ctx)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let op = if run.dialect == scim_proto::Dialect::EntraDefault {
+        "Add"
+    } else {
+        "add"
+    };
+    let operations = values
+        .iter()
+        .map(|(attribute, value)| json!({"op": op, "path": entra::urn_of(attribute), "value": value}))
+        .collect();
+    w.scim.subject = Some(logical.clone());
+    w.scim.carried = values.iter().cloned().collect();
+    let x = w.send(entra::patch(&id, operations), Auth::Token).await?;
+    if matches!(x.status, Some(200 | 204)) {
+        let user = w.user(&logical)?;
+        for (attribute, value) in values {
+            user.values.insert(attribute, value);
+        }
+    }
+    Ok(())
+}
+
+/// ECMA-DN-004 and ECMA-DN-005: a create whose `-dn-` is a UPN rather than a DN, or that has
+/// none, on a connector that does not make DNs up.
+async fn create_without_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let how = arg(&ctx, 2)?;
+    let mut attrs = w.create_attributes(&logical, &[])?;
+    let name = w.user(&logical)?.name.clone();
+    if how == "without -dn-" {
+        attrs.shift_remove("-dn-");
+    } else {
+        attrs.insert("-dn-".into(), json!(format!("{name}@contoso.lab")));
+    }
+    w.target.before = Some(w.snapshot().await?);
+    w.create(&logical, attrs).await?;
     Ok(())
 }
 

@@ -159,10 +159,14 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(holds_classes),
     ),
     (
-        r#"^the target holds user "([^"]+)" marked (disabled|enabled)$"#,
+        r#"^the target holds user "([^"]+)" marked (disabled|enabled|deleted)$"#,
         step!(holds_marked),
     ),
     (r#"^the target holds no user "([^"]+)"$"#, step!(holds_none)),
+    (
+        r#"^the target holds every one of the users "([^"]+)"$"#,
+        step!(holds_every),
+    ),
     (
         r#"^the target holds user "([^"]+)" without (\w+)$"#,
         step!(holds_without),
@@ -415,15 +419,22 @@ async fn holds_classes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let disabled = arg(&ctx, 2)? == "disabled";
+    let mark = arg(&ctx, 2)?;
+    let disabled = mark != "enabled";
     let run = w.run()?;
+    // "deleted": the delete flow's attribute (ECMA-DEPROV-011); otherwise the disable flow's.
+    let (flow, which) = if mark == "deleted" {
+        (&run.profile.deprovisioning.delete_flow, "delete")
+    } else {
+        (&run.profile.deprovisioning.disable_flow, "disable")
+    };
     let FlowAction::SetAttribute {
         attribute: set_attribute,
         value,
-    } = &run.profile.deprovisioning.disable_flow
+    } = flow
     else {
         return Err(Failure::new(format!(
-            "profile {} does not set an attribute on disable",
+            "profile {} does not set an attribute on {which}",
             run.profile.name
         )));
     };
@@ -440,6 +451,38 @@ async fn holds_marked(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         Err(Failure::new(format!(
             "expected {set_attribute} = {want_text} at {}, got {stored:?}",
             e.dn
+        )))
+    }
+}
+
+/// ECMA-ROBUST-004: every user of a batch (`<prefix>1` …) is in the target.
+async fn holds_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let prefix = arg(&ctx, 1)?;
+    let batch: Vec<String> = w
+        .scim
+        .users
+        .keys()
+        .filter(|k| {
+            k.strip_prefix(prefix.as_str())
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .cloned()
+        .collect();
+    if batch.is_empty() {
+        return Err(Failure::new(format!("no user {prefix}1… was created")));
+    }
+    let mut missing = Vec::new();
+    for logical in &batch {
+        if w.target_entry(logical).await?.is_none() {
+            missing.push(w.user(logical)?.name.clone());
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "expected all {} users in the target; missing: {missing:?}",
+            batch.len()
         )))
     }
 }

@@ -543,16 +543,35 @@ async fn a_host_whose_503_write_lands_later_fails_the_lock_wait_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_matches_byte_for_byte_fails_on_a_collation_that_pads_and_folds() {
-    for scenario in [
-        "Matching finds what the table's own equality finds: trailing spaces",
-        "Matching finds what the table's own equality finds: accents",
+    // byte_compare folds ASCII case but not spaces or accents; the selftest's
+    // exact-byte-matching folds nothing.
+    let exact = harness::selftest::mutants()
+        .into_iter()
+        .find(|m| m.name == "exact-byte-matching")
+        .unwrap()
+        .apply;
+    let ascii_case_only: fn(Router) -> Router =
+        |app| app.layer(middleware::from_fn(crate::shapes::byte_compare));
+    for (scenario, defect) in [
+        (
+            "Matching finds what the table's own equality finds: trailing spaces",
+            ascii_case_only,
+        ),
+        (
+            "Matching finds what the table's own equality finds: another case",
+            exact,
+        ),
+        (
+            "Matching finds what the table's own equality finds: accents",
+            ascii_case_only,
+        ),
     ] {
         for (profile, message) in kills(
             &["mariadb-table"],
             false,
             "@req:ECMA-MATCH-015",
             scenario,
-            |app| app.layer(middleware::from_fn(crate::shapes::byte_compare)),
+            defect,
         )
         .await
         {
