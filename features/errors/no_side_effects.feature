@@ -107,3 +107,22 @@ Feature: Errors change nothing
     When the provisioning service sends a create for user "junk" whose body is not JSON
     And the provisioning service matches user "steady" on mail
     Then the host answers 200 with exactly user "steady"
+
+  @req:ECMA-ROBUST-008 @must
+  Scenario Outline: A create with <kind> is refused and nothing is written
+    When the provisioning service creates user "typed" with <kind>
+    Then the host answers 400 with a SCIM error
+    And the target holds no user "typed"
+
+    Examples:
+      | kind                                     |
+      | its surname as an array of two values    |
+      | its surname as an object                 |
+      | active as a string that is not a Boolean |
+
+  @req:ECMA-UPDATE-008 @must
+  Scenario: A value-filter path on an attribute the connector does not expose is a 4xx and changes nothing
+    Given the provisioning service has created user "filtered"
+    When the provisioning service updates user "filtered" through the value-filter path 'emails[type eq "work"].value'
+    Then the host answers a 4xx with a SCIM error
+    And the target is unchanged

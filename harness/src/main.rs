@@ -75,7 +75,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
         /// Write each mutant's whole report (the run's JSON report) into this directory as
-        /// <mutant>.json.
+        /// `<mutant>.json`.
         #[arg(long, value_name = "DIR")]
         reports: Option<PathBuf>,
     },

@@ -1099,18 +1099,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 112),
-        ("mariadb-procedures", 110),
-        ("mariadb-table", 108),
-        ("mariadb-types", 107),
-        ("openldap-disable-flag", 115),
-        ("openldap-flows", 105),
-        ("openldap-inetorgperson", 113),
-        ("openldap-posix", 114),
-        ("postgres-procedures", 110),
-        ("postgres-table", 108),
-        ("postgres-types", 107),
-        ("sqlite-flows", 98),
-        ("sqlite-table", 107),
-    ];
+        ("adlds-user", 116),
+        ("mariadb-procedures", 114),
+        ("mariadb-table", 112),
+        ("mariadb-types", 111),
+        ("openldap-disable-flag", 119),
+        ("openldap-flows", 109),
+        ("openldap-inetorgperson", 117),
+        ("openldap-posix", 118),
+        ("postgres-procedures", 114),
+        ("postgres-table", 112),
+        ("postgres-types", 111),
+        ("sqlite-flows", 102),
+        ("sqlite-table", 111),
+];
 }

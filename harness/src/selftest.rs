@@ -1757,6 +1757,54 @@ async fn urn_split_at_a_dot(request: Request<Body>, next: Next) -> Response {
     next.run(request).await
 }
 
+async fn wrong_types_coerced(request: Request<Body>, next: Next) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        if v.get("active").is_some_and(Value::is_string) {
+            v["active"] = json!(true);
+        }
+        each_member(v, &mut |k, value| {
+            if k.eq_ignore_ascii_case("schemas") {
+                return;
+            }
+            let first = match value {
+                Value::Array(items) if items.len() > 1 => items.first().cloned(),
+                Value::Object(map) if map.len() == 1 && map.contains_key("value") => {
+                    map.get("value").cloned()
+                }
+                _ => None,
+            };
+            if let Some(first) = first {
+                *value = first;
+            }
+        });
+    })
+    .await;
+    next.run(request).await
+}
+
+async fn value_filter_path_accepted(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::PATCH {
+        return next.run(request).await;
+    }
+    let (request, body) = read_request(request).await;
+    let filtered = body.and_then(|mut b| {
+        operations(&mut b).map(|ops| {
+            ops.iter().any(|op| {
+                op.get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.contains('['))
+            })
+        })
+    });
+    if filtered == Some(true) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    next.run(request).await
+}
+
 async fn server_errors_are_400(request: Request<Body>, next: Next) -> Response {
     let response = next.run(request).await;
     if response.status().is_server_error() {
@@ -2066,6 +2114,16 @@ pub fn mutants() -> Vec<Mutant> {
             "urn-split-at-a-dot",
             "splits URN-qualified names at the dot of 2.0 and refuses them",
             urn_split_at_a_dot
+        ),
+        mutant!(
+            "wrong-types-coerced",
+            "takes the first of an array, the value of an object and any string as `active` instead of refusing them",
+            wrong_types_coerced
+        ),
+        mutant!(
+            "value-filter-path-accepted",
+            "answers 204 to a PATCH through a value-filter path it cannot apply",
+            value_filter_path_accepted
         ),
         mutant!(
             "server-errors-400",

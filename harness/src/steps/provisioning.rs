@@ -224,6 +224,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(add_with),
     ),
     (
+        r#"^the provisioning service creates user "([^"]+)" with (its surname as an array of two values|its surname as an object|active as a string that is not a Boolean)$"#,
+        step!(create_wrong_type),
+    ),
+    (
+        r#"^the provisioning service updates user "([^"]+)" through the value-filter path '([^']+)'$"#,
+        step!(update_value_filter_path),
+    ),
+    (
         r#"^the provisioning service creates user "([^"]+)" (without -dn-|with a -dn- that is not a DN)$"#,
         step!(create_without_dn),
     ),
@@ -1273,6 +1281,54 @@ async fn add_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             user.values.insert(attribute, value);
         }
     }
+    Ok(())
+}
+
+/// ECMA-ROBUST-008: a create whose body has a value of the wrong JSON type.
+async fn create_wrong_type(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let how = arg(&ctx, 2)?;
+    let attrs = w.create_attributes(&logical, &[])?;
+    let surname = w.logical("surname")?.target;
+    let mut request = entra::create(&attrs);
+    if let Some(Body::Json(body)) = &mut request.body {
+        match how.as_str() {
+            "active as a string that is not a Boolean" => body["active"] = json!("maybe"),
+            "its surname as an object" => {
+                body[scim_proto::urn::ECMA2HOST_USER][&surname] = json!({"value": "Doe"});
+            }
+            _ => body[scim_proto::urn::ECMA2HOST_USER][&surname] = json!(["Doe", "Roe"]),
+        }
+    }
+    w.scim.subject = Some(logical.clone());
+    w.target.before = Some(w.snapshot().await?);
+    let x = w.send(request, Auth::Token).await?;
+    w.record_created(&logical, &x, attrs).await?;
+    Ok(())
+}
+
+/// ECMA-UPDATE-008: a replace through a value-filter path on an attribute the connector does
+/// not expose (`emails[type eq "work"].value`).
+async fn update_value_filter_path(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let path = arg(&ctx, 2)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    let op = if run.dialect == scim_proto::Dialect::EntraDefault {
+        "Replace"
+    } else {
+        "replace"
+    };
+    w.scim.subject = Some(logical);
+    w.target.before = Some(w.snapshot().await?);
+    w.send(
+        entra::patch(
+            &id,
+            vec![json!({"op": op, "path": path, "value": "work@contoso.lab"})],
+        ),
+        Auth::Token,
+    )
+    .await?;
     Ok(())
 }
 
