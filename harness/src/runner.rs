@@ -1112,5 +1112,5 @@ mod tests {
         ("postgres-types", 111),
         ("sqlite-flows", 102),
         ("sqlite-table", 111),
-];
+    ];
 }
