@@ -8,3 +8,9 @@ Feature: Schema discovery
     When the provisioning service reads the schemas
     Then the host answers 200 with a list of schemas
     And the ECMA2Host extension schema lists exactly the profile's attributes
+
+  @req:ECMA-DISC-004 @must
+  Scenario: Every attribute definition states its characteristics
+    When the provisioning service reads the schemas
+    Then the host answers 200 with a list of schemas
+    And every attribute definition states each of its characteristics in camelCase, none null

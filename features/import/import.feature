@@ -17,3 +17,33 @@ Feature: Import
     When the host imports its target
     And the provisioning service reads user "vanishing" by id
     Then the host answers 404 with a SCIM error
+
+  @req:ECMA-IMPORT-002 @requires:import-hook @must
+  Scenario: An import reads every object, across pages
+    Given user "early1" was created in the target out of band
+    And user "early2" was created in the target out of band
+    And user "early3" was created in the target out of band
+    And user "early4" was created in the target out of band
+    And user "early5" was created in the target out of band
+    When the host imports its target
+    And the provisioning service matches user "early1" on mail
+    Then the host answers 200 with exactly one user, "early1"
+    When the provisioning service matches user "early3" on mail
+    Then the host answers 200 with exactly one user, "early3"
+    When the provisioning service matches user "early5" on mail
+    Then the host answers 200 with exactly one user, "early5"
+
+  @req:ECMA-IMPORT-007 @req:ECMA-IMPORT-008 @serial @must
+  Scenario: Walking the users page by page returns each of them exactly once
+    Runs alone, so that the connector space does not change during the walk.
+    Given the provisioning service has created user "page1"
+    And the provisioning service has created user "page2"
+    And the provisioning service has created user "page3"
+    When the provisioning service walks the users 2 at a time
+    Then every page holds at most the users asked, says where it starts and how many it holds, and counts the same total
+    And the pages hold every user exactly once, users "page1, page2, page3" among them
+
+  @req:ECMA-IMPORT-007 @req:ECMA-IMPORT-009 @serial @must
+  Scenario: Paging parameters out of range are answered as RFC 7644 says
+    Given the provisioning service has created user "edge"
+    Then paging out of range is answered as RFC 7644 says

@@ -84,8 +84,55 @@ Feature: Create
     Then the host answers 201 Created with an id and meta of its own
     And the target holds user "claims" with every attribute the request carried
 
-  @req:ECMA-ROBUST-004 @must
+  @req:ECMA-ROBUST-004 @req:ECMA-ANCHOR-005 @must
   Scenario: Sixteen different users created at once all land
     When the provisioning service creates 16 users "crowd" at once
     Then every one of the creates is answered 201 with an id of its own
     And the target holds every one of the users "crowd"
+
+  @req:ECMA-ANCHOR-001 @req:ECMA-ANCHOR-002 @req:ECMA-LDAP-008 @must
+  Scenario: The id is the anchor the target holds
+    The DN for a -dn- anchor, the entryUUID or objectGUID the directory assigned (a GUID string
+    in Microsoft's byte order), the anchor column on SQL.
+    When the provisioning service creates user "anchor"
+    Then the host answers 201 Created with an id
+    And the id of user "anchor" is the anchor the target holds for it
+
+  @req:ECMA-LDAP-002 @ldap @requires:structural-class-only @must
+  Scenario: A create without objectClass gets the connector's structural class
+    When the provisioning service creates user "classless" without objectClass
+    Then the host answers 201 Created with an id
+    And the target holds user "classless" of the profile's structural class
+
+  @req:ECMA-LDAP-007 @ldap @requires:export-password @must
+  Scenario: export_password sets the initial password and is not stored as an attribute
+    When the provisioning service creates user "exported" with the initial password "Export-Pa55word"
+    Then the host answers 201 Created with an id
+    And the answer shows no password
+    And user "exported" can sign in to the target with password "Export-Pa55word"
+    And the target holds user "exported" without an export_password attribute
+
+  @req:ECMA-DN-003 @req:ECMA-ANCHOR-006 @ldap @requires:delete-flow-delete @must
+  Scenario: A DN with RFC 4514 escapes and UTF-8 creates, reads, updates and deletes
+    The name holds a leading #, a comma, a plus, quotes, a backslash, angle brackets, a
+    semicolon, an equals sign, spaces and characters outside ASCII; where the DN is the anchor,
+    so does the id, percent-encoded in /Users/{id}.
+    When the provisioning service creates user "escaped" with a name that needs escaping in a DN
+    Then the host answers 201 Created with an id
+    And the target holds user "escaped" at the DN the request gave
+    And the naming attribute of user "escaped" holds its name as sent
+    When the provisioning service reads user "escaped" by id
+    Then the host answers 200 with user "escaped"
+    When the provisioning service updates user "escaped" with:
+      | surname | Escaped |
+    Then the host answers 200 or 204
+    And the target holds user "escaped" with:
+      | surname | Escaped |
+    When the provisioning service deletes user "escaped"
+    Then the host answers 204 with no body
+    And the target holds no user "escaped"
+
+  @req:ECMA-ROBUST-009 @must
+  Scenario: An attribute the connector does not expose is never written
+    When the provisioning service creates user "unexposed" with an attribute the connector does not expose
+    Then the host answers 201 or a 400 SCIM error, and the target holds nothing the connector does not expose for user "unexposed"

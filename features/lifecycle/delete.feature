@@ -19,12 +19,14 @@ Feature: Delete
     Then the host answers 204 with no body
     And user "bob2" is unchanged in the target
 
-  @req:ECMA-DELETE-004 @requires:delete-flow-delete @must
+  @req:ECMA-DELETE-004 @req:ECMA-ANCHOR-005 @requires:delete-flow-delete @must
   Scenario: A deleted user can be created again
+    Where the target assigns the anchor (objectGUID, entryUUID), the new object has a new id.
     Given the provisioning service has created user "phoenix"
     And the provisioning service has deleted user "phoenix"
-    When the provisioning service creates user "phoenix" again
+    When the provisioning service creates user "phoenix" again, after its delete
     Then the host answers 201 Created with an id
+    And the host answers 201 Created with an id user "phoenix" never had
     And the target holds user "phoenix"
 
   @req:ECMA-DELETE-002 @requires:delete-flow-delete @must

@@ -120,3 +120,25 @@ Feature: Update
     Then the host answers 200 or 204
     And the target holds user "added" with:
       | surname | Addison |
+
+  @req:ECMA-DN-006 @ldap @must
+  Scenario: A PATCH without -dn- leaves the entry at its DN
+    Given the provisioning service has created user "stays"
+    When the provisioning service updates every mapped attribute of user "stays"
+    Then the host answers 200 or 204
+    And the target holds user "stays"
+    And the target holds user "stays" with every attribute the request carried
+
+  @req:ECMA-DN-007 @ldap @must
+  Scenario: A PATCH that changes -dn- moves the entry or is refused, never both or neither
+    Where the DN is the anchor, only the refusal is allowed.
+    Given the provisioning service has created user "mover"
+    When the provisioning service moves user "mover" to another DN
+    Then the host refused the move and the target is unchanged, or user "mover" is only at its new DN
+
+  @req:ECMA-ANCHOR-009 @requires:client-anchor @must
+  Scenario: A PATCH that changes the anchor is refused and changes nothing
+    Given the provisioning service has created user "anchored"
+    When the provisioning service changes the anchor of user "anchored"
+    Then the host answers 400 mutability
+    And the target is unchanged

@@ -32,6 +32,14 @@ pub enum Capability {
     DeleteFlowSetAttribute,
     /// Users carry auxiliary object classes (LDAP).
     AuxiliaryClasses,
+    /// Users carry their structural class only (LDAP): a create without `objectClass` is
+    /// complete.
+    StructuralClassOnly,
+    /// The provisioning service gives the anchor (a `-dn-` anchor, an SQL anchor column), so a
+    /// PATCH can try to change it.
+    ClientAnchor,
+    /// The connector selects `export_password`, ECMA2Host's attribute for an initial password.
+    ExportPassword,
     /// An initial password is exported.
     Password,
     /// The target requires an attribute on create.
@@ -63,7 +71,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 19] = [
+    pub const ALL: [Capability; 22] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -71,6 +79,9 @@ impl Capability {
         Capability::DeleteFlowNone,
         Capability::DeleteFlowSetAttribute,
         Capability::AuxiliaryClasses,
+        Capability::StructuralClassOnly,
+        Capability::ClientAnchor,
+        Capability::ExportPassword,
         Capability::Password,
         Capability::RequiredAttribute,
         Capability::UniqueValue,
@@ -95,6 +106,9 @@ impl Capability {
             Capability::DeleteFlowNone => "delete-flow-none",
             Capability::DeleteFlowSetAttribute => "delete-flow-set-attribute",
             Capability::AuxiliaryClasses => "auxiliary-classes",
+            Capability::StructuralClassOnly => "structural-class-only",
+            Capability::ClientAnchor => "client-anchor",
+            Capability::ExportPassword => "export-password",
             Capability::Password => "password",
             Capability::RequiredAttribute => "required-attribute",
             Capability::UniqueValue => "unique-value",

@@ -276,13 +276,25 @@ impl Profile {
             FlowAction::None => Capability::DeleteFlowNone,
             FlowAction::SetAttribute { .. } => Capability::DeleteFlowSetAttribute,
         });
-        if let Some(ldap) = &self.ldap
-            && ldap.object_classes.len() > 1
-        {
-            caps.insert(Capability::AuxiliaryClasses);
+        if let Some(ldap) = &self.ldap {
+            caps.insert(if ldap.object_classes.len() > 1 {
+                Capability::AuxiliaryClasses
+            } else {
+                Capability::StructuralClassOnly
+            });
         }
         if self.attributes.contains_key("password") {
             caps.insert(Capability::Password);
+        }
+        if self
+            .attributes
+            .values()
+            .any(|a| a.target == crate::steps::provisioning::EXPORT_PASSWORD)
+        {
+            caps.insert(Capability::ExportPassword);
+        }
+        if self.sql.is_some() || self.ldap.as_ref().is_some_and(|l| l.anchor == Anchor::Dn) {
+            caps.insert(Capability::ClientAnchor);
         }
         if self.attributes.values().any(|a| a.required) {
             caps.insert(Capability::RequiredAttribute);

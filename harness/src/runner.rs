@@ -1099,18 +1099,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 116),
-        ("mariadb-procedures", 114),
-        ("mariadb-table", 112),
-        ("mariadb-types", 111),
-        ("openldap-disable-flag", 119),
-        ("openldap-flows", 109),
-        ("openldap-inetorgperson", 117),
-        ("openldap-posix", 118),
-        ("postgres-procedures", 114),
-        ("postgres-table", 112),
-        ("postgres-types", 111),
-        ("sqlite-flows", 102),
-        ("sqlite-table", 111),
+        ("adlds-user", 126),
+        ("mariadb-procedures", 121),
+        ("mariadb-table", 119),
+        ("mariadb-types", 118),
+        ("openldap-disable-flag", 129),
+        ("openldap-flows", 118),
+        ("openldap-inetorgperson", 128),
+        ("openldap-posix", 129),
+        ("postgres-procedures", 121),
+        ("postgres-table", 119),
+        ("postgres-types", 118),
+        ("sqlite-flows", 109),
+        ("sqlite-table", 118),
     ];
 }

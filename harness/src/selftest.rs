@@ -2130,7 +2130,253 @@ pub fn mutants() -> Vec<Mutant> {
             "answers the target's transient failures with 400 (Entra would not retry)",
             server_errors_are_400
         ),
+        mutant!(
+            "anchor-change-accepted",
+            "answers 204 to a PATCH that would change the anchor or -dn-, and changes nothing",
+            anchor_change_accepted
+        ),
+        mutant!(
+            "dn-escapes-kept",
+            "keeps a DN's RFC 4514 escapes in the RDN value (\\, written as a backslash and a comma)",
+            dn_escapes_kept
+        ),
+        mutant!(
+            "id-read-as-latin1",
+            "reads the percent-encoded UTF-8 of /Users/{id} as Latin-1 (ids outside ASCII are never found)",
+            id_read_as_latin1
+        ),
+        mutant!(
+            "paging-gap",
+            "skips one user at the start of every page after the first",
+            paging_gap
+        ),
+        mutant!(
+            "count-ignored",
+            "ignores count and answers every user from startIndex on",
+            count_ignored
+        ),
+        mutant!(
+            "wrong-default-class",
+            "applies the class person, not the connector's structural class, to a create without objectClass",
+            wrong_default_class
+        ),
+        mutant!(
+            "export-password-ignored",
+            "ignores export_password on a create",
+            export_password_ignored
+        ),
+        mutant!(
+            "schema-characteristics-incomplete",
+            "leaves uniqueness out of its attribute definitions and gives caseExact as null",
+            schema_characteristics_incomplete
+        ),
+        mutant!(
+            "unexposed-attribute-500",
+            "answers 500 to a create that carries an attribute it does not expose",
+            state unexposed_attribute_500
+        ),
     ]
+}
+
+async fn anchor_change_accepted(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::PATCH {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::BAD_REQUEST {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let raw = bytes(body).await;
+    let mutability = serde_json::from_slice::<Value>(&raw)
+        .ok()
+        .is_some_and(|v| v["scimType"] == "mutability");
+    if mutability {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Response::from_parts(parts, Body::from(raw))
+    }
+}
+
+async fn dn_escapes_kept(request: Request<Body>, next: Next) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        if let Some(dn) = v[EXTENSION]["-dn-"].as_str()
+            && dn.contains('\\')
+        {
+            // Each escaped character of the RDN value also gets a literal backslash before it.
+            v[EXTENSION]["-dn-"] = json!(dn.replacen("\\,", "\\5C\\,", 1));
+        }
+    })
+    .await;
+    next.run(request).await
+}
+
+async fn id_read_as_latin1(mut request: Request<Body>, next: Next) -> Response {
+    let path = path(&request);
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&path).collect();
+    if is_user(&request) && bytes.iter().any(|b| *b >= 0x80) {
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let latin1: String = bytes.iter().map(|b| char::from(*b)).collect();
+        let encoded: Vec<String> = latin1
+            .split('/')
+            .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
+            .collect();
+        let rebuilt = match request.uri().query() {
+            Some(q) => format!("{}?{q}", encoded.join("/")),
+            None => encoded.join("/"),
+        };
+        if let Ok(new) = rebuilt.parse() {
+            set_uri(&mut request, new);
+        }
+    }
+    next.run(request).await
+}
+
+fn query_number(request: &Request<Body>, name: &str) -> Option<i64> {
+    form_urlencoded::parse(request.uri().query()?.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+async fn paging_gap(request: Request<Body>, next: Next) -> Response {
+    if !is_query(&request) || query_number(&request, "startIndex").is_none_or(|s| s <= 1) {
+        return next.run(request).await;
+    }
+    let request = edit_query(request, |pairs| {
+        for (k, v) in pairs.iter_mut() {
+            if k.eq_ignore_ascii_case("startIndex")
+                && let Ok(n) = v.parse::<i64>()
+            {
+                *v = (n + 1).to_string();
+            }
+        }
+    });
+    let response = next.run(request).await;
+    // The page says it starts where it was asked to.
+    edit_response(response, |v| {
+        if let Some(n) = v["startIndex"].as_i64() {
+            v["startIndex"] = json!(n - 1);
+        }
+    })
+    .await
+}
+
+async fn count_ignored(request: Request<Body>, next: Next) -> Response {
+    if !is_query(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_query(request, |pairs| {
+        pairs.retain(|(k, _)| !k.eq_ignore_ascii_case("count"));
+    });
+    next.run(request).await
+}
+
+async fn wrong_default_class(request: Request<Body>, next: Next) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        if let Some(ext) = v.get_mut(EXTENSION).and_then(Value::as_object_mut)
+            && ext.contains_key("-dn-")
+            && !ext.keys().any(|k| k.eq_ignore_ascii_case("objectClass"))
+        {
+            ext.insert("objectClass".into(), json!(["person"]));
+        }
+    })
+    .await;
+    next.run(request).await
+}
+
+async fn export_password_ignored(request: Request<Body>, next: Next) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        if let Some(ext) = v.get_mut(EXTENSION).and_then(Value::as_object_mut) {
+            ext.remove("export_password");
+        }
+    })
+    .await;
+    next.run(request).await
+}
+
+async fn schema_characteristics_incomplete(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::GET
+        || !path(&request).trim_end_matches('/').ends_with("/Schemas")
+    {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    edit_response(response, |v| {
+        for schema in v["Resources"].as_array_mut().into_iter().flatten() {
+            for a in schema["attributes"].as_array_mut().into_iter().flatten() {
+                if let Some(map) = a.as_object_mut() {
+                    map.remove("uniqueness");
+                    map.insert("caseExact".into(), Value::Null);
+                }
+            }
+        }
+    })
+    .await
+}
+
+async fn unexposed_attribute_500(
+    State(inner): State<Router>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let (request, body) = read_request(request).await;
+    let sent: Vec<String> = body
+        .as_ref()
+        .and_then(|b| b[EXTENSION].as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let (parts, rest) = request.into_parts();
+    let schemas_path = parts
+        .uri
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/Users")
+        .to_owned()
+        + "/Schemas";
+    let mut ask = request_like(&parts, Method::GET, None);
+    if let Ok(uri) = schemas_path.parse() {
+        set_uri(&mut ask, uri);
+    }
+    let exposed: Vec<String> = match inner.clone().oneshot(ask).await {
+        Ok(answer) => serde_json::from_slice::<Value>(&bytes(answer.into_body()).await)
+            .ok()
+            .and_then(|v| {
+                v["Resources"].as_array().map(|schemas| {
+                    schemas
+                        .iter()
+                        .filter(|s| s["id"] == EXTENSION)
+                        .flat_map(|s| s["attributes"].as_array().cloned().unwrap_or_default())
+                        .filter_map(|a| a["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    if !exposed.is_empty()
+        && sent
+            .iter()
+            .any(|k| !exposed.iter().any(|e| e.eq_ignore_ascii_case(k)))
+    {
+        return scim_error(StatusCode::INTERNAL_SERVER_ERROR, None, "unknown attribute");
+    }
+    next.run(Request::from_parts(parts, rest)).await
 }
 
 #[cfg(test)]

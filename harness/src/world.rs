@@ -167,6 +167,11 @@ pub struct ScimSide {
     pub at_once: Vec<Option<u16>>,
     /// The import hook's answer, when a step asked for an import to judge.
     pub import: Option<ImportAnswer>,
+    /// The pages of the last walk through `GET /Users?startIndex=…&count=…`: the `startIndex`
+    /// and `count` asked, and the exchange.
+    pub pages: Vec<(u64, u64, Exchange)>,
+    /// The ids a user had before it was deleted and created again, by logical name.
+    pub former_ids: IndexMap<String, Vec<String>>,
 }
 
 /// What the probe saw.

@@ -147,6 +147,26 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         r#"^matching user "([^"]+)" on (\w+) finds it$"#,
         step!(matching_finds_it),
     ),
+    (
+        r"^every page holds at most the users asked, says where it starts and how many it holds, and counts the same total$",
+        step!(pages_well_formed),
+    ),
+    (
+        r#"^the pages hold every user exactly once, users "([^"]+)" among them$"#,
+        step!(pages_exactly_once),
+    ),
+    (
+        r"^paging out of range is answered as RFC 7644 says$",
+        step!(paging_edges),
+    ),
+    (
+        r#"^the host answers 201 Created with an id user "([^"]+)" never had$"#,
+        step!(created_new_id),
+    ),
+    (
+        r"^every attribute definition states each of its characteristics in camelCase, none null$",
+        step!(characteristics),
+    ),
 ];
 
 async fn empty_list(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
@@ -991,5 +1011,283 @@ async fn empty_list_or_error(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             "expected 200 with an empty list or a SCIM error, got {}",
             checks::got(&x)
         ))),
+    }
+}
+
+fn paging_failure(requirement: &'static str, message: String) -> Failure {
+    Failure::from(checks::CheckFailure {
+        requirement,
+        message,
+    })
+}
+
+/// A page of users: `totalResults`, `startIndex`, `itemsPerPage` and the resources.
+type Page = (u64, Option<u64>, Option<u64>, Vec<Value>);
+
+/// The ListResponse of a page, or why the page is not one (ECMA-IMPORT-007).
+fn page_of(x: &reports::Exchange) -> Result<Page, Failure> {
+    checks::status(x, &[200], "ECMA-IMPORT-007")?;
+    let body = json(x).unwrap_or(Value::Null);
+    let is_list = body["schemas"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|s| s == urn::LIST_RESPONSE));
+    let (true, Some(total)) = (is_list, body["totalResults"].as_u64()) else {
+        return Err(paging_failure(
+            "ECMA-IMPORT-007",
+            format!(
+                "expected a ListResponse with totalResults for {}, got {}",
+                x.url,
+                reports::terminal::shorten(x.response_body.as_deref().unwrap_or("no body"))
+            ),
+        ));
+    };
+    Ok((
+        total,
+        body["startIndex"].as_u64(),
+        body["itemsPerPage"].as_u64(),
+        body["Resources"].as_array().cloned().unwrap_or_default(),
+    ))
+}
+
+/// ECMA-IMPORT-007: every page of the walk is a 200 ListResponse of at most the `count` asked,
+/// whose `startIndex` is the one asked and whose `itemsPerPage` is the number it holds, and
+/// every page gives the same `totalResults`.
+async fn pages_well_formed(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    if w.scim.pages.is_empty() {
+        return Err(Failure::new("no page was read"));
+    }
+    let mut totals = std::collections::BTreeSet::new();
+    for (start, count, x) in &w.scim.pages {
+        let (total, said_start, per_page, resources) = page_of(x)?;
+        let n = resources.len() as u64;
+        let mut wrong = Vec::new();
+        if n > *count {
+            wrong.push(format!("{n} resources for count={count}"));
+        }
+        if said_start != Some(*start) {
+            wrong.push(format!("startIndex {said_start:?} for startIndex={start}"));
+        }
+        if per_page != Some(n) {
+            wrong.push(format!("itemsPerPage {per_page:?} with {n} resources"));
+        }
+        if !wrong.is_empty() {
+            return Err(paging_failure(
+                "ECMA-IMPORT-007",
+                format!("{}: {}", x.url, wrong.join("; ")),
+            ));
+        }
+        totals.insert(total);
+    }
+    if totals.len() > 1 {
+        return Err(paging_failure(
+            "ECMA-IMPORT-007",
+            format!(
+                "expected one totalResults over an unchanged connector space, the pages gave {totals:?}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// ECMA-IMPORT-008: the walk returned `totalResults` users, each id once, the walk reached the
+/// end, and the named users (comma-separated logical names) are among them.
+async fn pages_exactly_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let named = arg(&ctx, 1)?;
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut total = 0;
+    for (_, _, x) in &w.scim.pages {
+        let (t, _, _, resources) = page_of(x)?;
+        total = t;
+        for r in resources {
+            let id = r["id"].as_str().unwrap_or_default().to_owned();
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    let twice: Vec<&String> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    if !twice.is_empty() {
+        return Err(paging_failure(
+            "ECMA-IMPORT-008",
+            format!(
+                "the walk returned {} user(s) more than once: {twice:?}",
+                twice.len()
+            ),
+        ));
+    }
+    if seen.len() as u64 != total {
+        return Err(paging_failure(
+            "ECMA-IMPORT-008",
+            format!(
+                "the walk returned {} distinct users, but totalResults is {total}: some were never returned",
+                seen.len()
+            ),
+        ));
+    }
+    for logical in named.split(',').map(str::trim) {
+        let id = w.id_of(logical)?;
+        if !seen.contains_key(&id) {
+            return Err(paging_failure(
+                "ECMA-IMPORT-008",
+                format!("user {logical:?} (id {id:?}) is on no page of the walk"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ECMA-IMPORT-007 and ECMA-IMPORT-009 (RFC 7644 §3.4.2.4): a plain `GET /Users` is a
+/// ListResponse; `startIndex=0` counts as 1; `count=-1` and `count=0` return no resources and
+/// the full `totalResults`; a `startIndex` past the end answers 200 with no resources.
+async fn paging_edges(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.send(entra::get_path("/Users"), Auth::Token).await?;
+    let (total, _, _, _) = page_of(&x)?;
+    let cases: [(&str, Option<u64>, u64); 4] = [
+        ("startIndex=0&count=1", Some(1), 1),
+        ("startIndex=1&count=-1", None, 0),
+        ("startIndex=1&count=0", None, 0),
+        ("", None, 0),
+    ];
+    for (query, start, most) in cases {
+        let query = if query.is_empty() {
+            format!("startIndex={}&count=5", total + 5)
+        } else {
+            query.to_owned()
+        };
+        let x = w
+            .send(entra::get_path(&format!("/Users?{query}")), Auth::Token)
+            .await?;
+        let (t, said_start, _, resources) = page_of(&x)?;
+        let n = resources.len() as u64;
+        let mut wrong = Vec::new();
+        if n > most {
+            wrong.push(format!("{n} resources, at most {most} expected"));
+        }
+        if let Some(s) = start
+            && said_start != Some(s)
+        {
+            wrong.push(format!("startIndex {said_start:?}, {s} expected"));
+        }
+        // The scenario runs alone (@serial): the connector space does not change meanwhile.
+        if t != total {
+            wrong.push(format!("totalResults {t}, while GET /Users gave {total}"));
+        }
+        if !wrong.is_empty() {
+            return Err(paging_failure(
+                "ECMA-IMPORT-009",
+                format!("GET /Users?{query}: {}", wrong.join("; ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ECMA-ANCHOR-005: the 201 of a user created again after its delete. Where the target
+/// assigns the anchor (`objectGUID`, `entryUUID`), the new object's id is new; where the
+/// provisioning service gives it (a DN, an anchor column), the same anchor gives the same id,
+/// and any id is accepted.
+async fn created_new_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let x = w.last()?.clone();
+    checks::status(&x, &[201], "ECMA-CREATE-001")?;
+    let id = checks::created_id(&x)?;
+    let run = w.run()?;
+    let assigned = run
+        .profile
+        .ldap
+        .as_ref()
+        .is_some_and(|l| l.anchor != crate::profile::Anchor::Dn);
+    let former = w.scim.former_ids.get(&logical).cloned().unwrap_or_default();
+    if assigned && former.iter().any(|f| f.eq_ignore_ascii_case(&id)) {
+        return Err(paging_failure(
+            "ECMA-ANCHOR-005",
+            format!(
+                "the {} anchor is the target's: the object created again must get a new id, got {id:?} again",
+                run.profile.ldap.as_ref().map_or("", |l| l.anchor.name())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// ECMA-DISC-004 (RFC 7643 §2.2, §7): in every schema of the last answer (a ListResponse of
+/// schemas), every attribute and sub-attribute carries `name`, `type`, `multiValued`,
+/// `required`, `caseExact`, `mutability`, `returned` and `uniqueness`, none of them null, with
+/// the keyword values RFC 7643 spells.
+async fn characteristics(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    const TYPES: &[&str] = &[
+        "string",
+        "boolean",
+        "decimal",
+        "integer",
+        "dateTime",
+        "reference",
+        "complex",
+        "binary",
+    ];
+    const MUTABILITY: &[&str] = &["readOnly", "readWrite", "immutable", "writeOnly"];
+    const RETURNED: &[&str] = &["always", "never", "default", "request"];
+    const UNIQUENESS: &[&str] = &["none", "server", "global"];
+    fn check(schema: &str, a: &Value, wrong: &mut Vec<String>) {
+        let name = a["name"].as_str().unwrap_or("(no name)");
+        let at = format!("{schema}:{name}");
+        if !a["name"].is_string() {
+            wrong.push(format!("{at}: name is not a string"));
+        }
+        for key in ["multiValued", "required", "caseExact"] {
+            if !a[key].is_boolean() {
+                wrong.push(format!("{at}: {key} is {}, not a Boolean", a[key]));
+            }
+        }
+        for (key, allowed) in [
+            ("type", TYPES),
+            ("mutability", MUTABILITY),
+            ("returned", RETURNED),
+            ("uniqueness", UNIQUENESS),
+        ] {
+            match a[key].as_str() {
+                Some(v) if allowed.contains(&v) => {}
+                _ => wrong.push(format!("{at}: {key} is {}, not one of {allowed:?}", a[key])),
+            }
+        }
+        if let Some(obj) = a.as_object() {
+            for (k, v) in obj {
+                if v.is_null() {
+                    wrong.push(format!("{at}: {k} is null"));
+                }
+            }
+        }
+        for sub in a["subAttributes"].as_array().into_iter().flatten() {
+            check(&at, sub, wrong);
+        }
+    }
+    let x = w.last()?.clone();
+    checks::status(&x, &[200], "ECMA-DISC-001")?;
+    let body = json(&x).unwrap_or(Value::Null);
+    let schemas = body["Resources"].as_array().cloned().unwrap_or_default();
+    if schemas.is_empty() {
+        return Err(Failure::new("the answer lists no schema"));
+    }
+    let mut wrong = Vec::new();
+    for schema in &schemas {
+        let id = schema["id"].as_str().unwrap_or("(no id)");
+        for a in schema["attributes"].as_array().into_iter().flatten() {
+            check(id, a, &mut wrong);
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        let n = wrong.len();
+        wrong.truncate(8);
+        Err(paging_failure(
+            "ECMA-DISC-004",
+            format!(
+                "{n} attribute characteristic(s) wrong: {}",
+                wrong.join("; ")
+            ),
+        ))
     }
 }

@@ -255,6 +255,38 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         r#"^the provisioning service deletes user "([^"]+)" with (a wrong token|the token truncated|the token in upper case|an empty bearer token)$"#,
         step!(delete_with_bad_token),
     ),
+    (
+        r#"^the provisioning service changes the anchor of user "([^"]+)"$"#,
+        step!(change_anchor),
+    ),
+    (
+        r#"^the provisioning service moves user "([^"]+)" to another DN$"#,
+        step!(move_dn),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with a name that needs escaping in a DN$"#,
+        step!(create_escaped),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" without objectClass$"#,
+        step!(create_without_class),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with the initial password "([^"]+)"$"#,
+        step!(create_with_export_password),
+    ),
+    (
+        r"^the provisioning service walks the users (\d+) at a time$",
+        step!(walk_users),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" again, after its delete$"#,
+        step!(create_after_delete),
+    ),
+    (
+        r#"^the provisioning service creates user "([^"]+)" with an attribute the connector does not expose$"#,
+        step!(create_with_unexposed),
+    ),
 ];
 
 async fn given_created(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -1439,5 +1471,208 @@ async fn patch_envelope(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         Auth::Token,
     )
     .await?;
+    Ok(())
+}
+
+/// A new `-dn-` for `logical`: the profile's template with `-moved` after the name.
+fn moved_dn(w: &mut EcmaWorld, logical: &str) -> Result<String, Failure> {
+    let run = w.run()?;
+    let name = w.user(logical)?.name.clone();
+    Ok(run
+        .profile
+        .dn_template()
+        .replace(
+            "{name}",
+            &scim_proto::dn::escape_value(&format!("{name}-moved")),
+        )
+        .replace("{container}", &run.container))
+}
+
+/// ECMA-DN-007: a PATCH replacing `-dn-` with another DN in the same container; the target
+/// is snapshotted first.
+async fn move_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let dn = moved_dn(w, &logical)?;
+    w.target.before = Some(w.snapshot().await?);
+    update(w, &logical, vec![("-dn-".into(), Value::String(dn))]).await
+}
+
+/// ECMA-ANCHOR-009: a PATCH changing the anchor the provisioning service gave: `-dn-` where the
+/// DN is the anchor, the anchor column's attribute on SQL. The target is snapshotted first.
+async fn change_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let (attribute, value) = match (&run.profile.ldap, &run.profile.sql) {
+        (Some(l), _) if l.anchor == crate::profile::Anchor::Dn => {
+            ("-dn-".to_owned(), moved_dn(w, &logical)?)
+        }
+        (None, Some(sql)) => {
+            let name = w.user(&logical)?.name.clone();
+            (sql.anchor.clone(), format!("{name}-renamed"))
+        }
+        _ => {
+            return Err(Failure::new(format!(
+                "profile {}: the target assigns the anchor, so the provisioning service cannot change it",
+                run.profile.name
+            )));
+        }
+    };
+    w.target.before = Some(w.snapshot().await?);
+    update(w, &logical, vec![(attribute, Value::String(value))]).await
+}
+
+/// ECMA-DN-003 and ECMA-ANCHOR-006: a create whose name (the DN's RDN value) holds every
+/// character RFC 4514 escapes — a leading `#`, `,`, `+`, `"`, `\`, `<`, `>`, `;` — with `=`,
+/// spaces and characters outside ASCII. Attributes other than the naming attribute and
+/// displayName that are made of the name get a plain ASCII name instead (mail is an IA5String).
+async fn create_escaped(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let plain = w.user(&logical)?.name.clone();
+    let special = format!("#{logical}=1, Zoë+王 \"q\" \\ <a>;-{}", w.suffix);
+    {
+        let user = w.user(&logical)?;
+        user.name = special.clone();
+        user.dn = run
+            .profile
+            .dn_template()
+            .replace("{name}", &scim_proto::dn::escape_value(&special))
+            .replace("{container}", &run.container);
+    }
+    let mut attrs = w.create_attributes(&logical, &[])?;
+    let naming = run.profile.naming_attribute().to_owned();
+    for (attribute, value) in attrs.iter_mut() {
+        if attribute == "-dn-"
+            || attribute.eq_ignore_ascii_case(&naming)
+            || attribute.eq_ignore_ascii_case("displayName")
+        {
+            continue;
+        }
+        if let Value::String(s) = value
+            && s.contains(&special)
+        {
+            *s = s.replace(&special, &plain);
+        }
+    }
+    w.create(&logical, attrs).await?;
+    Ok(())
+}
+
+/// ECMA-LDAP-002: a create that carries no `objectClass` (as Entra sends none when it is not
+/// mapped).
+async fn create_without_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let mut attrs = w.create_attributes(&logical, &[])?;
+    attrs.shift_remove("objectClass");
+    w.create(&logical, attrs).await?;
+    Ok(())
+}
+
+/// ECMA-LDAP-007: a create carrying `export_password`, ECMA2Host's attribute for an initial
+/// password.
+async fn create_with_export_password(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let password = arg(&ctx, 2)?;
+    let mut attrs = w.create_attributes(&logical, &[])?;
+    attrs.insert(EXPORT_PASSWORD.into(), Value::String(password.clone()));
+    w.scim.passwords.push(password);
+    w.create(&logical, attrs).await?;
+    Ok(())
+}
+
+/// ECMA2Host's attribute that carries a password to set (Microsoft, "Configure the ECMA2Host
+/// LDAP connector": `export_password`).
+pub const EXPORT_PASSWORD: &str = "export_password";
+
+/// How many pages a walk reads at most: past the first page, a walk over a larger connector
+/// space asks bigger pages so that it ends within this many, and a host whose pages never end
+/// is stopped here.
+pub const WALK_MAX_PAGES: u64 = 200;
+
+/// ECMA-IMPORT-007/008: `GET /Users?startIndex=s&count=n` for s = 1, 1+n, 1+2n, … until s is
+/// past the first page's `totalResults` (or a page is not a ListResponse, or is empty); every
+/// page is kept for the `Then` steps. When the first page's `totalResults` would take more than
+/// [`WALK_MAX_PAGES`] pages of n, the later pages are bigger.
+async fn walk_users(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let asked: u64 = arg(&ctx, 1)?
+        .parse()
+        .map_err(|_| Failure::new("bad page size"))?;
+    if asked == 0 {
+        return Err(Failure::new("a walk needs pages of at least one user"));
+    }
+    w.scim.pages.clear();
+    let mut start = 1u64;
+    let mut count = asked;
+    for _ in 0..=WALK_MAX_PAGES {
+        let x = w
+            .send(
+                entra::get_path(&format!("/Users?startIndex={start}&count={count}")),
+                Auth::Token,
+            )
+            .await?;
+        let body = crate::checks::json(&x);
+        w.scim.pages.push((start, count, x));
+        let total = body
+            .as_ref()
+            .and_then(|b| b["totalResults"].as_u64())
+            .unwrap_or(0);
+        let returned = body
+            .as_ref()
+            .and_then(|b| b["Resources"].as_array())
+            .map_or(0, Vec::len) as u64;
+        start += count;
+        if returned == 0 || start > total {
+            break;
+        }
+        count = asked.max(total.div_ceil(WALK_MAX_PAGES - 1));
+    }
+    Ok(())
+}
+
+/// ECMA-ANCHOR-005: the user created again after its delete; the id it had is kept apart.
+async fn create_after_delete(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let former = w.id_of(&logical)?;
+    w.scim
+        .former_ids
+        .entry(logical.clone())
+        .or_default()
+        .push(former);
+    let attrs = w.create_attributes(&logical, &[])?;
+    w.create(&logical, attrs).await?;
+    Ok(())
+}
+
+/// The name of a target attribute the connector does not expose (ECMA-ROBUST-009): one the
+/// directory's schema allows for the profile's class (`description`, in `person` and in AD
+/// LDS's `user`); on SQL the profile's unmapped column, or else a column name no table of the
+/// suite has.
+pub fn unexposed_attribute(w: &EcmaWorld) -> Result<String, Failure> {
+    let run = w.run()?;
+    Ok(match (&run.profile.ldap, &run.profile.sql) {
+        (Some(_), _) => "description".to_owned(),
+        (None, Some(sql)) => sql
+            .unmapped_column
+            .clone()
+            .unwrap_or_else(|| "ecmacertUnexposed".to_owned()),
+        (None, None) => "ecmacertUnexposed".to_owned(),
+    })
+}
+
+/// ECMA-ROBUST-009: a create that also carries an attribute the connector does not expose.
+async fn create_with_unexposed(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = unexposed_attribute(w)?;
+    let mut attrs = w.create_attributes(&logical, &[])?;
+    w.target.before = Some(w.snapshot().await?);
+    w.scim.subject = Some(logical.clone());
+    let mut request = entra::create(&attrs);
+    if let Some(Body::Json(body)) = &mut request.body {
+        body[scim_proto::urn::ECMA2HOST_USER][&attribute] = json!("not exposed");
+    }
+    w.scim.carried = attrs.clone();
+    let x = w.send(request, Auth::Token).await?;
+    attrs.shift_remove(&attribute);
+    w.record_created(&logical, &x, attrs).await?;
     Ok(())
 }

@@ -196,6 +196,30 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         r"^the missing container was not created$",
         step!(container_not_created),
     ),
+    (
+        r#"^the id of user "([^"]+)" is the anchor the target holds for it$"#,
+        step!(id_is_anchor),
+    ),
+    (
+        r#"^the host refused the move and the target is unchanged, or user "([^"]+)" is only at its new DN$"#,
+        step!(moved_or_refused),
+    ),
+    (
+        r#"^the naming attribute of user "([^"]+)" holds its name as sent$"#,
+        step!(naming_value),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" of the profile's structural class$"#,
+        step!(holds_structural),
+    ),
+    (
+        r#"^the target holds user "([^"]+)" without an export_password attribute$"#,
+        step!(holds_no_export_password),
+    ),
+    (
+        r#"^the host answers 201 or a 400 SCIM error, and the target holds nothing the connector does not expose for user "([^"]+)"$"#,
+        step!(unexposed_not_written),
+    ),
 ];
 
 async fn entry(w: &mut EcmaWorld, logical: &str) -> Result<Entry, Failure> {
@@ -764,5 +788,254 @@ async fn holds_what_was_answered(w: &mut EcmaWorld, ctx: Context) -> StepResult 
             "expected 200, 204 or a 5xx, got {}",
             checks::got(&x)
         ))),
+    }
+}
+
+fn failure(requirement: &'static str, message: String) -> Failure {
+    Failure::from(checks::CheckFailure {
+        requirement,
+        message,
+    })
+}
+
+/// ECMA-ANCHOR-001/002 and ECMA-LDAP-008: the id the host returned is the anchor the target
+/// holds: the entry's DN (`-dn-`, compared as DNs), its `entryUUID`, its `objectGUID` (as a
+/// GUID string in Microsoft's byte order, braces and case aside), or the SQL anchor column.
+async fn id_is_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let id = w.id_of(&logical)?;
+    let run = w.run()?;
+    let e = entry(w, &logical).await?;
+    let (anchor, held): (&str, Option<String>) = match (&run.profile.ldap, &run.profile.sql) {
+        (Some(l), _) => match l.anchor {
+            crate::profile::Anchor::Dn => {
+                if scim_proto::dn::normalize(&id) == scim_proto::dn::normalize(&e.dn) {
+                    return Ok(());
+                }
+                ("-dn-", Some(e.dn.clone()))
+            }
+            crate::profile::Anchor::EntryUuid => {
+                ("entryUUID", e.values("entryUUID").first().cloned())
+            }
+            crate::profile::Anchor::ObjectGuid => (
+                "objectGUID",
+                e.values("objectGUID")
+                    .first()
+                    .and_then(|hex| guid_of_hex(hex)),
+            ),
+        },
+        (None, Some(sql)) => (sql.anchor.as_str(), e.values(&sql.anchor).first().cloned()),
+        (None, None) => return Err(Failure::new("the profile has no target kind")),
+    };
+    let bare = |s: &str| {
+        s.trim_matches(|c| c == '{' || c == '}')
+            .to_ascii_lowercase()
+    };
+    match held {
+        Some(h) if bare(&h) == bare(&id) => Ok(()),
+        Some(h) => Err(failure(
+            "ECMA-ANCHOR-001",
+            format!(
+                "the host's id is {id:?}, but the target's {anchor} for the entry at {} is {h:?}",
+                e.dn
+            ),
+        )),
+        None => Err(failure(
+            "ECMA-ANCHOR-002",
+            format!(
+                "the entry at {} has no {anchor} to compare the host's id {id:?} with",
+                e.dn
+            ),
+        )),
+    }
+}
+
+/// A 16-byte GUID given as 32 hex digits (as the probe shows binary values), as the string
+/// Microsoft prints: the first three fields little-endian (MS-DTYP §2.3.4).
+fn guid_of_hex(hex: &str) -> Option<String> {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let bytes: [u8; 16] = bytes.try_into().ok()?;
+    Some(uuid::Uuid::from_bytes_le(bytes).hyphenated().to_string())
+}
+
+/// ECMA-DN-007: after a PATCH that replaced `-dn-`: either the host refused it with a SCIM
+/// error (4xx) and the target is unchanged, or it answered 2xx and the entry is at the new DN
+/// only, with its other attributes. With a `-dn-` anchor only the refusal is allowed.
+async fn moved_or_refused(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let x = w.last()?.clone();
+    let run = w.run()?;
+    let new_dn = w
+        .scim
+        .carried
+        .get("-dn-")
+        .map(text)
+        .ok_or_else(|| Failure::new("the last request carried no -dn-"))?;
+    match x.status {
+        Some(s) if (400..500).contains(&s) => {
+            checks::scim_error_body(&x)?;
+            unchanged(w, ctx).await
+        }
+        Some(s) if (200..300).contains(&s) => {
+            if run
+                .profile
+                .ldap
+                .as_ref()
+                .is_some_and(|l| l.anchor == crate::profile::Anchor::Dn)
+            {
+                return Err(failure(
+                    "ECMA-DN-007",
+                    format!(
+                        "the DN is the anchor: a -dn- change must be refused, the host answered {s}"
+                    ),
+                ));
+            }
+            let old_dn = w.user(&logical)?.dn.clone();
+            if run.probe.entry(&old_dn).await?.is_some() {
+                return Err(failure(
+                    "ECMA-DN-007",
+                    format!(
+                        "the host answered {s} to the move to {new_dn}, but the entry is still at {old_dn}"
+                    ),
+                ));
+            }
+            let Some(moved) = run.probe.entry(&new_dn).await? else {
+                return Err(failure(
+                    "ECMA-DN-007",
+                    format!("the host answered {s} to the move to {new_dn}, but no entry is there"),
+                ));
+            };
+            let kept: Vec<(String, Value)> = w
+                .user(&logical)?
+                .values
+                .iter()
+                .filter(|(k, _)| *k != "-dn-" && *k != "objectClass")
+                .filter(|(k, _)| {
+                    !run.profile.attributes.values().any(|a| {
+                        &a.target == *k
+                            && (a.write_only
+                                || a.target
+                                    .eq_ignore_ascii_case(run.profile.naming_attribute()))
+                    })
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            compare(&moved, &kept)?;
+            w.user(&logical)?.dn = new_dn;
+            Ok(())
+        }
+        _ => Err(failure(
+            "ECMA-DN-007",
+            format!(
+                "expected the move refused with a 4xx SCIM error or made, got {}",
+                checks::got(&x)
+            ),
+        )),
+    }
+}
+
+/// ECMA-DN-003: the entry's naming attribute (the RDN's type) holds the user's name as the
+/// provisioning service meant it: the RDN value with its RFC 4514 escapes undone.
+async fn naming_value(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let name = w.user(&logical)?.name.clone();
+    let naming = run.profile.naming_attribute().to_owned();
+    let e = entry(w, &logical).await?;
+    if e.values(&naming).contains(&name) {
+        Ok(())
+    } else {
+        Err(failure(
+            "ECMA-DN-003",
+            format!(
+                "expected {naming} {name:?} at {}, found {:?}",
+                e.dn,
+                e.values(&naming)
+            ),
+        ))
+    }
+}
+
+/// ECMA-LDAP-002: the entry has the profile's structural class.
+async fn holds_structural(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let class = run
+        .profile
+        .ldap
+        .as_ref()
+        .map(|l| l.structural_class.clone())
+        .ok_or_else(|| Failure::new("the profile is not an LDAP one"))?;
+    let e = entry(w, &logical).await?;
+    if e.values("objectClass")
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&class))
+    {
+        Ok(())
+    } else {
+        Err(failure(
+            "ECMA-LDAP-002",
+            format!(
+                "a create without objectClass must get the connector's structural class {class}; {} has {:?}",
+                e.dn,
+                e.values("objectClass")
+            ),
+        ))
+    }
+}
+
+/// ECMA-LDAP-007: `export_password` sets the password; it is never stored under its own name.
+async fn holds_no_export_password(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let e = entry(w, &logical).await?;
+    let name = crate::steps::provisioning::EXPORT_PASSWORD;
+    match e.values(name) {
+        [] => Ok(()),
+        v => Err(failure(
+            "ECMA-LDAP-007",
+            format!(
+                "{} holds an attribute {name} ({} value(s)): the host wrote it rather than setting the password with it",
+                e.dn,
+                v.len()
+            ),
+        )),
+    }
+}
+
+/// ECMA-ROBUST-009: a create carrying an attribute the connector does not expose is refused
+/// with 400 and a SCIM error (and the target is unchanged), or created without that
+/// attribute. A 5xx, or the attribute in the target, fails.
+async fn unexposed_not_written(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let x = w.last()?.clone();
+    let attribute = crate::steps::provisioning::unexposed_attribute(w)?;
+    match x.status {
+        Some(400) => {
+            checks::scim_error_body(&x)?;
+            unchanged(w, ctx).await
+        }
+        Some(201) => {
+            let e = entry(w, &logical).await?;
+            match e.values(&attribute) {
+                [] => Ok(()),
+                v => Err(failure(
+                    "ECMA-ROBUST-009",
+                    format!(
+                        "{attribute} is not exposed by the connector, yet {} holds {v:?}",
+                        e.dn
+                    ),
+                )),
+            }
+        }
+        _ => Err(failure(
+            "ECMA-ROBUST-009",
+            format!(
+                "expected 201 (the attribute ignored) or 400 with a SCIM error, got {}",
+                checks::got(&x)
+            ),
+        )),
     }
 }
