@@ -49,3 +49,8 @@ Feature: Bearer token
       | a schemas read                         | with a wrong token |
       | a resource types read                  | with a wrong token |
       | a service provider configuration read  | with a wrong token |
+
+  @req:ECMA-AUTH-004 @requires:other-connector @must
+  Scenario: A connector's token is refused on another connector of the host
+    When the provisioning service sends its token to another connector of the host
+    Then the host answers 401 with a SCIM error

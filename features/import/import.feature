@@ -12,8 +12,11 @@ Feature: Import
 
   @req:ECMA-IMPORT-004 @requires:import-hook @must
   Scenario: A user deleted in the target out of band is gone after an import
+    The host read the user before; what it answers after the import is not an old answer.
     Given the provisioning service has created user "vanishing"
-    And user "vanishing" was deleted in the target out of band
+    When the provisioning service reads user "vanishing" by id
+    Then the host answers 200 with user "vanishing"
+    Given user "vanishing" was deleted in the target out of band
     When the host imports its target
     And the provisioning service reads user "vanishing" by id
     Then the host answers 404 with a SCIM error

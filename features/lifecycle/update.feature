@@ -142,3 +142,12 @@ Feature: Update
     When the provisioning service changes the anchor of user "anchored"
     Then the host answers 400 mutability
     And the target is unchanged
+
+  @req:ECMA-LDAP-004 @ldap @must
+  Scenario: Attributes treated as single values hold one value after a create and a replace
+    Given the provisioning service has created user "single"
+    Then the target holds exactly one value of each attribute user "single" was sent
+    When the provisioning service updates every mapped attribute of user "single"
+    Then the host answers 200 or 204
+    And the target holds user "single" with every attribute the request carried
+    And the target holds exactly one value of each attribute user "single" was sent

@@ -140,3 +140,10 @@ Feature: Matching
       | an underscore   | Under_score | UnderXscore  |
       | parentheses     | Par(en)s    | Parens       |
       | a quote         | O'Quote     | OQuote       |
+
+  @req:ECMA-MATCH-012 @must
+  Scenario: A value that differs only in case matches as the declared caseExact says
+    caseExact false: the user is found; caseExact true: it is not (RFC 7643 §2.2).
+    Given the provisioning service has created user "cased"
+    When the provisioning service matches user "cased" on its matching attribute in another case
+    Then the host finds user "cased" if and only if the schema declares the matching attribute caseExact false

@@ -67,11 +67,13 @@ pub enum Capability {
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
     /// names of the same host can be formed (not with `host.scim_url`).
     ConnectorUrl,
+    /// The run names another connector of the host (`host.other_connector`).
+    OtherConnector,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 22] = [
+    pub const ALL: [Capability; 23] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -94,6 +96,7 @@ impl Capability {
         Capability::ImportHook,
         Capability::FaultInjection,
         Capability::ConnectorUrl,
+        Capability::OtherConnector,
     ];
 
     /// The name in `@requires:<name>` and in profiles.
@@ -121,6 +124,7 @@ impl Capability {
             Capability::ImportHook => "import-hook",
             Capability::FaultInjection => "fault-injection",
             Capability::ConnectorUrl => "connector-url",
+            Capability::OtherConnector => "other-connector",
         }
     }
 
@@ -128,7 +132,10 @@ impl Capability {
     pub fn is_run_provided(self) -> bool {
         matches!(
             self,
-            Capability::ImportHook | Capability::FaultInjection | Capability::ConnectorUrl
+            Capability::ImportHook
+                | Capability::FaultInjection
+                | Capability::ConnectorUrl
+                | Capability::OtherConnector
         )
     }
 
@@ -141,6 +148,9 @@ impl Capability {
             }
             Capability::ConnectorUrl => {
                 "a SCIM URL that is not …/ecma2host_{connector}/scim (host.scim_url), so no other connector name can be asked"
+            }
+            Capability::OtherConnector => {
+                "no other connector of the host named (host.other_connector), so no token can be tried on another connector"
             }
             _ => "",
         }

@@ -67,6 +67,11 @@ pub struct HostConfig {
     /// How to make the host re-import its target, for out-of-band scenarios.
     #[serde(default)]
     pub import: Option<ImportHook>,
+    /// Another connector the same host serves, configured with a token of its own (with
+    /// `base_url`): ECMA-AUTH-004 sends this connector's token to it and expects 401. Without
+    /// it, that scenario is not checked for the host.
+    #[serde(default)]
+    pub other_connector: Option<String>,
 }
 
 /// A missing `host.token` reads as an empty variable name, which `validate` refuses by key.
@@ -212,6 +217,20 @@ impl Config {
                 ("host.base_url", self.host.base_url.clone())
             }
         };
+        if let Some(other) = &self.host.other_connector {
+            if self.host.scim_url.is_some() {
+                return Err(ConfigError::invalid(
+                    "host.other_connector",
+                    "needs host.base_url + host.connector: with host.scim_url no other connector's URL can be formed",
+                ));
+            }
+            if other.is_empty() || *other == self.host.connector {
+                return Err(ConfigError::invalid(
+                    "host.other_connector",
+                    "name another connector of the host, not empty and not host.connector",
+                ));
+            }
+        }
         if self.host.scim_url.is_some() && !self.host.connector.is_empty() {
             return Err(ConfigError::invalid(
                 "host.connector",

@@ -322,10 +322,11 @@ pub async fn run_embedded_with(
             .map(|s| s.url.clone())
             .unwrap_or_default()
     };
-    // The host: one connector per profile, from its example configuration.
-    let token = secret();
+    // The host: one connector per profile, from its example configuration, each with a token
+    // of its own (ECMA-AUTH-004 tries one connector's token on the next).
+    let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
     let mut host_config: Option<HostConfig> = None;
-    for (s, (account, password)) in SERVED.iter().zip(&accounts) {
+    for ((s, (account, password)), token) in SERVED.iter().zip(&accounts).zip(&tokens) {
         let mut c = HostConfig::parse(s.example).map_err(setup)?;
         let mut connector = c.connectors.remove(0);
         connector.name = s.connector.to_owned();
@@ -374,6 +375,12 @@ pub async fn run_embedded_with(
     // one run id marks them all.
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
     let runs = selected.iter().enumerate().map(|(i, s)| {
+        let served = SERVED
+            .iter()
+            .position(|x| x.profile == s.profile)
+            .unwrap_or_default();
+        let token = tokens[served].clone();
+        let other_connector = SERVED[(served + 1) % SERVED.len()].connector.to_owned();
         let config = Config {
             profile: Some(s.profile.to_owned()),
             profiles: Vec::new(),
@@ -392,6 +399,7 @@ pub async fn run_embedded_with(
                     method: "POST".into(),
                     path: "/cache/import".into(),
                 }),
+                other_connector: Some(other_connector),
             },
             target: match s.flavour {
                 Some(flavour) => {

@@ -251,6 +251,9 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     }
     if config.host.scim_url.is_none() {
         caps.insert(Capability::ConnectorUrl);
+        if config.host.other_connector.is_some() {
+            caps.insert(Capability::OtherConnector);
+        }
     }
     caps
 }
@@ -471,6 +474,7 @@ pub async fn run_with(
                         run_id: run_id.clone(),
                         container: config.target.container.clone(),
                         import: config.host.import.clone(),
+                        other_connector: config.host.other_connector.clone(),
                         scenarios: scenarios.clone(),
                         numbers: numbers.clone(),
                         secrets: secrets.clone(),
@@ -1075,6 +1079,7 @@ mod tests {
             Capability::ImportHook,
             Capability::FaultInjection,
             Capability::ConnectorUrl,
+            Capability::OtherConnector,
         ]
         .into();
         let counts: Vec<(String, usize)> = suite
@@ -1099,18 +1104,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 126),
-        ("mariadb-procedures", 121),
-        ("mariadb-table", 119),
-        ("mariadb-types", 118),
-        ("openldap-disable-flag", 129),
-        ("openldap-flows", 118),
-        ("openldap-inetorgperson", 128),
-        ("openldap-posix", 129),
-        ("postgres-procedures", 121),
-        ("postgres-table", 119),
-        ("postgres-types", 118),
-        ("sqlite-flows", 109),
-        ("sqlite-table", 118),
+        ("adlds-user", 129),
+        ("mariadb-procedures", 123),
+        ("mariadb-table", 121),
+        ("mariadb-types", 120),
+        ("openldap-disable-flag", 132),
+        ("openldap-flows", 121),
+        ("openldap-inetorgperson", 131),
+        ("openldap-posix", 132),
+        ("postgres-procedures", 123),
+        ("postgres-table", 121),
+        ("postgres-types", 120),
+        ("sqlite-flows", 111),
+        ("sqlite-table", 120),
     ];
 }

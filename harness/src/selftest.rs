@@ -46,6 +46,9 @@ pub struct Mutant {
     pub behaviour: &'static str,
     /// Builds the defective router from the correct one.
     pub apply: fn(Router) -> Router,
+    /// The one dialect the defect shows in, for a dialect-dependent defect: the mutant runs
+    /// in it whatever dialects the selftest was asked for.
+    pub dialect: Option<scim_proto::Dialect>,
 }
 
 impl std::fmt::Debug for Mutant {
@@ -270,7 +273,14 @@ pub async fn run(
     let runs = futures_util::stream::iter(chosen.into_iter().enumerate().map(
         |(i, mutant)| async move {
             let started = std::time::Instant::now();
-            let report = crate::embedded::run_embedded_with(suite, options, mutant.apply).await?;
+            let options = match mutant.dialect {
+                Some(d) => RunOptions {
+                    dialects: vec![d],
+                    ..options.clone()
+                },
+                None => options.clone(),
+            };
+            let report = crate::embedded::run_embedded_with(suite, &options, mutant.apply).await?;
             let mut killed_by = BTreeSet::new();
             let mut keys = Vec::new();
             let mut failed_cases = 0;
@@ -656,6 +666,20 @@ fn host_of(request: &Request<Body>) -> String {
         .unwrap_or_default()
 }
 
+/// The host, port and connector (`/ecma2host_X`) a request was sent to: each connector has a
+/// token of its own.
+fn connector_of(request: &Request<Body>) -> String {
+    let connector = request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    format!("{}/{connector}", host_of(request))
+}
+
 fn bearer(request: &Request<Body>) -> Option<String> {
     request
         .headers()
@@ -673,7 +697,7 @@ static STALE: LazyLock<Mutex<BTreeMap<String, (StatusCode, Bytes)>>> =
 
 async fn remember_accepted(request: Request<Body>, next: Next) -> Response {
     let auth = bearer(&request);
-    let host = host_of(&request);
+    let host = connector_of(&request);
     let response = next.run(request).await;
     if response.status() != StatusCode::UNAUTHORIZED
         && let Some(auth) = auth
@@ -691,7 +715,7 @@ fn skip_auth(mut request: Request<Body>, methods: &[Method]) -> Request<Body> {
         && let Some(good) = ACCEPTED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&host_of(&request))
+            .get(&connector_of(&request))
             .cloned()
         && bearer(&request).as_deref() != Some(good.as_str())
         && let Ok(v) = HeaderValue::from_str(&good)
@@ -1722,22 +1746,30 @@ async fn one_create_at_a_time(request: Request<Body>, next: Next) -> Response {
 static WEDGED: Mutex<BTreeMap<String, std::time::Instant>> = Mutex::new(BTreeMap::new());
 
 async fn wedged_after_bad_body(request: Request<Body>, next: Next) -> Response {
-    let host = host_of(&request);
-    let since = WEDGED
+    // Per connector and token: the scenarios that send a bad body run alone on their
+    // connector (@serial) and send the next request themselves, so no other scenario meets
+    // the wedge by chance.
+    let key = format!(
+        "{} {}",
+        connector_of(&request),
+        bearer(&request).unwrap_or_default()
+    );
+    let wedged = WEDGED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(&host)
-        .copied();
-    if since.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+        .remove(&key)
+        .is_some();
+    if wedged {
         return scim_error(StatusCode::SERVICE_UNAVAILABLE, None, "recovering");
     }
     let create = is_create(&request);
+    let (request, body) = read_request(request).await;
     let response = next.run(request).await;
-    if create && response.status() == StatusCode::BAD_REQUEST {
+    if create && body.is_none() && response.status() == StatusCode::BAD_REQUEST {
         WEDGED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(host, std::time::Instant::now());
+            .insert(key, std::time::Instant::now());
     }
     response
 }
@@ -1821,6 +1853,7 @@ macro_rules! mutant {
             name: $name,
             behaviour: $behaviour,
             apply: |app: Router| app.layer(middleware::from_fn($f)),
+            dialect: None,
         }
     };
     ($name:literal, $behaviour:literal, state $f:ident) => {
@@ -1828,12 +1861,24 @@ macro_rules! mutant {
             name: $name,
             behaviour: $behaviour,
             apply: |app: Router| app.clone().layer(middleware::from_fn_with_state(app, $f)),
+            dialect: None,
         }
     };
 }
 
 /// Every mutant, in the order `ecmacert selftest` runs them.
 pub fn mutants() -> Vec<Mutant> {
+    let mut all = every_mutant();
+    for m in &mut all {
+        // Only the aadOptscim062020 dialect sends `active` as a Boolean.
+        if m.name == "boolean-active-ignored" {
+            m.dialect = Some(scim_proto::Dialect::EntraScim2020);
+        }
+    }
+    all
+}
+
+fn every_mutant() -> Vec<Mutant> {
     vec![
         mutant!(
             "create-without-writing",
@@ -2107,7 +2152,7 @@ pub fn mutants() -> Vec<Mutant> {
         ),
         mutant!(
             "wedged-after-bad-body",
-            "answers 503 for a second after refusing a body that is not JSON",
+            "answers 503 to the request that follows a body that is not JSON",
             wedged_after_bad_body
         ),
         mutant!(
@@ -2129,6 +2174,11 @@ pub fn mutants() -> Vec<Mutant> {
             "server-errors-400",
             "answers the target's transient failures with 400 (Entra would not retry)",
             server_errors_are_400
+        ),
+        mutant!(
+            "tokens-shared",
+            "accepts any of its connectors' tokens on every connector",
+            tokens_shared
         ),
         mutant!(
             "anchor-change-accepted",
@@ -2377,6 +2427,42 @@ async fn unexposed_attribute_500(
         return scim_error(StatusCode::INTERNAL_SERVER_ERROR, None, "unknown attribute");
     }
     next.run(Request::from_parts(parts, rest)).await
+}
+
+/// The token each connector accepted, by host and port, then connector (for tokens-shared).
+static TOKENS: Mutex<BTreeMap<String, BTreeMap<String, String>>> = Mutex::new(BTreeMap::new());
+
+async fn tokens_shared(mut request: Request<Body>, next: Next) -> Response {
+    let host = host_of(&request);
+    let connector = connector_of(&request);
+    let auth = bearer(&request);
+    let replacement = {
+        let tokens = TOKENS.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.get(&host).and_then(|by_connector| {
+            let elsewhere = by_connector
+                .iter()
+                .any(|(c, t)| *c != connector && Some(t) == auth.as_ref());
+            by_connector.get(&connector).filter(|_| elsewhere).cloned()
+        })
+    };
+    if let Some(good) = replacement
+        && let Ok(v) = HeaderValue::from_str(&good)
+    {
+        request.headers_mut().insert(header::AUTHORIZATION, v);
+    }
+    let response = next.run(request).await;
+    if response.status().is_success()
+        && let Some(auth) = auth
+    {
+        TOKENS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(host)
+            .or_default()
+            .entry(connector)
+            .or_insert(auth);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub struct RunContext {
     pub container: String,
     /// The import hook, if the host has one.
     pub import: Option<ImportHook>,
+    /// Another connector of the host, with a token of its own (`host.other_connector`).
+    pub other_connector: Option<String>,
     /// Scenario numbers, unique in the run.
     pub scenarios: Arc<AtomicU64>,
     /// Numbers for `{number}`, unique in the run.

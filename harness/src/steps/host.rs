@@ -148,6 +148,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(matching_finds_it),
     ),
     (
+        r#"^the host finds user "([^"]+)" if and only if the schema declares the matching attribute caseExact false$"#,
+        step!(follows_case_exact),
+    ),
+    (
         r"^every page holds at most the users asked, says where it starts and how many it holds, and counts the same total$",
         step!(pages_well_formed),
     ),
@@ -1290,4 +1294,61 @@ async fn characteristics(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             ),
         ))
     }
+}
+
+/// ECMA-MATCH-012 (RFC 7643 §2.2): the answer to a filter whose value differs from the user's
+/// only in case holds the user when the host declares the matching attribute `caseExact:
+/// false` in `/Schemas`, and does not when it declares `true`. The schemas are read after the
+/// answer being judged.
+async fn follows_case_exact(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let answer = w.last()?.clone();
+    let run = w.run()?;
+    let target = w.logical(&run.profile.matching_attribute)?.target;
+    let schemas = w.send(entra::schemas(), Auth::Token).await?;
+    checks::status(&schemas, &[200], "ECMA-DISC-001")?;
+    let declared = json(&schemas)
+        .and_then(|b| {
+            b["Resources"].as_array()?.iter().find_map(|s| {
+                (s["id"] == urn::ECMA2HOST_USER)
+                    .then(|| {
+                        s["attributes"].as_array()?.iter().find_map(|a| {
+                            a["name"]
+                                .as_str()
+                                .is_some_and(|n| n.eq_ignore_ascii_case(&target))
+                                .then(|| a["caseExact"].as_bool())
+                                .flatten()
+                        })
+                    })
+                    .flatten()
+            })
+        })
+        .ok_or_else(|| {
+            Failure::from(checks::CheckFailure {
+                requirement: "ECMA-DISC-004",
+                message: format!(
+                    "the ECMA2Host extension schema gives {target} no Boolean caseExact"
+                ),
+            })
+        })?;
+    w.scim.last = Some(answer.clone());
+    let found = resources(w)?;
+    let names = resource_names(w, &found)?;
+    let name = w.user(&logical)?.name.clone();
+    let holds = names.contains(&name);
+    if holds != declared {
+        return Ok(());
+    }
+    Err(Failure::from(checks::CheckFailure {
+        requirement: "ECMA-MATCH-012",
+        message: if declared {
+            format!(
+                "{target} is declared caseExact true, yet a value that differs only in case found {name}"
+            )
+        } else {
+            format!(
+                "{target} is declared caseExact false, yet a value that differs only in case found {names:?}, not {name}"
+            )
+        },
+    }))
 }

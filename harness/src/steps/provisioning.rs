@@ -256,6 +256,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(delete_with_bad_token),
     ),
     (
+        r#"^the provisioning service matches user "([^"]+)" on its matching attribute in another case$"#,
+        step!(match_other_case),
+    ),
+    (
+        r"^the provisioning service sends its token to another connector of the host$",
+        step!(token_to_other_connector),
+    ),
+    (
         r#"^the provisioning service changes the anchor of user "([^"]+)"$"#,
         step!(change_anchor),
     ),
@@ -1674,5 +1682,52 @@ async fn create_with_unexposed(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let x = w.send(request, Auth::Token).await?;
     attrs.shift_remove(&attribute);
     w.record_created(&logical, &x, attrs).await?;
+    Ok(())
+}
+
+/// ECMA-MATCH-012: the filter Entra sends for the user's matching attribute, with the case of
+/// every ASCII letter of the value swapped.
+async fn match_other_case(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let matching = w.run()?.profile.matching_attribute.clone();
+    let (target, value) = sent_value(w, &user, &matching)?;
+    let swapped: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    w.scim.subject = Some(user);
+    w.send(
+        entra::filter(&entra::urn_of(&target), &swapped),
+        Auth::Token,
+    )
+    .await?;
+    Ok(())
+}
+
+/// ECMA-AUTH-004: Test Connection on another connector of the host (`host.other_connector`),
+/// with this connector's token.
+async fn token_to_other_connector(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let other = run
+        .other_connector
+        .clone()
+        .ok_or_else(|| Failure::new("the configuration names no host.other_connector"))?;
+    let service = run
+        .service
+        .at_connector(&other)
+        .ok_or_else(|| Failure::new("cannot form another connector's URL"))?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    w.send_via(
+        &service,
+        entra::test_connection(&matching.target),
+        Auth::Token,
+    )
+    .await?;
     Ok(())
 }

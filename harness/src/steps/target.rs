@@ -197,6 +197,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(container_not_created),
     ),
     (
+        r#"^the target holds exactly one value of each attribute user "([^"]+)" was sent$"#,
+        step!(single_values),
+    ),
+    (
         r#"^the id of user "([^"]+)" is the anchor the target holds for it$"#,
         step!(id_is_anchor),
     ),
@@ -1037,5 +1041,82 @@ async fn unexposed_not_written(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 checks::got(&x)
             ),
         )),
+    }
+}
+
+/// The attributes of `values` that are not single values in `entry`: `(attribute, values)`.
+/// `-dn-`, `objectClass` and write-only attributes are left out.
+fn not_single(
+    entry: &Entry,
+    values: &indexmap::IndexMap<String, Value>,
+    write_only: &[String],
+) -> Vec<(String, Vec<String>)> {
+    values
+        .keys()
+        .filter(|k| *k != "-dn-" && !k.eq_ignore_ascii_case("objectClass"))
+        .filter(|k| !write_only.iter().any(|w| w.eq_ignore_ascii_case(k)))
+        .filter(|k| entry.values(k).len() != 1)
+        .map(|k| (k.clone(), entry.values(k).to_vec()))
+        .collect()
+}
+
+/// ECMA-LDAP-004: every attribute the user was sent (its profile treats each as a single
+/// value) holds exactly one value in the target: a replace left no second one behind.
+async fn single_values(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let write_only: Vec<String> = run
+        .profile
+        .attributes
+        .values()
+        .filter(|a| a.write_only)
+        .map(|a| a.target.clone())
+        .collect();
+    let values = w.user(&logical)?.values.clone();
+    let e = entry(w, &logical).await?;
+    let wrong = not_single(&e, &values, &write_only);
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(failure(
+            "ECMA-LDAP-004",
+            format!(
+                "expected exactly one value of each attribute at {}, found {wrong:?}",
+                e.dn
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod single_value_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_value_is_reported_and_a_single_one_is_not() {
+        let entry = Entry {
+            dn: "cn=a,ou=x".into(),
+            attributes: [
+                ("mail".to_owned(), vec!["a@x".to_owned(), "b@x".to_owned()]),
+                ("sn".to_owned(), vec!["Doe".to_owned()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let values: indexmap::IndexMap<String, Value> = [
+            ("mail".to_owned(), Value::from("b@x")),
+            ("sn".to_owned(), Value::from("Doe")),
+            ("-dn-".to_owned(), Value::from("cn=a,ou=x")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            not_single(&entry, &values, &[]),
+            vec![("mail".to_owned(), vec!["a@x".to_owned(), "b@x".to_owned()])]
+        );
+        let one: indexmap::IndexMap<String, Value> = [("sn".to_owned(), Value::from("Doe"))]
+            .into_iter()
+            .collect();
+        assert!(not_single(&entry, &one, &[]).is_empty());
     }
 }

@@ -590,6 +590,8 @@ async fn run_tests_any_scim_base_with_a_profile_of_the_vendors_own() {
     let text = std::fs::read_to_string(&fixture.config_path)
         .unwrap()
         .replace("profile = \"openldap-inetorgperson\"\n", "")
+        // … and no other connector, which only an ECMA host's URL layout can name.
+        .replace("other_connector = \"LDAPOther\"\n", "")
         .replace(
             &format!("base_url = \"{base}\"\nconnector = \"LDAP\""),
             &format!("scim_url = \"{base}/tenants/acme/scim\""),

@@ -155,6 +155,7 @@ impl SqlFixture {
                     method: "POST".into(),
                     path: "/cache/import".into(),
                 }),
+                other_connector: None,
             },
             target: TargetConfig::sql(sandbox.url.clone()),
         };

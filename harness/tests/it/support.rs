@@ -82,8 +82,16 @@ fn host_config(slapd: &Slapd, profile: &str, container: &str) -> reference_host:
     config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
     config.connectors[0].ldap.as_mut().unwrap().bind_password =
         SecretSource::Inline(Secret::new(slapd.admin_password));
+    // A second connector with a token of its own, for ECMA-AUTH-004.
+    let mut other = config.connectors[0].clone();
+    other.name = OTHER_CONNECTOR.into();
+    other.token = SecretSource::Inline(Secret::new("harness-other-connector-token-7"));
+    config.connectors.push(other);
     config
 }
+
+/// The second connector every test host serves, with a token of its own.
+pub const OTHER_CONNECTOR: &str = "LDAPOther";
 
 /// Starts a reference host for `profile`, its router passed through `defect` first.
 pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
@@ -103,13 +111,14 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
     host.import_all().await.unwrap();
     let app = defect(host.app());
     let (port, stop) = serve_https(host, app, tls);
-    let config_path = write_harness_config(
+    let config_path = write_harness_config_with(
         dir.path(),
         slapd,
         profile,
         &format!("https://localhost:{port}"),
         TOKEN,
         &container,
+        Some(OTHER_CONNECTOR),
     );
     Fixture {
         dir,
@@ -177,6 +186,22 @@ pub fn write_harness_config(
     token: &str,
     container: &str,
 ) -> PathBuf {
+    write_harness_config_with(dir, slapd, profile, base_url, token, container, None)
+}
+
+/// [`write_harness_config`] naming another connector of the host (`host.other_connector`).
+pub fn write_harness_config_with(
+    dir: &Path,
+    slapd: &Slapd,
+    profile: &str,
+    base_url: &str,
+    token: &str,
+    container: &str,
+    other_connector: Option<&str>,
+) -> PathBuf {
+    let other = other_connector
+        .map(|o| format!("other_connector = \"{o}\"\n"))
+        .unwrap_or_default();
     std::fs::write(dir.join("token"), token).unwrap();
     std::fs::write(dir.join("ldap-password"), slapd.admin_password).unwrap();
     let slapd_url = &slapd.url;
@@ -190,7 +215,7 @@ token = {{ file = "token" }}
 ca_certificate = "certs/ecma-host.crt"
 request_timeout_seconds = 10
 import = {{ method = "POST", path = "/cache/import" }}
-
+{other}
 [target]
 kind = "ldap"
 url = "{slapd_url}"

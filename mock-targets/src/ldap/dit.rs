@@ -971,12 +971,15 @@ impl Directory {
         Ok(())
     }
 
-    /// The entries a search selects, in tree order.
+    /// The entries a search selects, in tree order; with `page = Some((after, size))` (a
+    /// simple paged results request, RFC 2696), at most `size + 1` of those created after the
+    /// entry numbered `after`, in creation order (the extra one tells that more follow).
     pub fn search(
         &self,
         base: &str,
         scope: Scope,
         filter: &Filter,
+        page: Option<(u64, usize)>,
     ) -> Result<Vec<Entry>, LdapError> {
         if base.is_empty() {
             // The root DSE.
@@ -991,11 +994,29 @@ impl Directory {
             return Err(self.no_such_object(&parsed));
         }
         let depth = parsed.rdns().len();
+        // Every DN parsed once, and the set of entries that have children, so that a search
+        // costs one pass over the tree (paged imports run one search per page).
+        let mut all: Vec<(&String, &Entry, Dn)> = self
+            .entries
+            .iter()
+            .filter_map(|(k, e)| Dn::parse(&e.dn).ok().map(|d| (k, e, d)))
+            .collect();
+        let parents: std::collections::HashSet<String> = all
+            .iter()
+            .filter_map(|(_, _, d)| d.parent().map(|p| key(&p)))
+            .collect();
+        if page.is_some() {
+            all.sort_by_key(|(_, e, _)| e.id);
+        }
+        let (after, most) = page.map_or((0, usize::MAX), |(a, size)| (a, size.saturating_add(1)));
         let mut out = Vec::new();
-        for entry in self.entries.values() {
-            let Ok(d) = Dn::parse(&entry.dn) else {
+        for (k, entry, d) in all {
+            if out.len() >= most {
+                break;
+            }
+            if entry.id <= after && page.is_some() {
                 continue;
-            };
+            }
             let n = d.rdns().len();
             let in_scope = d.is_within(&parsed)
                 && match scope {
@@ -1006,7 +1027,7 @@ impl Directory {
                 };
             if in_scope {
                 let mut e = entry.clone();
-                let subordinates = self.has_children(&d);
+                let subordinates = parents.contains(k);
                 set_operational(
                     &mut e,
                     "hasSubordinates",
@@ -1018,8 +1039,10 @@ impl Directory {
                 }
             }
         }
-        // Parents before children, as a server walks the tree.
-        out.sort_by_key(|e| Dn::parse(&e.dn).map_or(0, |d| d.rdns().len()));
+        if page.is_none() {
+            // Parents before children, as a server walks the tree.
+            out.sort_by_key(|e| Dn::parse(&e.dn).map_or(0, |d| d.rdns().len()));
+        }
         Ok(out)
     }
 

@@ -601,10 +601,23 @@ impl Session {
             LdapSearchScope::Subtree => Scope::Subtree,
             LdapSearchScope::Children => Scope::Children,
         };
+        let paged = controls.iter().find_map(|c| match c {
+            LdapControl::SimplePagedResults { size, cookie } => Some((*size, cookie.clone())),
+            _ => None,
+        });
+        // The cookie is the number of the last entry sent; pages walk entries in creation
+        // order, so entries added or removed between pages do not shift what comes next.
+        let page = paged.as_ref().map(|(size, cookie)| {
+            let after = cookie
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes);
+            (after, usize::try_from(*size).unwrap_or(0).max(1))
+        });
         let (found, flavour, is_root) = {
             let dir = lock(&self.shared.dir);
             (
-                dir.search(&r.base, scope, &r.filter),
+                dir.search(&r.base, scope, &r.filter, page),
                 dir.flavour(),
                 dir.is_root(&self.bound),
             )
@@ -618,10 +631,6 @@ impl Session {
                 );
             }
         };
-        let paged = controls.iter().find_map(|c| match c {
-            LdapControl::SimplePagedResults { size, cookie } => Some((*size, cookie.clone())),
-            _ => None,
-        });
         let entry_msg = |e: &Entry| {
             reply(
                 id,
@@ -631,16 +640,8 @@ impl Session {
                 }),
             )
         };
-        if let Some((size, cookie)) = paged {
-            // The cookie is the number of the last entry sent; pages walk entries in creation
-            // order, so entries added or removed between pages do not shift what comes next.
-            let after = cookie
-                .get(..8)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map_or(0, u64::from_be_bytes);
-            let size = usize::try_from(size).unwrap_or(0).max(1);
-            let mut rest: Vec<&Entry> = found.iter().filter(|e| e.id > after).collect();
-            rest.sort_by_key(|e| e.id);
+        if let Some((_, size)) = page {
+            let rest: Vec<&Entry> = found.iter().collect();
             let more = rest.len() > size;
             let page: Vec<&Entry> = rest.into_iter().take(size).collect();
             let cookie = match page.last() {
