@@ -54,3 +54,10 @@ Feature: Bearer token
   Scenario: A connector's token is refused on another connector of the host
     When the provisioning service sends its token to another connector of the host
     Then the host answers 401 with a SCIM error
+
+  @req:ECMA-AUTH-005 @req:ECMA-AUTH-006 @must
+  Scenario: A client that speaks only TLS 1.2 connects and verifies the host name
+    Entra's connection is TLS 1.2 or later, and it verifies that the certificate names the host
+    of the tenant URL.
+    When the provisioning service tests the connection with a client that speaks only TLS 1.2
+    Then the host answers 200 with an empty list

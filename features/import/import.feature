@@ -50,3 +50,12 @@ Feature: Import
   Scenario: Paging parameters out of range are answered as RFC 7644 says
     Given the provisioning service has created user "edge"
     Then paging out of range is answered as RFC 7644 says
+
+  @req:ECMA-IMPORT-006 @ldap @requires:import-hook @must
+  Scenario: Entries of another object class are never imported
+    A contact next to AD LDS users, a pilotPerson next to inetOrgPersons: same container,
+    same attributes, another structural class.
+    Given an entry "bystander" of another object class was created in the container out of band
+    When the host imports its target
+    And the provisioning service matches user "bystander" on surname
+    Then the host answers 200 with an empty list

@@ -258,12 +258,38 @@ pub async fn run_embedded(suite: &Suite, options: &RunOptions) -> Result<Report,
     run_embedded_with(suite, options, |app| app).await
 }
 
+/// A defect of the host itself rather than of its answers: how it serves TLS, how its
+/// connector is configured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostDefect {
+    /// None: the reference host as configured.
+    #[default]
+    None,
+    /// TLS 1.3 only: a client restricted to TLS 1.2 cannot connect.
+    Tls13Only,
+    /// A certificate whose subject alternative name is `ecma-host.invalid`, not `localhost`.
+    CertificateForAnotherName,
+    /// LDAP connectors configured with the object class `top`: their imports take entries of
+    /// every class.
+    EveryObjectClass,
+}
+
 /// [`run_embedded`] with the host's router passed through `defect` first: how the suite's own
 /// tests build deliberately defective hosts on the mocks, to show that a check can fail.
 pub async fn run_embedded_with(
     suite: &Suite,
     options: &RunOptions,
     defect: impl FnOnce(axum::Router) -> axum::Router,
+) -> Result<Report, RunError> {
+    run_embedded_defective(suite, options, defect, HostDefect::None).await
+}
+
+/// [`run_embedded_with`], the host also given `host_defect`.
+pub async fn run_embedded_defective(
+    suite: &Suite,
+    options: &RunOptions,
+    defect: impl FnOnce(axum::Router) -> axum::Router,
+    host_defect: HostDefect,
 ) -> Result<Report, RunError> {
     let started = std::time::Instant::now();
     let selected: Vec<&Served> = SERVED
@@ -285,7 +311,12 @@ pub async fn run_embedded_with(
         .into());
     }
     let dir = tempfile::tempdir().map_err(setup)?;
-    let (cert, key) = reference_host::cert::generate("localhost", dir.path()).map_err(setup)?;
+    let san = if host_defect == HostDefect::CertificateForAnotherName {
+        "ecma-host.invalid"
+    } else {
+        "localhost"
+    };
+    let (cert, key) = reference_host::cert::generate(san, dir.path()).map_err(setup)?;
     let admin_password = secret();
     let accounts: Vec<(String, String)> =
         SERVED.iter().map(|s| (host_account(s), secret())).collect();
@@ -346,6 +377,9 @@ pub async fn run_embedded_with(
             ldap.page_size = 2;
             // A slow directory must turn into a 503 quickly here: the suite waits for it.
             ldap.timeout_seconds = 1;
+            if host_defect == HostDefect::EveryObjectClass {
+                ldap.object_class = "top".into();
+            }
         }
         match &mut host_config {
             None => {
@@ -360,7 +394,11 @@ pub async fn run_embedded_with(
     host.import_all().await.map_err(setup)?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
     let port = listener.local_addr().map_err(setup)?.port();
-    let tls = reference_host::cert::server_config(&cert, &key).map_err(setup)?;
+    let tls = if host_defect == HostDefect::Tls13Only {
+        tls13_only(&cert, &key)?
+    } else {
+        reference_host::cert::server_config(&cert, &key).map_err(setup)?
+    };
     let app = defect(host.app());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(reference_host::serve_router(
@@ -463,4 +501,24 @@ pub async fn run_embedded_with(
     );
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The reference host's TLS configuration, restricted to TLS 1.3.
+fn tls13_only(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, RunError> {
+    use rustls_pki_types::pem::PemObject as _;
+    let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+        .map_err(setup)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setup)?;
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key).map_err(setup)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .map_err(setup)?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(setup)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }

@@ -318,6 +318,8 @@ pub struct ProvisioningService {
     client: reqwest::Client,
     base: String,
     token: Secret,
+    ca: Option<std::path::PathBuf>,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for ProvisioningService {
@@ -337,6 +339,28 @@ impl ProvisioningService {
         ca: Option<&Path>,
         timeout: Duration,
     ) -> Result<Self, ClientError> {
+        Self::with_versions(base, token, ca, timeout, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// The same client restricted to TLS 1.2, as a client that cannot speak TLS 1.3 is
+    /// (ECMA-AUTH-005); it verifies the certificate and the host name as every client here does.
+    pub fn tls12_only(&self) -> Result<Self, ClientError> {
+        Self::with_versions(
+            self.base.clone(),
+            self.token.clone(),
+            self.ca.as_deref(),
+            self.timeout,
+            &[&rustls::version::TLS12],
+        )
+    }
+
+    fn with_versions(
+        base: String,
+        token: Secret,
+        ca: Option<&Path>,
+        timeout: Duration,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Result<Self, ClientError> {
         let builder = reqwest::Client::builder().timeout(timeout);
         let builder = match ca {
             Some(path) => {
@@ -355,7 +379,7 @@ impl ProvisioningService {
                 let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
                     rustls::crypto::ring::default_provider(),
                 ))
-                .with_safe_default_protocol_versions()
+                .with_protocol_versions(versions)
                 .map_err(|e| ClientError::Build(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
@@ -365,7 +389,16 @@ impl ProvisioningService {
             // process-wide provider, and ring is the only one compiled in.
             None => {
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                builder
+                if versions
+                    .iter()
+                    .all(|v| v.version == rustls::ProtocolVersion::TLSv1_2)
+                {
+                    builder
+                        .min_tls_version(reqwest::tls::Version::TLS_1_2)
+                        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+                } else {
+                    builder
+                }
             }
         };
         let client = builder
@@ -375,6 +408,8 @@ impl ProvisioningService {
             client,
             base,
             token,
+            ca: ca.map(Path::to_owned),
+            timeout,
         })
     }
 
@@ -392,6 +427,8 @@ impl ProvisioningService {
             client: self.client.clone(),
             base: format!("{host}/ecma2host_{name}/{tail}"),
             token: self.token.clone(),
+            ca: self.ca.clone(),
+            timeout: self.timeout,
         })
     }
 

@@ -1104,18 +1104,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 129),
-        ("mariadb-procedures", 123),
-        ("mariadb-table", 121),
-        ("mariadb-types", 120),
-        ("openldap-disable-flag", 132),
-        ("openldap-flows", 121),
-        ("openldap-inetorgperson", 131),
-        ("openldap-posix", 132),
-        ("postgres-procedures", 123),
-        ("postgres-table", 121),
-        ("postgres-types", 120),
-        ("sqlite-flows", 111),
-        ("sqlite-table", 120),
+        ("adlds-user", 131),
+        ("mariadb-procedures", 124),
+        ("mariadb-table", 122),
+        ("mariadb-types", 121),
+        ("openldap-disable-flag", 134),
+        ("openldap-flows", 123),
+        ("openldap-inetorgperson", 133),
+        ("openldap-posix", 134),
+        ("postgres-procedures", 124),
+        ("postgres-table", 122),
+        ("postgres-types", 121),
+        ("sqlite-flows", 112),
+        ("sqlite-table", 121),
     ];
 }

@@ -49,6 +49,8 @@ pub struct Mutant {
     /// The one dialect the defect shows in, for a dialect-dependent defect: the mutant runs
     /// in it whatever dialects the selftest was asked for.
     pub dialect: Option<scim_proto::Dialect>,
+    /// A defect of the host itself (its TLS), on top of `apply`.
+    pub host: crate::embedded::HostDefect,
 }
 
 impl std::fmt::Debug for Mutant {
@@ -280,7 +282,9 @@ pub async fn run(
                 },
                 None => options.clone(),
             };
-            let report = crate::embedded::run_embedded_with(suite, &options, mutant.apply).await?;
+            let report =
+                crate::embedded::run_embedded_defective(suite, &options, mutant.apply, mutant.host)
+                    .await?;
             let mut killed_by = BTreeSet::new();
             let mut keys = Vec::new();
             let mut failed_cases = 0;
@@ -1854,6 +1858,7 @@ macro_rules! mutant {
             behaviour: $behaviour,
             apply: |app: Router| app.layer(middleware::from_fn($f)),
             dialect: None,
+            host: crate::embedded::HostDefect::None,
         }
     };
     ($name:literal, $behaviour:literal, state $f:ident) => {
@@ -1862,6 +1867,7 @@ macro_rules! mutant {
             behaviour: $behaviour,
             apply: |app: Router| app.clone().layer(middleware::from_fn_with_state(app, $f)),
             dialect: None,
+            host: crate::embedded::HostDefect::None,
         }
     };
 }
@@ -1869,6 +1875,26 @@ macro_rules! mutant {
 /// Every mutant, in the order `ecmacert selftest` runs them.
 pub fn mutants() -> Vec<Mutant> {
     let mut all = every_mutant();
+    for (name, behaviour, host) in [
+        (
+            "tls13-only",
+            "serves TLS 1.3 only: a client that speaks TLS 1.2 cannot connect",
+            crate::embedded::HostDefect::Tls13Only,
+        ),
+        (
+            "every-object-class-imported",
+            "imports the directory's entries of every object class, not only its connector's",
+            crate::embedded::HostDefect::EveryObjectClass,
+        ),
+    ] {
+        all.push(Mutant {
+            name,
+            behaviour,
+            apply: |app| app,
+            dialect: None,
+            host,
+        });
+    }
     for m in &mut all {
         // Only the aadOptscim062020 dialect sends `active` as a Boolean.
         if m.name == "boolean-active-ignored" {

@@ -35,6 +35,10 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(given_out_of_band_with),
     ),
     (
+        r#"^an entry "([^"]+)" of another object class was created in the container out of band$"#,
+        step!(given_other_class),
+    ),
+    (
         r#"^user "([^"]+)" was deleted in the target out of band$"#,
         step!(given_deleted_out_of_band),
     ),
@@ -260,6 +264,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(match_other_case),
     ),
     (
+        r"^the provisioning service tests the connection with a client that speaks only TLS 1\.2$",
+        step!(test_connection_tls12),
+    ),
+    (
         r"^the provisioning service sends its token to another connector of the host$",
         step!(token_to_other_connector),
     ),
@@ -365,6 +373,39 @@ async fn add_out_of_band(
     let user = w.user(&logical)?;
     user.values = attrs.clone();
     user.original = attrs;
+    w.remember_target_ids(&logical).await
+}
+
+/// ECMA-IMPORT-006: an entry in the connector's container of a structural class that is not
+/// the connector's — `contact` next to AD LDS's `user`, cosine's `pilotPerson` next to
+/// `inetOrgPerson` — with the user's name as its cn and its surname.
+async fn given_other_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let ldap = run
+        .profile
+        .ldap
+        .as_ref()
+        .ok_or_else(|| Failure::new("the scenario is for LDAP targets"))?;
+    let class = if ldap.structural_class.eq_ignore_ascii_case("user") {
+        "contact"
+    } else {
+        "pilotPerson"
+    };
+    let surname = w.logical("surname")?.target;
+    let (name, dn) = {
+        let user = w.user(&logical)?;
+        (user.name.clone(), user.dn.clone())
+    };
+    let naming = ldap.naming_attribute().to_owned();
+    let attrs = vec![
+        ("objectClass".to_owned(), vec![class.to_owned()]),
+        (naming.clone(), vec![name.clone()]),
+        (surname.clone(), vec![name.clone()]),
+    ];
+    run.probe.add(&dn, &attrs).await?;
+    let user = w.user(&logical)?;
+    user.values = [(surname, Value::String(name))].into_iter().collect();
     w.remember_target_ids(&logical).await
 }
 
@@ -1729,5 +1770,56 @@ async fn token_to_other_connector(w: &mut EcmaWorld, _ctx: Context) -> StepResul
         Auth::Token,
     )
     .await?;
+    Ok(())
+}
+
+/// ECMA-AUTH-005 and ECMA-AUTH-006: Test Connection through a client restricted to TLS 1.2,
+/// which verifies the certificate and that it names the host of the tenant URL. A host served
+/// over plain HTTP fails here: Entra reaches ECMA hosts over TLS only.
+async fn test_connection_tls12(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    if !run
+        .service
+        .base()
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        return Err(Failure::from(crate::checks::CheckFailure {
+            requirement: "ECMA-AUTH-005",
+            message: format!(
+                "the host is served at {} without TLS; Entra reaches it over TLS only",
+                run.service.base()
+            ),
+        }));
+    }
+    let service = run
+        .service
+        .tls12_only()
+        .map_err(|e| Failure::new(format!("cannot build a TLS 1.2 client: {e}")))?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    let x = w
+        .send_via(
+            &service,
+            entra::test_connection(&matching.target),
+            Auth::Token,
+        )
+        .await?;
+    if let Some(error) = &x.error {
+        let name = ["NotValidForName", "not valid for", "CertNotValidForName"]
+            .iter()
+            .any(|s| error.contains(s));
+        return Err(Failure::from(crate::checks::CheckFailure {
+            requirement: if name {
+                "ECMA-AUTH-006"
+            } else {
+                "ECMA-AUTH-005"
+            },
+            message: if name {
+                format!("the host's certificate does not name the host of its URL: {error}")
+            } else {
+                format!("a client that speaks only TLS 1.2 got no answer: {error}")
+            },
+        }));
+    }
     Ok(())
 }

@@ -131,3 +131,29 @@ async fn a_host_that_hangs_on_a_slow_directory_is_warned_about() {
         "{message}"
     );
 }
+
+/// ECMA-AUTH-006: a host whose certificate names another host than the one in its URL is
+/// refused before any scenario runs, with the reason (the selftest cannot count this as a
+/// scenario's kill: nothing runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_another_host_name_stops_the_run_and_says_why() {
+    let suite = Suite::embedded().unwrap();
+    let options = RunOptions {
+        profiles: vec!["sqlite-table".into()],
+        dialects: vec![Dialect::EntraDefault],
+        ..RunOptions::default()
+    };
+    let e = harness::embedded::run_embedded_defective(
+        &suite,
+        &options,
+        |app| app,
+        harness::embedded::HostDefect::CertificateForAnotherName,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("not valid for name \"localhost\"") && e.contains("ecma-host.invalid"),
+        "{e}"
+    );
+}

@@ -218,6 +218,15 @@ static OPENLDAP_CLASSES: &[ObjectClass] = &[
         must: &[],
         may: INET_ORG_PERSON_MAY,
     },
+    // cosine.schema (RFC 4524's predecessor): a person with a mailbox that is not an
+    // inetOrgPerson, what a directory holds besides a connector's users.
+    ObjectClass {
+        name: "pilotPerson",
+        sup: Some("person"),
+        kind: Kind::Structural,
+        must: &[],
+        may: &["mail", "uid", "description"],
+    },
     ObjectClass {
         name: "posixAccount",
         sup: Some("top"),
@@ -327,6 +336,15 @@ static ADLDS_CLASSES: &[ObjectClass] = &[
         kind: Kind::Structural,
         must: &[],
         may: ORG_PERSON_MAY,
+    },
+    // A mail contact: an organizationalPerson that is not a user (mail through the
+    // mailRecipient auxiliary class in AD's schema).
+    ObjectClass {
+        name: "contact",
+        sup: Some("organizationalPerson"),
+        kind: Kind::Structural,
+        must: &[],
+        may: &["mail", "displayName", "description"],
     },
     ObjectClass {
         name: "user",
