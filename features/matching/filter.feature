@@ -147,3 +147,13 @@ Feature: Matching
     Given the provisioning service has created user "cased"
     When the provisioning service matches user "cased" on its matching attribute in another case
     Then the host finds user "cased" if and only if the schema declares the matching attribute caseExact false
+
+  @req:ECMA-MATCH-010 @requires:second-matching-attribute @must
+  Scenario: The second matching attribute finds a user on its own
+    Entra asks the matching attributes in precedence order: when the first finds nobody, it
+    asks the second.
+    Given the provisioning service has created user "second"
+    When the provisioning service matches on the first matching attribute a value nobody has
+    Then the host answers 200 with an empty list
+    When the provisioning service matches user "second" on its second matching attribute
+    Then the host answers 200 with exactly one user, "second"

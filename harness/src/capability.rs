@@ -32,6 +32,8 @@ pub enum Capability {
     DeleteFlowSetAttribute,
     /// Users carry auxiliary object classes (LDAP).
     AuxiliaryClasses,
+    /// The profile names a second matching attribute.
+    SecondMatchingAttribute,
     /// Users carry their structural class only (LDAP): a create without `objectClass` is
     /// complete.
     StructuralClassOnly,
@@ -73,7 +75,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 23] = [
+    pub const ALL: [Capability; 24] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -81,6 +83,7 @@ impl Capability {
         Capability::DeleteFlowNone,
         Capability::DeleteFlowSetAttribute,
         Capability::AuxiliaryClasses,
+        Capability::SecondMatchingAttribute,
         Capability::StructuralClassOnly,
         Capability::ClientAnchor,
         Capability::ExportPassword,
@@ -109,6 +112,7 @@ impl Capability {
             Capability::DeleteFlowNone => "delete-flow-none",
             Capability::DeleteFlowSetAttribute => "delete-flow-set-attribute",
             Capability::AuxiliaryClasses => "auxiliary-classes",
+            Capability::SecondMatchingAttribute => "second-matching-attribute",
             Capability::StructuralClassOnly => "structural-class-only",
             Capability::ClientAnchor => "client-anchor",
             Capability::ExportPassword => "export-password",

@@ -158,6 +158,10 @@ pub struct Profile {
     pub kind: String,
     /// The logical attribute Entra matches on.
     pub matching_attribute: String,
+    /// The logical attribute Entra matches on next, when the first finds nobody (matching
+    /// precedence 2 in the attribute mappings); none when the connector has one.
+    #[serde(default)]
+    pub second_matching_attribute: Option<String>,
     /// Capabilities beyond the derived ones (names checked when the profile loads).
     #[serde(default)]
     pub capabilities: Vec<Capability>,
@@ -237,6 +241,13 @@ impl Profile {
                 p.matching_attribute
             )));
         }
+        if let Some(second) = &p.second_matching_attribute
+            && (!p.attributes.contains_key(second) || *second == p.matching_attribute)
+        {
+            return Err(err(format!(
+                "second_matching_attribute {second:?} is not another of its attributes"
+            )));
+        }
         // The suite's scenarios speak of these; a profile maps each onto its target.
         for (logical, what) in [
             ("name", "the naming attribute"),
@@ -292,6 +303,9 @@ impl Profile {
             .any(|a| a.target == crate::steps::provisioning::EXPORT_PASSWORD)
         {
             caps.insert(Capability::ExportPassword);
+        }
+        if self.second_matching_attribute.is_some() {
+            caps.insert(Capability::SecondMatchingAttribute);
         }
         if self.sql.is_some() || self.ldap.as_ref().is_some_and(|l| l.anchor == Anchor::Dn) {
             caps.insert(Capability::ClientAnchor);

@@ -1104,18 +1104,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 131),
+        ("adlds-user", 132),
         ("mariadb-procedures", 124),
         ("mariadb-table", 122),
         ("mariadb-types", 121),
         ("openldap-disable-flag", 134),
         ("openldap-flows", 123),
-        ("openldap-inetorgperson", 133),
+        ("openldap-inetorgperson", 134),
         ("openldap-posix", 134),
         ("postgres-procedures", 124),
         ("postgres-table", 122),
         ("postgres-types", 121),
         ("sqlite-flows", 112),
-        ("sqlite-table", 121),
+        ("sqlite-table", 122),
     ];
 }

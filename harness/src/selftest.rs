@@ -2202,6 +2202,11 @@ fn every_mutant() -> Vec<Mutant> {
             server_errors_are_400
         ),
         mutant!(
+            "first-matching-attribute-only",
+            "finds nobody for a filter on any attribute but mail, userPrincipalName and ContosoLogin (the first matching attributes of the embedded profiles)",
+            first_matching_attribute_only
+        ),
+        mutant!(
             "tokens-shared",
             "accepts any of its connectors' tokens on every connector",
             tokens_shared
@@ -2489,6 +2494,36 @@ async fn tokens_shared(mut request: Request<Body>, next: Next) -> Response {
             .or_insert(auth);
     }
     response
+}
+
+async fn first_matching_attribute_only(request: Request<Body>, next: Next) -> Response {
+    let Some(filter) = filter_of(&request).filter(|_| is_query(&request)) else {
+        return next.run(request).await;
+    };
+    let attribute = filter
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if ["mail", "userprincipalname", "contosologin"].contains(&attribute.as_str()) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 0,
+            "itemsPerPage": 0,
+            "startIndex": 1,
+            "Resources": [],
+        })
+        .to_string(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -260,6 +260,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(delete_with_bad_token),
     ),
     (
+        r#"^the provisioning service matches on the first matching attribute a value nobody has$"#,
+        step!(match_first_nobody),
+    ),
+    (
+        r#"^the provisioning service matches user "([^"]+)" on its second matching attribute$"#,
+        step!(match_second),
+    ),
+    (
         r#"^the provisioning service matches user "([^"]+)" on its matching attribute in another case$"#,
         step!(match_other_case),
     ),
@@ -1821,5 +1829,33 @@ async fn test_connection_tls12(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             },
         }));
     }
+    Ok(())
+}
+
+/// ECMA-MATCH-010: Entra's query on the first matching attribute, for a value no user has
+/// (what it asks first for a user the target does not hold under that value).
+async fn match_first_nobody(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let run = w.run()?;
+    let target = w.logical(&run.profile.matching_attribute)?.target;
+    let value = format!("nobody-{}-{}", w.suffix, uuid::Uuid::new_v4().simple());
+    w.send(entra::filter(&entra::urn_of(&target), &value), Auth::Token)
+        .await?;
+    Ok(())
+}
+
+/// ECMA-MATCH-010: Entra's query on the profile's second matching attribute, with the user's
+/// value.
+async fn match_second(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let second = w
+        .run()?
+        .profile
+        .second_matching_attribute
+        .clone()
+        .ok_or_else(|| Failure::new("the profile names no second_matching_attribute"))?;
+    let (target, value) = sent_value(w, &user, &second)?;
+    w.scim.subject = Some(user);
+    w.send(entra::filter(&entra::urn_of(&target), &value), Auth::Token)
+        .await?;
     Ok(())
 }
