@@ -56,6 +56,9 @@ Feature: Import
     A contact next to AD LDS users, a pilotPerson next to inetOrgPersons: same container,
     same attributes, another structural class.
     Given an entry "bystander" of another object class was created in the container out of band
+    And user "insider" was created in the target out of band
     When the host imports its target
-    And the provisioning service matches user "bystander" on surname
+    And the provisioning service matches user "bystander" on mail
     Then the host answers 200 with an empty list
+    When the provisioning service matches user "insider" on mail
+    Then the host answers 200 with exactly one user, "insider"

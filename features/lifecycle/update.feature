@@ -140,7 +140,7 @@ Feature: Update
   Scenario: A PATCH that changes the anchor is refused and changes nothing
     Given the provisioning service has created user "anchored"
     When the provisioning service changes the anchor of user "anchored"
-    Then the host answers 400 mutability
+    Then the host answers a 4xx with a SCIM error
     And the target is unchanged
 
   @req:ECMA-LDAP-004 @ldap @must

@@ -80,6 +80,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
     ),
     (r"^the host answers with a SCIM error$", step!(any_error)),
     (
+        r"^the host answers 401 or 403 with a SCIM error$",
+        step!(unauthorised),
+    ),
+    (
         r#"^the host answers with a SCIM error whose detail carries "([^"]*)"$"#,
         step!(error_carries),
     ),
@@ -1218,8 +1222,9 @@ async fn created_new_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 /// ECMA-DISC-004 (RFC 7643 §2.2, §7): in every schema of the last answer (a ListResponse of
 /// schemas), every attribute and sub-attribute carries `name`, `type`, `multiValued`,
-/// `required`, `caseExact`, `mutability`, `returned` and `uniqueness`, none of them null, with
-/// the keyword values RFC 7643 spells.
+/// `required`, `mutability`, `returned` and `uniqueness`, and `caseExact` where it means
+/// something (string, reference and binary types; RFC 7643's own schemas leave it off Booleans
+/// and complex attributes), none of them null, with the keyword values RFC 7643 spells.
 async fn characteristics(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     const TYPES: &[&str] = &[
         "string",
@@ -1240,7 +1245,11 @@ async fn characteristics(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         if !a["name"].is_string() {
             wrong.push(format!("{at}: name is not a string"));
         }
+        let textual = matches!(a["type"].as_str(), Some("string" | "reference" | "binary"));
         for key in ["multiValued", "required", "caseExact"] {
+            if key == "caseExact" && !textual && a.get(key).is_none() {
+                continue;
+            }
             if !a[key].is_boolean() {
                 wrong.push(format!("{at}: {key} is {}, not a Boolean", a[key]));
             }
@@ -1313,10 +1322,11 @@ async fn follows_case_exact(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 (s["id"] == urn::ECMA2HOST_USER)
                     .then(|| {
                         s["attributes"].as_array()?.iter().find_map(|a| {
+                            // RFC 7643 §2.2: caseExact defaults to false.
                             a["name"]
                                 .as_str()
                                 .is_some_and(|n| n.eq_ignore_ascii_case(&target))
-                                .then(|| a["caseExact"].as_bool())
+                                .then(|| a.get("caseExact").map_or(Some(false), Value::as_bool))
                                 .flatten()
                         })
                     })
@@ -1351,4 +1361,14 @@ async fn follows_case_exact(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             )
         },
     }))
+}
+
+/// ECMA-AUTH-004: a token the host knows, but not for this connector, is refused: 401 (RFC
+/// 7644 §3.12, the authorization is invalid here) or 403 (not permitted with it), with a SCIM
+/// error.
+async fn unauthorised(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    checks::status(&x, &[401, 403], "ECMA-AUTH-004")?;
+    checks::scim_error_body(&x)?;
+    Ok(())
 }

@@ -386,7 +386,8 @@ async fn add_out_of_band(
 
 /// ECMA-IMPORT-006: an entry in the connector's container of a structural class that is not
 /// the connector's — `contact` next to AD LDS's `user`, cosine's `pilotPerson` next to
-/// `inetOrgPerson` — with the user's name as its cn and its surname.
+/// `inetOrgPerson` — with the user's name as its cn and its surname, and a mail address of its
+/// own.
 async fn given_other_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
@@ -401,19 +402,27 @@ async fn given_other_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         "pilotPerson"
     };
     let surname = w.logical("surname")?.target;
+    let mail = w.logical("mail")?.target;
     let (name, dn) = {
         let user = w.user(&logical)?;
         (user.name.clone(), user.dn.clone())
     };
+    let address = format!("{name}@contoso.lab");
     let naming = ldap.naming_attribute().to_owned();
     let attrs = vec![
         ("objectClass".to_owned(), vec![class.to_owned()]),
         (naming.clone(), vec![name.clone()]),
         (surname.clone(), vec![name.clone()]),
+        (mail.clone(), vec![address.clone()]),
     ];
     run.probe.add(&dn, &attrs).await?;
     let user = w.user(&logical)?;
-    user.values = [(surname, Value::String(name))].into_iter().collect();
+    user.values = [
+        (surname, Value::String(name)),
+        (mail, Value::String(address)),
+    ]
+    .into_iter()
+    .collect();
     w.remember_target_ids(&logical).await
 }
 
@@ -1534,14 +1543,12 @@ async fn patch_envelope(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// A new `-dn-` for `logical`: the profile's template with `-moved` after the name.
 fn moved_dn(w: &mut EcmaWorld, logical: &str) -> Result<String, Failure> {
     let run = w.run()?;
-    let name = w.user(logical)?.name.clone();
+    // The scenario's suffix stays last: the snapshots find this scenario's objects by it.
+    let name = format!("{logical}-moved-{}", w.suffix);
     Ok(run
         .profile
         .dn_template()
-        .replace(
-            "{name}",
-            &scim_proto::dn::escape_value(&format!("{name}-moved")),
-        )
+        .replace("{name}", &scim_proto::dn::escape_value(&name))
         .replace("{container}", &run.container))
 }
 
@@ -1563,10 +1570,10 @@ async fn change_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         (Some(l), _) if l.anchor == crate::profile::Anchor::Dn => {
             ("-dn-".to_owned(), moved_dn(w, &logical)?)
         }
-        (None, Some(sql)) => {
-            let name = w.user(&logical)?.name.clone();
-            (sql.anchor.clone(), format!("{name}-renamed"))
-        }
+        (None, Some(sql)) => (
+            sql.anchor.clone(),
+            format!("{logical}-renamed-{}", w.suffix),
+        ),
         _ => {
             return Err(Failure::new(format!(
                 "profile {}: the target assigns the anchor, so the provisioning service cannot change it",
@@ -1578,15 +1585,15 @@ async fn change_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     update(w, &logical, vec![(attribute, Value::String(value))]).await
 }
 
-/// ECMA-DN-003 and ECMA-ANCHOR-006: a create whose name (the DN's RDN value) holds every
-/// character RFC 4514 escapes — a leading `#`, `,`, `+`, `"`, `\`, `<`, `>`, `;` — with `=`,
-/// spaces and characters outside ASCII. Attributes other than the naming attribute and
+/// ECMA-DN-003 and ECMA-ANCHOR-006: a create whose name (the DN's RDN value) holds the
+/// characters the requirements name — a leading `#`, `,`, `+`, `"` (escaped by RFC 4514) —
+/// with spaces and characters outside ASCII. Attributes other than the naming attribute and
 /// displayName that are made of the name get a plain ASCII name instead (mail is an IA5String).
 async fn create_escaped(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
     let plain = w.user(&logical)?.name.clone();
-    let special = format!("#{logical}=1, Zoë+王 \"q\" \\ <a>;-{}", w.suffix);
+    let special = format!("#{logical}, Zoë+王 \"q\"-{}", w.suffix);
     {
         let user = w.user(&logical)?;
         user.name = special.clone();
@@ -1646,10 +1653,11 @@ pub const EXPORT_PASSWORD: &str = "export_password";
 /// is stopped here.
 pub const WALK_MAX_PAGES: u64 = 200;
 
-/// ECMA-IMPORT-007/008: `GET /Users?startIndex=s&count=n` for s = 1, 1+n, 1+2n, … until s is
-/// past the first page's `totalResults` (or a page is not a ListResponse, or is empty); every
-/// page is kept for the `Then` steps. When the first page's `totalResults` would take more than
-/// [`WALK_MAX_PAGES`] pages of n, the later pages are bigger.
+/// ECMA-IMPORT-007/008: `GET /Users?startIndex=s&count=n` from s = 1, each next `startIndex`
+/// past the users the page returned (a host may return fewer than `count`, RFC 7644 §3.4.2.4),
+/// until s is past `totalResults` or a page is empty; every page is kept for the `Then` steps.
+/// When `totalResults` would take more than [`WALK_MAX_PAGES`] pages of n, later pages ask for
+/// more.
 async fn walk_users(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let asked: u64 = arg(&ctx, 1)?
         .parse()
@@ -1677,7 +1685,7 @@ async fn walk_users(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             .as_ref()
             .and_then(|b| b["Resources"].as_array())
             .map_or(0, Vec::len) as u64;
-        start += count;
+        start += returned;
         if returned == 0 || start > total {
             break;
         }

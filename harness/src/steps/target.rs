@@ -821,12 +821,13 @@ async fn id_is_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             crate::profile::Anchor::EntryUuid => {
                 ("entryUUID", e.values("entryUUID").first().cloned())
             }
-            crate::profile::Anchor::ObjectGuid => (
-                "objectGUID",
-                e.values("objectGUID")
-                    .first()
-                    .and_then(|hex| guid_of_hex(hex)),
-            ),
+            crate::profile::Anchor::ObjectGuid => {
+                let hex = e.values("objectGUID").first().cloned().unwrap_or_default();
+                if guid_forms(&hex).iter().any(|f| f.eq_ignore_ascii_case(&id)) {
+                    return Ok(());
+                }
+                ("objectGUID", guid_of_hex(&hex))
+            }
         },
         (None, Some(sql)) => (sql.anchor.as_str(), e.values(&sql.anchor).first().cloned()),
         (None, None) => return Err(Failure::new("the profile has no target kind")),
@@ -852,6 +853,29 @@ async fn id_is_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             ),
         )),
     }
+}
+
+/// The forms an id derived from a 16-byte GUID (32 hex digits, as the probe shows binary
+/// values) may take: Microsoft's GUID string (braces or not), the RFC 4122 string of the same
+/// bytes, the bare hex, and their base64.
+fn guid_forms(hex: &str) -> Vec<String> {
+    let mut forms = vec![hex.to_owned()];
+    if let Some(ms) = guid_of_hex(hex) {
+        forms.push(format!("{{{ms}}}"));
+        forms.push(ms);
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    if let Some(bytes) = bytes {
+        use base64::Engine as _;
+        forms.push(base64::engine::general_purpose::STANDARD.encode(&bytes));
+        if let Ok(b) = <[u8; 16]>::try_from(bytes.as_slice()) {
+            forms.push(uuid::Uuid::from_bytes(b).hyphenated().to_string());
+        }
+    }
+    forms
 }
 
 /// A 16-byte GUID given as 32 hex digits (as the probe shows binary values), as the string
