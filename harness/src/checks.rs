@@ -19,6 +19,14 @@ pub struct CheckFailure {
     pub message: String,
 }
 
+/// A step's failure standing for `requirement` (its level is the catalogue's).
+pub fn failed(requirement: &'static str, message: String) -> crate::world::Failure {
+    crate::world::Failure::from(CheckFailure {
+        requirement,
+        message,
+    })
+}
+
 impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.message, self.requirement)

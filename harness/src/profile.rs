@@ -28,6 +28,10 @@ pub struct Deprovisioning {
     pub delete_flow: FlowAction,
 }
 
+/// ECMA2Host's attribute that carries a password to set (Microsoft, "Configure the ECMA2Host
+/// LDAP connector": `export_password`); a profile that maps it declares `export-password`.
+pub const EXPORT_PASSWORD: &str = "export_password";
+
 /// LDAP conventions.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -300,7 +304,7 @@ impl Profile {
         if self
             .attributes
             .values()
-            .any(|a| a.target == crate::steps::provisioning::EXPORT_PASSWORD)
+            .any(|a| a.target == EXPORT_PASSWORD)
         {
             caps.insert(Capability::ExportPassword);
         }

@@ -594,13 +594,7 @@ async fn bad_request(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn no_password(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let run = w.run()?;
-    let write_only: Vec<String> = run
-        .profile
-        .attributes
-        .values()
-        .filter(|a| a.write_only)
-        .map(|a| a.target.clone())
-        .collect();
+    let write_only = run.profile.write_only_targets();
     let body = json(w.last()?).unwrap_or(Value::Null);
     checks::no_password(&body, &write_only)?;
     Ok(())
@@ -1022,13 +1016,6 @@ async fn empty_list_or_error(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
 }
 
-fn paging_failure(requirement: &'static str, message: String) -> Failure {
-    Failure::from(checks::CheckFailure {
-        requirement,
-        message,
-    })
-}
-
 /// A page of users: `totalResults`, `startIndex`, `itemsPerPage` and the resources.
 type Page = (u64, Option<u64>, Option<u64>, Vec<Value>);
 
@@ -1040,7 +1027,7 @@ fn page_of(x: &reports::Exchange) -> Result<Page, Failure> {
         .as_array()
         .is_some_and(|a| a.iter().any(|s| s == urn::LIST_RESPONSE));
     let (true, Some(total)) = (is_list, body["totalResults"].as_u64()) else {
-        return Err(paging_failure(
+        return Err(checks::failed(
             "ECMA-IMPORT-007",
             format!(
                 "expected a ListResponse with totalResults for {}, got {}",
@@ -1079,7 +1066,7 @@ async fn pages_well_formed(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             wrong.push(format!("itemsPerPage {per_page:?} with {n} resources"));
         }
         if !wrong.is_empty() {
-            return Err(paging_failure(
+            return Err(checks::failed(
                 "ECMA-IMPORT-007",
                 format!("{}: {}", x.url, wrong.join("; ")),
             ));
@@ -1087,7 +1074,7 @@ async fn pages_well_formed(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
         totals.insert(total);
     }
     if totals.len() > 1 {
-        return Err(paging_failure(
+        return Err(checks::failed(
             "ECMA-IMPORT-007",
             format!(
                 "expected one totalResults over an unchanged connector space, the pages gave {totals:?}"
@@ -1117,7 +1104,7 @@ async fn pages_exactly_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .map(|(id, _)| id)
         .collect();
     if !twice.is_empty() {
-        return Err(paging_failure(
+        return Err(checks::failed(
             "ECMA-IMPORT-008",
             format!(
                 "the walk returned {} user(s) more than once: {twice:?}",
@@ -1126,7 +1113,7 @@ async fn pages_exactly_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         ));
     }
     if seen.len() as u64 != total {
-        return Err(paging_failure(
+        return Err(checks::failed(
             "ECMA-IMPORT-008",
             format!(
                 "the walk returned {} distinct users, but totalResults is {total}: some were never returned",
@@ -1137,7 +1124,7 @@ async fn pages_exactly_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     for logical in named.split(',').map(str::trim) {
         let id = w.id_of(logical)?;
         if !seen.contains_key(&id) {
-            return Err(paging_failure(
+            return Err(checks::failed(
                 "ECMA-IMPORT-008",
                 format!("user {logical:?} (id {id:?}) is on no page of the walk"),
             ));
@@ -1183,7 +1170,7 @@ async fn paging_edges(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
             wrong.push(format!("totalResults {t}, while GET /Users gave {total}"));
         }
         if !wrong.is_empty() {
-            return Err(paging_failure(
+            return Err(checks::failed(
                 "ECMA-IMPORT-009",
                 format!("GET /Users?{query}: {}", wrong.join("; ")),
             ));
@@ -1209,7 +1196,7 @@ async fn created_new_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .is_some_and(|l| l.anchor != crate::profile::Anchor::Dn);
     let former = w.scim.former_ids.get(&logical).cloned().unwrap_or_default();
     if assigned && former.iter().any(|f| f.eq_ignore_ascii_case(&id)) {
-        return Err(paging_failure(
+        return Err(checks::failed(
             "ECMA-ANCHOR-005",
             format!(
                 "the {} anchor is the target's: the object created again must get a new id, got {id:?} again",
@@ -1295,7 +1282,7 @@ async fn characteristics(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     } else {
         let n = wrong.len();
         wrong.truncate(8);
-        Err(paging_failure(
+        Err(checks::failed(
             "ECMA-DISC-004",
             format!(
                 "{n} attribute characteristic(s) wrong: {}",

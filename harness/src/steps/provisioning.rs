@@ -1638,15 +1638,14 @@ async fn create_with_export_password(w: &mut EcmaWorld, ctx: Context) -> StepRes
     let logical = arg(&ctx, 1)?;
     let password = arg(&ctx, 2)?;
     let mut attrs = w.create_attributes(&logical, &[])?;
-    attrs.insert(EXPORT_PASSWORD.into(), Value::String(password.clone()));
+    attrs.insert(
+        crate::profile::EXPORT_PASSWORD.into(),
+        Value::String(password.clone()),
+    );
     w.scim.passwords.push(password);
     w.create(&logical, attrs).await?;
     Ok(())
 }
-
-/// ECMA2Host's attribute that carries a password to set (Microsoft, "Configure the ECMA2Host
-/// LDAP connector": `export_password`).
-pub const EXPORT_PASSWORD: &str = "export_password";
 
 /// How many pages a walk reads at most: past the first page, a walk over a larger connector
 /// space asks bigger pages so that it ends within this many, and a host whose pages never end

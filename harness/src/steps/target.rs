@@ -795,13 +795,6 @@ async fn holds_what_was_answered(w: &mut EcmaWorld, ctx: Context) -> StepResult 
     }
 }
 
-fn failure(requirement: &'static str, message: String) -> Failure {
-    Failure::from(checks::CheckFailure {
-        requirement,
-        message,
-    })
-}
-
 /// ECMA-ANCHOR-001/002 and ECMA-LDAP-008: the id the host returned is the anchor the target
 /// holds: the entry's DN (`-dn-`, compared as DNs), its `entryUUID`, its `objectGUID` (as a
 /// GUID string in Microsoft's byte order, braces and case aside), or the SQL anchor column.
@@ -838,14 +831,14 @@ async fn id_is_anchor(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     };
     match held {
         Some(h) if bare(&h) == bare(&id) => Ok(()),
-        Some(h) => Err(failure(
+        Some(h) => Err(checks::failed(
             "ECMA-ANCHOR-001",
             format!(
                 "the host's id is {id:?}, but the target's {anchor} for the entry at {} is {h:?}",
                 e.dn
             ),
         )),
-        None => Err(failure(
+        None => Err(checks::failed(
             "ECMA-ANCHOR-002",
             format!(
                 "the entry at {} has no {anchor} to compare the host's id {id:?} with",
@@ -914,7 +907,7 @@ async fn moved_or_refused(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 .as_ref()
                 .is_some_and(|l| l.anchor == crate::profile::Anchor::Dn)
             {
-                return Err(failure(
+                return Err(checks::failed(
                     "ECMA-DN-007",
                     format!(
                         "the DN is the anchor: a -dn- change must be refused, the host answered {s}"
@@ -923,7 +916,7 @@ async fn moved_or_refused(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             }
             let old_dn = w.user(&logical)?.dn.clone();
             if run.probe.entry(&old_dn).await?.is_some() {
-                return Err(failure(
+                return Err(checks::failed(
                     "ECMA-DN-007",
                     format!(
                         "the host answered {s} to the move to {new_dn}, but the entry is still at {old_dn}"
@@ -931,7 +924,7 @@ async fn moved_or_refused(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 ));
             }
             let Some(moved) = run.probe.entry(&new_dn).await? else {
-                return Err(failure(
+                return Err(checks::failed(
                     "ECMA-DN-007",
                     format!("the host answered {s} to the move to {new_dn}, but no entry is there"),
                 ));
@@ -955,7 +948,7 @@ async fn moved_or_refused(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             w.user(&logical)?.dn = new_dn;
             Ok(())
         }
-        _ => Err(failure(
+        _ => Err(checks::failed(
             "ECMA-DN-007",
             format!(
                 "expected the move refused with a 4xx SCIM error or made, got {}",
@@ -976,7 +969,7 @@ async fn naming_value(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     if e.values(&naming).contains(&name) {
         Ok(())
     } else {
-        Err(failure(
+        Err(checks::failed(
             "ECMA-DN-003",
             format!(
                 "expected {naming} {name:?} at {}, found {:?}",
@@ -1004,7 +997,7 @@ async fn holds_structural(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     {
         Ok(())
     } else {
-        Err(failure(
+        Err(checks::failed(
             "ECMA-LDAP-002",
             format!(
                 "a create without objectClass must get the connector's structural class {class}; {} has {:?}",
@@ -1019,10 +1012,10 @@ async fn holds_structural(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 async fn holds_no_export_password(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let e = entry(w, &logical).await?;
-    let name = crate::steps::provisioning::EXPORT_PASSWORD;
+    let name = crate::profile::EXPORT_PASSWORD;
     match e.values(name) {
         [] => Ok(()),
-        v => Err(failure(
+        v => Err(checks::failed(
             "ECMA-LDAP-007",
             format!(
                 "{} holds an attribute {name} ({} value(s)): the host wrote it rather than setting the password with it",
@@ -1049,7 +1042,7 @@ async fn unexposed_not_written(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             let e = entry(w, &logical).await?;
             match e.values(&attribute) {
                 [] => Ok(()),
-                v => Err(failure(
+                v => Err(checks::failed(
                     "ECMA-ROBUST-009",
                     format!(
                         "{attribute} is not exposed by the connector, yet {} holds {v:?}",
@@ -1058,7 +1051,7 @@ async fn unexposed_not_written(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 )),
             }
         }
-        _ => Err(failure(
+        _ => Err(checks::failed(
             "ECMA-ROBUST-009",
             format!(
                 "expected 201 (the attribute ignored) or 400 with a SCIM error, got {}",
@@ -1089,20 +1082,14 @@ fn not_single(
 async fn single_values(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let run = w.run()?;
-    let write_only: Vec<String> = run
-        .profile
-        .attributes
-        .values()
-        .filter(|a| a.write_only)
-        .map(|a| a.target.clone())
-        .collect();
+    let write_only = run.profile.write_only_targets();
     let values = w.user(&logical)?.values.clone();
     let e = entry(w, &logical).await?;
     let wrong = not_single(&e, &values, &write_only);
     if wrong.is_empty() {
         Ok(())
     } else {
-        Err(failure(
+        Err(checks::failed(
             "ECMA-LDAP-004",
             format!(
                 "expected exactly one value of each attribute at {}, found {wrong:?}",
