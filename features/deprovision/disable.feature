@@ -42,6 +42,21 @@ Feature: Disable and enable
     Then the host answers 200 or 204
     And the target is unchanged
 
+  @req:ECMA-DEPROV-009 @requires:soft-delete-attribute @must
+  Scenario: The isSoftDeleted mapping writes the Boolean attribute and keeps the user
+    Microsoft's walkthrough maps IsSoftDeleted to msDS-UserAccountDisabled; Entra sends "True"
+    or "False" (a JSON Boolean with the SCIM 2.0 flag), and the directory stores TRUE or FALSE.
+    Given the provisioning service has created user "soft"
+    When the provisioning service sets isSoftDeleted of user "soft" to "True"
+    Then the host answers 200 or 204
+    And the target holds user "soft" with:
+      | isSoftDeleted | true |
+    When the provisioning service sets isSoftDeleted of user "soft" to "False"
+    Then the host answers 200 or 204
+    And the target holds user "soft" with:
+      | isSoftDeleted | false |
+    And matching user "soft" on mail finds it
+
   @req:ECMA-ROBUST-003 @must
   Scenario: Enabling a user that is enabled changes nothing
     Given the provisioning service has created user "awake"

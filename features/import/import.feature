@@ -62,3 +62,28 @@ Feature: Import
     Then the host answers 200 with an empty list
     When the provisioning service matches user "insider" on mail
     Then the host answers 200 with exactly one user, "insider"
+
+  @req:ECMA-IMPORT-001 @requires:host-restart @serial @must
+  Scenario: Users in the target before the host starts are found once it has started
+    Runs alone: the restart empties the connector's space until its first import has run.
+    Given user "resident" was created in the target out of band
+    When the host restarts
+    And the host has started and imported its target
+    And the provisioning service matches user "resident" on mail
+    Then the host answers 200 with exactly one user, "resident"
+    When the provisioning service reads user "resident" by id
+    Then the host answers 200 with user "resident"
+
+  @req:ECMA-IMPORT-005 @requires:host-restart @requires:fault-injection @serial @must
+  Scenario: While its first import runs, the host never answers that a user in the target is missing
+    The directory holds the host's first request after the restart for 0.8 s, so the first
+    import is still running when the provisioning service asks.
+    Given user "early-bird" was created in the target out of band
+    And the directory takes 0.8 seconds to answer the host's next request
+    When the host restarts
+    And the provisioning service matches user "early-bird" on mail
+    Then the host answers with a SCIM error, or 200 with exactly one user, "early-bird"
+    When the directory is back
+    And the host has started and imported its target
+    And the provisioning service matches user "early-bird" on mail
+    Then the host answers 200 with exactly one user, "early-bird"

@@ -34,6 +34,9 @@ pub enum Capability {
     AuxiliaryClasses,
     /// The profile names a second matching attribute.
     SecondMatchingAttribute,
+    /// The profile maps Entra's `IsSoftDeleted` to a Boolean target attribute directly (the
+    /// logical attribute `isSoftDeleted`).
+    SoftDeleteAttribute,
     /// Users carry their structural class only (LDAP): a create without `objectClass` is
     /// complete.
     StructuralClassOnly,
@@ -64,6 +67,8 @@ pub enum Capability {
     RefusedValue,
     /// The run can make the host import now (`host.import`).
     ImportHook,
+    /// The run can restart the host (`host.restart`).
+    HostRestart,
     /// The run can make the target fail on cue (the embedded default's mocks).
     FaultInjection,
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
@@ -75,7 +80,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 24] = [
+    pub const ALL: [Capability; 26] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -84,6 +89,7 @@ impl Capability {
         Capability::DeleteFlowSetAttribute,
         Capability::AuxiliaryClasses,
         Capability::SecondMatchingAttribute,
+        Capability::SoftDeleteAttribute,
         Capability::StructuralClassOnly,
         Capability::ClientAnchor,
         Capability::ExportPassword,
@@ -97,6 +103,7 @@ impl Capability {
         Capability::RowLocks,
         Capability::RefusedValue,
         Capability::ImportHook,
+        Capability::HostRestart,
         Capability::FaultInjection,
         Capability::ConnectorUrl,
         Capability::OtherConnector,
@@ -113,6 +120,7 @@ impl Capability {
             Capability::DeleteFlowSetAttribute => "delete-flow-set-attribute",
             Capability::AuxiliaryClasses => "auxiliary-classes",
             Capability::SecondMatchingAttribute => "second-matching-attribute",
+            Capability::SoftDeleteAttribute => "soft-delete-attribute",
             Capability::StructuralClassOnly => "structural-class-only",
             Capability::ClientAnchor => "client-anchor",
             Capability::ExportPassword => "export-password",
@@ -126,6 +134,7 @@ impl Capability {
             Capability::RowLocks => "row-locks",
             Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
+            Capability::HostRestart => "host-restart",
             Capability::FaultInjection => "fault-injection",
             Capability::ConnectorUrl => "connector-url",
             Capability::OtherConnector => "other-connector",
@@ -137,6 +146,7 @@ impl Capability {
         matches!(
             self,
             Capability::ImportHook
+                | Capability::HostRestart
                 | Capability::FaultInjection
                 | Capability::ConnectorUrl
                 | Capability::OtherConnector
@@ -147,6 +157,7 @@ impl Capability {
     pub fn lacking(self) -> &'static str {
         match self {
             Capability::ImportHook => "no import hook (host.import)",
+            Capability::HostRestart => "no restart hook (host.restart)",
             Capability::FaultInjection => {
                 "no fault injection (only the embedded default's mock directories fail on cue)"
             }

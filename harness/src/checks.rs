@@ -293,6 +293,30 @@ pub fn redact_secrets(
     )
 }
 
+/// How long Entra waits for one answer, in milliseconds: "the ability to provide responses
+/// within 60 seconds" (Microsoft, "Tutorial: Develop and plan provisioning for a SCIM
+/// endpoint"; ECMA-PERF-001).
+pub const ENTRA_ANSWER_LIMIT_MS: u64 = 60_000;
+
+/// ECMA-PERF-001: the request was answered (or given up on) in less than
+/// [`ENTRA_ANSWER_LIMIT_MS`]. Every exchange of every scenario is held to it.
+pub fn latency(x: &Exchange) -> Result<(), CheckFailure> {
+    if x.duration_ms < ENTRA_ANSWER_LIMIT_MS {
+        return Ok(());
+    }
+    let path = x.url.find("/scim").map_or(x.url.as_str(), |i| &x.url[i..]);
+    fail(
+        "ECMA-PERF-001",
+        format!(
+            "{} {path} took {:.1} s ({}); Entra gives up on a request after {} s",
+            x.method,
+            x.duration_ms as f64 / 1000.0,
+            got(x),
+            ENTRA_ANSWER_LIMIT_MS / 1000
+        ),
+    )
+}
+
 /// ECMA-ERR-003: every answer with a body is `application/scim+json`.
 pub fn media_type(x: &Exchange) -> Result<(), CheckFailure> {
     if x.status.is_none() || x.response_body.is_none() {

@@ -67,6 +67,13 @@ pub struct HostConfig {
     /// How to make the host re-import its target, for out-of-band scenarios.
     #[serde(default)]
     pub import: Option<ImportHook>,
+    /// How to restart the host, for the start-up scenarios (ECMA-IMPORT-001/005): a command
+    /// (`{ command = ["systemctl", "restart", "ecma2host"] }`, on Windows
+    /// `Restart-Service Microsoft.ECMA2Host`) or a request (`{ method = "POST", path =
+    /// "/cache/restart" }`, the reference host's). The hook may return before the host is
+    /// back; the suite waits up to `ready_timeout_seconds` for Test Connection to answer 200.
+    #[serde(default)]
+    pub restart: Option<ImportHook>,
     /// Another connector the same host serves, configured with a token of its own (with
     /// `base_url`): ECMA-AUTH-004 sends this connector's token to it and expects 401. Without
     /// it, that scenario is not checked for the host.
@@ -87,7 +94,7 @@ fn default_request_timeout() -> u64 {
     60
 }
 
-/// An import trigger.
+/// An import or restart trigger.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum ImportHook {

@@ -432,10 +432,16 @@ pub async fn run_embedded_defective(
                 ca_certificate: Some(cert.clone()),
                 command: None,
                 ready_timeout_seconds: 10,
-                request_timeout_seconds: 30,
+                // Beyond Entra's 60 s, so that a slow answer is seen as slow (ECMA-PERF-001)
+                // rather than as no answer.
+                request_timeout_seconds: 65,
                 import: Some(ImportHook::Http {
                     method: "POST".into(),
                     path: "/cache/import".into(),
+                }),
+                restart: Some(ImportHook::Http {
+                    method: "POST".into(),
+                    path: "/cache/restart".into(),
                 }),
                 other_connector: Some(other_connector),
             },

@@ -32,6 +32,12 @@ pub struct Deprovisioning {
 /// LDAP connector": `export_password`); a profile that maps it declares `export-password`.
 pub const EXPORT_PASSWORD: &str = "export_password";
 
+/// The logical attribute a profile gives the Boolean target attribute Entra's `IsSoftDeleted`
+/// is mapped to directly (Microsoft, "Configure attribute mapping" in the LDAP walkthrough:
+/// `IsSoftDeleted` → `msDS-UserAccountDisabled`); with type `boolean`, the profile declares
+/// `soft-delete-attribute` (ECMA-DEPROV-009).
+pub const SOFT_DELETED: &str = "isSoftDeleted";
+
 /// LDAP conventions.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,6 +313,13 @@ impl Profile {
             .any(|a| a.target == EXPORT_PASSWORD)
         {
             caps.insert(Capability::ExportPassword);
+        }
+        if self
+            .attributes
+            .get(SOFT_DELETED)
+            .is_some_and(|a| a.kind == AttrType::Boolean)
+        {
+            caps.insert(Capability::SoftDeleteAttribute);
         }
         if self.second_matching_attribute.is_some() {
             caps.insert(Capability::SecondMatchingAttribute);

@@ -249,6 +249,9 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     if config.host.import.is_some() {
         caps.insert(Capability::ImportHook);
     }
+    if config.host.restart.is_some() {
+        caps.insert(Capability::HostRestart);
+    }
     if config.host.scim_url.is_none() {
         caps.insert(Capability::ConnectorUrl);
         if config.host.other_connector.is_some() {
@@ -474,6 +477,8 @@ pub async fn run_with(
                         run_id: run_id.clone(),
                         container: config.target.container.clone(),
                         import: config.host.import.clone(),
+                        restart: config.host.restart.clone(),
+                        ready_timeout: Duration::from_secs(config.host.ready_timeout_seconds),
                         other_connector: config.host.other_connector.clone(),
                         scenarios: scenarios.clone(),
                         numbers: numbers.clone(),
@@ -833,15 +838,25 @@ async fn run_cucumber(
                     .tags
                     .iter()
                     .any(|t| t == "requires:fault-injection");
+                // So would a restart scenario (@serial too) that stopped before the host was
+                // back: later scenarios wait for it here rather than meet its first import.
+                let restarted =
+                    !passed && scenario.tags.iter().any(|t| t == "requires:host-restart");
                 async move {
                     let (warnings, exchanges, cleanup) = match world {
                         Some(w) => {
                             // What a scenario changed in the target's setup goes back first,
                             // whatever the outcome: later scenarios need the run's target.
+                            if faulted
+                                && let Some(run) = &w.run
+                                && let Some(faults) = &run.faults
+                            {
+                                faults.clear();
+                            }
+                            if restarted && w.run.is_some() {
+                                let _ = w.wait_until_started().await;
+                            }
                             if let Some(run) = &w.run {
-                                if faulted && let Some(faults) = &run.faults {
-                                    faults.clear();
-                                }
                                 for script in std::mem::take(&mut w.target.restore) {
                                     if let Err(e) = restore(run, &script).await {
                                         w.evidence.warnings.push((
@@ -1077,6 +1092,7 @@ mod tests {
         let suite = Suite::embedded().unwrap();
         let everything: BTreeSet<Capability> = [
             Capability::ImportHook,
+            Capability::HostRestart,
             Capability::FaultInjection,
             Capability::ConnectorUrl,
             Capability::OtherConnector,
@@ -1104,18 +1120,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 132),
-        ("mariadb-procedures", 124),
-        ("mariadb-table", 122),
-        ("mariadb-types", 121),
-        ("openldap-disable-flag", 134),
-        ("openldap-flows", 123),
-        ("openldap-inetorgperson", 134),
-        ("openldap-posix", 134),
-        ("postgres-procedures", 124),
-        ("postgres-table", 122),
-        ("postgres-types", 121),
-        ("sqlite-flows", 112),
-        ("sqlite-table", 122),
+        ("adlds-user", 135),
+        ("mariadb-procedures", 127),
+        ("mariadb-table", 125),
+        ("mariadb-types", 124),
+        ("openldap-disable-flag", 137),
+        ("openldap-flows", 126),
+        ("openldap-inetorgperson", 137),
+        ("openldap-posix", 137),
+        ("postgres-procedures", 127),
+        ("postgres-table", 125),
+        ("postgres-types", 124),
+        ("sqlite-flows", 115),
+        ("sqlite-table", 125),
     ];
 }

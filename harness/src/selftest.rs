@@ -1388,6 +1388,21 @@ async fn generic_error_details(request: Request<Body>, next: Next) -> Response {
     )
 }
 
+/// Answers a create for a user named `prompt-…` (the latency scenario's) a second after Entra
+/// has given up on it.
+async fn slow_cycle(request: Request<Body>, next: Next) -> Response {
+    let (request, body) = read_request(request).await;
+    let slow = is_create(&request) && body.is_some_and(|b| b.to_string().contains("prompt-"));
+    let response = next.run(request).await;
+    if slow {
+        tokio::time::sleep(std::time::Duration::from_millis(
+            crate::checks::ENTRA_ANSWER_LIMIT_MS + 1000,
+        ))
+        .await;
+    }
+    response
+}
+
 async fn slow_failed_deletes(request: Request<Body>, next: Next) -> Response {
     let delete = request.method() == Method::DELETE;
     let response = next.run(request).await;
@@ -1395,6 +1410,36 @@ async fn slow_failed_deletes(request: Request<Body>, next: Next) -> Response {
         tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     }
     response
+}
+
+/// While its first import runs, answers queries with an empty list instead of 503.
+async fn empty_while_importing(request: Request<Body>, next: Next) -> Response {
+    let query = is_query(&request);
+    let response = next.run(request).await;
+    if !query || response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 0,
+            "itemsPerPage": 0,
+            "startIndex": 1,
+            "Resources": [],
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
+/// Comes back from a restart with the connector space it had, without reading the target.
+async fn restart_without_import(request: Request<Body>, next: Next) -> Response {
+    if request.method() == Method::POST && path(&request).ends_with("/cache/restart") {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    next.run(request).await
 }
 
 async fn import_ignored(request: Request<Body>, next: Next) -> Response {
@@ -2109,6 +2154,21 @@ fn every_mutant() -> Vec<Mutant> {
             "generic-error-details",
             "replaces every error's detail with a generic sentence",
             generic_error_details
+        ),
+        mutant!(
+            "answer-after-61-seconds",
+            "answers one create a second after Entra's 60 s limit",
+            slow_cycle
+        ),
+        mutant!(
+            "empty-list-while-importing",
+            "answers a query with an empty list while its first import runs, instead of an Error",
+            empty_while_importing
+        ),
+        mutant!(
+            "restart-without-import",
+            "comes back from a restart with its old connector space, without importing the target",
+            restart_without_import
         ),
         mutant!(
             "slow-failed-deletes",

@@ -82,6 +82,11 @@ pub struct RunContext {
     pub container: String,
     /// The import hook, if the host has one.
     pub import: Option<ImportHook>,
+    /// How to restart the host (`host.restart`).
+    pub restart: Option<ImportHook>,
+    /// How long a restarted host may take to answer Test Connection with 200
+    /// (`host.ready_timeout_seconds`).
+    pub ready_timeout: std::time::Duration,
     /// Another connector of the host, with a token of its own (`host.other_connector`).
     pub other_connector: Option<String>,
     /// Scenario numbers, unique in the run.
@@ -409,6 +414,7 @@ impl EcmaWorld {
         self.scim.last = Some(exchange.clone());
         self.evidence.exchanges.push(evidence);
         self.check(leaked)?;
+        self.check(checks::latency(&exchange))?;
         self.check(checks::media_type(&exchange))?;
         self.check(checks::scim_error_body(&exchange))?;
         // No answer, of any kind, shows a password (ECMA-READ-004).
@@ -576,8 +582,69 @@ impl EcmaWorld {
     /// the evidence, secrets redacted.
     pub async fn import_hook(&mut self) -> Result<ImportAnswer, Failure> {
         let run = self.run()?;
-        match &run.import {
-            None => Err(Failure::new("the configuration has no host.import hook")),
+        self.call_hook(run.import.as_ref(), "host.import").await
+    }
+
+    /// Calls the restart hook (`host.restart`), which may return before the host is back. The
+    /// hook's own failure is plain (the run's, not a requirement's).
+    pub async fn restart_host(&mut self) -> StepResult {
+        let run = self.run()?;
+        match self.call_hook(run.restart.as_ref(), "host.restart").await? {
+            ImportAnswer::Http(x) if matches!(x.status, Some(200 | 202 | 204)) => {}
+            ImportAnswer::Http(x) => {
+                return Err(Failure::new(format!(
+                    "the restart hook (host.restart): expected 200, 202 or 204, got {}",
+                    checks::got(&x)
+                )));
+            }
+            ImportAnswer::Command { status, .. } if status.success() => {}
+            ImportAnswer::Command { program, status } => {
+                return Err(Failure::new(format!(
+                    "the restart hook {program} exited with {status}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits, up to `host.ready_timeout_seconds`, for Test Connection to answer 200 (a
+    /// restarted host has imported its target); the last answer goes to the evidence.
+    pub async fn wait_until_started(&mut self) -> StepResult {
+        let run = self.run()?;
+        let matching = self.logical(&run.profile.matching_attribute)?;
+        let request = entra::test_connection(&matching.target);
+        let deadline = std::time::Instant::now() + run.ready_timeout;
+        loop {
+            let x = run.service.send(&request, &Auth::Token).await;
+            let ready = x.status == Some(200);
+            if ready || std::time::Instant::now() >= deadline {
+                let mut evidence = x.clone();
+                let _ = checks::redact_secrets(&mut evidence, &run.secrets);
+                self.evidence.exchanges.push(evidence);
+                if ready {
+                    return Ok(());
+                }
+                return Err(Failure::new(format!(
+                    "the host did not answer Test Connection with 200 within {} s of its \
+                     restart (host.ready_timeout_seconds); last: {}",
+                    run.ready_timeout.as_secs(),
+                    checks::got(&x)
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Calls a hook (`key` names it in messages) and returns its answer, whatever it is; the
+    /// HTTP exchange goes to the evidence, secrets redacted.
+    async fn call_hook(
+        &mut self,
+        hook: Option<&ImportHook>,
+        key: &str,
+    ) -> Result<ImportAnswer, Failure> {
+        let run = self.run()?;
+        match hook {
+            None => Err(Failure::new(format!("the configuration has no {key} hook"))),
             Some(ImportHook::Http { method, path }) => {
                 let method: &'static str = match method.to_ascii_uppercase().as_str() {
                     "GET" => "GET",
@@ -603,13 +670,13 @@ impl EcmaWorld {
             Some(ImportHook::Command { command }) => {
                 let (program, args) = command
                     .split_first()
-                    .ok_or_else(|| Failure::new("host.import.command is empty"))?;
+                    .ok_or_else(|| Failure::new(format!("{key}.command is empty")))?;
                 let status = tokio::process::Command::new(program)
                     .args(args)
                     .status()
                     .await
                     .map_err(|e| {
-                        Failure::new(format!("cannot run the import hook {program}: {e}"))
+                        Failure::new(format!("cannot run the {key} hook {program}: {e}"))
                     })?;
                 Ok(ImportAnswer::Command {
                     program: program.clone(),

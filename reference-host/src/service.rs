@@ -334,20 +334,7 @@ impl ConnectorService {
     pub fn spawn_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut backoff = Duration::from_secs(1);
-            loop {
-                match this.full_import().await {
-                    Ok(n) => {
-                        tracing::info!(connector = %this.name, objects = n, "initial import finished");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(connector = %this.name, error = %e, retry_in = ?backoff, "initial import failed");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_IMPORT_BACKOFF);
-                    }
-                }
-            }
+            this.first_import().await;
             let Some(every) = this.autosync else { return };
             let mut ticker = tokio::time::interval(every);
             ticker.tick().await;
@@ -363,6 +350,38 @@ impl ConnectorService {
                 }
             }
         })
+    }
+
+    /// The first import, retried with backoff until the target answers.
+    async fn first_import(&self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match self.full_import().await {
+                Ok(n) => {
+                    tracing::info!(connector = %self.name, objects = n, "initial import finished");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(connector = %self.name, error = %e, retry_in = ?backoff, "initial import failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_IMPORT_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Forgets the connector space and runs the first import again in the background, as a
+    /// restart of the service does: until it has finished, its SCIM requests are
+    /// answered 503 (ECMA-IMPORT-005), and then the target's objects are found
+    /// (ECMA-IMPORT-001). Returns once the space is empty and importing; an import in flight
+    /// finishes first. The reference host's restart hook (`POST …/scim/cache/restart`).
+    pub async fn restart(self: &Arc<Self>) {
+        {
+            let _no_import_in_flight = self.import_lock.lock().await;
+            self.space.reset();
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.first_import().await });
     }
 
     fn ready(&self) -> Result<(), ScimError> {

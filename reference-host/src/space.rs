@@ -180,6 +180,14 @@ impl ConnectorSpace {
         self.delete(&mut state.contents, &key);
     }
 
+    /// Empties the space and marks it importing, as it is at start-up: a restart of the host.
+    pub fn reset(&self) {
+        let mut state = self.write();
+        state.contents = Contents::default();
+        state.journal = None;
+        state.readiness = Readiness::Importing { last_error: None };
+    }
+
     /// Starts recording exports for an import that is about to read the target.
     pub fn begin_import(&self) {
         self.write().journal = Some(Vec::new());

@@ -51,6 +51,11 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
 /// `When` steps.
 pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
     (r"^the host imports its target$", step!(host_imports)),
+    (r"^the host restarts$", step!(host_restarts)),
+    (
+        r"^the host has started and imported its target$",
+        step!(host_started),
+    ),
     (
         r"^the provisioning service tests the connection$",
         step!(test_connection),
@@ -146,6 +151,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
     (
         r#"^the provisioning service updates user "([^"]+)" with:$"#,
         step!(update_with),
+    ),
+    (
+        r#"^the provisioning service sets isSoftDeleted of user "([^"]+)" to "(True|False)"$"#,
+        step!(set_soft_deleted),
     ),
     (
         r#"^the provisioning service updates every mapped attribute of user "([^"]+)"$"#,
@@ -449,6 +458,14 @@ async fn given_deleted_out_of_band(w: &mut EcmaWorld, ctx: Context) -> StepResul
 
 async fn host_imports(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     w.trigger_import().await
+}
+
+async fn host_restarts(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.restart_host().await
+}
+
+async fn host_started(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.wait_until_started().await
 }
 
 async fn test_connection(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
@@ -835,6 +852,22 @@ async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) 
         }
     }
     Ok(())
+}
+
+/// ECMA-DEPROV-009: Entra writes `IsSoftDeleted` to the mapped Boolean attribute as it writes
+/// `active` — the string `"True"`/`"False"` by default, a JSON Boolean with the SCIM 2.0 flag.
+async fn set_soft_deleted(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let on = arg(&ctx, 2)? == "True";
+    let run = w.run()?;
+    let attribute = w.logical(crate::profile::SOFT_DELETED)?;
+    let value = match run.dialect {
+        scim_proto::Dialect::EntraDefault => {
+            Value::String(if on { "True" } else { "False" }.to_owned())
+        }
+        scim_proto::Dialect::EntraScim2020 => Value::Bool(on),
+    };
+    update(w, &user, vec![(attribute.target.clone(), value)]).await
 }
 
 async fn update_with(w: &mut EcmaWorld, ctx: Context) -> StepResult {

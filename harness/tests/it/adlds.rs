@@ -1,6 +1,7 @@
 //! The reference host over the AD LDS mock, where only AD LDS's rules decide: an initial
 //! password goes in through `unicodePwd` (quoted, UTF-16LE) and the user binds with it; a user
-//! created with `active: false` is created disabled and answered so.
+//! created with `msDS-UserAccountDisabled: "True"` (Entra's isSoftDeleted mapping) is stored
+//! with TRUE and answered with the Boolean.
 
 use axum::body::Body;
 use axum::http::Request;
@@ -34,7 +35,7 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: Option<Value>)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ad_lds_user_binds_with_its_initial_password_and_can_be_created_disabled() {
+async fn an_ad_lds_user_binds_with_its_initial_password_and_can_be_created_soft_deleted() {
     let root = format!("cn=admin,{SUFFIX}");
     let mock = MockLdap::start(MockConfig::new(Flavour::AdLds, SUFFIX, &root, "secret"))
         .await
@@ -67,7 +68,7 @@ async fn an_ad_lds_user_binds_with_its_initial_password_and_can_be_created_disab
     let host = reference_host::Host::new(config, dir.path()).unwrap();
     host.import_all().await.unwrap();
     let app = host.app();
-    let user = |cn: &str, active: bool, password: Option<&str>| {
+    let user = |cn: &str, soft_deleted: Option<&str>, password: Option<&str>| {
         let mut ext = json!({
             "-dn-": format!("CN={cn},{SUFFIX}"),
             "cn": cn,
@@ -76,15 +77,18 @@ async fn an_ad_lds_user_binds_with_its_initial_password_and_can_be_created_disab
         if let Some(p) = password {
             ext["export_password"] = json!(p);
         }
+        if let Some(s) = soft_deleted {
+            ext["msDS-UserAccountDisabled"] = json!(s);
+        }
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
-               "active": active, EXT: ext})
+               "active": true, EXT: ext})
     };
     // The initial password, set through unicodePwd after the add: the user binds with it.
     let (status, body) = call(
         &app,
         "POST",
         "/Users",
-        Some(user("ivy", true, Some("Pa55-wörd!"))),
+        Some(user("ivy", None, Some("Pa55-wörd!"))),
     )
     .await;
     assert_eq!(status, 201, "{body:#}");
@@ -93,10 +97,17 @@ async fn an_ad_lds_user_binds_with_its_initial_password_and_can_be_created_disab
     let dn = format!("CN=ivy,{SUFFIX}");
     assert_eq!(ldap.simple_bind(&dn, "Pa55-wörd!").await.unwrap().rc, 0);
     assert_eq!(ldap.simple_bind(&dn, "Pa55-word!").await.unwrap().rc, 49);
-    // Created disabled: msDS-UserAccountDisabled is TRUE, and the answer says inactive.
-    let (status, body) = call(&app, "POST", "/Users", Some(user("off", false, None))).await;
+    // Created soft-deleted, as Entra's isSoftDeleted mapping sends it (the string "True"):
+    // msDS-UserAccountDisabled is TRUE, and the answer gives the Boolean.
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/Users",
+        Some(user("off", Some("True"), None)),
+    )
+    .await;
     assert_eq!(status, 201, "{body:#}");
-    assert_eq!(body["active"], false, "{body:#}");
+    assert_eq!(body[EXT]["msDS-UserAccountDisabled"], true, "{body:#}");
     assert_eq!(ldap.simple_bind(&root, "secret").await.unwrap().rc, 0);
     let (entries, _) = ldap
         .search(

@@ -155,6 +155,10 @@ impl SqlFixture {
                     method: "POST".into(),
                     path: "/cache/import".into(),
                 }),
+                restart: Some(ImportHook::Http {
+                    method: "POST".into(),
+                    path: "/cache/restart".into(),
+                }),
                 other_connector: None,
             },
             target: TargetConfig::sql(sandbox.url.clone()),

@@ -215,6 +215,7 @@ token = {{ file = "token" }}
 ca_certificate = "certs/ecma-host.crt"
 request_timeout_seconds = 10
 import = {{ method = "POST", path = "/cache/import" }}
+restart = {{ method = "POST", path = "/cache/restart" }}
 {other}
 [target]
 kind = "ldap"

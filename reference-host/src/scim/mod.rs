@@ -94,6 +94,7 @@ pub fn app(services: &[Arc<ConnectorService>], tls: bool, max_body_bytes: usize)
             )
             .route("/cache", get(cache))
             .route("/cache/import", post(import_now))
+            .route("/cache/restart", post(restart))
             .route("/Groups", any(not_supported))
             .route("/Groups/{*rest}", any(not_supported))
             .route("/Bulk", any(not_supported))
@@ -449,6 +450,14 @@ async fn import_now(State(ctx): State<Ctx>) -> Response {
         Ok(n) => scim_json(StatusCode::OK, &serde_json::json!({ "imported": n })),
         Err(e) => ScimError::from(e).into_response(),
     }
+}
+
+/// `POST …/scim/cache/restart`: the connector starts over as after a restart of the service —
+/// an empty connector space, the first import running in the background — and 202 Accepted.
+/// The reference host's restart hook, for the scenarios about start-up (ECMA-IMPORT-001/005).
+async fn restart(State(ctx): State<Ctx>) -> Response {
+    ctx.service.restart().await;
+    StatusCode::ACCEPTED.into_response()
 }
 
 async fn not_supported(method: Method, OriginalUri(uri): OriginalUri) -> ScimError {
