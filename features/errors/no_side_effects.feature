@@ -30,6 +30,17 @@ Feature: Errors change nothing
     Then the host answers with a SCIM error
     And the target holds no user "partial"
 
+  @req:ECMA-ROBUST-012 @req:ECMA-ROBUST-013 @must
+  Scenario: A body of 8 MiB is refused with a 4xx and writes nothing
+    Entra never sends such a body (a surname of 8 MiB); the host refuses it, with 413 where it
+    is over the host's limit, and goes on answering.
+    When the provisioning service creates user "bulky" with a body of 8 MiB
+    Then the host answers a 4xx with a SCIM error
+    And the target holds no user "bulky"
+    When the provisioning service creates user "bulky" again
+    Then the host answers 201 Created with an id
+    And the target holds user "bulky"
+
   @req:ECMA-ROBUST-011 @req:ECMA-ERR-004 @requires:required-attribute @must
   Scenario: An empty string for an attribute the target requires is refused like its removal
     An empty string is no value, on every connector: setting a required attribute to "" asks

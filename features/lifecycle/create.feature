@@ -136,3 +136,18 @@ Feature: Create
   Scenario: An attribute the connector does not expose is never written
     When the provisioning service creates user "unexposed" with an attribute the connector does not expose
     Then the host answers 201 or a 400 SCIM error, and the target holds nothing the connector does not expose for user "unexposed"
+
+  @req:ECMA-LDAP-010 @requires:directory-tls @ldap @must
+  Scenario: The host writes to a directory that takes updates only over TLS
+    The directory refuses adds, modifies and deletes in the clear (AD LDS for passwords, slapd
+    with security update_tls=1): a host that does not reach it over LDAPS or StartTLS writes
+    nothing.
+    Given the directory is reached over TLS
+    When the provisioning service creates user "sealed"
+    Then the host answers 201 Created with an id
+    And the target holds user "sealed"
+    When the provisioning service updates every mapped attribute of user "sealed"
+    Then the host answers 200 or 204
+    When the provisioning service deletes user "sealed"
+    Then the host answers 204 with no body
+    And the target holds no user "sealed"

@@ -32,6 +32,8 @@ pub enum Capability {
     DeleteFlowSetAttribute,
     /// Users carry auxiliary object classes (LDAP).
     AuxiliaryClasses,
+    /// The directory takes updates only over TLS (`directory_tls` in the profile's `[ldap]`).
+    DirectoryTls,
     /// The profile names a second matching attribute.
     SecondMatchingAttribute,
     /// The profile maps Entra's `IsSoftDeleted` to a Boolean target attribute directly (the
@@ -80,7 +82,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 26] = [
+    pub const ALL: [Capability; 27] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -88,6 +90,7 @@ impl Capability {
         Capability::DeleteFlowNone,
         Capability::DeleteFlowSetAttribute,
         Capability::AuxiliaryClasses,
+        Capability::DirectoryTls,
         Capability::SecondMatchingAttribute,
         Capability::SoftDeleteAttribute,
         Capability::StructuralClassOnly,
@@ -119,6 +122,7 @@ impl Capability {
             Capability::DeleteFlowNone => "delete-flow-none",
             Capability::DeleteFlowSetAttribute => "delete-flow-set-attribute",
             Capability::AuxiliaryClasses => "auxiliary-classes",
+            Capability::DirectoryTls => "directory-tls",
             Capability::SecondMatchingAttribute => "second-matching-attribute",
             Capability::SoftDeleteAttribute => "soft-delete-attribute",
             Capability::StructuralClassOnly => "structural-class-only",

@@ -216,11 +216,13 @@ fn host_account(s: &Served) -> String {
 }
 
 /// The mock for a flavour, seeded with its naming context and the connectors' containers and
-/// accounts (each limited to 3 entries per unpaged search, so imports must page).
+/// accounts (each limited to 3 entries per unpaged search, so imports must page). Given `tls`,
+/// it also serves LDAPS and takes updates only over TLS (ECMA-LDAP-010).
 async fn mock(
     flavour: Flavour,
     admin_password: &str,
     accounts: &[(String, String)],
+    tls: Option<rustls::ServerConfig>,
 ) -> Result<MockLdap, RunError> {
     let suffix = if flavour == Flavour::AdLds {
         ADLDS_SUFFIX
@@ -235,6 +237,8 @@ async fn mock(
     );
     config.size_limits = accounts.iter().map(|(dn, _)| (dn.clone(), 3)).collect();
     config.accounts = accounts.to_vec();
+    config.update_tls = tls.is_some();
+    config.tls = tls.map(std::sync::Arc::new);
     let m = MockLdap::start(config).await.map_err(setup)?;
     m.seed_naming_context().map_err(|e| setup(e.message))?;
     for s in SERVED.iter().filter(|s| s.flavour == Some(flavour)) {
@@ -272,6 +276,9 @@ pub enum HostDefect {
     /// LDAP connectors configured with the object class `top`: their imports take entries of
     /// every class.
     EveryObjectClass,
+    /// The AD LDS connector configured with the directory's plaintext URL: the directory, which
+    /// takes updates only over TLS, refuses its writes.
+    PlaintextDirectory,
 }
 
 /// [`run_embedded`] with the host's router passed through `defect` first: how the suite's own
@@ -320,13 +327,35 @@ pub async fn run_embedded_defective(
     let admin_password = secret();
     let accounts: Vec<(String, String)> =
         SERVED.iter().map(|s| (host_account(s), secret())).collect();
-    let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts).await?;
-    let adlds = mock(Flavour::AdLds, &admin_password, &accounts).await?;
+    // AD LDS takes updates only over TLS: its mock serves LDAPS with a certificate of its own
+    // (for localhost, whatever the host's says), and the profile requires it (directory_tls).
+    let directory_dir = dir.path().join("directory");
+    std::fs::create_dir_all(&directory_dir).map_err(setup)?;
+    let (directory_cert, directory_key) =
+        reference_host::cert::generate("localhost", &directory_dir).map_err(setup)?;
+    let directory_tls =
+        reference_host::cert::server_config(&directory_cert, &directory_key).map_err(setup)?;
+    let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts, None).await?;
+    let adlds = mock(
+        Flavour::AdLds,
+        &admin_password,
+        &accounts,
+        Some(directory_tls),
+    )
+    .await?;
     let mock_for = |f: Option<Flavour>| {
         if f == Some(Flavour::AdLds) {
             &adlds
         } else {
             &openldap
+        }
+    };
+    // The URL and CA to reach a flavour's mock with: LDAPS where it serves it.
+    let reach = |f: Option<Flavour>| {
+        let m = mock_for(f);
+        match m.ldaps_url() {
+            Some(url) => (url, Some(directory_cert.clone())),
+            None => (m.url(), None),
         }
     };
     // Each SQLite profile's table: a file of its own, made by the profile's setup script.
@@ -368,9 +397,11 @@ pub async fn run_embedded_defective(
             sql.page_size = 2;
         }
         if let Some(ldap) = &mut connector.ldap {
-            ldap.url = mock_for(s.flavour).url();
+            (ldap.url, ldap.ca_certificate) = reach(s.flavour);
+            if host_defect == HostDefect::PlaintextDirectory {
+                ldap.url = mock_for(s.flavour).url();
+            }
             ldap.starttls = false;
-            ldap.ca_certificate = None;
             ldap.bind_dn = account.clone();
             ldap.bind_password = SecretSource::Inline(Secret::new(password.clone()));
             ldap.base_dn = s.container.to_owned();
@@ -454,9 +485,9 @@ pub async fn run_embedded_defective(
                     };
                     TargetConfig {
                         kind: "ldap".into(),
-                        url: mock_for(s.flavour).url(),
+                        url: reach(s.flavour).0,
                         starttls: false,
-                        ca_certificate: None,
+                        ca_certificate: reach(s.flavour).1,
                         bind_dn: format!("cn=admin,{suffix}"),
                         bind_password: Some(SecretSource::Inline(Secret::new(
                             admin_password.clone(),

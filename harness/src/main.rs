@@ -45,8 +45,8 @@ enum Command {
         dialect: DialectArg,
     },
     /// Every requirement of the catalogue with the scenarios that check it and, per profile,
-    /// whether one of them runs there (an import hook and fault injection counted as
-    /// available); ends with `MUST covered: N/M`. Exits 1 when a MUST is checked under none of
+    /// whether one of them runs there (what a run provides — import and restart hooks, fault
+    /// injection, another connector — counted as available); ends with `MUST covered: N/M`. Exits 1 when a MUST is checked under none of
     /// the profiles.
     Requirements {
         /// A profile to look at (repeatable); default: every shipped profile.

@@ -50,6 +50,11 @@ pub struct LdapProfile {
     pub dn_template: String,
     /// The anchor.
     pub anchor: Anchor,
+    /// The connector must reach the directory over TLS — LDAPS or StartTLS — because the
+    /// directory refuses updates in the clear (AD LDS for passwords; slapd with `security
+    /// update_tls=1`). Declares `directory-tls` (ECMA-LDAP-010).
+    #[serde(default)]
+    pub directory_tls: bool,
 }
 
 impl LdapProfile {
@@ -297,6 +302,9 @@ impl Profile {
             FlowAction::None => Capability::DeleteFlowNone,
             FlowAction::SetAttribute { .. } => Capability::DeleteFlowSetAttribute,
         });
+        if self.ldap.as_ref().is_some_and(|l| l.directory_tls) {
+            caps.insert(Capability::DirectoryTls);
+        }
         if let Some(ldap) = &self.ldap {
             caps.insert(if ldap.object_classes.len() > 1 {
                 Capability::AuxiliaryClasses

@@ -531,6 +531,288 @@ impl ProvisioningService {
     }
 }
 
+/// How long [`ProvisioningService::send_large`] waits for `100 Continue` (or a final answer)
+/// before it sends the body anyway, as RFC 9110 §10.1.1 lets a client do.
+const CONTINUE_WAIT: Duration = Duration::from_secs(1);
+
+/// How much of an oversized request body the evidence keeps.
+const EVIDENCE_REQUEST_HEAD: usize = 512;
+
+impl ProvisioningService {
+    /// [`send`](Self::send) for a body larger than a host should take (ECMA-ROBUST-012):
+    /// HTTP/1.1 written by hand over the same TLS trust, because reqwest cannot do either thing
+    /// such a body needs. The request carries `Expect: 100-continue` (RFC 9110 §10.1.1), so a
+    /// host that refuses by `Content-Length` answers before the body goes out; and the body is
+    /// written while the answer is read, so a host that reads part of it, answers 413 and
+    /// closes — what a body limit usually does — is heard, not taken for a broken pipe. The
+    /// evidence keeps the body's first 512 bytes and its length. Never fails: no answer is
+    /// evidence too.
+    pub async fn send_large(&self, request: &Request, auth: &Auth) -> Exchange {
+        let url = format!("{}{}", self.base, request.path);
+        let body = match &request.body {
+            Some(Body::Json(v)) => v.to_string().into_bytes(),
+            Some(Body::Raw { text, .. }) => text.clone().into_bytes(),
+            None => Vec::new(),
+        };
+        let head_len = body.len().min(EVIDENCE_REQUEST_HEAD);
+        let mut exchange = Exchange {
+            method: request.method.to_owned(),
+            url: url.clone(),
+            request_headers: vec![
+                ("content-type".into(), MEDIA_TYPE.into()),
+                ("expect".into(), "100-continue".into()),
+            ],
+            request_body: Some(format!(
+                "{}… ({} bytes in all)",
+                String::from_utf8_lossy(&body[..head_len]),
+                body.len()
+            )),
+            ..Exchange::default()
+        };
+        if *auth != Auth::None {
+            exchange
+                .request_headers
+                .push(("authorization".into(), "Bearer <redacted>".into()));
+        }
+        let token = match auth {
+            Auth::Token => Some(self.token.expose().to_owned()),
+            Auth::Bearer(t) => Some(t.clone()),
+            Auth::None => None,
+        };
+        let started = Instant::now();
+        let answer = tokio::time::timeout(
+            self.timeout,
+            self.exchange_by_hand(&url, request.method, token.as_deref(), &body),
+        )
+        .await;
+        match answer {
+            Ok(Ok((status, headers, text))) => {
+                exchange.status = Some(status);
+                exchange.response_headers = headers;
+                exchange.response_body = (!text.is_empty()).then_some(text);
+            }
+            Ok(Err(e)) => exchange.error = Some(e),
+            Err(_) => {
+                exchange.error = Some(format!(
+                    "no answer within {} s (host.request_timeout_seconds)",
+                    self.timeout.as_secs()
+                ))
+            }
+        }
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        exchange
+    }
+
+    /// The TLS client configuration of [`send_large`](Self::send_large): the CA of the run, or
+    /// the platform's trust store, as the reqwest client trusts.
+    fn tls_config(&self) -> Result<rustls::ClientConfig, String> {
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+        let Some(path) = &self.ca else {
+            use rustls_platform_verifier::BuilderVerifierExt as _;
+            return builder
+                .with_platform_verifier()
+                .map(|b| b.with_no_client_auth())
+                .map_err(|e| e.to_string());
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(path).map_err(|e| e.to_string())? {
+            roots
+                .add(c.map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection: the status, the headers and the body text
+    /// (up to the evidence limit) of the final answer.
+    async fn exchange_by_hand(
+        &self,
+        url: &str,
+        method: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> Result<(u16, Vec<(String, String)>, String), String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| format!("{url} names no host"))?
+            .to_owned();
+        let port = parsed
+            .port_or_known_default()
+            .ok_or_else(|| format!("{url} names no port"))?;
+        let mut target = parsed.path().to_owned();
+        if let Some(q) = parsed.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        let stream: Box<dyn AsyncReadWrite> = if parsed.scheme() == "https" {
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config()?));
+            let name = rustls_pki_types::ServerName::try_from(host.clone())
+                .map_err(|e| format!("{host}: {e}"))?;
+            Box::new(
+                connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS handshake: {e}"))?,
+            )
+        } else {
+            Box::new(tcp)
+        };
+        let (mut reader, mut writer) = tokio::io::split(stream);
+        let mut head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: {MEDIA_TYPE}\r\n\
+             Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n",
+            parsed.authority(),
+            body.len()
+        );
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        head.push_str("\r\n");
+        use tokio::io::AsyncWriteExt as _;
+        writer
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|e| format!("the request could not be sent: {e}"))?;
+        writer
+            .flush()
+            .await
+            .map_err(|e| format!("the request could not be sent: {e}"))?;
+        // The reader runs on its own: it reports 100 Continue, then the final answer.
+        let (continued_tx, continued) = tokio::sync::oneshot::channel::<()>();
+        let mut read = tokio::spawn(async move { read_answer(&mut reader, continued_tx).await });
+        let go = tokio::select! {
+            _ = continued => true,
+            _ = tokio::time::sleep(CONTINUE_WAIT) => true,
+            answer = &mut read => return answer.map_err(|e| e.to_string())?,
+        };
+        if go {
+            let write = async {
+                for chunk in body.chunks(64 * 1024) {
+                    writer.write_all(chunk).await?;
+                }
+                writer.flush().await
+            };
+            tokio::select! {
+                // A write that fails because the host answered and closed is not the answer.
+                _ = write => {}
+                answer = &mut read => return answer.map_err(|e| e.to_string())?,
+            }
+        }
+        read.await.map_err(|e| e.to_string())?
+    }
+}
+
+/// A stream to write a request to and read its answer from.
+trait AsyncReadWrite: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> AsyncReadWrite for T {}
+
+/// Reads interim answers (sending on `continued` at `100 Continue`) and then the final one:
+/// its status, headers and body text, up to the evidence limit, until `Content-Length` or the
+/// end of the connection.
+async fn read_answer(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+    continued: tokio::sync::oneshot::Sender<()>,
+) -> Result<(u16, Vec<(String, String)>, String), String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut continued = Some(continued);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0_u8; 16 * 1024];
+    loop {
+        // One head, parsed as soon as it is complete.
+        let parsed = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&buf) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let status = response.code.unwrap_or_default();
+                    let headers: Vec<(String, String)> = response
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_ascii_lowercase(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect();
+                    break (len, status, headers);
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => return Err(format!("the answer is not HTTP/1.1: {e}")),
+            }
+            let n = reader
+                .read(&mut chunk)
+                .await
+                .map_err(|e| format!("the connection failed before an answer came: {e}"))?;
+            if n == 0 {
+                return Err("the host closed the connection without answering".into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let (len, status, headers) = parsed;
+        buf.drain(..len);
+        if (100..200).contains(&status) {
+            if status == 100
+                && let Some(c) = continued.take()
+            {
+                let _ = c.send(());
+            }
+            continue;
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+        };
+        let chunked = header("transfer-encoding").is_some_and(|v| v.ends_with("chunked"));
+        let length = header("content-length").and_then(|v| v.parse::<usize>().ok());
+        let wanted = match (chunked, length) {
+            (false, Some(n)) => n.min(EVIDENCE_BODY_LIMIT),
+            _ => EVIDENCE_BODY_LIMIT,
+        };
+        while buf.len() < wanted && !(chunked && buf.ends_with(b"0\r\n\r\n")) {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.truncate(wanted);
+        if chunked {
+            buf = dechunk(&buf);
+        }
+        return Ok((status, headers, String::from_utf8_lossy(&buf).into_owned()));
+    }
+}
+
+/// A `Transfer-Encoding: chunked` body decoded (RFC 9112 §7.1), as far as it is complete.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let line = String::from_utf8_lossy(&raw[..eol]);
+        let size = line.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size, 16) else {
+            break;
+        };
+        raw = &raw[eol + 2..];
+        if size == 0 || raw.len() < size {
+            out.extend_from_slice(&raw[..size.min(raw.len())]);
+            break;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = raw.get(size + 2..).unwrap_or_default();
+    }
+    out
+}
+
 /// reqwest errors carry their cause chain; the innermost cause is what an operator needs
 /// ("Connection refused", "UnknownIssuer").
 fn describe(e: &reqwest::Error) -> String {
@@ -546,6 +828,16 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_bodies_are_decoded_as_far_as_they_are_complete() {
+        assert_eq!(
+            dechunk(b"4\r\nWiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n"),
+            b"Wikipedia "
+        );
+        assert_eq!(dechunk(b"a\r\n0123"), b"0123");
+        assert_eq!(dechunk(b"zz\r\nabc"), b"");
+    }
 
     fn body(r: &Request) -> &Value {
         match &r.body {

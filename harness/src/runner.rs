@@ -1120,18 +1120,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 135),
-        ("mariadb-procedures", 127),
-        ("mariadb-table", 125),
-        ("mariadb-types", 124),
-        ("openldap-disable-flag", 137),
-        ("openldap-flows", 126),
-        ("openldap-inetorgperson", 137),
-        ("openldap-posix", 137),
-        ("postgres-procedures", 127),
-        ("postgres-table", 125),
-        ("postgres-types", 124),
-        ("sqlite-flows", 115),
-        ("sqlite-table", 125),
+        ("adlds-user", 137),
+        ("mariadb-procedures", 128),
+        ("mariadb-table", 126),
+        ("mariadb-types", 125),
+        ("openldap-disable-flag", 138),
+        ("openldap-flows", 127),
+        ("openldap-inetorgperson", 138),
+        ("openldap-posix", 138),
+        ("postgres-procedures", 128),
+        ("postgres-table", 126),
+        ("postgres-types", 125),
+        ("sqlite-flows", 116),
+        ("sqlite-table", 126),
     ];
 }

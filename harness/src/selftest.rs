@@ -911,6 +911,24 @@ async fn values_truncated(request: Request<Body>, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Takes a body of any size, and stores values over 1 KiB clipped to 1 KiB.
+async fn oversized_clipped(request: Request<Body>, next: Next) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        each_member(v, &mut |_, value| {
+            if let Some(s) = value.as_str()
+                && s.len() > 1024
+            {
+                *value = json!(s.chars().take(1024).collect::<String>());
+            }
+        });
+    })
+    .await;
+    next.run(request).await
+}
+
 async fn non_ascii_replaced(request: Request<Body>, next: Next) -> Response {
     if !is_create(&request) && request.method() != Method::PATCH {
         return next.run(request).await;
@@ -1931,6 +1949,11 @@ pub fn mutants() -> Vec<Mutant> {
             "imports the directory's entries of every object class, not only its connector's",
             crate::embedded::HostDefect::EveryObjectClass,
         ),
+        (
+            "directory-in-the-clear",
+            "reaches a directory that requires TLS over plain LDAP, ignoring the profile",
+            crate::embedded::HostDefect::PlaintextDirectory,
+        ),
     ] {
         all.push(Mutant {
             name,
@@ -2010,6 +2033,11 @@ fn every_mutant() -> Vec<Mutant> {
             "attribute-dropped",
             "drops displayName from creates",
             attribute_dropped
+        ),
+        mutant!(
+            "oversized-body-clipped",
+            "takes a create of any size and stores its values clipped to 1 KiB",
+            oversized_clipped
         ),
         mutant!(
             "values-truncated",

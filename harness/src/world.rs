@@ -399,6 +399,23 @@ impl EcmaWorld {
         request: Request,
         auth: Auth,
     ) -> Result<Exchange, Failure> {
+        self.send_checked(service, request, auth, false).await
+    }
+
+    /// [`send`](Self::send) for a body larger than a host should take, through
+    /// [`ProvisioningService::send_large`].
+    pub async fn send_large(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
+        let service = self.run()?.service.clone();
+        self.send_checked(&service, request, auth, true).await
+    }
+
+    async fn send_checked(
+        &mut self,
+        service: &ProvisioningService,
+        request: Request,
+        auth: Auth,
+        large: bool,
+    ) -> Result<Exchange, Failure> {
         let run = self.run()?;
         self.target.before = Some(self.snapshot().await?);
         self.target.writes_before = run
@@ -408,7 +425,11 @@ impl EcmaWorld {
         self.remember_passwords(&request);
         // The checks read the answer as it came; the evidence keeps a copy with every secret
         // redacted (messages are redacted when the report is made).
-        let exchange = service.send(&request, &auth).await;
+        let exchange = if large {
+            service.send_large(&request, &auth).await
+        } else {
+            service.send(&request, &auth).await
+        };
         let mut evidence = exchange.clone();
         let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
         self.scim.last = Some(exchange.clone());
@@ -608,7 +629,9 @@ impl EcmaWorld {
     }
 
     /// Waits, up to `host.ready_timeout_seconds`, for Test Connection to answer 200 (a
-    /// restarted host has imported its target); the last answer goes to the evidence.
+    /// restarted host has imported its target). It waits while the host does not answer or
+    /// answers 5xx (503 while importing); any other answer is final. The last answer goes to
+    /// the evidence.
     pub async fn wait_until_started(&mut self) -> StepResult {
         let run = self.run()?;
         let matching = self.logical(&run.profile.matching_attribute)?;
@@ -617,12 +640,19 @@ impl EcmaWorld {
         loop {
             let x = run.service.send(&request, &Auth::Token).await;
             let ready = x.status == Some(200);
-            if ready || std::time::Instant::now() >= deadline {
+            let starting = x.status.is_none_or(|s| s >= 500);
+            if ready || !starting || std::time::Instant::now() >= deadline {
                 let mut evidence = x.clone();
                 let _ = checks::redact_secrets(&mut evidence, &run.secrets);
                 self.evidence.exchanges.push(evidence);
                 if ready {
                     return Ok(());
+                }
+                if !starting {
+                    return Err(Failure::new(format!(
+                        "Test Connection after the restart: expected 200, got {}",
+                        checks::got(&x)
+                    )));
                 }
                 return Err(Failure::new(format!(
                     "the host did not answer Test Connection with 200 within {} s of its \

@@ -34,6 +34,8 @@ pub struct LdapProbe {
     container: String,
     /// The host's partition: where a user that moved instead of going away is looked for.
     base_dn: String,
+    /// The probe reaches the directory over TLS (LDAPS or StartTLS).
+    tls: bool,
 }
 
 impl std::fmt::Debug for LdapProbe {
@@ -80,7 +82,13 @@ impl LdapProbe {
             settings,
             container: target.container.clone(),
             base_dn: target.base_dn.clone(),
+            tls: target.starttls || target.url.to_ascii_lowercase().starts_with("ldaps://"),
         })
+    }
+
+    /// Whether the probe reaches the directory over TLS (`ldaps://` or StartTLS).
+    pub fn uses_tls(&self) -> bool {
+        self.tls
     }
 
     /// The container scenarios create users in.

@@ -210,6 +210,14 @@ impl Probe {
         }
     }
 
+    /// The LDAP probe, for LDAP-only steps.
+    pub fn ldap(&self) -> Result<&LdapProbe, ProbeError> {
+        match self {
+            Probe::Ldap(p) => Ok(p),
+            Probe::Sql(_) => Err(ProbeError("this step needs an LDAP target".into())),
+        }
+    }
+
     /// The SQL probe, for SQL-only steps.
     pub fn sql(&self) -> Result<&SqlProbe, ProbeError> {
         match self {

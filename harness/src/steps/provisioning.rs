@@ -77,6 +77,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(create_too_long),
     ),
     (
+        r#"^the provisioning service creates user "([^"]+)" with a body of 8 MiB$"#,
+        step!(create_oversized),
+    ),
+    (
         r#"^the provisioning service updates user "([^"]+)" with a value one character too long$"#,
         step!(update_too_long),
     ),
@@ -525,6 +529,19 @@ async fn create_too_long(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     attrs.insert(target, value);
     w.create(&user, attrs).await?;
     Ok(())
+}
+
+/// ECMA-ROBUST-012: a create whose surname alone is 8 MiB, sent as a body larger than a host
+/// should take (with `Expect: 100-continue`, the answer read while the body is written).
+async fn create_oversized(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let user = arg(&ctx, 1)?;
+    let surname = w.logical("surname")?;
+    let mut attrs = w.create_attributes(&user, &[])?;
+    attrs.insert(surname.target, Value::String("x".repeat(8 * 1024 * 1024)));
+    w.scim.subject = Some(user.clone());
+    w.scim.carried = attrs.clone();
+    let x = w.send_large(entra::create(&attrs), Auth::Token).await?;
+    w.record_created(&user, &x, attrs).await
 }
 
 async fn update_too_long(w: &mut EcmaWorld, ctx: Context) -> StepResult {

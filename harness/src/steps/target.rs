@@ -36,6 +36,10 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(slow_next),
     ),
     (
+        r"^the directory is reached over TLS$",
+        step!(reached_over_tls),
+    ),
+    (
         r"^the read procedure was replaced out of band by one that ignores its page bounds$",
         step!(unpaged_read),
     ),
@@ -129,6 +133,18 @@ async fn slow_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
     faults(w)?.inject(fault(w, None, false, action, Times::Once));
     Ok(())
+}
+
+/// The run's own setup for ECMA-LDAP-010: a profile that requires TLS to the directory is
+/// checked against a directory the probe, too, reaches over TLS.
+async fn reached_over_tls(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    if w.run()?.probe.ldap()?.uses_tls() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "the profile requires TLS to the directory, but target.url is ldap:// without \
+         target.starttls: give the directory's LDAPS URL (or StartTLS) and its CA",
+    ))
 }
 
 async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

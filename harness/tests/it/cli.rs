@@ -689,6 +689,18 @@ fn requirements_lists_coverage_and_exits_1_while_a_must_is_unchecked() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["profiles"], serde_json::json!(["sqlite-table"]));
     assert_eq!(doc["requirements"].as_array().unwrap().len(), 159);
+    // Under one SQL profile, the LDAP MUSTs lose every scenario: exit 1, and they are named.
+    let sql_only = ecmacert()
+        .args(["requirements", "--profile", "sqlite-table"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&sql_only.stdout);
+    assert_eq!(sql_only.status.code(), Some(1), "{text}");
+    let uncovered = text
+        .split("MUST requirements no scenario checks under these profiles")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no list of uncovered MUSTs: {text}"));
+    assert!(uncovered.contains("ECMA-LDAP-010"), "{uncovered}");
     let unknown = ecmacert()
         .args(["requirements", "--profile", "nope"])
         .output()

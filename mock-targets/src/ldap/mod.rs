@@ -20,6 +20,7 @@ pub mod server;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 pub use dit::{Attr, Change, Directory, Entry, LdapError, Scope};
 pub use server::{FaultAction, FaultRule, MockLdap, OpKind, OpRecord, Session, Times};
@@ -64,6 +65,13 @@ pub struct MockConfig {
     /// Extra accounts (DN, password) that can bind without an entry of their own — what AD LDS
     /// service accounts and slapd's configured identities are to a client.
     pub accounts: Vec<(String, String)>,
+    /// Also serve LDAPS (RFC 4513 §3.1.3 by a TLS session from the start) on a port of its own
+    /// with this configuration ([`MockLdap::ldaps_url`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Refuse adds, modifies, modify-DNs and deletes on a connection without TLS with
+    /// confidentialityRequired (13), as slapd does with `security update_tls=1`; binds and
+    /// searches are still served in the clear.
+    pub update_tls: bool,
 }
 
 impl MockConfig {
@@ -77,6 +85,8 @@ impl MockConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             size_limits: Vec::new(),
             accounts: Vec::new(),
+            tls: None,
+            update_tls: false,
         }
     }
 }

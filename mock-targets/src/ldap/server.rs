@@ -223,6 +223,7 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<Vec<(FaultRule, usize)>>,
     pub(crate) log: Mutex<Vec<OpRecord>>,
     pub(crate) size_limits: Vec<(String, usize)>,
+    pub(crate) update_tls: bool,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -261,6 +262,8 @@ pub struct Response {
 pub struct Session {
     shared: Arc<Shared>,
     bound: String,
+    /// The connection is a TLS session.
+    tls: bool,
 }
 
 fn result(code: u32, message: &str, matched: &str) -> LdapResult {
@@ -370,10 +373,11 @@ fn select(
 
 impl Session {
     /// A new, anonymous session.
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, tls: bool) -> Self {
         Session {
             shared,
             bound: String::new(),
+            tls,
         }
     }
 
@@ -407,7 +411,15 @@ impl Session {
             _ => return Response::default(),
         };
         let mut delay = None;
-        match self.shared.fault(kind, &dn, &self.bound) {
+        let update = matches!(
+            kind,
+            OpKind::Add | OpKind::Modify | OpKind::Delete | OpKind::ModifyDn
+        );
+        let refusal = (self.shared.update_tls && !self.tls && update).then(|| FaultAction::Fail {
+            code: 13,
+            message: "TLS confidentiality required".into(),
+        });
+        match refusal.or_else(|| self.shared.fault(kind, &dn, &self.bound)) {
             Some(FaultAction::Drop) => {
                 self.log(kind, &dn, 0);
                 return Response {
@@ -692,10 +704,58 @@ fn done(outcome: Result<(), LdapError>) -> (LdapResult, u32) {
     }
 }
 
+/// Serves one connection (`tls`: a TLS session) until the client unbinds or goes.
+async fn serve_connection<S>(stream: S, shared: Arc<Shared>, tls: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    let (r, w) = tokio::io::split(stream);
+    let mut reader = FramedRead::new(r, LdapCodec::new(Some(MAX_BER), None));
+    // One writer per connection; delayed answers are sent from their own tasks so that, as on a
+    // real server, a slow operation does not hold up the next.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<LdapMsg>>();
+    tokio::spawn(async move {
+        let mut writer = FramedWrite::new(w, LdapCodec::new(Some(MAX_BER), None));
+        while let Some(Some(m)) = rx.recv().await {
+            if writer.send(m).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut session = Session::new(shared, tls);
+    while let Some(Ok(msg)) = reader.next().await {
+        let response = session.handle(msg);
+        if response.drop {
+            let _ = tx.send(None);
+            return;
+        }
+        match response.delay {
+            Some(d) => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(d).await;
+                    for m in response.messages {
+                        let _ = tx.send(Some(m));
+                    }
+                });
+            }
+            None => {
+                for m in response.messages {
+                    let _ = tx.send(Some(m));
+                }
+            }
+        }
+        if response.close {
+            return;
+        }
+    }
+}
+
 /// A running mock LDAP server.
 #[derive(Clone)]
 pub struct MockLdap {
     addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     pub(crate) shared: Arc<Shared>,
     flavour: Flavour,
 }
@@ -734,6 +794,7 @@ impl MockLdap {
             faults: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
             size_limits: config.size_limits.clone(),
+            update_tls: config.update_tls,
         });
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -745,53 +806,38 @@ impl MockLdap {
                 };
                 // Without it, Nagle and delayed ACKs cost ~40 ms per round trip.
                 let _ = socket.set_nodelay(true);
-                let shared = accept.clone();
-                tokio::spawn(async move {
-                    let (r, w) = socket.into_split();
-                    let mut reader = FramedRead::new(r, LdapCodec::new(Some(MAX_BER), None));
-                    // One writer per connection; delayed answers are sent from their own tasks
-                    // so that, as on a real server, a slow operation does not hold up the next.
-                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<LdapMsg>>();
-                    tokio::spawn(async move {
-                        let mut writer = FramedWrite::new(w, LdapCodec::new(Some(MAX_BER), None));
-                        while let Some(Some(m)) = rx.recv().await {
-                            if writer.send(m).await.is_err() {
-                                return;
-                            }
-                        }
-                    });
-                    let mut session = Session::new(shared);
-                    while let Some(Ok(msg)) = reader.next().await {
-                        let response = session.handle(msg);
-                        if response.drop {
-                            let _ = tx.send(None);
-                            return;
-                        }
-                        match response.delay {
-                            Some(d) => {
-                                let tx = tx.clone();
-                                tokio::spawn(async move {
-                                    tokio::time::sleep(d).await;
-                                    for m in response.messages {
-                                        let _ = tx.send(Some(m));
-                                    }
-                                });
-                            }
-                            None => {
-                                for m in response.messages {
-                                    let _ = tx.send(Some(m));
-                                }
-                            }
-                        }
-                        if response.close {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(serve_connection(socket, accept.clone(), false));
             }
         });
+        let tls_addr = match config.tls {
+            None => None,
+            Some(tls) => {
+                let listener = TcpListener::bind(SocketAddr::new(config.listen.ip(), 0)).await?;
+                let tls_addr = listener.local_addr()?;
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                let accept = shared.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((socket, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let _ = socket.set_nodelay(true);
+                        let acceptor = acceptor.clone();
+                        let shared = accept.clone();
+                        tokio::spawn(async move {
+                            // A client that fails the handshake gets nothing more.
+                            if let Ok(stream) = acceptor.accept(socket).await {
+                                serve_connection(stream, shared, true).await;
+                            }
+                        });
+                    }
+                });
+                Some(tls_addr)
+            }
+        };
         Ok(MockLdap {
             addr,
+            tls_addr,
             shared,
             flavour: config.flavour,
         })
@@ -800,6 +846,13 @@ impl MockLdap {
     /// `ldap://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("ldap://{}", self.addr)
+    }
+
+    /// `ldaps://localhost:PORT` when the mock serves LDAPS (`MockConfig::tls`): `localhost`,
+    /// the name a loopback test certificate carries.
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls_addr
+            .map(|a| format!("ldaps://localhost:{}", a.port()))
     }
 
     /// The address it listens on.

@@ -352,3 +352,63 @@ async fn ad_lds_keeps_upns_unique_and_binds_users_by_their_unicode_password() {
     );
     assert_eq!(ldap.simple_bind(&dn("ivy"), "wrong").await.unwrap().rc, 49);
 }
+
+/// With `update_tls`, as slapd with `security update_tls=1`: an add in the clear is refused
+/// with confidentialityRequired and writes nothing; over LDAPS, with the mock's certificate
+/// trusted and its name checked, the same add is done.
+#[tokio::test]
+async fn updates_in_the_clear_are_refused_and_ldaps_takes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = reference_host::cert::generate("localhost", dir.path()).unwrap();
+    let suffix = "dc=contoso,dc=lab";
+    let root = format!("cn=admin,{suffix}");
+    let mut config = MockConfig::new(Flavour::OpenLdap, suffix, &root, "secret");
+    config.tls = Some(std::sync::Arc::new(
+        reference_host::cert::server_config(&cert, &key).unwrap(),
+    ));
+    config.update_tls = true;
+    let m = MockLdap::start(config).await.unwrap();
+    m.seed_naming_context().unwrap();
+    let add = |ldap: &mut Ldap, cn: &'static str| {
+        let mut ldap = ldap.clone();
+        async move {
+            ldap.add(
+                &format!("cn={cn},dc=contoso,dc=lab"),
+                vec![
+                    ("objectClass", ["person"].into()),
+                    ("cn", [cn].into()),
+                    ("sn", ["Doe"].into()),
+                ],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // In the clear: binds and searches are served, the add is refused.
+    let (conn, mut clear) = LdapConnAsync::new(&m.url()).await.unwrap();
+    ldap3::drive!(conn);
+    assert_eq!(clear.simple_bind(&root, "secret").await.unwrap().rc, 0);
+    let refused = add(&mut clear, "plain").await;
+    assert_eq!(refused.rc, 13, "{refused:?}");
+    assert!(!m.snapshot().contains_key("cn=plain,dc=contoso,dc=lab"));
+    // Over LDAPS.
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject as _;
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(&cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let settings = ldap3::LdapConnSettings::new().set_config(std::sync::Arc::new(tls));
+    let url = m.ldaps_url().unwrap();
+    let (conn, mut sealed) = LdapConnAsync::with_settings(settings, &url).await.unwrap();
+    ldap3::drive!(conn);
+    assert_eq!(sealed.simple_bind(&root, "secret").await.unwrap().rc, 0);
+    assert_eq!(add(&mut sealed, "sealed").await.rc, 0);
+    assert!(m.snapshot().contains_key("cn=sealed,dc=contoso,dc=lab"));
+}

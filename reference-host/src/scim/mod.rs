@@ -249,6 +249,20 @@ impl<T: DeserializeOwned> FromRequest<Ctx> for ScimBody<T> {
                 ));
             }
         }
+        // A declared length over the limit is refused before any of the body is read: with
+        // `Expect: 100-continue` the client then never sends it.
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > ctx.max_body_bytes as u64) {
+            return Err(ScimError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                format!("the body is larger than {} bytes", ctx.max_body_bytes),
+            ));
+        }
         let bytes = axum::body::to_bytes(request.into_body(), ctx.max_body_bytes)
             .await
             .map_err(|_| {
