@@ -11,6 +11,15 @@ Feature: Disable and enable
     And the target holds no user "gone"
     And matching user "gone" on its original mail finds nobody
 
+  @req:ECMA-DEPROV-001 @requires:disable-flow-delete @must
+  Scenario: The tutorial's disable body deletes the user when the disable flow is Delete
+    Microsoft's SCIM tutorial disables with the op "Replace" and the Boolean false, a mix of
+    the two dialects; it runs the disable flow like the other two.
+    Given the provisioning service has created user "tutored-gone"
+    When the provisioning service disables user "tutored-gone" with the body of Microsoft's tutorial
+    Then the host answers 200 or 204
+    And the target holds no user "tutored-gone"
+
   @req:ECMA-DEPROV-008 @requires:disable-flow-delete @must
   Scenario: A user disabled by deletion comes back with a new create
     Given the provisioning service has created user "back"
@@ -26,6 +35,13 @@ Feature: Disable and enable
     Then the host answers 200 or 204
     And the target holds user "flagged" marked disabled
     And matching user "flagged" on mail finds it
+
+  @req:ECMA-DEPROV-001 @requires:disable-flow-set-attribute @must
+  Scenario: The tutorial's disable body sets the deprovisioning attribute
+    Given the provisioning service has created user "tutored-flag"
+    When the provisioning service disables user "tutored-flag" with the body of Microsoft's tutorial
+    Then the host answers 200 or 204
+    And the target holds user "tutored-flag" marked disabled
 
   @req:ECMA-DEPROV-007 @requires:disable-flow-set-attribute @should
   Scenario: Enabling clears the deprovisioning attribute
@@ -56,6 +72,13 @@ Feature: Disable and enable
     And the target holds user "soft" with:
       | isSoftDeleted | false |
     And matching user "soft" on mail finds it
+
+  @req:ECMA-DEPROV-001 @requires:disable-flow-none @must
+  Scenario: The tutorial's disable body changes nothing when the disable flow is None
+    Given the provisioning service has created user "tutored-stays"
+    When the provisioning service disables user "tutored-stays" with the body of Microsoft's tutorial
+    Then the host answers 200 or 204
+    And the target is unchanged
 
   @req:ECMA-ROBUST-003 @must
   Scenario: Enabling a user that is enabled changes nothing

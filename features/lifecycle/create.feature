@@ -139,9 +139,9 @@ Feature: Create
 
   @req:ECMA-LDAP-010 @requires:directory-tls @ldap @must
   Scenario: The host writes to a directory that takes updates only over TLS
-    The directory refuses adds, modifies and deletes in the clear (AD LDS for passwords, slapd
-    with security update_tls=1): a host that does not reach it over LDAPS or StartTLS writes
-    nothing.
+    The directory refuses adds, modifies and deletes in the clear (as slapd does with security
+    update_tls=1, and AD LDS for passwords): a host that does not reach it over LDAPS or
+    StartTLS writes nothing.
     Given the directory is reached over TLS
     When the provisioning service creates user "sealed"
     Then the host answers 201 Created with an id

@@ -299,7 +299,8 @@ pub fn redact_secrets(
 pub const ENTRA_ANSWER_LIMIT_MS: u64 = 60_000;
 
 /// ECMA-PERF-001: the request was answered (or given up on) in less than
-/// [`ENTRA_ANSWER_LIMIT_MS`]. Every exchange of every scenario is held to it.
+/// [`ENTRA_ANSWER_LIMIT_MS`]. Every request the provisioning service sends as Entra (not the
+/// run's hooks) is held to it.
 pub fn latency(x: &Exchange) -> Result<(), CheckFailure> {
     if x.duration_ms < ENTRA_ANSWER_LIMIT_MS {
         return Ok(());

@@ -69,9 +69,11 @@ pub struct HostConfig {
     pub import: Option<ImportHook>,
     /// How to restart the host, for the start-up scenarios (ECMA-IMPORT-001/005): a command
     /// (`{ command = ["systemctl", "restart", "ecma2host"] }`, on Windows
-    /// `Restart-Service Microsoft.ECMA2Host`) or a request (`{ method = "POST", path =
-    /// "/cache/restart" }`, the reference host's). The hook may return before the host is
-    /// back; the suite waits up to `ready_timeout_seconds` for Test Connection to answer 200.
+    /// `["powershell", "-NoProfile", "-Command", "Restart-Service Microsoft.ECMA2Host"]`) or a
+    /// request (`{ method = "POST", path = "/cache/restart" }`, the reference host's). The hook
+    /// must not return while the old instance still answers (a command is stopped after 600 s);
+    /// the suite then waits up to `ready_timeout_seconds` for the host to answer, and for Test
+    /// Connection to answer 200.
     #[serde(default)]
     pub restart: Option<ImportHook>,
     /// Another connector the same host serves, configured with a token of its own (with

@@ -184,10 +184,12 @@ pub mod entra {
     }
 
     /// `POST /Users` with the target attributes in the ECMA2Host extension and the core members
-    /// Entra always sends.
+    /// Entra always sends: `active`, and `externalId`, the Entra object's id (a fresh GUID
+    /// here), as in Microsoft's "Develop and plan provisioning for a SCIM endpoint" samples.
     pub fn create(attributes: &IndexMap<String, Value>) -> Request {
         let body = json!({
             "schemas": [urn::CORE_USER, urn::ECMA2HOST_USER],
+            "externalId": uuid::Uuid::new_v4().to_string(),
             "active": true,
             urn::ECMA2HOST_USER: attributes,
         });
@@ -232,6 +234,16 @@ pub mod entra {
             Dialect::EntraScim2020 => json!({"op": "replace", "path": "active", "value": active}),
         };
         patch(id, vec![op])
+    }
+
+    /// `PATCH /Users/{id}` disabling as Microsoft's SCIM tutorial shows it, in either dialect:
+    /// `{"op":"Replace","path":"active","value":false}` — the default dialect's op name with
+    /// the flag's Boolean (ECMA-DEPROV-001's third body).
+    pub fn disable_as_in_the_tutorial(id: &str) -> Request {
+        patch(
+            id,
+            vec![json!({"op": "Replace", "path": "active", "value": false})],
+        )
     }
 
     /// A PATCH with the given operations.
@@ -545,8 +557,9 @@ impl ProvisioningService {
     /// host that refuses by `Content-Length` answers before the body goes out; and the body is
     /// written while the answer is read, so a host that reads part of it, answers 413 and
     /// closes — what a body limit usually does — is heard, not taken for a broken pipe. The
-    /// evidence keeps the body's first 512 bytes and its length. Never fails: no answer is
-    /// evidence too.
+    /// evidence keeps the body with its long strings told by their length. A direct connection:
+    /// no proxy (`HTTPS_PROXY` is not read), and no second try without `Expect` after a 417.
+    /// Never fails: no answer is evidence too.
     pub async fn send_large(&self, request: &Request, auth: &Auth) -> Exchange {
         let url = format!("{}{}", self.base, request.path);
         let body = match &request.body {
@@ -554,7 +567,18 @@ impl ProvisioningService {
             Some(Body::Raw { text, .. }) => text.clone().into_bytes(),
             None => Vec::new(),
         };
-        let head_len = body.len().min(EVIDENCE_REQUEST_HEAD);
+        // The evidence: the body with every long string told by its length, so that it stays
+        // small and whole (a secret in it is redacted as sent, never cut in two).
+        let evidence = match &request.body {
+            Some(Body::Json(v)) => {
+                let mut v = v.clone();
+                elide_long_strings(&mut v);
+                v.to_string()
+            }
+            _ => {
+                String::from_utf8_lossy(&body[..body.len().min(EVIDENCE_REQUEST_HEAD)]).into_owned()
+            }
+        };
         let mut exchange = Exchange {
             method: request.method.to_owned(),
             url: url.clone(),
@@ -562,11 +586,7 @@ impl ProvisioningService {
                 ("content-type".into(), MEDIA_TYPE.into()),
                 ("expect".into(), "100-continue".into()),
             ],
-            request_body: Some(format!(
-                "{}… ({} bytes in all)",
-                String::from_utf8_lossy(&body[..head_len]),
-                body.len()
-            )),
+            request_body: Some(format!("{evidence} ({} bytes in all)", body.len())),
             ..Exchange::default()
         };
         if *auth != Auth::None {
@@ -637,13 +657,25 @@ impl ProvisioningService {
         body: &[u8],
     ) -> Result<(u16, Vec<(String, String)>, String), String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| format!("{url} names no host"))?
-            .to_owned();
         let port = parsed
             .port_or_known_default()
             .ok_or_else(|| format!("{url} names no port"))?;
+        // The name to connect to and to verify: an IPv6 address without its brackets.
+        let (host, server_name) = match parsed.host() {
+            Some(url::Host::Domain(d)) => (
+                d.to_owned(),
+                rustls_pki_types::ServerName::try_from(d.to_owned())
+                    .map_err(|e| format!("{d}: {e}"))?,
+            ),
+            Some(url::Host::Ipv4(a)) => (a.to_string(), std::net::IpAddr::V4(a).into()),
+            Some(url::Host::Ipv6(a)) => (a.to_string(), std::net::IpAddr::V6(a).into()),
+            None => return Err(format!("{url} names no host")),
+        };
+        // `Host:` is the URL's host and port, never its user information (RFC 9112 §3.2).
+        let host_header = match parsed.port() {
+            Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or_default()),
+            None => parsed.host_str().unwrap_or_default().to_owned(),
+        };
         let mut target = parsed.path().to_owned();
         if let Some(q) = parsed.query() {
             target.push('?');
@@ -654,11 +686,9 @@ impl ProvisioningService {
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let stream: Box<dyn AsyncReadWrite> = if parsed.scheme() == "https" {
             let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config()?));
-            let name = rustls_pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| format!("{host}: {e}"))?;
             Box::new(
                 connector
-                    .connect(name, tcp)
+                    .connect(server_name, tcp)
                     .await
                     .map_err(|e| format!("TLS handshake: {e}"))?,
             )
@@ -669,7 +699,7 @@ impl ProvisioningService {
         let mut head = format!(
             "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: {MEDIA_TYPE}\r\n\
              Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n",
-            parsed.authority(),
+            host_header,
             body.len()
         );
         if let Some(t) = token {
@@ -685,28 +715,28 @@ impl ProvisioningService {
             .flush()
             .await
             .map_err(|e| format!("the request could not be sent: {e}"))?;
-        // The reader runs on its own: it reports 100 Continue, then the final answer.
+        // The reader runs beside the writer, in this task (so that it ends with it, a timeout
+        // included): it reports 100 Continue, then the final answer.
         let (continued_tx, continued) = tokio::sync::oneshot::channel::<()>();
-        let mut read = tokio::spawn(async move { read_answer(&mut reader, continued_tx).await });
-        let go = tokio::select! {
-            _ = continued => true,
-            _ = tokio::time::sleep(CONTINUE_WAIT) => true,
-            answer = &mut read => return answer.map_err(|e| e.to_string())?,
-        };
-        if go {
-            let write = async {
-                for chunk in body.chunks(64 * 1024) {
-                    writer.write_all(chunk).await?;
-                }
-                writer.flush().await
-            };
-            tokio::select! {
-                // A write that fails because the host answered and closed is not the answer.
-                _ = write => {}
-                answer = &mut read => return answer.map_err(|e| e.to_string())?,
-            }
+        let read = read_answer(&mut reader, continued_tx);
+        tokio::pin!(read);
+        tokio::select! {
+            _ = continued => {}
+            _ = tokio::time::sleep(CONTINUE_WAIT) => {}
+            answer = &mut read => return answer,
         }
-        read.await.map_err(|e| e.to_string())?
+        let write = async {
+            for chunk in body.chunks(64 * 1024) {
+                writer.write_all(chunk).await?;
+            }
+            writer.flush().await
+        };
+        tokio::select! {
+            // A write that fails because the host answered and closed is not the answer.
+            _ = write => {}
+            answer = &mut read => return answer,
+        }
+        read.await
     }
 }
 
@@ -790,6 +820,18 @@ async fn read_answer(
             buf = dechunk(&buf);
         }
         return Ok((status, headers, String::from_utf8_lossy(&buf).into_owned()));
+    }
+}
+
+/// Every string of more than 256 characters in `v` replaced by `<N characters>`.
+fn elide_long_strings(v: &mut Value) {
+    match v {
+        Value::String(s) if s.chars().count() > 256 => {
+            *s = format!("<{} characters>", s.chars().count());
+        }
+        Value::Array(items) => items.iter_mut().for_each(elide_long_strings),
+        Value::Object(members) => members.values_mut().for_each(elide_long_strings),
+        _ => {}
     }
 }
 
@@ -971,6 +1013,9 @@ mod tests {
         let b = body(&r);
         assert_eq!(b["schemas"], json!([urn::CORE_USER, urn::ECMA2HOST_USER]));
         assert_eq!(b["active"], true);
+        let external = b["externalId"].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(external).is_ok(), "{external}");
+        assert_ne!(body(&entra::create(&attrs))["externalId"], external);
         assert_eq!(b[urn::ECMA2HOST_USER]["-dn-"], "cn=a,dc=x");
         let user: scim_proto::User = serde_json::from_value(b.clone()).unwrap();
         assert_eq!(

@@ -1120,18 +1120,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 137),
-        ("mariadb-procedures", 128),
-        ("mariadb-table", 126),
-        ("mariadb-types", 125),
-        ("openldap-disable-flag", 138),
-        ("openldap-flows", 127),
-        ("openldap-inetorgperson", 138),
-        ("openldap-posix", 138),
-        ("postgres-procedures", 128),
-        ("postgres-table", 126),
-        ("postgres-types", 125),
-        ("sqlite-flows", 116),
-        ("sqlite-table", 126),
+        ("adlds-user", 138),
+        ("mariadb-procedures", 129),
+        ("mariadb-table", 127),
+        ("mariadb-types", 126),
+        ("openldap-disable-flag", 139),
+        ("openldap-flows", 128),
+        ("openldap-inetorgperson", 139),
+        ("openldap-posix", 139),
+        ("postgres-procedures", 129),
+        ("postgres-table", 127),
+        ("postgres-types", 126),
+        ("sqlite-flows", 117),
+        ("sqlite-table", 127),
     ];
 }

@@ -606,8 +606,10 @@ impl EcmaWorld {
         self.call_hook(run.import.as_ref(), "host.import").await
     }
 
-    /// Calls the restart hook (`host.restart`), which may return before the host is back. The
-    /// hook's own failure is plain (the run's, not a requirement's).
+    /// Calls the restart hook (`host.restart`) and waits, up to `host.ready_timeout_seconds`,
+    /// until the host answers HTTP again — any status: its first import may still be running.
+    /// The hook must not return while the old instance still answers. The hook's own failure
+    /// and a host that stays silent are plain failures (the run's, not a requirement's).
     pub async fn restart_host(&mut self) -> StepResult {
         let run = self.run()?;
         match self.call_hook(run.restart.as_ref(), "host.restart").await? {
@@ -625,13 +627,30 @@ impl EcmaWorld {
                 )));
             }
         }
-        Ok(())
+        let matching = self.logical(&run.profile.matching_attribute)?;
+        let request = entra::test_connection(&matching.target);
+        let deadline = std::time::Instant::now() + run.ready_timeout;
+        loop {
+            let x = run.service.send(&request, &Auth::Token).await;
+            if x.status.is_some() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Failure::new(format!(
+                    "the host did not answer within {} s of its restart \
+                     (host.ready_timeout_seconds): {}",
+                    run.ready_timeout.as_secs(),
+                    checks::got(&x)
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// Waits, up to `host.ready_timeout_seconds`, for Test Connection to answer 200 (a
-    /// restarted host has imported its target). It waits while the host does not answer or
-    /// answers 5xx (503 while importing); any other answer is final. The last answer goes to
-    /// the evidence.
+    /// restarted host has imported its target); whatever else it answers meanwhile (503 while
+    /// importing, or another status while a connector loads) is waited out. The last answer
+    /// goes to the evidence.
     pub async fn wait_until_started(&mut self) -> StepResult {
         let run = self.run()?;
         let matching = self.logical(&run.profile.matching_attribute)?;
@@ -640,25 +659,18 @@ impl EcmaWorld {
         loop {
             let x = run.service.send(&request, &Auth::Token).await;
             let ready = x.status == Some(200);
-            let starting = x.status.is_none_or(|s| s >= 500);
-            if ready || !starting || std::time::Instant::now() >= deadline {
+            if ready || std::time::Instant::now() >= deadline {
                 let mut evidence = x.clone();
                 let _ = checks::redact_secrets(&mut evidence, &run.secrets);
                 self.evidence.exchanges.push(evidence);
                 if ready {
                     return Ok(());
                 }
-                if !starting {
-                    return Err(Failure::new(format!(
-                        "Test Connection after the restart: expected 200, got {}",
-                        checks::got(&x)
-                    )));
-                }
                 return Err(Failure::new(format!(
-                    "the host did not answer Test Connection with 200 within {} s of its \
-                     restart (host.ready_timeout_seconds); last: {}",
-                    run.ready_timeout.as_secs(),
-                    checks::got(&x)
+                    "Test Connection after the restart: expected 200, got {} (still, {} s after \
+                     the restart; host.ready_timeout_seconds)",
+                    checks::got(&x),
+                    run.ready_timeout.as_secs()
                 )));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -701,10 +713,18 @@ impl EcmaWorld {
                 let (program, args) = command
                     .split_first()
                     .ok_or_else(|| Failure::new(format!("{key}.command is empty")))?;
-                let status = tokio::process::Command::new(program)
+                let child = tokio::process::Command::new(program)
                     .args(args)
-                    .status()
+                    .kill_on_drop(true)
+                    .status();
+                let status = tokio::time::timeout(HOOK_TIMEOUT, child)
                     .await
+                    .map_err(|_| {
+                        Failure::new(format!(
+                            "the {key} hook {program} did not end within {} s; it was stopped",
+                            HOOK_TIMEOUT.as_secs()
+                        ))
+                    })?
                     .map_err(|e| {
                         Failure::new(format!("cannot run the {key} hook {program}: {e}"))
                     })?;
@@ -716,6 +736,9 @@ impl EcmaWorld {
         }
     }
 }
+
+/// How long an import or restart command may run before it is stopped.
+const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What the import hook answered.
 #[derive(Debug)]

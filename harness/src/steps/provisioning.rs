@@ -169,6 +169,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(disable),
     ),
     (
+        r#"^the provisioning service disables user "([^"]+)" with the body of Microsoft's tutorial$"#,
+        step!(disable_as_in_the_tutorial),
+    ),
+    (
         r#"^the provisioning service enables user "([^"]+)"$"#,
         step!(enable),
     ),
@@ -988,6 +992,21 @@ async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResul
     Ok(())
 }
 
+async fn disable_as_in_the_tutorial(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let run = w.run()?;
+    let id = w.id_of(&logical)?;
+    w.scim.subject = Some(logical.clone());
+    let x = w
+        .send(entra::disable_as_in_the_tutorial(&id), Auth::Token)
+        .await?;
+    let deleted = run.profile.deprovisioning.disable_flow == crate::profile::FlowAction::Delete;
+    if deleted && matches!(x.status, Some(200 | 204)) {
+        w.user(&logical)?.in_target = false;
+    }
+    Ok(())
+}
+
 async fn disable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     set_active(w, &arg(&ctx, 1)?, false).await
 }
@@ -1202,16 +1221,20 @@ async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let (answers, retried) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        let slow = crate::checks::latency(&x);
         w.evidence.exchanges.push(x);
         w.check(leaked)?;
+        w.check(slow)?;
     }
     w.scim.subject = Some(logical);
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
     for x in answers {
         let mut evidence = x.clone();
         let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        let slow = crate::checks::latency(&evidence);
         w.evidence.exchanges.push(evidence);
         w.check(leaked)?;
+        w.check(slow)?;
         w.scim.last = Some(x);
     }
     Ok(())
@@ -1344,8 +1367,10 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let (answers, retried) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        let slow = crate::checks::latency(&x);
         w.evidence.exchanges.push(x);
         w.check(leaked)?;
+        w.check(slow)?;
     }
     w.scim.subject = Some(logical.clone());
     w.scim.carried = attrs.clone();
@@ -1354,8 +1379,10 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     for x in answers {
         let mut evidence = x.clone();
         let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        let slow = crate::checks::latency(&evidence);
         w.evidence.exchanges.push(evidence);
         w.check(leaked)?;
+        w.check(slow)?;
         if x.status == Some(201) && created.is_none() {
             created = Some(x.clone());
         }
@@ -1388,16 +1415,20 @@ async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let (answers, retried) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
+        let slow = crate::checks::latency(&x);
         w.evidence.exchanges.push(x);
         w.check(leaked)?;
+        w.check(slow)?;
     }
     w.scim.subject = Some(prefix);
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
     for ((logical, attrs), x) in batch.into_iter().zip(answers) {
         let mut evidence = x.clone();
         let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
+        let slow = crate::checks::latency(&evidence);
         w.evidence.exchanges.push(evidence);
         w.check(leaked)?;
+        w.check(slow)?;
         w.record_created(&logical, &x, attrs).await?;
         w.scim.last = Some(x);
     }

@@ -32,10 +32,6 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(slow),
     ),
     (
-        r"^the directory takes ([\d.]+) seconds? to answer the host's next request$",
-        step!(slow_next),
-    ),
-    (
         r"^the directory is reached over TLS$",
         step!(reached_over_tls),
     ),
@@ -123,15 +119,6 @@ async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let op = op_kind(&arg(&ctx, 2)?);
     let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
     faults(w)?.inject(fault(w, Some(op), true, action, Times::Always));
-    Ok(())
-}
-
-async fn slow_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let seconds: f64 = arg(&ctx, 1)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
-    let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
-    faults(w)?.inject(fault(w, None, false, action, Times::Once));
     Ok(())
 }
 

@@ -266,11 +266,14 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
     // The host writes 1 MiB to its standard error before it serves, and another 1 MiB while
     // the suite runs: more than a pipe holds, so a run that piped it without reading would
     // wait for a host that never comes up, or stall it mid-run.
-    let original = std::fs::read_to_string(&path).unwrap();
+    // A host started as a command gets longer than the restart scenarios' 15 s to come up.
+    let original = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("ready_timeout_seconds = 15", "ready_timeout_seconds = 20");
     let text = original.replace(
         "[target]",
         &format!(
-            "command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\000' n >&2; (sleep 0.3; head -c 1048576 /dev/zero | tr '\\\\000' m >&2) & exec \\\"$0\\\" --config ecma-host.toml\", {:?}]\nready_timeout_seconds = 20\n\n[target]",
+            "command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\000' n >&2; (sleep 0.3; head -c 1048576 /dev/zero | tr '\\\\000' m >&2) & exec \\\"$0\\\" --config ecma-host.toml\", {:?}]\n\n[target]",
             bin.display().to_string()
         ),
     );

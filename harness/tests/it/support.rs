@@ -214,6 +214,7 @@ connector = "LDAP"
 token = {{ file = "token" }}
 ca_certificate = "certs/ecma-host.crt"
 request_timeout_seconds = 10
+ready_timeout_seconds = 15
 import = {{ method = "POST", path = "/cache/import" }}
 restart = {{ method = "POST", path = "/cache/restart" }}
 {other}
