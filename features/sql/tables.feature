@@ -68,7 +68,7 @@ Feature: SQL tables
     Then the host answers 204 with no body
     And the procedure log for user "proc" reads add, update, delete
 
-  @req:ECMA-IMPORT-012 @requires:paging-fault @requires:import-hook @serial @must
+  @req:ECMA-IMPORT-012 @requires:paging-fault @requires:import-hook @requires:import-answer @serial @must
   Scenario: A read procedure that ignores its page bounds stops the import, and the connector space is kept
     Given the provisioning service has created user "paged"
     And the host wrote user "paged" through the stored procedures

@@ -67,8 +67,11 @@ pub enum Capability {
     RowLocks,
     /// The profile names a value its target refuses (`refused` on an attribute).
     RefusedValue,
-    /// The run can make the host import now (`host.import`).
+    /// The run can make the host import now (`host.import`), or wait for its autosync.
     ImportHook,
+    /// The import hook answers, so that a failed import can be seen (`host.import` as a
+    /// command or a request, not `wait_seconds`).
+    ImportAnswer,
     /// The run can restart the host (`host.restart`).
     HostRestart,
     /// The run can make the target fail on cue (the embedded default's mocks).
@@ -82,7 +85,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 27] = [
+    pub const ALL: [Capability; 28] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -106,6 +109,7 @@ impl Capability {
         Capability::RowLocks,
         Capability::RefusedValue,
         Capability::ImportHook,
+        Capability::ImportAnswer,
         Capability::HostRestart,
         Capability::FaultInjection,
         Capability::ConnectorUrl,
@@ -138,6 +142,7 @@ impl Capability {
             Capability::RowLocks => "row-locks",
             Capability::RefusedValue => "refused-value",
             Capability::ImportHook => "import-hook",
+            Capability::ImportAnswer => "import-answer",
             Capability::HostRestart => "host-restart",
             Capability::FaultInjection => "fault-injection",
             Capability::ConnectorUrl => "connector-url",
@@ -150,6 +155,7 @@ impl Capability {
         matches!(
             self,
             Capability::ImportHook
+                | Capability::ImportAnswer
                 | Capability::HostRestart
                 | Capability::FaultInjection
                 | Capability::ConnectorUrl
@@ -161,6 +167,9 @@ impl Capability {
     pub fn lacking(self) -> &'static str {
         match self {
             Capability::ImportHook => "no import hook (host.import)",
+            Capability::ImportAnswer => {
+                "an import hook that only waits (host.import.wait_seconds), so a failed import cannot be seen"
+            }
             Capability::HostRestart => "no restart hook (host.restart)",
             Capability::FaultInjection => {
                 "no fault injection (only the embedded default's mock directories fail on cue)"

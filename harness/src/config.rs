@@ -64,7 +64,9 @@ pub struct HostConfig {
     /// Seconds one request may take (Entra's own limit is 60).
     #[serde(default = "default_request_timeout")]
     pub request_timeout_seconds: u64,
-    /// How to make the host re-import its target, for out-of-band scenarios.
+    /// How to make the host re-import its target, for out-of-band scenarios: a command, a
+    /// request, or `{ wait_seconds = N }` for a host without an import trigger — each import
+    /// step waits N seconds for the host's own autosync (its interval plus one import's time).
     #[serde(default)]
     pub import: Option<ImportHook>,
     /// How to restart the host, for the start-up scenarios (ECMA-IMPORT-001/005): a command
@@ -112,6 +114,13 @@ pub enum ImportHook {
         method: String,
         /// The path after `/ecma2host_{connector}/scim`.
         path: String,
+    },
+    /// `{ wait_seconds = 330 }` (`host.import` only): no trigger, the host imports on its own
+    /// autosync schedule; each import step waits this long. Nothing answers, so a failed import
+    /// cannot be seen: the scenarios that need that are not checked.
+    Wait {
+        /// Seconds to wait: the autosync interval plus the time one full import takes.
+        wait_seconds: u64,
     },
 }
 
@@ -268,6 +277,30 @@ impl Config {
             && cmd.is_empty()
         {
             return Err(ConfigError::invalid("host.command", "is empty"));
+        }
+        match &self.host.import {
+            Some(ImportHook::Wait { wait_seconds: 0 }) => {
+                return Err(ConfigError::invalid(
+                    "host.import.wait_seconds",
+                    "must be more than 0: the host's autosync interval plus one import's time",
+                ));
+            }
+            Some(ImportHook::Command { command }) if command.is_empty() => {
+                return Err(ConfigError::invalid("host.import.command", "is empty"));
+            }
+            _ => {}
+        }
+        match &self.host.restart {
+            Some(ImportHook::Wait { .. }) => {
+                return Err(ConfigError::invalid(
+                    "host.restart",
+                    "wait_seconds is for host.import; a restart needs a command or a request",
+                ));
+            }
+            Some(ImportHook::Command { command }) if command.is_empty() => {
+                return Err(ConfigError::invalid("host.restart.command", "is empty"));
+            }
+            _ => {}
         }
         match self.target.kind.as_str() {
             "ldap" => self.validate_ldap_target()?,

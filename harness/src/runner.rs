@@ -28,7 +28,7 @@ use reports::{Case, Detail, Outcome, ProfileRun, Report};
 use scim_proto::Dialect;
 
 use crate::capability::Capability;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ImportHook};
 use crate::expected::ExpectedFailures;
 use crate::probe::{Match, Probe};
 use crate::provisioning::{Auth, ProvisioningService, entra};
@@ -246,8 +246,15 @@ pub fn plan(
 /// What the configuration lets the run do beyond talking to the host (an import hook).
 pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     let mut caps = BTreeSet::new();
-    if config.host.import.is_some() {
-        caps.insert(Capability::ImportHook);
+    match &config.host.import {
+        None => {}
+        Some(ImportHook::Wait { .. }) => {
+            caps.insert(Capability::ImportHook);
+        }
+        Some(_) => {
+            caps.insert(Capability::ImportHook);
+            caps.insert(Capability::ImportAnswer);
+        }
     }
     if config.host.restart.is_some() {
         caps.insert(Capability::HostRestart);
@@ -1092,6 +1099,7 @@ mod tests {
         let suite = Suite::embedded().unwrap();
         let everything: BTreeSet<Capability> = [
             Capability::ImportHook,
+            Capability::ImportAnswer,
             Capability::HostRestart,
             Capability::FaultInjection,
             Capability::ConnectorUrl,
@@ -1117,6 +1125,61 @@ mod tests {
             counts, known,
             "update KNOWN_COUNTS after checking the change"
         );
+    }
+
+    /// `host.import = { wait_seconds = N }`: the import scenarios run, waiting for the host's
+    /// autosync, except the one that must see a failed import (ECMA-IMPORT-012); zero seconds
+    /// and a waiting restart are refused by key.
+    #[test]
+    fn an_import_hook_that_waits_runs_every_import_scenario_but_the_one_that_needs_an_answer() {
+        let text = |import: &str, restart: &str| {
+            format!(
+                "profile = \"postgres-procedures\"\n[host]\nbase_url = \"https://localhost:8585\"\n\
+                 connector = \"SQL\"\ntoken = {{ env = \"T\" }}\nimport = {import}\n{restart}\n\
+                 [target]\nkind = \"sql\"\nurl = \"postgres://127.0.0.1/x\"\n"
+            )
+        };
+        let parse = |t: String| toml::from_str::<Config>(&t).unwrap();
+        let waiting = parse(text("{ wait_seconds = 330 }", ""));
+        waiting.validate().unwrap();
+        let caps = configured_capabilities(&waiting);
+        assert!(caps.contains(&Capability::ImportHook));
+        assert!(!caps.contains(&Capability::ImportAnswer));
+        let suite = Suite::embedded().unwrap();
+        let left_out = |caps: &BTreeSet<Capability>| -> BTreeSet<String> {
+            plan(&suite, "postgres-procedures", None, caps)
+                .into_iter()
+                .filter(|(_, skip)| skip.is_some())
+                .map(|(s, _)| s.name)
+                .collect()
+        };
+        let mut answering = caps.clone();
+        answering.insert(Capability::ImportAnswer);
+        let skipped: Vec<String> = left_out(&caps)
+            .difference(&left_out(&answering))
+            .cloned()
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "A read procedure that ignores its page bounds stops the import, and the connector space is kept"
+            ],
+            "only the scenario that must see the failed import is left out"
+        );
+        let asking = parse(text("{ method = \"POST\", path = \"/cache/import\" }", ""));
+        assert!(configured_capabilities(&asking).contains(&Capability::ImportAnswer));
+        for (import, restart, key) in [
+            ("{ wait_seconds = 0 }", "", "host.import.wait_seconds"),
+            ("{ command = [] }", "", "host.import.command"),
+            (
+                "{ wait_seconds = 5 }",
+                "restart = { wait_seconds = 5 }",
+                "host.restart",
+            ),
+        ] {
+            let e = parse(text(import, restart)).validate().unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[

@@ -596,6 +596,7 @@ impl EcmaWorld {
             ImportAnswer::Command { program, status } => Err(Failure::new(format!(
                 "the import hook {program} exited with {status}"
             ))),
+            ImportAnswer::Waited => Ok(()),
         }
     }
 
@@ -625,6 +626,11 @@ impl EcmaWorld {
                 return Err(Failure::new(format!(
                     "the restart hook {program} exited with {status}"
                 )));
+            }
+            ImportAnswer::Waited => {
+                return Err(Failure::new(
+                    "host.restart cannot be wait_seconds: it needs a command or a request",
+                ));
             }
         }
         let matching = self.logical(&run.profile.matching_attribute)?;
@@ -709,6 +715,10 @@ impl EcmaWorld {
                 self.evidence.exchanges.push(evidence);
                 Ok(ImportAnswer::Http(x))
             }
+            Some(ImportHook::Wait { wait_seconds }) => {
+                tokio::time::sleep(std::time::Duration::from_secs(*wait_seconds)).await;
+                Ok(ImportAnswer::Waited)
+            }
             Some(ImportHook::Command { command }) => {
                 let (program, args) = command
                     .split_first()
@@ -745,6 +755,8 @@ const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 pub enum ImportAnswer {
     /// An HTTP hook's exchange.
     Http(Exchange),
+    /// The wait of `{ wait_seconds = N }`: nothing answered.
+    Waited,
     /// A command hook's exit.
     Command {
         /// The command.

@@ -792,6 +792,12 @@ async fn import_failed(w: &mut EcmaWorld, ctx: Context) -> StepResult {
                 }))?;
             }
         }
+        // Not run with such a hook (it lacks import-answer); said plainly if it ever is.
+        ImportAnswer::Waited => {
+            return Err(Failure::new(
+                "host.import only waits (wait_seconds): nothing answers to show the import failed",
+            ));
+        }
     }
     Ok(())
 }
