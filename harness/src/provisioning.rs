@@ -228,12 +228,23 @@ pub mod entra {
     /// with the flag.
     pub fn set_active(dialect: Dialect, id: &str, active: bool) -> Request {
         let op = match dialect {
-            Dialect::EntraDefault => {
-                json!({"op": "Replace", "path": "active", "value": if active { "True" } else { "False" }})
-            }
-            Dialect::EntraScim2020 => json!({"op": "replace", "path": "active", "value": active}),
+            Dialect::EntraDefault => "Replace",
+            Dialect::EntraScim2020 => "replace",
         };
-        patch(id, vec![op])
+        patch(
+            id,
+            vec![json!({"op": op, "path": "active", "value": boolean(dialect, active)})],
+        )
+    }
+
+    /// A Boolean as `dialect` writes it: the string `"True"`/`"False"` by default, a JSON
+    /// Boolean with the flag (`active`, and Boolean attributes such as the isSoftDeleted
+    /// mapping's).
+    pub fn boolean(dialect: Dialect, value: bool) -> Value {
+        match dialect {
+            Dialect::EntraDefault => Value::String(if value { "True" } else { "False" }.to_owned()),
+            Dialect::EntraScim2020 => Value::Bool(value),
+        }
     }
 
     /// `PATCH /Users/{id}` disabling as Microsoft's SCIM tutorial shows it, in either dialect:

@@ -479,6 +479,23 @@ async fn edit_response(response: Response, edit: impl FnOnce(&mut Value)) -> Res
     Response::from_parts(parts, Body::from(raw))
 }
 
+/// 200 with an empty ListResponse: "nobody matches".
+fn empty_list() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 0,
+            "itemsPerPage": 0,
+            "startIndex": 1,
+            "Resources": [],
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
 fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
     let mut body = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
@@ -1437,19 +1454,7 @@ async fn empty_while_importing(request: Request<Body>, next: Next) -> Response {
     if !query || response.status() != StatusCode::SERVICE_UNAVAILABLE {
         return response;
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/scim+json")],
-        json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": 0,
-            "itemsPerPage": 0,
-            "startIndex": 1,
-            "Resources": [],
-        })
-        .to_string(),
-    )
-        .into_response()
+    empty_list()
 }
 
 /// Comes back from a restart with the connector space it had, without reading the target.
@@ -2603,19 +2608,7 @@ async fn first_matching_attribute_only(request: Request<Body>, next: Next) -> Re
     if ["mail", "userprincipalname", "contosologin"].contains(&attribute.as_str()) {
         return next.run(request).await;
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/scim+json")],
-        json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": 0,
-            "itemsPerPage": 0,
-            "startIndex": 1,
-            "Resources": [],
-        })
-        .to_string(),
-    )
-        .into_response()
+    empty_list()
 }
 
 #[cfg(test)]

@@ -633,24 +633,15 @@ impl EcmaWorld {
                 ));
             }
         }
-        let matching = self.logical(&run.profile.matching_attribute)?;
-        let request = entra::test_connection(&matching.target);
-        let deadline = std::time::Instant::now() + run.ready_timeout;
-        loop {
-            let x = run.service.send(&request, &Auth::Token).await;
-            if x.status.is_some() {
-                return Ok(());
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(Failure::new(format!(
-                    "the host did not answer within {} s of its restart \
-                     (host.ready_timeout_seconds): {}",
-                    run.ready_timeout.as_secs(),
-                    checks::got(&x)
-                )));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (x, answered) = self.poll_test_connection(|x| x.status.is_some()).await?;
+        if answered {
+            return Ok(());
         }
+        Err(Failure::new(format!(
+            "the host did not answer within {} s of its restart (host.ready_timeout_seconds): {}",
+            run.ready_timeout.as_secs(),
+            checks::got(&x)
+        )))
     }
 
     /// Waits, up to `host.ready_timeout_seconds`, for Test Connection to answer 200 (a
@@ -659,25 +650,38 @@ impl EcmaWorld {
     /// goes to the evidence.
     pub async fn wait_until_started(&mut self) -> StepResult {
         let run = self.run()?;
+        let (x, ready) = self.poll_test_connection(|x| x.status == Some(200)).await?;
+        let mut evidence = x.clone();
+        let _ = checks::redact_secrets(&mut evidence, &run.secrets);
+        self.evidence.exchanges.push(evidence);
+        if ready {
+            return Ok(());
+        }
+        Err(Failure::new(format!(
+            "Test Connection after the restart: expected 200, got {} (still, {} s after the \
+             restart; host.ready_timeout_seconds)",
+            checks::got(&x),
+            run.ready_timeout.as_secs()
+        )))
+    }
+
+    /// Sends Test Connection every 200 ms until an answer is `done` or
+    /// `host.ready_timeout_seconds` have passed; the last exchange, and whether it was done.
+    async fn poll_test_connection(
+        &self,
+        done: impl Fn(&Exchange) -> bool,
+    ) -> Result<(Exchange, bool), Failure> {
+        let run = self.run()?;
         let matching = self.logical(&run.profile.matching_attribute)?;
         let request = entra::test_connection(&matching.target);
         let deadline = std::time::Instant::now() + run.ready_timeout;
         loop {
             let x = run.service.send(&request, &Auth::Token).await;
-            let ready = x.status == Some(200);
-            if ready || std::time::Instant::now() >= deadline {
-                let mut evidence = x.clone();
-                let _ = checks::redact_secrets(&mut evidence, &run.secrets);
-                self.evidence.exchanges.push(evidence);
-                if ready {
-                    return Ok(());
-                }
-                return Err(Failure::new(format!(
-                    "Test Connection after the restart: expected 200, got {} (still, {} s after \
-                     the restart; host.ready_timeout_seconds)",
-                    checks::got(&x),
-                    run.ready_timeout.as_secs()
-                )));
+            if done(&x) {
+                return Ok((x, true));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok((x, false));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }

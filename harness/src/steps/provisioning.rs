@@ -880,14 +880,8 @@ async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) 
 async fn set_soft_deleted(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let user = arg(&ctx, 1)?;
     let on = arg(&ctx, 2)? == "True";
-    let run = w.run()?;
+    let value = entra::boolean(w.run()?.dialect, on);
     let attribute = w.logical(crate::profile::SOFT_DELETED)?;
-    let value = match run.dialect {
-        scim_proto::Dialect::EntraDefault => {
-            Value::String(if on { "True" } else { "False" }.to_owned())
-        }
-        scim_proto::Dialect::EntraScim2020 => Value::Bool(on),
-    };
     update(w, &user, vec![(attribute.target.clone(), value)]).await
 }
 
@@ -978,13 +972,18 @@ async fn update_every(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     update(w, &logical, values).await
 }
 
-async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResult {
+/// Sends the PATCH `body(id)` that sets `active` on `logical`; a disable the host accepted
+/// under the Delete disable flow leaves the user out of the target.
+async fn set_active_by(
+    w: &mut EcmaWorld,
+    logical: &str,
+    active: bool,
+    body: impl FnOnce(&str) -> Request,
+) -> StepResult {
     let run = w.run()?;
     let id = w.id_of(logical)?;
     w.scim.subject = Some(logical.to_owned());
-    let x = w
-        .send(entra::set_active(run.dialect, &id, active), Auth::Token)
-        .await?;
+    let x = w.send(body(&id), Auth::Token).await?;
     let deleted = run.profile.deprovisioning.disable_flow == crate::profile::FlowAction::Delete;
     if !active && deleted && matches!(x.status, Some(200 | 204)) {
         w.user(logical)?.in_target = false;
@@ -992,19 +991,16 @@ async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResul
     Ok(())
 }
 
+async fn set_active(w: &mut EcmaWorld, logical: &str, active: bool) -> StepResult {
+    let dialect = w.run()?.dialect;
+    set_active_by(w, logical, active, |id| {
+        entra::set_active(dialect, id, active)
+    })
+    .await
+}
+
 async fn disable_as_in_the_tutorial(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let logical = arg(&ctx, 1)?;
-    let run = w.run()?;
-    let id = w.id_of(&logical)?;
-    w.scim.subject = Some(logical.clone());
-    let x = w
-        .send(entra::disable_as_in_the_tutorial(&id), Auth::Token)
-        .await?;
-    let deleted = run.profile.deprovisioning.disable_flow == crate::profile::FlowAction::Delete;
-    if deleted && matches!(x.status, Some(200 | 204)) {
-        w.user(&logical)?.in_target = false;
-    }
-    Ok(())
+    set_active_by(w, &arg(&ctx, 1)?, false, entra::disable_as_in_the_tutorial).await
 }
 
 async fn disable(w: &mut EcmaWorld, ctx: Context) -> StepResult {
