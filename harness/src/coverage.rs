@@ -82,11 +82,17 @@ impl Coverage {
                     .iter()
                     .filter(|s| s.requirements.contains(&r.id))
                     .collect();
+                // A run check applies wherever any scenario runs.
+                let checked_by: Vec<_> = if r.run_check.is_some() {
+                    suite.scenarios.iter().collect()
+                } else {
+                    tagged.clone()
+                };
                 let runs = profiles
                     .iter()
                     .map(|name| {
                         let profile = &suite.profiles[name];
-                        let runs = tagged
+                        let runs = checked_by
                             .iter()
                             .any(|s| s.not_applicable(profile, &provided).is_none());
                         (name.clone(), runs)
@@ -97,9 +103,15 @@ impl Coverage {
                     level: r.level.clone(),
                     text: r.text.clone(),
                     source: r.source.clone(),
-                    scenarios: tagged
+                    scenarios: r
+                        .run_check
                         .iter()
-                        .map(|s| format!("{}:{} {}", s.feature, s.line, s.name))
+                        .map(|c| format!("run check: {c}"))
+                        .chain(
+                            tagged
+                                .iter()
+                                .map(|s| format!("{}:{} {}", s.feature, s.line, s.name)),
+                        )
                         .collect(),
                     profiles: runs,
                 }

@@ -529,6 +529,9 @@ pub async fn run_embedded_defective(
             Some(m) => {
                 m.runs.extend(report.runs);
                 m.leftovers.extend(report.leftovers);
+                if let Some(n) = report.dialects_compared {
+                    *m.dialects_compared.get_or_insert(0) += n;
+                }
             }
         }
     }

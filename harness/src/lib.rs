@@ -7,7 +7,8 @@
 //!
 //! The suite is Gherkin (`features/`, embedded at build time; [`suite`]), written in logical
 //! attributes that a [`profile`] maps onto a target. [`runner`] runs it through cucumber per
-//! profile × dialect and turns every scenario into an outcome in a [`reports::Report`].
+//! profile × dialect and turns every scenario into an outcome in a [`reports::Report`];
+//! [`differential`] then holds the two dialects of a profile to the same end states.
 //!
 //! With no configuration, [`embedded`] runs everything in-process: the reference host on mock
 //! directories (`mock-targets`), fault-injection scenarios included.
@@ -19,6 +20,7 @@ pub mod capability;
 pub mod checks;
 pub mod config;
 pub mod coverage;
+pub mod differential;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod expected;

@@ -29,6 +29,7 @@ use scim_proto::Dialect;
 
 use crate::capability::Capability;
 use crate::config::{Config, ConfigError, ImportHook};
+use crate::differential::{Blur, Naming, Observed};
 use crate::expected::ExpectedFailures;
 use crate::probe::{Match, Probe};
 use crate::provisioning::{Auth, ProvisioningService, entra};
@@ -354,6 +355,7 @@ pub async fn run_with(
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let resolved = resolve(suite, config, base_dir, options)?;
+    let dialect_exempt = crate::differential::shipped_exemptions().map_err(RunError::Suite)?;
     let run_id = options.run_id.clone().unwrap_or_else(run_id);
     let mut extra = configured_capabilities(config);
     if faults.is_some() {
@@ -373,6 +375,7 @@ pub async fn run_with(
         expected_failures: None,
         host_log: None,
         notes: Vec::new(),
+        dialects_compared: None,
     };
     // Setup that every scenario needs; if it fails, every scenario that would have run is
     // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
@@ -467,11 +470,14 @@ pub async fn run_with(
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
     ));
+    let mut compared = 0;
     for profile_name in &resolved.profiles {
+        let first_run = report.runs.len();
+        let mut states = Vec::new();
         for dialect in &options.dialects {
             let planned = plan(suite, profile_name, resolved.tags.as_ref(), &extra);
-            let cases = match &setup {
-                Err(reason) => blocked_cases(&planned, reason),
+            let (cases, observed) = match &setup {
+                Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new()),
                 Ok(probe) => {
                     let profile = suite.profiles.get(profile_name).cloned().ok_or_else(|| {
                         RunError::Suite(format!("profile {profile_name} vanished"))
@@ -507,7 +513,14 @@ pub async fn run_with(
                     .map(|(s, _)| s.key())
                     .collect(),
             });
+            states.push(observed);
         }
+        // ECMA-UPDATE-014: what passed in both dialects must have left the same state.
+        compared +=
+            crate::differential::apply(&mut report.runs[first_run..], &states, &dialect_exempt);
+    }
+    if options.dialects.len() > 1 && setup.is_ok() {
+        report.dialects_compared = Some(compared);
     }
     if let Ok(probe) = &setup {
         report.leftovers = leftovers(probe, suite, &resolved.profiles, &run_id).await;
@@ -680,6 +693,9 @@ struct Outcomes {
     exchanges: Vec<reports::Exchange>,
     started: Option<Instant>,
     duration_ms: u64,
+    /// The state the scenario left its objects in, normalised, when it passed and the run
+    /// compares dialects ([`crate::differential`]).
+    state: Option<crate::probe::Snapshot>,
 }
 
 type Key = (String, usize);
@@ -812,7 +828,7 @@ async fn run_cucumber(
     planned: &[Planned],
     ctx: Arc<RunContext>,
     options: &RunOptions,
-) -> Vec<Case> {
+) -> (Vec<Case>, BTreeMap<String, Observed>) {
     let concurrency = options.concurrency;
     quiet_step_failures();
     let selected: BTreeSet<Key> = planned
@@ -825,6 +841,9 @@ async fn run_cucumber(
         let before_ctx = ctx.clone();
         let before_collector = collector.clone();
         let after_collector = collector.clone();
+        // The dialect differential needs every passed scenario's end state; with one dialect
+        // there is nothing to compare it with.
+        let compare_dialects = options.dialects.len() > 1;
         let runner = runner::Basic::default()
             .steps(steps::collection())
             .max_concurrent_scenarios(Some(concurrency.max(1)))
@@ -850,7 +869,7 @@ async fn run_cucumber(
                 let restarted =
                     !passed && scenario.tags.iter().any(|t| t == "requires:host-restart");
                 async move {
-                    let (warnings, exchanges, cleanup) = match world {
+                    let (warnings, exchanges, cleanup, state) = match world {
                         Some(w) => {
                             // What a scenario changed in the target's setup goes back first,
                             // whatever the outcome: later scenarios need the run's target.
@@ -873,15 +892,21 @@ async fn run_cucumber(
                                     }
                                 }
                             }
+                            let state = if passed && compare_dialects {
+                                end_state(w).await
+                            } else {
+                                None
+                            };
                             let dns: Vec<String> =
                                 w.scim.users.values().map(|u| u.dn.clone()).collect();
                             (
                                 std::mem::take(&mut w.evidence.warnings),
                                 std::mem::take(&mut w.evidence.exchanges),
                                 passed.then(|| (w.run.clone(), dns)),
+                                state,
                             )
                         }
-                        None => (Vec::new(), Vec::new(), None),
+                        None => (Vec::new(), Vec::new(), None, None),
                     };
                     // A passed scenario removes what it made; a failed one leaves it as evidence.
                     if let Some((Some(run), dns)) = cleanup {
@@ -893,6 +918,7 @@ async fn run_cucumber(
                         o.finished = true;
                         o.warnings = warnings;
                         o.exchanges = exchanges;
+                        o.state = state;
                         o.duration_ms = o.started.map_or(0, |s| s.elapsed().as_millis() as u64);
                     });
                 }
@@ -911,7 +937,8 @@ async fn run_cucumber(
         .await;
     }
     let mut results = collector.lock().unwrap_or_else(|p| p.into_inner());
-    planned
+    let mut states = BTreeMap::new();
+    let cases = planned
         .iter()
         .map(|(s, skip)| {
             if let Some(skip) = skip {
@@ -930,6 +957,15 @@ async fn run_cucumber(
             };
             let check_level = o.requirement.and_then(|r| suite.level(r));
             let outcome = outcome_of(s.level, check_level, &o, options.strict);
+            if let Some(state) = o.state.clone() {
+                states.insert(
+                    s.key(),
+                    Observed {
+                        state,
+                        exchanges: o.exchanges.clone(),
+                    },
+                );
+            }
             let detail = (outcome != Outcome::Passed).then(|| Detail {
                 step: o.failed_step,
                 message: o.message.unwrap_or_default(),
@@ -938,7 +974,48 @@ async fn run_cucumber(
             });
             case(s, outcome, detail, o.duration_ms)
         })
-        .collect()
+        .collect();
+    (cases, states)
+}
+
+/// The state a passed scenario left its objects in, normalised for the dialect differential;
+/// `None`, with a warning, when the probe cannot read it.
+async fn end_state(w: &mut EcmaWorld) -> Option<crate::probe::Snapshot> {
+    let run = w.run.clone()?;
+    match w.snapshot().await {
+        Ok(snapshot) => {
+            let naming = Naming {
+                suffix: w.suffix.clone(),
+                users: w
+                    .scim
+                    .users
+                    .values()
+                    .map(|u| (u.logical.clone(), u.number))
+                    .collect(),
+            };
+            let write_only: Vec<String> = run
+                .profile
+                .attributes
+                .values()
+                .filter(|a| a.write_only)
+                .map(|a| a.target.clone())
+                .collect();
+            let blur = Blur::new(&run.probe.version_attributes(), &write_only);
+            Some(crate::differential::normalise(snapshot, &naming, &blur))
+        }
+        Err(e) => {
+            w.evidence.warnings.push((
+                reports::Level::Should,
+                format!(
+                    "{}: the scenario's end state could not be read, so it is not compared \
+                     across the dialects: {}",
+                    crate::differential::REQUIREMENT,
+                    e.message
+                ),
+            ));
+            None
+        }
+    }
 }
 
 /// A scenario's outcome from its level, the level of the named check that failed (if one

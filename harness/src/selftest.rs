@@ -30,7 +30,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use reports::Outcome;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use url::form_urlencoded;
@@ -46,9 +46,10 @@ pub struct Mutant {
     pub behaviour: &'static str,
     /// Builds the defective router from the correct one.
     pub apply: fn(Router) -> Router,
-    /// The one dialect the defect shows in, for a dialect-dependent defect: the mutant runs
-    /// in it whatever dialects the selftest was asked for.
-    pub dialect: Option<scim_proto::Dialect>,
+    /// The dialects the mutant runs in whatever the selftest was asked for: the one a
+    /// dialect-dependent defect shows in, or both for a defect only the dialect differential
+    /// (ECMA-UPDATE-014) sees.
+    pub dialects: Option<&'static [scim_proto::Dialect]>,
     /// A defect of the host itself (its TLS), on top of `apply`.
     pub host: crate::embedded::HostDefect,
 }
@@ -59,50 +60,7 @@ impl std::fmt::Debug for Mutant {
     }
 }
 
-/// The exemption list, `features/selftest-exempt.toml`: `[[exempt]]` with `feature`,
-/// `scenario` (as in a report, with the example row for outlines) and `reason`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Exemptions {
-    /// The entries.
-    #[serde(default)]
-    pub exempt: Vec<Exemption>,
-}
-
-/// One scenario the selftest cannot mutate, and why.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Exemption {
-    /// The feature file, relative to `features/`.
-    pub feature: String,
-    /// The scenario's name.
-    pub scenario: String,
-    /// Why no mutant of the embedded default can fail it, and where it is shown to fail instead.
-    pub reason: String,
-}
-
-impl Exemptions {
-    /// Parses the list; an error names the problem.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let list: Exemptions =
-            toml::from_str(text).map_err(|e| format!("selftest-exempt.toml: {e}"))?;
-        for e in &list.exempt {
-            if e.reason.trim().len() < 20 {
-                return Err(format!(
-                    "selftest-exempt.toml: {:?} needs a reason that says why it cannot be mutated",
-                    e.scenario
-                ));
-            }
-        }
-        Ok(list)
-    }
-
-    /// The list shipped with the suite (`features/selftest-exempt.toml`); an error names what
-    /// is wrong with it.
-    pub fn shipped() -> Result<Self, String> {
-        Self::parse(include_str!("../../features/selftest-exempt.toml"))
-    }
-}
+pub use crate::suite::{Exemption, Exemptions};
 
 /// What one mutant did to the suite.
 #[derive(Debug, Clone, Serialize)]
@@ -275,9 +233,9 @@ pub async fn run(
     let runs = futures_util::stream::iter(chosen.into_iter().enumerate().map(
         |(i, mutant)| async move {
             let started = std::time::Instant::now();
-            let options = match mutant.dialect {
+            let options = match mutant.dialects {
                 Some(d) => RunOptions {
-                    dialects: vec![d],
+                    dialects: d.to_vec(),
                     ..options.clone()
                 },
                 None => options.clone(),
@@ -842,6 +800,38 @@ async fn boolean_active_ignored(request: Request<Body>, next: Next) -> Response 
                     map.retain(|k, v| !(k.eq_ignore_ascii_case("active") && v.is_boolean()));
                 }
             }
+        }
+    })
+    .await;
+    next.run(request).await
+}
+
+/// A path-less lower-case `replace` (the aadOptscim062020 form) on an LDAP connector (every
+/// connector but those named SQL…) also writes the superclass `person` into objectClass: every
+/// check a scenario makes of what it sent still holds; only the dialect differential sees the
+/// entry differ.
+async fn pathless_replace_adds_superclass(request: Request<Body>, next: Next) -> Response {
+    let sql = request
+        .uri()
+        .path()
+        .to_ascii_lowercase()
+        .contains("ecma2host_sql");
+    if request.method() != Method::PATCH || sql {
+        return next.run(request).await;
+    }
+    let request = edit_request(request, |v| {
+        let Some(ops) = operations(v) else { return };
+        let pathless = ops.iter().any(|op| {
+            op.get("op").and_then(Value::as_str) == Some("replace")
+                && op.get("path").is_none()
+                && op.get("value").is_some_and(Value::is_object)
+        });
+        if pathless {
+            ops.push(json!({
+                "op": "add",
+                "path": format!("{}:objectClass", scim_proto::urn::ECMA2HOST_USER),
+                "value": ["person"],
+            }));
         }
     })
     .await;
@@ -1925,7 +1915,7 @@ macro_rules! mutant {
             name: $name,
             behaviour: $behaviour,
             apply: |app: Router| app.layer(middleware::from_fn($f)),
-            dialect: None,
+            dialects: None,
             host: crate::embedded::HostDefect::None,
         }
     };
@@ -1934,7 +1924,7 @@ macro_rules! mutant {
             name: $name,
             behaviour: $behaviour,
             apply: |app: Router| app.clone().layer(middleware::from_fn_with_state(app, $f)),
-            dialect: None,
+            dialects: None,
             host: crate::embedded::HostDefect::None,
         }
     };
@@ -1964,18 +1954,22 @@ pub fn mutants() -> Vec<Mutant> {
             name,
             behaviour,
             apply: |app| app,
-            dialect: None,
+            dialects: None,
             host,
         });
     }
     for m in &mut all {
         // Only the aadOptscim062020 dialect sends `active` as a Boolean.
         if m.name == "boolean-active-ignored" {
-            m.dialect = Some(scim_proto::Dialect::EntraScim2020);
+            m.dialects = Some(&[scim_proto::Dialect::EntraScim2020]);
         }
         // A minute per dialect otherwise: the latency check does not depend on the dialect.
         if m.name == "answer-after-61-seconds" {
-            m.dialect = Some(scim_proto::Dialect::EntraDefault);
+            m.dialects = Some(&[scim_proto::Dialect::EntraDefault]);
+        }
+        // Only the dialect differential sees it: it compares the two dialects.
+        if m.name == "pathless-replace-adds-superclass" {
+            m.dialects = Some(&scim_proto::Dialect::ALL);
         }
     }
     all
@@ -2022,6 +2016,11 @@ fn every_mutant() -> Vec<Mutant> {
             "boolean-active-ignored",
             "reads `active` only as a string: the aadOptscim062020 dialect's booleans are ignored (dialect-dependent writes)",
             boolean_active_ignored
+        ),
+        mutant!(
+            "pathless-replace-adds-superclass",
+            "on a path-less `replace` (the aadOptscim062020 form) also adds the superclass `person` to objectClass: what was sent lands, and the entry still differs from the other dialect's (dialect-dependent writes)",
+            pathless_replace_adds_superclass
         ),
         mutant!(
             "inactive-create-ignored",

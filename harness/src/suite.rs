@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use cucumber::feature::Ext as _;
 use reports::Level;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::capability::Capability;
 use crate::profile::{Profile, ProfileError};
@@ -37,6 +37,10 @@ pub struct Requirement {
     pub source: String,
     /// How a test observes it.
     pub observe: String,
+    /// For a requirement the run checks across scenarios rather than a scenario of its own:
+    /// the check, as the coverage report names it.
+    #[serde(default)]
+    pub run_check: Option<String>,
 }
 
 impl Requirement {
@@ -435,6 +439,59 @@ fn meta(
     })
 }
 
+/// A list of exempt scenarios: the selftest's (`features/selftest-exempt.toml`) and the dialect
+/// differential's (`features/dialect-exempt.toml`): `[[exempt]]` with `feature`,
+/// `scenario` (as in a report, with the example row for outlines) and `reason`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exemptions {
+    /// The entries.
+    #[serde(default)]
+    pub exempt: Vec<Exemption>,
+}
+
+/// One exempt scenario, and why.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    /// The feature file, relative to `features/`.
+    pub feature: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// Why it is exempt (selftest: why no mutant of the embedded default can fail it, and
+    /// where it is shown to fail instead).
+    pub reason: String,
+}
+
+impl Exemptions {
+    /// Parses the selftest's list; an error names the problem.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_file(text, "selftest-exempt.toml")
+    }
+
+    /// Parses a list of exempt scenarios in this shape (the selftest's, the dialect
+    /// differential's); an error names `file` and the problem. Every entry needs a reason of
+    /// at least 20 characters.
+    pub fn parse_file(text: &str, file: &str) -> Result<Self, String> {
+        let list: Exemptions = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        for e in &list.exempt {
+            if e.reason.trim().len() < 20 {
+                return Err(format!(
+                    "{file}: {:?} needs a reason that says why it is exempt",
+                    e.scenario
+                ));
+            }
+        }
+        Ok(list)
+    }
+
+    /// The selftest's list shipped with the suite (`features/selftest-exempt.toml`); an error
+    /// names what is wrong with it.
+    pub fn shipped() -> Result<Self, String> {
+        Self::parse(include_str!("../../features/selftest-exempt.toml"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,7 +504,7 @@ mod tests {
             "{} scenarios",
             suite.scenarios.len()
         );
-        assert_eq!(suite.requirements.len(), 159);
+        assert_eq!(suite.requirements.len(), 160);
         assert!(suite.profiles.contains_key("openldap-inetorgperson"));
         assert!(suite.profiles.contains_key("openldap-posix"));
     }

@@ -53,6 +53,10 @@ pub struct Report {
     /// common a word to be searched for in answers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// With both dialects: how many scenarios passed in both dialects of a profile and had the
+    /// states they left the target in compared (ECMA-UPDATE-014), summed over the profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialects_compared: Option<usize>,
 }
 
 /// The scenarios of one profile under one dialect.

@@ -45,6 +45,13 @@ pub fn render(report: &Report) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    if let Some(n) = report.dialects_compared {
+        let _ = writeln!(
+            out,
+            "both dialects compared (ECMA-UPDATE-014): {n} scenario(s) passed in both and were \
+             held to the same end state in the target"
+        );
+    }
     let causes = report.causes();
     if !causes.is_empty() {
         let total: usize = causes.iter().map(|c| c.cases.len()).sum();

@@ -338,3 +338,44 @@ async fn tags_select_scenarios_and_the_rest_are_reported_as_filtered_out() {
     );
     assert!(c.filtered_out > 60);
 }
+
+/// The dialect differential (ECMA-UPDATE-014) on real slapd: a host that, in the path-less
+/// form of the aadOptscim062020 dialect only, also adds a superclass to objectClass passes
+/// every check of what a scenario sent, and fails in both dialects on the differences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_writes_depend_on_the_dialect_fails_the_differential_in_both() {
+    let mutant = harness::selftest::mutants()
+        .into_iter()
+        .find(|m| m.name == "pathless-replace-adds-superclass")
+        .unwrap();
+    let fixture = start("openldap-inetorgperson", mutant.apply).await;
+    let report = fixture.run(&both_dialects()).await;
+    assert_eq!(report.exit_code(), 1);
+    for run in &report.runs {
+        let named = run
+            .cases
+            .iter()
+            .find(|c| c.scenario == "Named attributes are updated")
+            .unwrap();
+        assert_eq!(named.outcome, Outcome::Failed, "{}: {named:?}", run.dialect);
+        assert!(named.requirements.iter().any(|r| r == "ECMA-UPDATE-014"));
+        let detail = named.detail.as_ref().unwrap();
+        assert_eq!(detail.step, None, "no step of its own failed: {detail:?}");
+        assert!(
+            detail.message.contains(
+                "objectclass: entra-default [\"inetOrgPerson\"], entra-scim2020 [\"inetOrgPerson\", \"person\"]"
+            ),
+            "{}",
+            detail.message
+        );
+    }
+    // The scenarios that passed in one dialect only, and those that create without updating,
+    // are not failed by it.
+    let created =
+        report.runs.iter().flat_map(|r| &r.cases).filter(|c| {
+            c.scenario == "A created user lands in the target with every mapped attribute"
+        });
+    for c in created {
+        assert_eq!(c.outcome, Outcome::Passed, "{c:?}");
+    }
+}

@@ -99,6 +99,7 @@ fn sample() -> Report {
         expected_failures: None,
         host_log: None,
         notes: Vec::new(),
+        dialects_compared: None,
     }
 }
 
