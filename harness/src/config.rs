@@ -158,6 +158,12 @@ pub struct TargetConfig {
     /// SQL: the anchor column (the profile's, unless given).
     #[serde(default)]
     pub anchor: Option<String>,
+    /// Attributes or columns the target sets by itself and the host never writes (an identity
+    /// column, `CreatedAt DEFAULT now()`, a directory's own counters): left out where the
+    /// dialect differential (ECMA-UPDATE-014) compares two runs' states. The probe's version
+    /// attributes and the directories' own bookkeeping are left out already.
+    #[serde(default)]
+    pub generated_attributes: Vec<String>,
 }
 
 impl TargetConfig {
@@ -174,6 +180,7 @@ impl TargetConfig {
             container: String::new(),
             table: None,
             anchor: None,
+            generated_attributes: Vec::new(),
         }
     }
 }

@@ -5,17 +5,21 @@
 //! `aadOptscim062020` flag; entra-scim-ecma §1.6); the flag changes the shape of its requests,
 //! never what they mean. Every scenario's own steps check what it sent and what the target
 //! holds for the attributes it names; a host can still do something else besides in one
-//! dialect only (touch an attribute nobody named, add an object class, write a second object).
-//! So the runner keeps, for every scenario that passed, the state the scenario left its objects
-//! in (read by the probe before the clean-up), and once both dialects of a profile have run,
-//! compares them. A difference fails the scenario in both dialects, with the differences.
+//! dialect only (touch an attribute nobody named, add an object class, leave a second object
+//! named after the scenario's user). So the runner keeps, for every scenario that passed (or
+//! only warned), the state the scenario's objects were left in — every object in the
+//! container whose naming value ends with the scenario's suffix, read by the probe before the
+//! clean-up — and once both dialects of a profile have run, compares them. A difference fails
+//! the scenario in both dialects, with the differences. Objects written elsewhere, or under
+//! names without the suffix, are not seen here.
 //!
 //! The states are normalised first, since two runs of one scenario never make identical
-//! objects: the scenario's suffix (`<run id>-<scenario number>`) becomes `{suffix}`, each
-//! user's `{uuid}` and `{number}` become `{uuid:<user>}` and `{number:<user>}`, the target's
-//! own bookkeeping (version attributes, entryUUID, objectGUID, creation stamps) is left out,
-//! and a write-only attribute (a password, which the target may store with a random salt)
-//! counts by its presence only.
+//! objects: the scenario's suffix (`<run id>-<scenario number>`) becomes `{suffix}`; in the
+//! attributes whose profile values are made with `{number}` or `{uuid}`, each user's number
+//! and UUID become `{number:<user>}` and `{uuid:<user>}`; the target's own bookkeeping (version
+//! attributes, entryUUID, objectGUID, creation stamps, AD's logon counters, and
+//! `target.generated_attributes`) is left out; and a write-only attribute (a password, which
+//! the target may store with a random salt) counts by its presence only.
 //!
 //! A scenario whose end state depends on timing rather than on the host (requests raced
 //! against each other) is listed with its reason in `features/dialect-exempt.toml`.
@@ -30,10 +34,11 @@ use crate::suite::Exemptions;
 /// The catalogue requirement the differential checks.
 pub const REQUIREMENT: &str = "ECMA-UPDATE-014";
 
-/// Operational attributes (lower case) that differ between any two objects, left out of the
-/// comparison beside the probe's version attributes: the target's own identifiers and
-/// creation stamps (OpenLDAP, AD LDS).
-const TARGET_BOOKKEEPING: [&str; 7] = [
+/// Attributes (lower case) the directory sets by itself and that differ between any two
+/// objects, left out of the comparison beside the probe's version attributes: identifiers and
+/// creation stamps (OpenLDAP, AD LDS), and the security identifier, password and logon
+/// counters AD LDS keeps on a user (a bind changes them).
+const TARGET_BOOKKEEPING: [&str; 14] = [
     "entryuuid",
     "objectguid",
     "createtimestamp",
@@ -41,6 +46,13 @@ const TARGET_BOOKKEEPING: [&str; 7] = [
     "whencreated",
     "usncreated",
     "entrydn",
+    "objectsid",
+    "pwdlastset",
+    "badpwdcount",
+    "badpasswordtime",
+    "lastlogontimestamp",
+    "lockouttime",
+    "dscorepropagationdata",
 ];
 
 /// How the values of one scenario's objects are told apart from another run's: the scenario's
@@ -53,28 +65,47 @@ pub struct Naming {
     pub users: Vec<(String, u64)>,
 }
 
-/// What is left out or blurred: attributes (lower case) left out, and write-only attributes
-/// (lower case) compared by presence.
+/// What is left out or blurred, by attribute (lower case).
 #[derive(Clone, Debug, Default)]
 pub struct Blur {
-    /// Left out: the probe's version attributes and the target's identifiers and creation stamps
-    /// (entryUUID, objectGUID, createTimestamp, creatorsName, whenCreated, uSNCreated, entryDN).
+    /// Left out: the probe's version attributes, the directories' own bookkeeping (entryUUID,
+    /// objectGUID, creation stamps, objectSid, AD's password and logon counters) and
+    /// `target.generated_attributes`.
     pub dropped: Vec<String>,
     /// Compared by presence only.
     pub write_only: Vec<String>,
+    /// Made with `{number}` or `{uuid}`: the users' numbers and UUIDs become placeholders.
+    pub numbered: Vec<String>,
 }
 
 impl Blur {
-    /// The probe's `version_attributes` and the profile's write-only targets (any case).
-    pub fn new(version_attributes: &[String], write_only: &[String]) -> Self {
-        let mut dropped: Vec<String> = version_attributes
-            .iter()
-            .map(|a| a.to_ascii_lowercase())
-            .collect();
+    /// For `profile`: the probe's `version_attributes` and the target's `generated` ones left
+    /// out (any case), the profile's write-only targets by presence, and the targets whose
+    /// `create` or `update` value uses `{number}` or `{uuid}` numbered.
+    pub fn for_profile(
+        profile: &crate::profile::Profile,
+        version_attributes: &[String],
+        generated: &[String],
+    ) -> Self {
+        let lower = |a: &String| a.to_ascii_lowercase();
+        let mut dropped: Vec<String> = version_attributes.iter().map(lower).collect();
+        dropped.extend(generated.iter().map(lower));
         dropped.extend(TARGET_BOOKKEEPING.map(str::to_owned));
+        let attributes = || profile.attributes.values();
+        let numbered_template = |t: &Option<String>| {
+            t.as_deref()
+                .is_some_and(|t| t.contains("{number}") || t.contains("{uuid}"))
+        };
         Blur {
             dropped,
-            write_only: write_only.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            write_only: attributes()
+                .filter(|a| a.write_only)
+                .map(|a| lower(&a.target))
+                .collect(),
+            numbered: attributes()
+                .filter(|a| numbered_template(&a.create) || numbered_template(&a.update))
+                .map(|a| lower(&a.target))
+                .collect(),
         }
     }
 }
@@ -114,8 +145,13 @@ fn uuid_of(number: u64) -> String {
     format!("00000000-0000-4000-8000-{number:012}")
 }
 
-fn placeholders(text: &str, naming: &Naming) -> String {
+/// `text` with the suffix as `{suffix}`, and when `numbered`, the users' UUIDs and numbers as
+/// placeholders.
+fn placeholders(text: &str, naming: &Naming, numbered: bool) -> String {
     let mut s = replace_ignoring_case(text, &naming.suffix, "{suffix}");
+    if !numbered {
+        return s;
+    }
     for (logical, number) in &naming.users {
         s = replace_ignoring_case(&s, &uuid_of(*number), &format!("{{uuid:{logical}}}"));
     }
@@ -138,16 +174,20 @@ pub fn normalise(snapshot: Snapshot, naming: &Naming, blur: &Blur) -> Snapshot {
                 .into_iter()
                 .filter(|(a, _)| !blur.dropped.contains(a))
                 .map(|(a, values)| {
+                    let numbered = blur.numbered.contains(&a);
                     let mut values: Vec<String> = if blur.write_only.contains(&a) {
                         vec!["{a write-only value}".to_owned()]
                     } else {
-                        values.iter().map(|v| placeholders(v, naming)).collect()
+                        values
+                            .iter()
+                            .map(|v| placeholders(v, naming, numbered))
+                            .collect()
                     };
                     values.sort();
                     (a, values)
                 })
                 .collect();
-            (placeholders(&dn, naming), attributes)
+            (placeholders(&dn, naming, false), attributes)
         })
         .collect()
 }
@@ -188,20 +228,40 @@ pub fn shipped_exemptions() -> Result<Exemptions, String> {
     )
 }
 
-fn compared(case: &Case) -> bool {
+fn compared_outcome(case: &Case) -> bool {
     matches!(case.outcome, Outcome::Passed | Outcome::Warned)
+}
+
+/// How many scenarios [`apply`] compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compared {
+    /// Scenarios compared (each pair of dialects counts once).
+    pub scenarios: usize,
+    /// Of those, the ones that left at least one object in the target in either dialect: the
+    /// comparisons that could have found a difference in a value.
+    pub with_objects: usize,
 }
 
 /// Compares the runs of one profile in its dialects: every scenario that passed (or warned) in
 /// two of them and is not exempt must have left the same normalised state; where it did not,
 /// both cases fail with [`REQUIREMENT`] and the differences. `states[i]` holds `runs[i]`'s
-/// observed states by [`Case::key`]. Returns how many scenarios were compared.
+/// observed states by [`Case::key`].
 pub fn apply(
     runs: &mut [ProfileRun],
     states: &[BTreeMap<String, Observed>],
     exempt: &Exemptions,
-) -> usize {
-    let mut compared_count = 0;
+) -> Compared {
+    let mut compared = Compared::default();
+    let index: Vec<BTreeMap<String, usize>> = runs
+        .iter()
+        .map(|r| {
+            r.cases
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.key(), i))
+                .collect()
+        })
+        .collect();
     for i in 0..runs.len() {
         for j in i + 1..runs.len() {
             let (Some(left), Some(right)) = (states.get(i), states.get(j)) else {
@@ -209,15 +269,12 @@ pub fn apply(
             };
             for (key, l) in left {
                 let Some(r) = right.get(key) else { continue };
-                let (Some(ci), Some(cj)) = (
-                    runs[i].cases.iter().position(|c| c.key() == *key),
-                    runs[j].cases.iter().position(|c| c.key() == *key),
-                ) else {
+                let (Some(&ci), Some(&cj)) = (index[i].get(key), index[j].get(key)) else {
                     continue;
                 };
                 let case = &runs[i].cases[ci];
-                if !compared(case)
-                    || !compared(&runs[j].cases[cj])
+                if !compared_outcome(case)
+                    || !compared_outcome(&runs[j].cases[cj])
                     || exempt
                         .exempt
                         .iter()
@@ -225,7 +282,10 @@ pub fn apply(
                 {
                     continue;
                 }
-                compared_count += 1;
+                compared.scenarios += 1;
+                if !l.state.is_empty() || !r.state.is_empty() {
+                    compared.with_objects += 1;
+                }
                 let (a, b) = (runs[i].dialect.clone(), runs[j].dialect.clone());
                 let diff = differences(&l.state, &r.state, &a, &b);
                 if diff.is_empty() {
@@ -242,7 +302,7 @@ pub fn apply(
             }
         }
     }
-    compared_count
+    compared
 }
 
 fn fail(case: &mut Case, message: &str, exchanges: &[Exchange]) {
@@ -292,7 +352,18 @@ mod tests {
 
     #[test]
     fn two_runs_of_a_scenario_normalise_to_the_same_state() {
-        let blur = Blur::new(&["entrycsn".into()], &["userPassword".into()]);
+        let suite = crate::suite::Suite::embedded().unwrap();
+        let posix = &suite.profiles["openldap-posix"];
+        let blur = Blur::for_profile(posix, &["entryCSN".into()], &["employeeNumber".into()]);
+        assert!(blur.numbered.contains(&"uidnumber".to_owned()), "{blur:?}");
+        assert!(
+            blur.write_only.contains(&"userpassword".to_owned()),
+            "{blur:?}"
+        );
+        let blur = Blur {
+            numbered: vec!["uidnumber".into(), "azureid".into()],
+            ..blur
+        };
         let one = snapshot(&[(
             "uid=bsimon-r1a2b3-12,ou=people",
             &[
@@ -323,9 +394,32 @@ mod tests {
         let two = normalise(two, &naming("r1a2b3-140", 20145), &blur);
         assert_eq!(differences(&one, &two, "a", "b"), Vec::<String>::new());
         let entry = &one["uid=bsimon-{suffix},ou=people"];
-        assert_eq!(entry["employeenumber"], vec!["aad-{number:bsimon}"]);
+        assert!(
+            !entry.contains_key("employeenumber"),
+            "generated attributes are left out"
+        );
+        assert_eq!(entry["uidnumber"], vec!["{number:bsimon}"]);
         assert_eq!(entry["azureid"], vec!["{uuid:bsimon}"]);
         assert!(!entry.contains_key("entrycsn") && !entry.contains_key("entryuuid"));
+    }
+
+    #[test]
+    fn numbers_are_placeholders_only_in_attributes_made_with_them() {
+        let blur = Blur {
+            numbered: vec!["uidnumber".into()],
+            ..Blur::default()
+        };
+        let one = normalise(
+            snapshot(&[(
+                "uid=a-r-1",
+                &[("sn", &["MiXeD 55555555555"]), ("uidnumber", &["555557"])],
+            )]),
+            &naming("r-1", 55555),
+            &blur,
+        );
+        let entry = &one["uid=a-{suffix}"];
+        assert_eq!(entry["sn"], vec!["MiXeD 55555555555"]);
+        assert_eq!(entry["uidnumber"], vec!["{number:bsimon}7"]);
     }
 
     #[test]
@@ -399,9 +493,18 @@ mod tests {
             run("entra-default", Outcome::Passed),
             run("entra-scim2020", Outcome::Warned),
         ];
-        assert_eq!(apply(&mut runs, &[observed("x"), observed("x")], &none), 1);
+        assert_eq!(
+            apply(&mut runs, &[observed("x"), observed("x")], &none),
+            Compared {
+                scenarios: 1,
+                with_objects: 1
+            }
+        );
         assert_eq!(runs[0].cases[0].outcome, Outcome::Passed);
-        assert_eq!(apply(&mut runs, &[observed("x"), observed("y")], &none), 1);
+        assert_eq!(
+            apply(&mut runs, &[observed("x"), observed("y")], &none).scenarios,
+            1
+        );
         for r in &runs {
             let c = &r.cases[0];
             assert_eq!(c.outcome, Outcome::Failed);
@@ -425,7 +528,10 @@ mod tests {
             run("entra-default", Outcome::Passed),
             run("entra-scim2020", Outcome::Failed),
         ];
-        assert_eq!(apply(&mut runs, &[observed("x"), observed("y")], &none), 0);
+        assert_eq!(
+            apply(&mut runs, &[observed("x"), observed("y")], &none).scenarios,
+            0
+        );
         assert_eq!(runs[0].cases[0].outcome, Outcome::Passed);
         let exempt = Exemptions::parse_file(
             "[[exempt]]\nfeature = \"lifecycle/update.feature\"\nscenario = \"Updates\"\n\
@@ -438,7 +544,7 @@ mod tests {
             run("entra-scim2020", Outcome::Passed),
         ];
         assert_eq!(
-            apply(&mut runs, &[observed("x"), observed("y")], &exempt),
+            apply(&mut runs, &[observed("x"), observed("y")], &exempt).scenarios,
             0
         );
         assert_eq!(runs[1].cases[0].outcome, Outcome::Passed);

@@ -496,6 +496,7 @@ pub async fn run_embedded_defective(
                         container: s.container.to_owned(),
                         table: None,
                         anchor: None,
+                        generated_attributes: Vec::new(),
                     }
                 }
                 None => TargetConfig::sql(sqlite_url(s.profile)),
@@ -529,8 +530,11 @@ pub async fn run_embedded_defective(
             Some(m) => {
                 m.runs.extend(report.runs);
                 m.leftovers.extend(report.leftovers);
-                if let Some(n) = report.dialects_compared {
-                    *m.dialects_compared.get_or_insert(0) += n;
+                if let Some(c) = report.dialects_compared {
+                    let total = m.dialects_compared.get_or_insert_default();
+                    total.scenarios += c.scenarios;
+                    total.with_objects += c.with_objects;
+                    total.unread.extend(c.unread);
                 }
             }
         }

@@ -470,14 +470,14 @@ pub async fn run_with(
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
     ));
-    let mut compared = 0;
+    let mut compared = reports::DialectComparison::default();
     for profile_name in &resolved.profiles {
         let first_run = report.runs.len();
         let mut states = Vec::new();
         for dialect in &options.dialects {
             let planned = plan(suite, profile_name, resolved.tags.as_ref(), &extra);
-            let (cases, observed) = match &setup {
-                Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new()),
+            let (cases, observed, unread) = match &setup {
+                Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new(), Vec::new()),
                 Ok(probe) => {
                     let profile = suite.profiles.get(profile_name).cloned().ok_or_else(|| {
                         RunError::Suite(format!("profile {profile_name} vanished"))
@@ -489,6 +489,7 @@ pub async fn run_with(
                         probe: probe.clone(),
                         run_id: run_id.clone(),
                         container: config.target.container.clone(),
+                        generated_attributes: config.target.generated_attributes.clone(),
                         import: config.host.import.clone(),
                         restart: config.host.restart.clone(),
                         ready_timeout: Duration::from_secs(config.host.ready_timeout_seconds),
@@ -514,10 +515,16 @@ pub async fn run_with(
                     .collect(),
             });
             states.push(observed);
+            compared.unread.extend(
+                unread
+                    .into_iter()
+                    .map(|u| format!("{profile_name} · {}: {u}", dialect.name())),
+            );
         }
         // ECMA-UPDATE-014: what passed in both dialects must have left the same state.
-        compared +=
-            crate::differential::apply(&mut report.runs[first_run..], &states, &dialect_exempt);
+        let c = crate::differential::apply(&mut report.runs[first_run..], &states, &dialect_exempt);
+        compared.scenarios += c.scenarios;
+        compared.with_objects += c.with_objects;
     }
     if options.dialects.len() > 1 && setup.is_ok() {
         report.dialects_compared = Some(compared);
@@ -695,7 +702,7 @@ struct Outcomes {
     duration_ms: u64,
     /// The state the scenario left its objects in, normalised, when it passed and the run
     /// compares dialects ([`crate::differential`]).
-    state: Option<crate::probe::Snapshot>,
+    state: Option<Result<crate::probe::Snapshot, String>>,
 }
 
 type Key = (String, usize);
@@ -828,7 +835,7 @@ async fn run_cucumber(
     planned: &[Planned],
     ctx: Arc<RunContext>,
     options: &RunOptions,
-) -> (Vec<Case>, BTreeMap<String, Observed>) {
+) -> (Vec<Case>, BTreeMap<String, Observed>, Vec<String>) {
     let concurrency = options.concurrency;
     quiet_step_failures();
     let selected: BTreeSet<Key> = planned
@@ -938,13 +945,14 @@ async fn run_cucumber(
     }
     let mut results = collector.lock().unwrap_or_else(|p| p.into_inner());
     let mut states = BTreeMap::new();
+    let mut unread = Vec::new();
     let cases = planned
         .iter()
         .map(|(s, skip)| {
             if let Some(skip) = skip {
                 return skipped_case(s, skip);
             }
-            let Some(o) = results.remove(&(s.feature.clone(), s.line)) else {
+            let Some(mut o) = results.remove(&(s.feature.clone(), s.line)) else {
                 return case(
                     s,
                     Outcome::Blocked,
@@ -957,14 +965,17 @@ async fn run_cucumber(
             };
             let check_level = o.requirement.and_then(|r| suite.level(r));
             let outcome = outcome_of(s.level, check_level, &o, options.strict);
-            if let Some(state) = o.state.clone() {
-                states.insert(
-                    s.key(),
-                    Observed {
-                        state,
-                        exchanges: o.exchanges.clone(),
-                    },
-                );
+            match o.state.take() {
+                Some(Ok(state)) => {
+                    let exchanges = if outcome == Outcome::Passed {
+                        std::mem::take(&mut o.exchanges)
+                    } else {
+                        o.exchanges.clone()
+                    };
+                    states.insert(s.key(), Observed { state, exchanges });
+                }
+                Some(Err(e)) => unread.push(format!("{}: {e}", s.key())),
+                None => {}
             }
             let detail = (outcome != Outcome::Passed).then(|| Detail {
                 step: o.failed_step,
@@ -975,14 +986,15 @@ async fn run_cucumber(
             case(s, outcome, detail, o.duration_ms)
         })
         .collect();
-    (cases, states)
+    (cases, states, unread)
 }
 
-/// The state a passed scenario left its objects in, normalised for the dialect differential;
-/// `None`, with a warning, when the probe cannot read it.
-async fn end_state(w: &mut EcmaWorld) -> Option<crate::probe::Snapshot> {
+/// The state a passed scenario left its objects in, normalised for the dialect differential,
+/// or why the probe could not read it (the harness's trouble, not the host's: the report
+/// lists it, the scenario's outcome stays). `None` for a world not bound to a run.
+async fn end_state(w: &mut EcmaWorld) -> Option<Result<crate::probe::Snapshot, String>> {
     let run = w.run.clone()?;
-    match w.snapshot().await {
+    Some(match w.snapshot().await {
         Ok(snapshot) => {
             let naming = Naming {
                 suffix: w.suffix.clone(),
@@ -993,29 +1005,15 @@ async fn end_state(w: &mut EcmaWorld) -> Option<crate::probe::Snapshot> {
                     .map(|u| (u.logical.clone(), u.number))
                     .collect(),
             };
-            let write_only: Vec<String> = run
-                .profile
-                .attributes
-                .values()
-                .filter(|a| a.write_only)
-                .map(|a| a.target.clone())
-                .collect();
-            let blur = Blur::new(&run.probe.version_attributes(), &write_only);
-            Some(crate::differential::normalise(snapshot, &naming, &blur))
+            let blur = Blur::for_profile(
+                &run.profile,
+                &run.probe.version_attributes(),
+                &run.generated_attributes,
+            );
+            Ok(crate::differential::normalise(snapshot, &naming, &blur))
         }
-        Err(e) => {
-            w.evidence.warnings.push((
-                reports::Level::Should,
-                format!(
-                    "{}: the scenario's end state could not be read, so it is not compared \
-                     across the dialects: {}",
-                    crate::differential::REQUIREMENT,
-                    e.message
-                ),
-            ));
-            None
-        }
-    }
+        Err(e) => Err(e.message),
+    })
 }
 
 /// A scenario's outcome from its level, the level of the named check that failed (if one

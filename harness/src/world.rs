@@ -80,6 +80,8 @@ pub struct RunContext {
     pub run_id: String,
     /// The container users are created in.
     pub container: String,
+    /// `target.generated_attributes`: left out of the dialect differential.
+    pub generated_attributes: Vec<String>,
     /// The import hook, if the host has one.
     pub import: Option<ImportHook>,
     /// How to restart the host (`host.restart`).

@@ -53,10 +53,25 @@ pub struct Report {
     /// common a word to be searched for in answers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// With both dialects: how many scenarios passed in both dialects of a profile and had the
-    /// states they left the target in compared (ECMA-UPDATE-014), summed over the profiles.
+    /// With both dialects: what the dialect differential (ECMA-UPDATE-014) compared, summed
+    /// over the profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dialects_compared: Option<usize>,
+    pub dialects_compared: Option<DialectComparison>,
+}
+
+/// What the dialect differential compared: scenarios that passed in both dialects of a
+/// profile, the states they left the target in held to be the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialectComparison {
+    /// Scenarios compared.
+    pub scenarios: usize,
+    /// Of those, the ones that left objects in the target (the others compared two empty
+    /// states).
+    pub with_objects: usize,
+    /// `profile · dialect: feature:line: why` for each passed scenario whose end state the
+    /// probe could not read (so it was not compared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// The scenarios of one profile under one dialect.

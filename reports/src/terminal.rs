@@ -45,12 +45,17 @@ pub fn render(report: &Report) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    if let Some(n) = report.dialects_compared {
+    if let Some(c) = &report.dialects_compared {
         let _ = writeln!(
             out,
-            "both dialects compared (ECMA-UPDATE-014): {n} scenario(s) passed in both and were \
-             held to the same end state in the target"
+            "both dialects compared (ECMA-UPDATE-014): {} scenario(s) passed in both and had \
+             their end states compared, {} of them with objects left in the target (a \
+             difference fails the scenario in both)",
+            c.scenarios, c.with_objects
         );
+        for u in &c.unread {
+            let _ = writeln!(out, "  not compared, the end state could not be read: {u}");
+        }
     }
     let causes = report.causes();
     if !causes.is_empty() {
