@@ -771,8 +771,9 @@ pub fn unchanged(
     fail(
         "ECMA-ERR-004",
         format!(
-            "expected the target unchanged, but {how}{}",
-            differences.join("; ")
+            "expected the target unchanged, but {how}{}\n{}",
+            differences.join("; "),
+            reports::textdiff::states(before, after, "before the request", "after it")
         ),
     )
 }

@@ -294,8 +294,9 @@ pub fn apply(
                 let message = format!(
                     "{REQUIREMENT}: the scenario passed in both dialects but left the target \
                      differently in {a} and {b} (placeholders stand for the names and numbers \
-                     each run generated):\n  {}",
-                    diff.join("\n  ")
+                     each run generated):\n  {}\n{}",
+                    diff.join("\n  "),
+                    reports::textdiff::states(&l.state, &r.state, &a, &b)
                 );
                 fail(&mut runs[i].cases[ci], &message, &l.exchanges);
                 fail(&mut runs[j].cases[cj], &message, &r.exchanges);
@@ -464,6 +465,7 @@ mod tests {
             duration_ms: 1,
             detail: None,
             not_checked: None,
+            target: None,
         }
     }
 

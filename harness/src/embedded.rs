@@ -530,6 +530,7 @@ pub async fn run_embedded_defective(
             Some(m) => {
                 m.runs.extend(report.runs);
                 m.leftovers.extend(report.leftovers);
+                m.host_facts.extend(report.host_facts);
                 if let Some(c) = report.dialects_compared {
                     let total = m.dialects_compared.get_or_insert_default();
                     total.scenarios += c.scenarios;

@@ -13,9 +13,9 @@
 //! With no configuration, [`embedded`] runs everything in-process: the reference host on mock
 //! directories (`mock-targets`), fault-injection scenarios included.
 //!
-//! What it does not do (yet): certification bundles — see the
-//! project's open issues.
+//! [`bundle`] writes and verifies signed certification bundles.
 
+pub mod bundle;
 pub mod capability;
 pub mod checks;
 pub mod config;

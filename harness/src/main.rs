@@ -35,6 +35,31 @@ enum Command {
     Certify {
         #[command(flatten)]
         args: RunArgs,
+        /// Sign a certification bundle with this private key (`ecmacert keygen`); needs --out.
+        #[arg(long, value_name = "KEY", requires = "out")]
+        key: Option<PathBuf>,
+        /// Write the certification bundle (a tar archive: reports, configuration, signed
+        /// manifest) here; needs --key.
+        #[arg(long, value_name = "BUNDLE", requires = "key")]
+        out: Option<PathBuf>,
+    },
+    /// Write a new Ed25519 key pair for signing certification bundles: PREFIX.key (private,
+    /// mode 0600) and PREFIX.pub. Refuses to overwrite.
+    Keygen {
+        /// The files' path without extension.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+    /// Check a certification bundle: its signature with the public key, every file's digest,
+    /// that the certification passed, that it ran this suite, and that every MUST scenario of
+    /// its profiles passed in both dialects. Exits 0 when all hold, 1 naming the first that does
+    /// not, 2 when the bundle or key cannot be read.
+    Verify {
+        /// The bundle (`ecmacert certify --out`).
+        bundle: PathBuf,
+        /// The signer's public key (PREFIX.pub).
+        #[arg(long, value_name = "PUB")]
+        key: PathBuf,
     },
     /// List the scenarios and profiles a run would use, without contacting anything.
     List {
@@ -83,6 +108,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         reports: Option<PathBuf>,
     },
+    /// Work with reports a run wrote (`--json`).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Run the mock LDAP server on its own, for aiming a host at a directory that misbehaves on
     /// demand or answers like AD LDS.
     #[cfg(feature = "embedded")]
@@ -112,6 +142,49 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Two runs side by side (before and after an agent upgrade): every case whose outcome
+    /// changed, regressions first (a case that ran before and does not now is one), then the
+    /// cases with the same outcome for another reason (run ids, generated names, ports and
+    /// numbers normalised away). Exits 1 when a case regressed, 0 otherwise, 2 when a report
+    /// cannot be read.
+    Diff {
+        /// The report before (`ecmacert run --json`).
+        old: PathBuf,
+        /// The report after.
+        new: PathBuf,
+        /// Also write the listing as Markdown here.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
+    /// Render a saved report (`--json`) as the self-contained HTML page `run --html` writes.
+    Html {
+        /// The report.
+        report: PathBuf,
+        /// Where the page goes.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Join the --json reports of every shard of a run (`run --shard i/n`) into the report of
+    /// the whole run, print its summary and exit as the whole run would (0 or 1). Exits 2 when a
+    /// shard is missing or given twice, or the shards ran different suites or profiles.
+    Merge {
+        /// The shards' reports, in any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Where the merged report goes (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the merged JUnit report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Also write the merged Markdown summary here.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     #[command(flatten)]
@@ -125,9 +198,22 @@ struct RunArgs {
     /// Write the whole report as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write a Markdown summary here, short enough for a pull-request comment: the verdict,
+    /// the counts, the failures grouped by cause.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write the HTML report here: one self-contained page (no network fetch) with the verdict,
+    /// a requirement × profile matrix, filters, and every case's evidence.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Scenarios in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
+    /// Run only shard i of n (1-based, e.g. 2/3): every profile's scenarios are dealt out in
+    /// suite order, both dialects of a scenario in the same shard; `ecmacert report merge`
+    /// joins the shards' --json reports into the whole run's.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<reports::shard::Shard>,
     /// Fail the run when a SHOULD does not hold (warnings become failures; MAY stays a
     /// warning).
     #[arg(long)]
@@ -243,14 +329,69 @@ fn prepare(selection: &Selection) -> anyhow::Result<Prepared> {
     Ok((Some((config, base_dir)), suite, profiles))
 }
 
+/// A report written by `ecmacert run --json`; the error names the file and what is wrong.
+fn read_report(path: &std::path::Path) -> anyhow::Result<reports::Report> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not an ecmacert report (ecmacert run --json): {e}",
+            path.display()
+        )
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Report {
+            command: ReportCommand::Diff { old, new, markdown },
+        } => {
+            let (old, new) = (read_report(&old)?, read_report(&new)?);
+            let diff = reports::diff::diff(&old, &new);
+            emit(&diff.text());
+            if let Some(path) = markdown {
+                write(&path, &diff.markdown())?;
+            }
+            Ok(u8::from(diff.regressed()))
+        }
+        Command::Report {
+            command: ReportCommand::Html { report, out },
+        } => {
+            let report = read_report(&report)?;
+            write(&out, &reports::html::render(&report))?;
+            Ok(0)
+        }
+        Command::Report {
+            command:
+                ReportCommand::Merge {
+                    shards,
+                    out,
+                    junit,
+                    markdown,
+                },
+        } => {
+            let reports = shards
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let merged =
+                reports::shard::merge(reports).map_err(|e| anyhow::anyhow!("report merge: {e}"))?;
+            emit(&reports::terminal::render(&merged));
+            write(&out, &serde_json::to_string_pretty(&merged)?)?;
+            if let Some(path) = junit {
+                write(&path, &reports::junit::render(&merged))?;
+            }
+            if let Some(path) = markdown {
+                write(&path, &reports::markdown::render(&merged))?;
+            }
+            Ok(merged.exit_code())
+        }
         Command::Requirements { profiles, format } => {
             let suite = Suite::embedded()?;
             let coverage = harness::coverage::Coverage::of(&suite, &profiles)
                 .map_err(|e| harness::config::ConfigError::invalid("--profile", e))?;
             match format {
-                FormatArg::Text => print!("{}", coverage.text()),
+                FormatArg::Text => emit(&coverage.text()),
                 FormatArg::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
             }
             Ok(coverage.exit_code())
@@ -266,9 +407,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             match config {
                 Some((config, _)) => {
-                    print!("{}", runner::describe_plan(&suite, &config, &options)?);
+                    emit(&runner::describe_plan(&suite, &config, &options)?);
                 }
-                None => print!("{}", describe_embedded(&suite, &options)?),
+                None => emit(&describe_embedded(&suite, &options)?),
             }
             Ok(0)
         }
@@ -318,13 +459,64 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     );
                 },
             ))?;
-            print!("{}", matrix.text());
+            emit(&matrix.text());
             if let Some(path) = json {
                 write(&path, &serde_json::to_string_pretty(&matrix)?)?;
             }
             Ok(matrix.exit_code())
         }
-        Command::Certify { args } => run_suite(args, true),
+        Command::Certify { args, key, out } => {
+            let config = args.selection.config.clone();
+            let (code, report, suite) = run_suite_report(args, true)?;
+            if let (Some(key), Some(out)) = (key, out) {
+                let manifest =
+                    harness::bundle::write(&out, &report, &suite, config.as_deref(), &key)?;
+                println!(
+                    "bundle: {} ({} files, verdict {}, signed)",
+                    out.display(),
+                    manifest.files.len() + 2,
+                    manifest.verdict
+                );
+            }
+            Ok(code)
+        }
+        Command::Keygen { out } => {
+            let (key, public) = harness::bundle::keygen(&out)?;
+            println!(
+                "private key: {} (mode 0600; keep it)
+public key: {} (give it to whoever verifies)",
+                key.display(),
+                public.display()
+            );
+            Ok(0)
+        }
+        Command::Verify { bundle, key } => {
+            let suite = Suite::embedded()?;
+            match harness::bundle::verify(&bundle, &key, &suite)? {
+                Ok(m) => {
+                    if m.host.contains("embedded default") {
+                        println!(
+                            "note: this bundle certifies ecmacert's own reference host (the \
+                             embedded default), not a vendor's host"
+                        );
+                    }
+                    println!(
+                        "VERIFIED: {} · run {} · {} · ecmacert {} · {} · profiles {}",
+                        bundle.display(),
+                        m.run_id,
+                        m.host,
+                        m.ecmacert,
+                        m.created,
+                        m.profiles.join(", ")
+                    );
+                    Ok(0)
+                }
+                Err(why) => {
+                    println!("NOT VERIFIED: {}: {why}", bundle.display());
+                    Ok(1)
+                }
+            }
+        }
         #[cfg(feature = "embedded")]
         Command::MockLdap {
             listen,
@@ -379,12 +571,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
+    Ok(run_suite_report(args, certify)?.0)
+}
+
+/// Runs the suite, prints and writes the reports; returns the exit code, the report and the
+/// suite it ran.
+fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports::Report, Suite)> {
     let RunArgs {
         selection,
         dialect,
         junit,
         json,
+        markdown,
+        html,
         concurrency,
+        shard,
         strict,
         expected,
         output_dir,
@@ -403,6 +604,7 @@ fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
         expected,
         certify,
         output_dir,
+        shard,
         ..RunOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -412,14 +614,20 @@ fn run_suite(args: RunArgs, certify: bool) -> anyhow::Result<u8> {
         }
         None => run_embedded(&runtime, &suite, &options)?,
     };
-    print!("{}", reports::terminal::render(&report));
+    emit(&reports::terminal::render(&report));
     if let Some(path) = junit {
         write(&path, &reports::junit::render(&report))?;
     }
     if let Some(path) = json {
         write(&path, &serde_json::to_string_pretty(&report)?)?;
     }
-    Ok(report.exit_code())
+    if let Some(path) = markdown {
+        write(&path, &reports::markdown::render(&report))?;
+    }
+    if let Some(path) = html {
+        write(&path, &reports::html::render(&report))?;
+    }
+    Ok((report.exit_code(), report, suite))
 }
 
 #[cfg(feature = "embedded")]
@@ -455,6 +663,13 @@ fn no_embedded_default() -> anyhow::Error {
     anyhow::anyhow!(
         "--config: this ecmacert was built without the embedded default (feature `embedded`); give a run configuration"
     )
+}
+
+/// Prints `text` on standard output; a closed pipe (`ecmacert … | head`) ends the printing,
+/// not the command, so files still get written and the exit code stays the run's.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

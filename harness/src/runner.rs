@@ -65,6 +65,8 @@ pub struct RunOptions {
     /// embedded default gives each of its concurrent profiles its own range, so that no two
     /// objects of one run share a name even in one directory.
     pub first_scenario: u64,
+    /// `--shard i/n`: only this shard's scenarios of each profile ([`reports::shard`]).
+    pub shard: Option<reports::shard::Shard>,
 }
 
 impl Default for RunOptions {
@@ -80,6 +82,7 @@ impl Default for RunOptions {
             certify: false,
             output_dir: None,
             first_scenario: 1,
+            shard: None,
         }
     }
 }
@@ -244,6 +247,19 @@ pub fn plan(
         .collect()
 }
 
+/// The shard's part of a profile's plan: every scenario when `shard` is `None`.
+pub fn shard_of(planned: Vec<Planned>, shard: Option<reports::shard::Shard>) -> Vec<Planned> {
+    match shard {
+        None => planned,
+        Some(shard) => planned
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| shard.takes(*position))
+            .map(|(_, p)| p)
+            .collect(),
+    }
+}
+
 /// What the configuration lets the run do beyond talking to the host (an import hook).
 pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     let mut caps = BTreeSet::new();
@@ -288,6 +304,11 @@ pub fn certification_preconditions(
     if options.expected.is_some() {
         return Err(RunError::Certify(
             "--expected is not allowed: a certification accepts no known failures".into(),
+        ));
+    }
+    if options.shard.is_some() {
+        return Err(RunError::Certify(
+            "--shard is not allowed: a certification is one whole run".into(),
         ));
     }
     if Dialect::ALL.iter().any(|d| !options.dialects.contains(d)) {
@@ -376,6 +397,10 @@ pub async fn run_with(
         host_log: None,
         notes: Vec::new(),
         dialects_compared: None,
+        schema_version: reports::SCHEMA_VERSION,
+        suite_files: suite.digests.clone(),
+        host_facts: Vec::new(),
+        shard: options.shard,
     };
     // Setup that every scenario needs; if it fails, every scenario that would have run is
     // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
@@ -432,6 +457,7 @@ pub async fn run_with(
         preflight(&resolved.service, suite, &resolved.profiles[0])
             .await
             .map_err(|e| SetupFailure::Preflight(crate::checks::redact(&e, &secrets)))?;
+        report.host_facts = vec![host_facts(&resolved.service).await];
         let sql = resolved
             .profiles
             .iter()
@@ -475,7 +501,10 @@ pub async fn run_with(
         let first_run = report.runs.len();
         let mut states = Vec::new();
         for dialect in &options.dialects {
-            let planned = plan(suite, profile_name, resolved.tags.as_ref(), &extra);
+            let planned = shard_of(
+                plan(suite, profile_name, resolved.tags.as_ref(), &extra),
+                options.shard,
+            );
             let (cases, observed, unread) = match &setup {
                 Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new(), Vec::new()),
                 Ok(probe) => {
@@ -550,7 +579,26 @@ fn redact_report(report: &mut Report, secrets: &[ecma_vocab::Secret]) {
     report.host_log.iter_mut().for_each(r);
     report.notes.iter_mut().for_each(r);
     report.leftovers.iter_mut().for_each(r);
+    if let Some(c) = &mut report.dialects_compared {
+        c.unread.iter_mut().for_each(r);
+    }
+    for facts in &mut report.host_facts {
+        r(&mut facts.scim_base);
+        facts.unanswered.iter_mut().for_each(r);
+        if let Some(doc) = &mut facts.service_provider_config {
+            redact_json(doc, secrets);
+        }
+    }
     for case in report.runs.iter_mut().flat_map(|run| run.cases.iter_mut()) {
+        if let Some(t) = &mut case.target {
+            for state in t.before.iter_mut().chain(t.after.iter_mut()) {
+                state
+                    .values_mut()
+                    .flat_map(|attributes| attributes.values_mut())
+                    .flatten()
+                    .for_each(r);
+            }
+        }
         let Some(d) = &mut case.detail else { continue };
         d.step.iter_mut().for_each(r);
         r(&mut d.message);
@@ -568,6 +616,16 @@ fn redact_report(report: &mut Report, secrets: &[ecma_vocab::Secret]) {
                 r(v);
             }
         }
+    }
+}
+
+/// Every string in `value` with every secret redacted.
+fn redact_json(value: &mut serde_json::Value, secrets: &[ecma_vocab::Secret]) {
+    match value {
+        serde_json::Value::String(s) => *s = crate::checks::redact(s, secrets),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| redact_json(v, secrets)),
+        serde_json::Value::Object(m) => m.values_mut().for_each(|v| redact_json(v, secrets)),
+        _ => {}
     }
 }
 
@@ -619,6 +677,43 @@ pub async fn preflight(
     ))
 }
 
+/// What the host says of itself: `GET /ServiceProviderConfig` and `GET /Schemas` with the
+/// connector's token, for the report ([`reports::HostFacts`]).
+pub async fn host_facts(service: &ProvisioningService) -> reports::HostFacts {
+    let mut facts = reports::HostFacts {
+        scim_base: service.base().to_owned(),
+        ..reports::HostFacts::default()
+    };
+    let spc = service
+        .send(&entra::get_path("/ServiceProviderConfig"), &Auth::Token)
+        .await;
+    match (spc.status, crate::checks::json(&spc)) {
+        (Some(200), Some(doc)) => facts.service_provider_config = Some(doc),
+        _ => facts.unanswered.push(spc.summary()),
+    }
+    let schemas = service.send(&entra::schemas(), &Auth::Token).await;
+    match (schemas.status, crate::checks::json(&schemas)) {
+        (Some(200), Some(doc)) => {
+            let resources = doc["Resources"].as_array().cloned().unwrap_or_default();
+            for schema in resources {
+                let id = schema["id"].as_str().unwrap_or("(no id)").to_owned();
+                let mut names = Vec::new();
+                for a in schema["attributes"].as_array().into_iter().flatten() {
+                    let name = a["name"].as_str().unwrap_or("").to_owned();
+                    for sub in a["subAttributes"].as_array().into_iter().flatten() {
+                        names.push(format!("{name}.{}", sub["name"].as_str().unwrap_or("")));
+                    }
+                    names.push(name);
+                }
+                names.sort();
+                facts.schemas.insert(id, names);
+            }
+        }
+        _ => facts.unanswered.push(schemas.summary()),
+    }
+    facts
+}
+
 fn blocked_cases(planned: &[Planned], reason: &str) -> Vec<Case> {
     planned
         .iter()
@@ -662,6 +757,7 @@ fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms:
         duration_ms,
         detail,
         not_checked: None,
+        target: None,
     }
 }
 
@@ -703,6 +799,8 @@ struct Outcomes {
     /// The state the scenario left its objects in, normalised, when it passed and the run
     /// compares dialects ([`crate::differential`]).
     state: Option<Result<crate::probe::Snapshot, String>>,
+    /// Its objects before and after, for the report.
+    target: Option<reports::TargetEvidence>,
 }
 
 type Key = (String, usize);
@@ -876,7 +974,7 @@ async fn run_cucumber(
                 let restarted =
                     !passed && scenario.tags.iter().any(|t| t == "requires:host-restart");
                 async move {
-                    let (warnings, exchanges, cleanup, state) = match world {
+                    let (warnings, exchanges, cleanup, state, target) = match world {
                         Some(w) => {
                             // What a scenario changed in the target's setup goes back first,
                             // whatever the outcome: later scenarios need the run's target.
@@ -899,11 +997,7 @@ async fn run_cucumber(
                                     }
                                 }
                             }
-                            let state = if passed && compare_dialects {
-                                end_state(w).await
-                            } else {
-                                None
-                            };
+                            let (state, target) = end_state(w, passed && compare_dialects).await;
                             let dns: Vec<String> =
                                 w.scim.users.values().map(|u| u.dn.clone()).collect();
                             (
@@ -911,9 +1005,10 @@ async fn run_cucumber(
                                 std::mem::take(&mut w.evidence.exchanges),
                                 passed.then(|| (w.run.clone(), dns)),
                                 state,
+                                target,
                             )
                         }
-                        None => (Vec::new(), Vec::new(), None, None),
+                        None => (Vec::new(), Vec::new(), None, None, None),
                     };
                     // A passed scenario removes what it made; a failed one leaves it as evidence.
                     if let Some((Some(run), dns)) = cleanup {
@@ -926,6 +1021,7 @@ async fn run_cucumber(
                         o.warnings = warnings;
                         o.exchanges = exchanges;
                         o.state = state;
+                        o.target = target;
                         o.duration_ms = o.started.map_or(0, |s| s.elapsed().as_millis() as u64);
                     });
                 }
@@ -967,34 +1063,68 @@ async fn run_cucumber(
             let outcome = outcome_of(s.level, check_level, &o, options.strict);
             match o.state.take() {
                 Some(Ok(state)) => {
-                    let exchanges = if outcome == Outcome::Passed {
-                        std::mem::take(&mut o.exchanges)
-                    } else {
-                        o.exchanges.clone()
-                    };
+                    let exchanges = o.exchanges.clone();
                     states.insert(s.key(), Observed { state, exchanges });
                 }
                 Some(Err(e)) => unread.push(format!("{}: {e}", s.key())),
                 None => {}
             }
-            let detail = (outcome != Outcome::Passed).then(|| Detail {
+            // Every case that ran keeps its evidence, a passed one too: a pass for the wrong
+            // reason shows in its exchanges and target state.
+            let detail = Some(Detail {
                 step: o.failed_step,
                 message: o.message.unwrap_or_default(),
                 warnings: o.warnings.into_iter().map(|(_, w)| w).collect(),
                 exchanges: o.exchanges,
             });
-            case(s, outcome, detail, o.duration_ms)
+            let mut c = case(s, outcome, detail, o.duration_ms);
+            c.target = o.target;
+            c
         })
         .collect();
     (cases, states, unread)
 }
 
-/// The state a passed scenario left its objects in, normalised for the dialect differential,
-/// or why the probe could not read it (the harness's trouble, not the host's: the report
-/// lists it, the scenario's outcome stays). `None` for a world not bound to a run.
-async fn end_state(w: &mut EcmaWorld) -> Option<Result<crate::probe::Snapshot, String>> {
-    let run = w.run.clone()?;
-    Some(match w.snapshot().await {
+/// The scenario's objects before and after for the report (write-only values blurred), and
+/// when `compare`, the state it left them in normalised for the dialect differential, or why
+/// the probe could not read it (the harness's trouble, not the host's: the report lists it,
+/// the scenario's outcome stays). Nothing for a world not bound to a run.
+async fn end_state(
+    w: &mut EcmaWorld,
+    compare: bool,
+) -> (
+    Option<Result<crate::probe::Snapshot, String>>,
+    Option<reports::TargetEvidence>,
+) {
+    let Some(run) = w.run.clone() else {
+        return (None, None);
+    };
+    let after = w.snapshot().await;
+    let write_only: Vec<String> = run
+        .profile
+        .attributes
+        .values()
+        .filter(|a| a.write_only)
+        .map(|a| a.target.to_ascii_lowercase())
+        .collect();
+    let blur = |mut s: crate::probe::Snapshot| {
+        for attributes in s.values_mut() {
+            for (a, values) in attributes.iter_mut() {
+                if write_only.contains(a) {
+                    *values = vec!["<write-only>".to_owned()];
+                }
+            }
+        }
+        s
+    };
+    let target = reports::TargetEvidence {
+        before: w.target.first_before.take().map(blur),
+        after: after.as_ref().ok().cloned().map(blur),
+    };
+    if !compare {
+        return (None, Some(target));
+    }
+    let state = match after {
         Ok(snapshot) => {
             let naming = Naming {
                 suffix: w.suffix.clone(),
@@ -1013,7 +1143,8 @@ async fn end_state(w: &mut EcmaWorld) -> Option<Result<crate::probe::Snapshot, S
             Ok(crate::differential::normalise(snapshot, &naming, &blur))
         }
         Err(e) => Err(e.message),
-    })
+    };
+    (Some(state), Some(target))
 }
 
 /// A scenario's outcome from its level, the level of the named check that failed (if one

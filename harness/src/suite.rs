@@ -178,6 +178,7 @@ pub enum SuiteError {
 }
 
 /// The loaded suite.
+#[derive(Clone)]
 pub struct Suite {
     /// The features, outlines expanded, paths relative to `features/`.
     pub features: Vec<gherkin::Feature>,
@@ -189,6 +190,22 @@ pub struct Suite {
     pub profiles: BTreeMap<String, Profile>,
     /// SQL setup scripts, by path relative to `features/` (`sql/postgres-table.sql`).
     pub scripts: BTreeMap<String, String>,
+    /// The SHA-256 (lower-case hex) of every file the suite was made from, by path relative
+    /// to `features/`; a vendor's profile by `vendor profile <name>`. The report carries them
+    /// ([`reports::Report::suite_files`]).
+    pub digests: BTreeMap<String, String>,
+    /// The vendor's profiles' files as given, by profile name (a certification bundle carries
+    /// them).
+    pub vendor_profiles: BTreeMap<String, String>,
+}
+
+/// The SHA-256 of `text`, in lower-case hex.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Suite {
@@ -203,6 +220,10 @@ impl Suite {
         let mut profiles = BTreeMap::new();
         let mut features = Vec::new();
         let mut scripts = BTreeMap::new();
+        let digests = files
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), sha256_hex(text)))
+            .collect();
         for (path, text) in files {
             if *path == "requirements.toml" {
                 let c: Catalogue =
@@ -267,6 +288,8 @@ impl Suite {
             requirements,
             profiles,
             scripts,
+            digests,
+            vendor_profiles: BTreeMap::new(),
         })
     }
 
@@ -274,12 +297,22 @@ impl Suite {
     /// the shipped ones are, and returns its name. Errors name the file and the key.
     pub fn add_profile_file(&mut self, path: &Path) -> Result<String, crate::config::ConfigError> {
         use crate::config::ConfigError;
-        let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let profile = Profile::parse(&shown, &text).map_err(|e| ConfigError::Parse {
+        self.add_profile_text(path, &text)
+    }
+
+    /// [`Suite::add_profile_file`] for a profile's text; `path` names it in errors.
+    pub fn add_profile_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+    ) -> Result<String, crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        let shown = path.display().to_string();
+        let profile = Profile::parse(&shown, text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.reason,
         })?;
@@ -305,6 +338,9 @@ impl Suite {
         }
         let name = profile.name.clone();
         self.profiles.insert(name.clone(), profile);
+        self.digests
+            .insert(format!("vendor profile {name}"), sha256_hex(text));
+        self.vendor_profiles.insert(name.clone(), text.to_owned());
         Ok(name)
     }
 

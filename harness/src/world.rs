@@ -188,6 +188,8 @@ pub struct ScimSide {
 pub struct TargetSide {
     /// The target's state (this scenario's objects) just before the last request.
     pub before: Option<Snapshot>,
+    /// The same just before the scenario's first request: the report's "before".
+    pub first_before: Option<Snapshot>,
     /// How many writes to this scenario's objects the host had made before the last request,
     /// by the controlled target's own log (where the target keeps one).
     pub writes_before: Option<usize>,
@@ -419,7 +421,11 @@ impl EcmaWorld {
         large: bool,
     ) -> Result<Exchange, Failure> {
         let run = self.run()?;
-        self.target.before = Some(self.snapshot().await?);
+        let before = self.snapshot().await?;
+        if self.target.first_before.is_none() {
+            self.target.first_before = Some(before.clone());
+        }
+        self.target.before = Some(before);
         self.target.writes_before = run
             .faults
             .as_ref()
@@ -434,6 +440,7 @@ impl EcmaWorld {
         };
         let mut evidence = exchange.clone();
         let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
+        evidence.cut_bodies(reports::BODY_LIMIT);
         self.scim.last = Some(exchange.clone());
         self.evidence.exchanges.push(evidence);
         self.check(leaked)?;

@@ -4,24 +4,60 @@
 //! scenario in it, each with an [`Outcome`] and, when it did not pass, the evidence: the failing
 //! step, the "expected X, got Y" message and the HTTP exchanges (bearer tokens redacted before
 //! they get here). Renderers: [`terminal`] (the summary people read), [`junit`] (one testcase per
-//! scenario × profile × dialect, for CI), and JSON (the model itself, via serde).
+//! scenario × profile × dialect, for CI), [`markdown`] (a summary for a pull-request comment),
+//! [`html`] (one self-contained page with the requirement × profile matrix), JSON (the model
+//! itself, via serde; [`SCHEMA`]), [`diff`] (two runs side by side) and [`shard`] (merging the
+//! shards of a run).
 //!
 //! A report checks itself: every profile × dialect lists the scenarios it [planned to
 //! run](ProfileRun::planned), and a report in which one of them has no result that ran
 //! ([`Report::incomplete`]) does not pass, whatever its cases say — a run cannot pass by
 //! leaving tests out, even through a defect in the runner.
 //!
-//! What it does not do: run anything, or know about SCIM. Later renderers (HTML, Markdown,
-//! run-to-run diff, certification bundle) belong here too.
+//! What it does not do: run anything, or know about SCIM.
 
+pub mod diff;
+pub mod html;
 pub mod junit;
+pub mod markdown;
+pub mod shard;
 pub mod terminal;
+pub mod textdiff;
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The version of the report's JSON shape, in [`Report::schema_version`]; the JSON Schema
+/// `reports/schema/report.schema.json` ([`SCHEMA`]) describes it. 0 is a report written
+/// before versions. A change that a reader of version N cannot read raises it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema (draft 2020-12) of [`Report`] as shipped in `reports/schema/`: generated
+/// from these types by [`schema`] (a test keeps the file equal to it), for readers outside
+/// Rust.
+pub const SCHEMA: &str = include_str!("../schema/report.schema.json");
+
+/// The JSON Schema of [`Report`], generated from the types (schemars).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
+}
+
+/// The largest request or response body an [`Exchange`] keeps, in bytes; longer ones are cut
+/// with a marker that gives the whole length.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Objects in the target as the probe read them: DN (lower case) → attribute (lower case) →
+/// values (sorted). Write-only attributes (passwords) show as `<write-only>`.
+pub type TargetState = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
 /// A whole run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
+    /// The JSON shape's version: [`SCHEMA_VERSION`] for reports this build writes.
+    #[serde(default)]
+    pub schema_version: u32,
     /// ecmacert's version.
     pub suite_version: String,
     /// The run's id; every object the run creates carries it.
@@ -57,11 +93,24 @@ pub struct Report {
     /// over the profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialects_compared: Option<DialectComparison>,
+    /// The suite that ran: the SHA-256 (lower-case hex) of every file of `features/` (the
+    /// feature files, the catalogue `requirements.toml`, the profiles, the SQL scripts), by
+    /// path. Two reports with the same digests ran the same checks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suite_files: BTreeMap<String, String>,
+    /// What the host says of itself, read before the scenarios ran: one entry per connector
+    /// the run reached (the embedded default serves several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_facts: Vec<HostFacts>,
+    /// The part of the run this report holds (`--shard i/n`); `None` for a whole run (a merge
+    /// of every shard is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<shard::Shard>,
 }
 
 /// What the dialect differential compared: scenarios that passed in both dialects of a
 /// profile, the states they left the target in held to be the same.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DialectComparison {
     /// Scenarios compared.
     pub scenarios: usize,
@@ -75,7 +124,7 @@ pub struct DialectComparison {
 }
 
 /// The scenarios of one profile under one dialect.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileRun {
     /// The profile's name.
     pub profile: String,
@@ -90,7 +139,7 @@ pub struct ProfileRun {
 }
 
 /// One scenario's result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Case {
     /// The feature file, relative to `features/`.
     pub feature: String,
@@ -113,6 +162,39 @@ pub struct Case {
     /// (`host.import`, fault injection). Such scenarios are "not checked for this host".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_checked: Option<String>,
+    /// The scenario's objects in the target (named with its suffix) before its first request
+    /// and after its last step, as the probe read them, for a scenario that ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetEvidence>,
+}
+
+/// What the host says of itself, read at the start of the run with the connector's token
+/// (RFC 7644 §4): its `/ServiceProviderConfig` and the attributes of each schema `/Schemas`
+/// lists. Secrets are redacted like every other text of the report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HostFacts {
+    /// The SCIM base URL the facts were read from (a connector's `…/ecma2host_<name>/scim`).
+    pub scim_base: String,
+    /// The `/ServiceProviderConfig` document; `None` when it did not answer 200 with JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_provider_config: Option<serde_json::Value>,
+    /// Schema id → its attributes' names (sub-attributes as `name.sub`), from `/Schemas`.
+    #[serde(default)]
+    pub schemas: BTreeMap<String, Vec<String>>,
+    /// What did not answer as it should (`GET /Schemas → 401`), for the reader.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unanswered: Vec<String>,
+}
+
+/// A scenario's objects in the target, before and after.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetEvidence {
+    /// Before its first request; `None` when it sent none the usual way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<TargetState>,
+    /// After its last step, before the clean-up; `None` when the probe could not read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<TargetState>,
 }
 
 impl Case {
@@ -123,7 +205,9 @@ impl Case {
 }
 
 /// Requirement levels (RFC 2119).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
     /// Optional.
@@ -146,7 +230,7 @@ impl Level {
 }
 
 /// What happened to a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every check held.
@@ -198,8 +282,8 @@ impl Outcome {
     }
 }
 
-/// Why a scenario did not pass.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The evidence of a scenario that ran: its exchanges, and when it did not pass, why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Detail {
     /// The step that failed, as written in the feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,14 +294,15 @@ pub struct Detail {
     /// SHOULD-level checks that did not hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// The exchanges of the scenario, last one last (the one that caused a failure).
+    /// The exchanges of the scenario, last one last (the one that caused a failure); bodies
+    /// over [`BODY_LIMIT`] are cut.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<Exchange>,
 }
 
 /// One HTTP request and its answer, as evidence. The `Authorization` header is redacted before
 /// an exchange is recorded.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Exchange {
     /// `GET`, `POST`, …
     pub method: String,
@@ -246,6 +331,25 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Cuts the request and response bodies to `limit` bytes (at a character boundary), with a
+    /// marker that gives the whole length: what a report keeps of a large body.
+    pub fn cut_bodies(&mut self, limit: usize) {
+        for body in [&mut self.request_body, &mut self.response_body]
+            .into_iter()
+            .flatten()
+        {
+            if body.len() > limit {
+                let mut end = limit;
+                while !body.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let whole = body.len();
+                body.truncate(end);
+                body.push_str(&format!("… (cut: {whole} bytes in all)"));
+            }
+        }
+    }
+
     /// `POST https://…/Users → 201` or `→ no answer: <why>`.
     pub fn summary(&self) -> String {
         match (self.status, &self.error) {
@@ -433,14 +537,20 @@ impl Report {
     }
 
     /// `text` with every name the run made up (`<name>-<run id>-<n>`, `<name>.<run id>-<n>`)
-    /// cut down to `…`, so that the same failure of two scenarios reads the same.
-    fn generic(&self, text: &str) -> String {
-        if self.run_id.is_empty() {
-            return text.to_owned();
+    /// cut down to `…`, so that the same failure of two scenarios reads the same. A merged
+    /// report's run id is its shards' ids joined by `+`; each is taken out.
+    pub fn generic(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for id in self.run_id.split('+').filter(|id| !id.is_empty()) {
+            out = Self::generic_one(id, &out);
         }
+        out
+    }
+
+    fn generic_one(run_id: &str, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
-        while let Some(at) = rest.find(&self.run_id) {
+        while let Some(at) = rest.find(run_id) {
             // Drop the name part before the run id back to a separator.
             let head = &rest[..at];
             let keep = head
@@ -450,7 +560,7 @@ impl Report {
                 });
             out.push_str(&head[..keep]);
             out.push('…');
-            let tail = &rest[at + self.run_id.len()..];
+            let tail = &rest[at + run_id.len()..];
             let digits = tail
                 .strip_prefix('-')
                 .map(|t| 1 + t.chars().take_while(char::is_ascii_digit).count())

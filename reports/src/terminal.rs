@@ -33,6 +33,12 @@ pub fn render(report: &Report) -> String {
             "WARNING: the host was reached over plain HTTP (host.allow_plaintext); Entra speaks only HTTPS"
         );
     }
+    if let Some(shard) = report.shard {
+        let _ = writeln!(
+            out,
+            "shard {shard}: this report holds part of the run; `ecmacert report merge` joins the shards"
+        );
+    }
     if report.strict {
         let _ = writeln!(out, "strict: SHOULD warnings count as failures");
     }

@@ -25,6 +25,20 @@ ensure_slapd() {
   fi
 }
 
+# ensure_chromium: Debian's Chromium, which the HTML report's test renders the page in.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  say "installing chromium (apt-get)…"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "chromium is still missing after apt-get install; the HTML report's test cannot run"
+    return 1
+  fi
+}
+
 # start_slapd DIR PORT ROOTPW: a throwaway slapd for dc=contoso,dc=lab (root DN
 # cn=admin,dc=contoso,dc=lab) with ecmacert's test schema, listening on 127.0.0.1:PORT. Its pid
 # is in DIR/slapd.pid.

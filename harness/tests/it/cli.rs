@@ -27,6 +27,7 @@ async fn run_exits_0_against_the_reference_host_and_writes_junit() {
     let junit = fixture.dir.path().join("out/junit.xml");
     let json = fixture.dir.path().join("out/report.json");
     let config = fixture.config_path.clone();
+    let out = fixture.dir.path().join("out");
     let output = tokio::task::spawn_blocking(move || {
         ecmacert()
             .args(["run", "--config"])
@@ -35,6 +36,10 @@ async fn run_exits_0_against_the_reference_host_and_writes_junit() {
             .arg(&junit)
             .arg("--json")
             .arg(&json)
+            .arg("--markdown")
+            .arg(out.join("summary.md"))
+            .arg("--html")
+            .arg(out.join("report.html"))
             .output()
             .unwrap()
     })
@@ -51,13 +56,40 @@ async fn run_exits_0_against_the_reference_host_and_writes_junit() {
     assert!(testcases >= 40, "{testcases} testcases");
     assert!(!xml.contains("<failure"), "{xml}");
     assert!(xml.contains("openldap-inetorgperson.entra-scim2020"));
-    // No secret reaches a report.
-    let report = std::fs::read_to_string(fixture.dir.path().join("out/report.json")).unwrap();
-    for secret in [crate::support::TOKEN, "secret"] {
-        assert!(
-            !xml.contains(secret) && !report.contains(secret) && !stdout.contains(secret),
-            "{secret} leaked"
-        );
+    // No secret reaches a report: the token, and the directory's password (the probe's and
+    // the host's), in any artefact — a bundle made of this run's report and configuration too.
+    let out = fixture.dir.path().join("out");
+    let report: reports::Report =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let (key, _) = harness::bundle::keygen(&out.join("signer")).unwrap();
+    let suite = harness::suite::Suite::embedded().unwrap();
+    harness::bundle::write(
+        &out.join("bundle.tar"),
+        &report,
+        &suite,
+        Some(&fixture.config_path),
+        &key,
+    )
+    .unwrap();
+    let password = slapd().await.admin_password;
+    let mut artefacts = vec![("stdout".to_owned(), stdout.into_bytes())];
+    for name in [
+        "junit.xml",
+        "report.json",
+        "summary.md",
+        "report.html",
+        "bundle.tar",
+    ] {
+        artefacts.push((name.to_owned(), std::fs::read(out.join(name)).unwrap()));
+    }
+    for (name, bytes) in &artefacts {
+        assert!(!bytes.is_empty(), "{name} is empty");
+        for secret in [crate::support::TOKEN, password, "secret"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} leaked into {name}"
+            );
+        }
     }
 }
 
@@ -299,6 +331,16 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
     );
     let written = std::fs::read(&log).unwrap();
     assert!(written.len() >= 1_048_576, "{} bytes", written.len());
+    // The host's log is an artefact of the run too: neither the token nor the directory's
+    // password reaches it.
+    for secret in [crate::support::TOKEN, slapd.admin_password] {
+        assert!(
+            !written
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "{secret:?} is in the host's log"
+        );
+    }
     // The host was stopped at the end: nothing listens on its port any more.
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
@@ -350,8 +392,61 @@ fn run_without_a_configuration_passes_the_embedded_default() {
     let stdout = exited_0(&output);
     assert!(stdout.contains("embedded default"), "{stdout}");
     assert!(stdout.contains("RESULT: PASS"), "{stdout}");
-    let report: reports::Report =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&json).unwrap();
+    // The report validates against the shipped schema (reports/schema/report.schema.json).
+    let schema: serde_json::Value = serde_json::from_str(reports::SCHEMA).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .take(5)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let report: reports::Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(report.schema_version, reports::SCHEMA_VERSION);
+    assert!(
+        report.suite_files.contains_key("requirements.toml")
+            && report.suite_files.contains_key("lifecycle/create.feature"),
+        "{:?}",
+        report.suite_files.keys().collect::<Vec<_>>()
+    );
+    // What the host says of itself, per connector.
+    assert_eq!(report.host_facts.len(), harness::embedded::profiles().len());
+    for facts in &report.host_facts {
+        assert!(facts.service_provider_config.is_some(), "{facts:?}");
+        assert!(
+            facts
+                .schemas
+                .keys()
+                .any(|id| id.ends_with("extension:ECMA2Host:2.0:User")),
+            "{facts:?}"
+        );
+    }
+    // Passed cases keep their evidence: exchanges and the target before and after.
+    let created = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .find(|c| {
+            c.outcome == reports::Outcome::Passed
+                && c.scenario == "A created user lands in the target with every mapped attribute"
+        })
+        .unwrap();
+    let detail = created.detail.as_ref().unwrap();
+    assert!(
+        detail
+            .exchanges
+            .iter()
+            .any(|x| x.method == "POST" && x.status == Some(201)),
+        "{detail:?}"
+    );
+    let after = created
+        .target
+        .as_ref()
+        .and_then(|t| t.after.as_ref())
+        .unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
     let mut runs: Vec<(String, String)> = report
         .runs
         .iter()
@@ -710,4 +805,308 @@ fn requirements_lists_coverage_and_exits_1_while_a_must_is_unchecked() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown profile \"nope\""));
+}
+
+/// `report diff`: two clean runs of the embedded default show nothing and exit 0; a clean run
+/// against one on a defective host (a selftest mutant) shows the regressions first and exits 1;
+/// a file that is not a report exits 2 naming it. One profile, to stay quick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_diff_shows_regressions_and_nothing_between_two_clean_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let json = dir.path().join(name);
+        let markdown = dir.path().join(format!("{name}.md"));
+        let output = ecmacert()
+            .args(["run", "--profile", "sqlite-table", "--json"])
+            .arg(&json)
+            .arg("--markdown")
+            .arg(&markdown)
+            .output()
+            .unwrap();
+        exited_0(&output);
+        let md = std::fs::read_to_string(&markdown).unwrap();
+        assert!(md.starts_with("## ecmacert: PASS"), "{md}");
+        json
+    };
+    let (one, two) = (run("one.json"), run("two.json"));
+    let diff = |old: &std::path::Path, new: &std::path::Path| {
+        ecmacert()
+            .args(["report", "diff"])
+            .arg(old)
+            .arg(new)
+            .output()
+            .unwrap()
+    };
+    let same = diff(&one, &two);
+    let text = exited_0(&same);
+    assert!(text.contains("no differences"), "{text}");
+
+    // The same profile on a host that ignores PATCHes (a selftest mutant).
+    let mutant = harness::selftest::mutants()
+        .into_iter()
+        .find(|m| m.name == "patch-ignored")
+        .unwrap();
+    let suite = harness::suite::Suite::embedded().unwrap();
+    let options = harness::runner::RunOptions {
+        profiles: vec!["sqlite-table".into()],
+        ..harness::runner::RunOptions::default()
+    };
+    let report = harness::embedded::run_embedded_with(&suite, &options, mutant.apply)
+        .await
+        .unwrap();
+    let defective = dir.path().join("defective.json");
+    std::fs::write(&defective, serde_json::to_string(&report).unwrap()).unwrap();
+    let markdown = dir.path().join("diff.md");
+    let out = ecmacert()
+        .args(["report", "diff"])
+        .arg(&one)
+        .arg(&defective)
+        .arg("--markdown")
+        .arg(&markdown)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    // old, new, the counts, then the regressions first.
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap_or("")
+            .contains(" regressed, 0 fixed"),
+        "{text}"
+    );
+    let first = text.lines().nth(3).unwrap_or("");
+    assert!(first.starts_with("regressed "), "{text}");
+    assert!(
+        text.contains("Named attributes are updated: passed → failed"),
+        "{text}"
+    );
+    assert!(text.ends_with("RESULT: REGRESSED\n"), "{text}");
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(md.contains("## ecmacert report diff: REGRESSED"), "{md}");
+
+    let not_a_report = dir.path().join("one.json.md");
+    let out = diff(&one, &not_a_report);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not an ecmacert report"), "{stderr}");
+}
+
+/// `run --shard i/n` and `report merge`: two shards of one profile's run, merged, give the
+/// same outcome for every case as the whole run; a merge with a shard missing exits 2 and names
+/// it; `certify --shard` is refused.
+#[test]
+fn two_shards_merged_equal_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, shard: Option<&str>| {
+        let json = dir.path().join(name);
+        let mut cmd = ecmacert();
+        cmd.args(["run", "--profile", "sqlite-table", "--json"])
+            .arg(&json);
+        if let Some(s) = shard {
+            cmd.args(["--shard", s]);
+        }
+        let stdout = exited_0(&cmd.output().unwrap());
+        if let Some(s) = shard {
+            assert!(
+                stdout.contains(&format!("shard {s}: this report holds part")),
+                "{stdout}"
+            );
+        }
+        json
+    };
+    let whole = run("whole.json", None);
+    let (a, b) = (run("a.json", Some("1/2")), run("b.json", Some("2/2")));
+    let read = |p: &std::path::Path| -> reports::Report {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (ra, rb) = (read(&a), read(&b));
+    let count = |r: &reports::Report| r.runs.iter().map(|x| x.cases.len()).sum::<usize>();
+    assert!(count(&ra) > 0 && count(&rb) > 0, "both shards hold cases");
+    let merged_path = dir.path().join("merged.json");
+    // In reverse order: the merge does not depend on it.
+    let out = ecmacert()
+        .args(["report", "merge"])
+        .arg(&b)
+        .arg(&a)
+        .arg("--out")
+        .arg(&merged_path)
+        .output()
+        .unwrap();
+    exited_0(&out);
+    let (merged, whole) = (read(&merged_path), read(&whole));
+    assert_eq!(merged.shard, None);
+    assert_eq!(count(&merged), count(&whole));
+    assert_eq!(
+        reports::shard::outcomes(&merged),
+        reports::shard::outcomes(&whole)
+    );
+    for (m, w) in merged.runs.iter().zip(&whole.runs) {
+        assert_eq!(m.planned, w.planned, "{} {}", m.profile, m.dialect);
+        let keys = |r: &reports::ProfileRun| r.cases.iter().map(|c| c.key()).collect::<Vec<_>>();
+        assert_eq!(keys(m), keys(w), "cases in suite order");
+    }
+
+    let out = ecmacert()
+        .args(["report", "merge"])
+        .arg(&a)
+        .arg("--out")
+        .arg(dir.path().join("half.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shard 2/2 missing"), "{stderr}");
+
+    let out = ecmacert()
+        .args(["certify", "--shard", "1/2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--shard is not allowed"), "{stderr}");
+}
+
+/// The certification bundle: keygen, `certify --key --out`, and `verify`, which passes on the
+/// untouched bundle and fails on one changed byte, a wrong key, and a signed bundle whose
+/// report lacks a MUST scenario.
+#[test]
+fn a_certification_bundle_verifies_and_any_tampering_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("keys/signer");
+    let out = ecmacert()
+        .arg("keygen")
+        .arg("--out")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    exited_0(&out);
+    let key = dir.path().join("keys/signer.key");
+    let public = dir.path().join("keys/signer.pub");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is the owner's only");
+    }
+    let again = ecmacert()
+        .arg("keygen")
+        .arg("--out")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2), "keygen does not overwrite");
+
+    let bundle = dir.path().join("cert/bundle.tar");
+    let out = ecmacert()
+        .args(["certify", "--profile", "openldap-inetorgperson", "--key"])
+        .arg(&key)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let stdout = exited_0(&out);
+    assert!(stdout.contains("verdict pass, signed"), "{stdout}");
+    let verify = |bundle: &std::path::Path, key: &std::path::Path| {
+        ecmacert()
+            .arg("verify")
+            .arg(bundle)
+            .arg("--key")
+            .arg(key)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&bundle, &public);
+    let text = exited_0(&ok);
+    assert!(text.contains("\nVERIFIED: "), "{text}");
+    assert!(
+        text.contains("certifies ecmacert's own reference host"),
+        "{text}"
+    );
+
+    let not_verified = |out: std::process::Output, why: &str| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("NOT VERIFIED") && text.contains(why),
+            "{text}"
+        );
+    };
+    // One byte changed: in the report, then in the manifest.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let tamper = |needle: &[u8], name: &str| {
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x01;
+        let path = dir.path().join(name);
+        std::fs::write(&path, changed).unwrap();
+        path
+    };
+    not_verified(
+        verify(
+            &tamper(b"\"outcome\": \"passed\"", "report-changed.tar"),
+            &public,
+        ),
+        "report.json was changed after it was signed",
+    );
+    not_verified(
+        verify(
+            &tamper(b"\"verdict\": \"pass\"", "manifest-changed.tar"),
+            &public,
+        ),
+        "the signature does not match",
+    );
+    // Another signer's key.
+    let other = dir.path().join("other");
+    exited_0(
+        &ecmacert()
+            .arg("keygen")
+            .arg("--out")
+            .arg(&other)
+            .output()
+            .unwrap(),
+    );
+    not_verified(
+        verify(&bundle, &dir.path().join("other.pub")),
+        "the signature does not match",
+    );
+    // A bundle signed with the right key whose report lacks a MUST scenario.
+    let report_text = {
+        let mut archive = tar::Archive::new(std::fs::File::open(&bundle).unwrap());
+        let mut text = String::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_str() == Some("report.json") {
+                use std::io::Read as _;
+                entry.read_to_string(&mut text).unwrap();
+            }
+        }
+        text
+    };
+    let mut report: reports::Report = serde_json::from_str(&report_text).unwrap();
+    let run = &mut report.runs[0];
+    let at = run
+        .cases
+        .iter()
+        .position(|c| c.level == reports::Level::Must && c.outcome == reports::Outcome::Passed)
+        .unwrap();
+    let removed = run.cases.remove(at);
+    run.planned.retain(|k| *k != removed.key());
+    let short = dir.path().join("short.tar");
+    let suite = harness::suite::Suite::embedded().unwrap();
+    harness::bundle::write(&short, &report, &suite, None, &key).unwrap();
+    not_verified(
+        verify(&short, &public),
+        &format!("MUST scenario {} ", removed.key()),
+    );
+    // Not a bundle, not a key: exit 2.
+    let out = verify(&public, &public);
+    assert_eq!(out.status.code(), Some(2));
+    let out = verify(&bundle, &key);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not an Ed25519 public key"), "{stderr}");
 }

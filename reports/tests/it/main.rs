@@ -6,7 +6,10 @@
 
 use std::path::PathBuf;
 
-use reports::{Case, Detail, Exchange, Level, Outcome, ProfileRun, Report, junit, terminal};
+use reports::diff::{Kind, diff};
+use reports::{
+    Case, Detail, Exchange, Level, Outcome, ProfileRun, Report, junit, markdown, terminal,
+};
 
 fn case(scenario: &str, outcome: Outcome, detail: Option<Detail>) -> Case {
     Case {
@@ -19,6 +22,7 @@ fn case(scenario: &str, outcome: Outcome, detail: Option<Detail>) -> Case {
         duration_ms: 12,
         detail,
         not_checked: None,
+        target: None,
     }
 }
 
@@ -100,6 +104,10 @@ fn sample() -> Report {
         host_log: None,
         notes: Vec::new(),
         dialects_compared: None,
+        schema_version: reports::SCHEMA_VERSION,
+        suite_files: [("requirements.toml".to_owned(), "ab12".to_owned())].into(),
+        host_facts: Vec::new(),
+        shard: None,
     }
 }
 
@@ -245,5 +253,235 @@ fn what_a_run_could_not_check_is_listed_with_the_musts_nothing_else_checked() {
         terminal::render(&r).contains(
             "no fault injection: MUST requirements no other scenario checked: ECMA-ERR-006"
         )
+    );
+}
+
+#[test]
+fn markdown_summary_matches_golden() {
+    golden("summary.md", &markdown::render(&sample()));
+}
+
+#[test]
+fn markdown_stays_short_with_thousands_of_failures() {
+    let mut r = sample();
+    let failing = r.runs[0].cases[1].clone();
+    for i in 0..2000 {
+        let mut c = failing.clone();
+        c.scenario = format!("Scenario {i}");
+        c.detail.as_mut().unwrap().message = format!("cause number {i} | with `ticks`");
+        r.runs[1].cases.push(c);
+    }
+    let md = markdown::render(&r);
+    assert!(md.len() <= markdown::SIZE_LIMIT, "{}", md.len());
+    assert!(md.contains("## ecmacert: FAIL"));
+    assert!(md.contains("more cause(s): see the JSON or JUnit report"));
+    assert!(md.contains("`cause number 1 \\| with 'ticks'`"), "{md}");
+}
+
+/// The sample as a second run would make it: another run id, another port, other numbers.
+fn rerun(r: &Report) -> Report {
+    let text = serde_json::to_string(r)
+        .unwrap()
+        .replace("r7k2x", "r9q4m")
+        .replace("8585", "40412");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn two_runs_alike_but_for_their_own_names_have_no_differences() {
+    let old = sample();
+    let d = diff(&old, &rerun(&old));
+    assert_eq!(d.changes, vec![], "{}", d.text());
+    assert!(!d.regressed());
+    assert!(d.text().contains("no differences"));
+    assert!(d.text().ends_with("RESULT: NO REGRESSION\n"));
+}
+
+#[test]
+fn a_regression_comes_first_and_a_case_left_out_is_one() {
+    let old = sample();
+    let mut new = rerun(&old);
+    // Passed → failed, failed → passed, and a case that ran no longer present.
+    new.runs[1].cases[0].outcome = Outcome::Failed;
+    new.runs[1].cases[0].detail = Some(Detail {
+        step: Some("Then the host answers 201".into()),
+        message: "expected 201, got 500".into(),
+        ..Detail::default()
+    });
+    new.runs[0].cases[1].outcome = Outcome::Passed;
+    new.runs[0].cases[1].detail = None;
+    new.runs[0].cases.remove(0);
+    let d = diff(&old, &new);
+    assert!(d.regressed());
+    let kinds: Vec<Kind> = d.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![Kind::Regression, Kind::Regression, Kind::Fix],
+        "{}",
+        d.text()
+    );
+    let text = d.text();
+    assert!(
+        text.contains("regressed      openldap-inetorgperson · entra-scim2020 · lifecycle/create.feature: A created user lands in the target: passed → failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("now: Then the host answers 201: expected 201, got 500"),
+        "{text}"
+    );
+    assert!(text.contains("passed → absent"), "{text}");
+    assert!(d.markdown().contains("## ecmacert report diff: REGRESSED"));
+}
+
+#[test]
+fn the_same_outcome_for_another_reason_is_listed_but_is_no_regression() {
+    let old = sample();
+    let mut new = rerun(&old);
+    new.runs[0].cases[1].detail.as_mut().unwrap().message = "expected 201, got 503".into();
+    let d = diff(&old, &new);
+    assert_eq!(d.changes.len(), 1, "{}", d.text());
+    assert_eq!(d.changes[0].kind, Kind::Reason);
+    assert!(!d.regressed());
+}
+
+/// `reports/schema/report.schema.json`, checked: equal to the schema the types generate, and
+/// every report this crate writes validates against it (one that breaks it does not).
+#[test]
+fn the_shipped_schema_is_the_models_and_reports_validate_against_it() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
+    let generated = serde_json::to_string_pretty(&reports::schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        generated,
+        "reports/schema/report.schema.json is not the model's schema (UPDATE_GOLDEN=1 rewrites it)"
+    );
+    let schema: serde_json::Value = serde_json::from_str(reports::SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut r = sample();
+    r.runs[0].cases[0].target = Some(reports::TargetEvidence {
+        before: Some(Default::default()),
+        after: Some(
+            [(
+                "cn=jdoe-r7k2x-2,dc=x".to_owned(),
+                [("sn".to_owned(), vec!["Doe".to_owned()])].into(),
+            )]
+            .into(),
+        ),
+    });
+    let instance = serde_json::to_value(&r).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(instance["schema_version"], reports::SCHEMA_VERSION);
+    let mut broken = instance.clone();
+    broken["runs"][0]["cases"][0]["outcome"] = "exploded".into();
+    assert!(
+        !validator.is_valid(&broken),
+        "a report with an unknown outcome is refused"
+    );
+}
+
+#[test]
+fn the_html_report_is_self_contained_escaped_and_shows_the_failure() {
+    let mut r = sample();
+    r.runs[0].cases[1].target = Some(reports::TargetEvidence {
+        before: Some(Default::default()),
+        after: Some(
+            [(
+                "cn=jdoe-r7k2x-2,dc=x".to_owned(),
+                [("sn".to_owned(), vec!["<b>Doe</b>".to_owned()])].into(),
+            )]
+            .into(),
+        ),
+    });
+    let html = reports::html::render(&r);
+    assert!(html.contains("<span id=\"verdict\" class=\"v fail\">FAIL</span>"));
+    assert!(
+        html.contains("<p id=\"counts\"><b>2 passed, 1 failed, 1 warned, 1 not applicable</b>"),
+        "{html}"
+    );
+    assert!(html.contains("expected 201, got 500 &lt;Internal &amp; &quot;Server&quot; Error&gt;"));
+    assert!(
+        html.contains("<span class=\"add\">+sn: &lt;b&gt;Doe&lt;/b&gt;</span>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"failed\""),
+        "the matrix shows the failed requirement"
+    );
+    for external in ["src=", "href=", "@import", "url("] {
+        assert!(!html.contains(external), "{external} would fetch");
+    }
+}
+
+#[test]
+fn the_html_report_holds_two_thousand_results() {
+    let mut r = sample();
+    let failing = r.runs[0].cases[1].clone();
+    for i in 0..2000 {
+        let mut c = failing.clone();
+        c.scenario = format!("Scenario {i}");
+        c.line = 100 + i;
+        r.runs[1].cases.push(c);
+    }
+    let html = reports::html::render(&r);
+    assert_eq!(html.matches("<details class=\"case\"").count(), 2005);
+    assert!(html.len() < 8 * 1024 * 1024, "{} bytes", html.len());
+}
+
+#[test]
+fn json_matches_golden() {
+    golden(
+        "report.json",
+        &(serde_json::to_string_pretty(&sample()).unwrap() + "\n"),
+    );
+}
+
+#[test]
+fn the_same_outcome_with_other_evidence_is_listed_with_its_diff() {
+    let old = sample();
+    let state = |run: &str, sn: &str| reports::TargetEvidence {
+        before: None,
+        after: Some(
+            [(
+                format!("cn=jdoe-{run}-2,dc=x"),
+                [("sn".to_owned(), vec![sn.to_owned()])].into(),
+            )]
+            .into(),
+        ),
+    };
+    let mut old = old;
+    old.runs[1].cases[0].target = Some(state("r7k2x", "Doe"));
+    let mut new = rerun(&old);
+    // Another run's names and numbers are no difference; another value is.
+    new.runs[1].cases[0].target = Some(state("r9q4m", "Doe"));
+    assert_eq!(diff(&old, &new).changes, vec![]);
+    new.runs[1].cases[0].target = Some(state("r9q4m", "Dough"));
+    let d = diff(&old, &new);
+    assert_eq!(d.changes.len(), 1, "{}", d.text());
+    assert_eq!(d.changes[0].kind, Kind::Evidence);
+    assert!(
+        d.text().contains("    -sn: Doe\n    +sn: Dough"),
+        "{}",
+        d.text()
+    );
+    assert!(!d.regressed());
+}
+
+#[test]
+fn uuids_and_random_hex_are_normalised_and_nothing_else() {
+    use reports::diff::{hex_runs, uuids};
+    assert_eq!(
+        uuids("id 123e4567-e89b-12d3-a456-426614174000, 123e4567-e89b"),
+        "id {uuid}, 123e4567-e89b"
+    );
+    assert_eq!(
+        hex_runs("x-0123456789abcdef0123 Doe cafe"),
+        "x-{hex} Doe cafe"
     );
 }
