@@ -157,6 +157,9 @@ enum ReportCommand {
         /// Also write the listing as Markdown here.
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
+        /// Also write the listing as a self-contained HTML page here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Render a saved report (`--json`) as the self-contained HTML page `run --html` writes.
     Html {
@@ -209,6 +212,10 @@ struct RunArgs {
     /// Scenarios in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
+    /// No progress bar: one plain line per profile × dialect as it finishes, on standard error
+    /// (what a run that is not on a terminal does anyway).
+    #[arg(long)]
+    no_progress: bool,
     /// Run only shard i of n (1-based, e.g. 2/3): every profile's scenarios are dealt out in
     /// suite order, both dialects of a scenario in the same shard; `ecmacert report merge`
     /// joins the shards' --json reports into the whole run's.
@@ -344,10 +351,19 @@ fn read_report(path: &std::path::Path) -> anyhow::Result<reports::Report> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Report {
-            command: ReportCommand::Diff { old, new, markdown },
+            command:
+                ReportCommand::Diff {
+                    old,
+                    new,
+                    markdown,
+                    html,
+                },
         } => {
             let (old, new) = (read_report(&old)?, read_report(&new)?);
             let diff = reports::diff::diff(&old, &new);
+            if let Some(path) = html {
+                write(&path, &diff.html())?;
+            }
             emit(&diff.text());
             if let Some(path) = markdown {
                 write(&path, &diff.markdown())?;
@@ -585,6 +601,7 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
         markdown,
         html,
         concurrency,
+        no_progress,
         shard,
         strict,
         expected,
@@ -605,6 +622,7 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
         certify,
         output_dir,
         shard,
+        progress: Some(progress_sink(no_progress)),
         ..RunOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -614,6 +632,8 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
         }
         None => run_embedded(&runtime, &suite, &options)?,
     };
+    // The progress bar goes before the summary is printed.
+    drop(options);
     emit(&reports::terminal::render(&report));
     if let Some(path) = junit {
         write(&path, &reports::junit::render(&report))?;
@@ -663,6 +683,61 @@ fn no_embedded_default() -> anyhow::Error {
     anyhow::anyhow!(
         "--config: this ecmacert was built without the embedded default (feature `embedded`); give a run configuration"
     )
+}
+
+/// A progress bar on standard error when it is a terminal (cases done / total, how many did
+/// not pass), plain lines per profile × dialect otherwise or with `--no-progress`.
+fn progress_sink(no_progress: bool) -> runner::ProgressSink {
+    use std::io::IsTerminal as _;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Bar {
+        bar: indicatif::ProgressBar,
+        not_passed: AtomicUsize,
+    }
+    impl runner::Progress for Bar {
+        fn planned(&self, n: usize) {
+            self.bar.inc_length(n as u64);
+        }
+        fn finished(&self, passed: bool) {
+            if !passed {
+                let n = self.not_passed.fetch_add(1, Ordering::Relaxed) + 1;
+                self.bar.set_message(format!("{n} not passed"));
+            }
+            self.bar.inc(1);
+        }
+        fn run_finished(&self, profile: &str, dialect: &str, counts: &str) {
+            self.bar.println(format!("{profile} · {dialect}: {counts}"));
+        }
+    }
+    impl Drop for Bar {
+        fn drop(&mut self) {
+            self.bar.finish_and_clear();
+        }
+    }
+    struct Lines;
+    impl runner::Progress for Lines {
+        fn planned(&self, _: usize) {}
+        fn finished(&self, _: bool) {}
+        fn run_finished(&self, profile: &str, dialect: &str, counts: &str) {
+            eprintln!("{profile} · {dialect}: {counts}");
+        }
+    }
+    if no_progress || !std::io::stderr().is_terminal() {
+        return runner::ProgressSink(Arc::new(Lines));
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:40}] {pos}/{len} cases {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    runner::ProgressSink(Arc::new(Bar {
+        bar,
+        not_passed: AtomicUsize::new(0),
+    }))
 }
 
 /// Prints `text` on standard output; a closed pipe (`ecmacert … | head`) ends the printing,

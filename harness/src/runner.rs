@@ -37,6 +37,29 @@ use crate::steps::{self, StepFailure};
 use crate::suite::{ScenarioMeta, Suite, feature_file};
 use crate::world::{EcmaWorld, RunContext};
 
+/// Where a run tells its progress as it goes: the terminal's progress bar, or plain lines.
+/// Called from the run's tasks; implementations keep it cheap and never block.
+pub trait Progress: Send + Sync {
+    /// `n` more cases will run (profiles × dialects start one after another, or at once on
+    /// the embedded default, so the total grows).
+    fn planned(&self, n: usize);
+    /// A case finished; `passed` when every step of it held.
+    fn finished(&self, passed: bool);
+    /// A profile × dialect finished: `counts` is its counts line (`139 passed, 26 not
+    /// applicable`).
+    fn run_finished(&self, profile: &str, dialect: &str, counts: &str);
+}
+
+/// A shared [`Progress`] in [`RunOptions`].
+#[derive(Clone)]
+pub struct ProgressSink(pub Arc<dyn Progress>);
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
 /// What `ecmacert run` was asked to do.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -67,6 +90,8 @@ pub struct RunOptions {
     pub first_scenario: u64,
     /// `--shard i/n`: only this shard's scenarios of each profile ([`reports::shard`]).
     pub shard: Option<reports::shard::Shard>,
+    /// Where progress goes as the run goes; `None`: nowhere.
+    pub progress: Option<ProgressSink>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +108,7 @@ impl Default for RunOptions {
             output_dir: None,
             first_scenario: 1,
             shard: None,
+            progress: None,
         }
     }
 }
@@ -505,6 +531,9 @@ pub async fn run_with(
                 plan(suite, profile_name, resolved.tags.as_ref(), &extra),
                 options.shard,
             );
+            if let Some(p) = &options.progress {
+                p.0.planned(planned.iter().filter(|(_, skip)| skip.is_none()).count());
+            }
             let (cases, observed, unread) = match &setup {
                 Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new(), Vec::new()),
                 Ok(probe) => {
@@ -543,6 +572,9 @@ pub async fn run_with(
                     .map(|(s, _)| s.key())
                     .collect(),
             });
+            if let (Some(p), Some(run)) = (&options.progress, report.runs.last()) {
+                p.0.run_finished(&run.profile, &run.dialect, &run.counts().line());
+            }
             states.push(observed);
             compared.unread.extend(
                 unread
@@ -949,6 +981,7 @@ async fn run_cucumber(
         // The dialect differential needs every passed scenario's end state; with one dialect
         // there is nothing to compare it with.
         let compare_dialects = options.dialects.len() > 1;
+        let progress = options.progress.clone();
         let runner = runner::Basic::default()
             .steps(steps::collection())
             .max_concurrent_scenarios(Some(concurrency.max(1)))
@@ -963,6 +996,7 @@ async fn run_cucumber(
                 let collector = after_collector.clone();
                 let k = key(feature, scenario);
                 let passed = matches!(finished, event::ScenarioFinished::StepPassed);
+                let progress = progress.clone();
                 // A fault scenario (they run alone, @serial) that failed before its last step
                 // would leave its faults in place for every later scenario: they go here.
                 let faulted = scenario
@@ -1024,6 +1058,9 @@ async fn run_cucumber(
                         o.target = target;
                         o.duration_ms = o.started.map_or(0, |s| s.elapsed().as_millis() as u64);
                     });
+                    if let Some(p) = &progress {
+                        p.0.finished(passed);
+                    }
                 }
                 .boxed_local()
             });

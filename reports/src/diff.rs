@@ -415,6 +415,65 @@ impl RunDiff {
         out
     }
 
+    /// The listing as one self-contained HTML page (no network fetch): the verdict, the counts,
+    /// and a row per change with its reasons and evidence diff.
+    pub fn html(&self) -> String {
+        use crate::html::esc;
+        let mut out = String::new();
+        let verdict = if self.regressed() {
+            ("fail", "REGRESSED")
+        } else {
+            ("pass", "no regression")
+        };
+        let _ = write!(
+            out,
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ecmacert \
+             report diff: {}</title><style>body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em}}\
+             .v{{padding:.1em .5em;border-radius:4px;color:#fff}}.fail{{background:#c62828}}\
+             .pass{{background:#2e7d32}}td,th{{border:1px solid #ccc;padding:2px 6px;\
+             vertical-align:top}}table{{border-collapse:collapse}}.regressed{{background:#ffcdd2}}\
+             .fixed{{background:#c8e6c9}}pre{{margin:0;white-space:pre-wrap}}</style></head><body>\
+             <h1>ecmacert report diff <span id=\"verdict\" class=\"v {}\">{}</span></h1>\
+             <p>old: {}<br>new: {}</p><p id=\"counts\"><b>{}</b></p>",
+            verdict.1,
+            verdict.0,
+            verdict.1,
+            esc(&self.sides.0),
+            esc(&self.sides.1),
+            esc(&self.headline())
+        );
+        if !self.changes.is_empty() {
+            let _ = write!(
+                out,
+                "<table><tr><th>change</th><th>case</th><th>old</th><th>new</th><th>why</th></tr>"
+            );
+            for c in &self.changes {
+                let why = [
+                    c.reasons.0.as_str(),
+                    c.reasons.1.as_str(),
+                    c.evidence.as_str(),
+                ]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| esc(s))
+                .collect::<Vec<_>>()
+                .join("\n");
+                let _ = write!(
+                    out,
+                    "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{why}</pre></td></tr>",
+                    c.kind.name().split(' ').next().unwrap_or(""),
+                    esc(c.kind.name()),
+                    esc(&c.case),
+                    esc(outcome_name(c.old)),
+                    esc(outcome_name(c.new)),
+                );
+            }
+            let _ = write!(out, "</table>");
+        }
+        let _ = writeln!(out, "</body></html>");
+        out
+    }
+
     /// The Markdown listing, for a pull-request or change-ticket comment (bounded like
     /// [`crate::markdown`]).
     pub fn markdown(&self) -> String {

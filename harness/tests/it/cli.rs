@@ -392,6 +392,16 @@ fn run_without_a_configuration_passes_the_embedded_default() {
     let stdout = exited_0(&output);
     assert!(stdout.contains("embedded default"), "{stdout}");
     assert!(stdout.contains("RESULT: PASS"), "{stdout}");
+    // Not on a terminal: no progress bar, a plain line per profile × dialect as it finishes.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for profile in harness::embedded::profiles() {
+        for dialect in ["entra-default", "entra-scim2020"] {
+            assert!(
+                stderr.contains(&format!("{profile} · {dialect}: ")),
+                "{profile} · {dialect} not in {stderr}"
+            );
+        }
+    }
     let text = std::fs::read_to_string(&json).unwrap();
     // The report validates against the shipped schema (reports/schema/report.schema.json).
     let schema: serde_json::Value = serde_json::from_str(reports::SCHEMA).unwrap();
@@ -857,12 +867,15 @@ async fn report_diff_shows_regressions_and_nothing_between_two_clean_runs() {
     let defective = dir.path().join("defective.json");
     std::fs::write(&defective, serde_json::to_string(&report).unwrap()).unwrap();
     let markdown = dir.path().join("diff.md");
+    let html = dir.path().join("diff.html");
     let out = ecmacert()
         .args(["report", "diff"])
         .arg(&one)
         .arg(&defective)
         .arg("--markdown")
         .arg(&markdown)
+        .arg("--html")
+        .arg(&html)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -884,6 +897,13 @@ async fn report_diff_shows_regressions_and_nothing_between_two_clean_runs() {
     assert!(text.ends_with("RESULT: REGRESSED\n"), "{text}");
     let md = std::fs::read_to_string(&markdown).unwrap();
     assert!(md.contains("## ecmacert report diff: REGRESSED"), "{md}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(r#"<span id="verdict" class="v fail">REGRESSED</span>"#));
+    assert!(
+        page.contains(r#"<tr class="regressed"><td>regressed</td>"#),
+        "{page}"
+    );
+    assert!(!page.contains("src=") && !page.contains("href="));
 
     let not_a_report = dir.path().join("one.json.md");
     let out = diff(&one, &not_a_report);
