@@ -6,10 +6,11 @@
 //! never what they mean. Every scenario's own steps check what it sent and what the target
 //! holds for the attributes it names; a host can still do something else besides in one
 //! dialect only (touch an attribute nobody named, add an object class, leave a second object
-//! named after the scenario's user). So the runner keeps, for every scenario that passed (or
-//! only warned), the state the scenario's objects were left in — every object in the
-//! container whose naming value ends with the scenario's suffix, read by the probe before the
-//! clean-up — and once both dialects of a profile have run, compares them. A difference fails
+//! named after the scenario's user). So the runner keeps, for every scenario whose steps all
+//! held (passed, or warned only by a SHOULD/MAY check), the state its objects were left in —
+//! every object in the container whose naming value ends with the scenario's suffix, read by
+//! the probe before the clean-up — and once both dialects of a profile have run, compares
+//! them. A difference fails
 //! the scenario in both dialects, with the differences. Objects written elsewhere, or under
 //! names without the suffix, are not seen here.
 //!
