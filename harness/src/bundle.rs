@@ -31,7 +31,7 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::capability::Capability;
-use crate::suite::Suite;
+use crate::suite::{Suite, sha256_hex};
 
 /// The bundle format's version, in [`Manifest::bundle_version`].
 pub const BUNDLE_VERSION: u32 = 1;
@@ -86,11 +86,6 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-fn sha256_bytes(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex(&sha2::Sha256::digest(bytes))
 }
 
 /// Writes a new key pair: `PREFIX.key` (PKCS#8, hex, mode 0600) and `PREFIX.pub` (hex).
@@ -228,7 +223,7 @@ pub fn write(
         host_facts: report.host_facts.clone(),
         files: files
             .iter()
-            .map(|(name, bytes)| (name.clone(), sha256_bytes(bytes)))
+            .map(|(name, bytes)| (name.clone(), sha256_hex(bytes)))
             .collect(),
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| err(e.to_string()))?;
@@ -366,7 +361,7 @@ fn check(files: &BTreeMap<String, Vec<u8>>, public: &[u8], suite: &Suite) -> Ver
         let bytes = files
             .get(name)
             .ok_or_else(|| format!("{name} is listed in the manifest and missing"))?;
-        if sha256_bytes(bytes) != *digest {
+        if sha256_hex(bytes) != *digest {
             return Err(format!(
                 "{name} was changed after it was signed (SHA-256 differs)"
             ));

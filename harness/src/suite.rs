@@ -199,10 +199,10 @@ pub struct Suite {
     pub vendor_profiles: BTreeMap<String, String>,
 }
 
-/// The SHA-256 of `text`, in lower-case hex.
-pub fn sha256_hex(text: &str) -> String {
+/// The SHA-256 of `bytes` (a file's text or contents), in lower-case hex.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(text.as_bytes())
+    sha2::Sha256::digest(bytes.as_ref())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
