@@ -483,3 +483,193 @@ fn check(files: &BTreeMap<String, Vec<u8>>, public: &[u8], suite: &Suite) -> Ver
     }
     Ok(manifest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A vendor's profile: the shipped inetOrgPerson one under another name, as a connector
+    /// author would start theirs.
+    fn vendor_text() -> String {
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../features/profiles/openldap-inetorgperson.toml"),
+        )
+        .unwrap();
+        let text = shipped.replace(
+            "name = \"openldap-inetorgperson\"",
+            "name = \"acme-directory\"",
+        );
+        assert_ne!(text, shipped);
+        text
+    }
+
+    /// A certification report of `profile` in which every scenario the plan runs passed. The
+    /// outcomes are made up (a configured certification needs fault injection in front of a
+    /// real directory, issue 13's proxy); what is tested is the bundle: that the profile it
+    /// carries joins the verifying suite, and what happens when it is changed or missing.
+    fn certified(suite: &Suite, profile: &str) -> reports::Report {
+        let provided: std::collections::BTreeSet<Capability> = Capability::ALL
+            .into_iter()
+            .filter(|c| c.is_run_provided())
+            .collect();
+        let runs = scim_proto::Dialect::ALL
+            .into_iter()
+            .map(|dialect| {
+                let cases: Vec<reports::Case> =
+                    crate::runner::plan(suite, profile, None, &provided)
+                        .into_iter()
+                        .map(|(s, skip)| reports::Case {
+                            feature: s.feature.clone(),
+                            scenario: s.name.clone(),
+                            line: s.line,
+                            level: s.level,
+                            requirements: s.requirements.clone(),
+                            tags: s.tags.clone(),
+                            outcome: match skip {
+                                Some(_) => reports::Outcome::NotApplicable,
+                                None => reports::Outcome::Passed,
+                            },
+                            duration_ms: 1,
+                            detail: None,
+                            not_checked: None,
+                            target: None,
+                        })
+                        .collect();
+                reports::ProfileRun {
+                    profile: profile.into(),
+                    dialect: dialect.name().into(),
+                    planned: cases
+                        .iter()
+                        .filter(|c| c.outcome.ran())
+                        .map(reports::Case::key)
+                        .collect(),
+                    cases,
+                }
+            })
+            .collect();
+        reports::Report {
+            schema_version: reports::SCHEMA_VERSION,
+            suite_version: env!("CARGO_PKG_VERSION").into(),
+            run_id: "r-vendor".into(),
+            host: "https://host.example:8585/ecma2host_acme/scim".into(),
+            duration_ms: 1,
+            runs,
+            leftovers: Vec::new(),
+            strict: false,
+            certification: true,
+            plaintext: false,
+            expected_failures: None,
+            host_log: None,
+            notes: Vec::new(),
+            dialects_compared: None,
+            suite_files: suite.digests.clone(),
+            host_facts: Vec::new(),
+            shard: None,
+        }
+    }
+
+    /// Rewrites `bundle` with `change` applied to its files, re-signed with `key` (as a
+    /// dishonest signer holding the key could), so that only the content checks can catch it.
+    fn resigned(
+        bundle: &Path,
+        key: &Path,
+        change: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
+    ) -> PathBuf {
+        let mut files = read_bundle(bundle).unwrap();
+        change(&mut files);
+        let mut manifest: Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
+        manifest.files = files
+            .iter()
+            .filter(|(n, _)| *n != "manifest.json" && *n != "manifest.sig")
+            .map(|(n, b)| (n.clone(), sha256_hex(b)))
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+        let signature = load_pair(key).unwrap().sign(&bytes);
+        files.insert("manifest.json".into(), bytes);
+        files.insert(
+            "manifest.sig".into(),
+            format!("{}\n", hex(signature.as_ref())).into_bytes(),
+        );
+        let out = bundle.with_extension("changed.tar");
+        let mut tar = tar::Builder::new(std::fs::File::create(&out).unwrap());
+        for (name, bytes) in &files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, bytes.as_slice())
+                .unwrap();
+        }
+        tar.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_bundle_carries_the_vendor_profile_it_was_certified_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, public) = keygen(&dir.path().join("signer")).unwrap();
+        let mut certifying = Suite::embedded().unwrap();
+        certifying
+            .add_profile_text(Path::new("acme-directory.toml"), &vendor_text())
+            .unwrap();
+        let report = certified(&certifying, "acme-directory");
+        assert!(report.passed(), "{}", report.counts().line());
+        let bundle = dir.path().join("acme.tar");
+        write(&bundle, &report, &certifying, None, &key).unwrap();
+        assert!(
+            read_bundle(&bundle)
+                .unwrap()
+                .contains_key("profile-acme-directory.toml")
+        );
+
+        // Verified by a suite that has never seen the vendor's profile: the bundle's copy
+        // joins it, and every MUST scenario of that profile is found passed.
+        let verifying = Suite::embedded().unwrap();
+        assert!(!verifying.profiles.contains_key("acme-directory"));
+        let manifest = verify(&bundle, &public, &verifying).unwrap().unwrap();
+        assert_eq!(manifest.profiles, ["acme-directory"]);
+
+        // The profile changed after the run (one more capability would plan other scenarios)
+        // and the bundle re-signed: its digest no longer matches the one the run recorded.
+        let changed = resigned(&bundle, &key, |files| {
+            let text = String::from_utf8(files["profile-acme-directory.toml"].clone()).unwrap();
+            let text = text.replace(
+                "description = \"",
+                "description = \"changed after the run: ",
+            );
+            files.insert("profile-acme-directory.toml".into(), text.into_bytes());
+        });
+        let why = verify(&changed, &public, &verifying).unwrap().unwrap_err();
+        assert!(why.contains("ran another suite"), "{why}");
+        assert!(why.contains("vendor profile acme-directory"), "{why}");
+
+        // The profile left out (and the manifest re-signed without it): the verifying suite
+        // does not know the profile the report names.
+        let missing = resigned(&bundle, &key, |files| {
+            files.remove("profile-acme-directory.toml");
+        });
+        let why = verify(&missing, &public, &verifying).unwrap().unwrap_err();
+        assert_eq!(why, "profile acme-directory is not in this suite");
+
+        // A MUST scenario of the vendor's profile missing from the report.
+        let mut short = report.clone();
+        let at = short.runs[1]
+            .cases
+            .iter()
+            .position(|c| c.level == reports::Level::Must && c.outcome == reports::Outcome::Passed)
+            .unwrap();
+        let removed = short.runs[1].cases.remove(at);
+        short.runs[1].planned.retain(|k| *k != removed.key());
+        let short_bundle = dir.path().join("short.tar");
+        write(&short_bundle, &short, &certifying, None, &key).unwrap();
+        let why = verify(&short_bundle, &public, &verifying)
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            why.contains(&format!("MUST scenario {} ", removed.key()))
+                && why.contains("acme-directory · entra-scim2020"),
+            "{why}"
+        );
+    }
+}

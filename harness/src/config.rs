@@ -395,4 +395,74 @@ impl Config {
     pub fn plaintext(&self) -> bool {
         self.scim_base().to_ascii_lowercase().starts_with("http://")
     }
+
+    /// What a report shows of this configuration for a run of `profiles`
+    /// ([`reports::RunConfiguration`]): secrets by their source only, URLs without passwords,
+    /// `host.command` by its program only.
+    pub fn summary(&self, profiles: &[String]) -> reports::RunConfiguration {
+        let file = |p: &Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        let source = |s: &SecretSource| match s {
+            SecretSource::Env(name) => format!("env {name}"),
+            SecretSource::File(path) => format!("file {}", path.display()),
+            SecretSource::Inline(_) => "given in code".to_owned(),
+        };
+        let args = |n: usize| match n {
+            1 => "1 argument".to_owned(),
+            n => format!("{n} arguments"),
+        };
+        let command = |c: &[String]| {
+            let program = c.first().map_or("", String::as_str);
+            format!("{program} ({})", args(c.len().saturating_sub(1)))
+        };
+        let hook = |h: &ImportHook| match h {
+            ImportHook::Command { command: c } => format!("command {}", command(c)),
+            ImportHook::Http { method, path } => format!("{method} {path}"),
+            ImportHook::Wait { wait_seconds } => format!("autosync, waits {wait_seconds} s"),
+        };
+        let trust = |ca: &Option<PathBuf>| match ca {
+            Some(ca) => format!("certificate checked against {}", file(ca)),
+            None => "system roots".to_owned(),
+        };
+        let transport = if self.plaintext() {
+            "http (host.allow_plaintext)".to_owned()
+        } else {
+            format!("https, {}", trust(&self.host.ca_certificate))
+        };
+        let t = &self.target;
+        let target_transport = if t.url.to_ascii_lowercase().starts_with("ldaps://") {
+            format!("ldaps, {}", trust(&t.ca_certificate))
+        } else if t.starttls {
+            format!("StartTLS, {}", trust(&t.ca_certificate))
+        } else {
+            "none".to_owned()
+        };
+        reports::RunConfiguration {
+            profiles: profiles.to_vec(),
+            transport,
+            token: source(&self.host.token),
+            host_command: self.host.command.as_deref().map(command),
+            import: self.host.import.as_ref().map(hook),
+            restart: self.host.restart.as_ref().map(hook),
+            other_connector: self.host.other_connector.clone(),
+            request_timeout_seconds: self.host.request_timeout_seconds,
+            ready_timeout_seconds: self.host.ready_timeout_seconds,
+            target: reports::TargetConfiguration {
+                kind: t.kind.clone(),
+                url: ecma_vocab::sql::redact_url(&t.url),
+                transport: target_transport,
+                bind_dn: t.bind_dn.clone(),
+                password: t.bind_password.as_ref().map_or("none".to_owned(), source),
+                base_dn: t.base_dn.clone(),
+                container: t.container.clone(),
+                table: t.table.clone(),
+                anchor: t.anchor.clone(),
+                generated_attributes: t.generated_attributes.clone(),
+            },
+        }
+    }
 }

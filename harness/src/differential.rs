@@ -472,6 +472,7 @@ mod tests {
             line: 7,
             level: reports::Level::Must,
             requirements: vec!["ECMA-UPDATE-001".into()],
+            tags: vec!["must".into(), "req:ECMA-UPDATE-001".into()],
             outcome,
             duration_ms: 1,
             detail: None,

@@ -19,6 +19,7 @@ pub mod bundle;
 pub mod capability;
 pub mod checks;
 pub mod config;
+pub mod corpus;
 pub mod coverage;
 pub mod differential;
 #[cfg(feature = "embedded")]

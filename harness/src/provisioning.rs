@@ -455,6 +455,12 @@ impl ProvisioningService {
         })
     }
 
+    /// The connector's token, for a request the corpus writes by hand (`{token}`); the
+    /// evidence redacts it like every secret.
+    pub fn token_text(&self) -> &str {
+        self.token.expose()
+    }
+
     /// The connector's name in the base URL (`…/ecma2host_{connector}/scim`), if it has one.
     pub fn connector_name(&self) -> Option<&str> {
         let (_, rest) = self.base.split_once("/ecma2host_")?;
@@ -558,6 +564,34 @@ impl ProvisioningService {
 /// before it sends the body anyway, as RFC 9110 §10.1.1 lets a client do.
 const CONTINUE_WAIT: Duration = Duration::from_secs(1);
 
+/// How much of a [`RawRequest`]'s body the evidence keeps, in bytes.
+pub const EVIDENCE_RAW_BODY: usize = 2048;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut_at(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A request no correct client sends, for [`ProvisioningService::send_raw`]: the method, the
+/// target after the SCIM base's path (`/Users/..%2FSchemas`, sent as is: not normalised, not
+/// encoded), headers in order (duplicates kept; `Host`, `Content-Length` and `Connection` are
+/// the sender's), and the body's bytes (any, invalid UTF-8 included).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawRequest {
+    /// Any token: `GET`, `PATCH`, `FROBNICATE`.
+    pub method: String,
+    /// Appended to the SCIM base's path.
+    pub target: String,
+    /// `(name, value)` pairs.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// How much of an oversized request body the evidence keeps.
 const EVIDENCE_REQUEST_HEAD: usize = 512;
 
@@ -611,9 +645,16 @@ impl ProvisioningService {
             Auth::None => None,
         };
         let started = Instant::now();
+        let mut headers = vec![
+            ("Content-Type".to_owned(), MEDIA_TYPE.to_owned()),
+            ("Expect".to_owned(), "100-continue".to_owned()),
+        ];
+        if let Some(t) = &token {
+            headers.push(("Authorization".to_owned(), format!("Bearer {t}")));
+        }
         let answer = tokio::time::timeout(
             self.timeout,
-            self.exchange_by_hand(&url, request.method, token.as_deref(), &body),
+            self.exchange_by_hand(&url, None, request.method, &headers, &body),
         )
         .await;
         match answer {
@@ -632,6 +673,89 @@ impl ProvisioningService {
         }
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         exchange
+    }
+
+    /// Sends `request` byte for byte (ECMA-ROBUST-018's corpus): its method, target and
+    /// headers as given, whatever they are, on a fresh HTTP/1.1 connection with the run's TLS
+    /// trust, giving up after the request timeout. The connector's bearer token is added as
+    /// `Authorization` unless the request carries that header itself. The evidence shows the
+    /// body as text (invalid UTF-8 replaced), cut at [`EVIDENCE_RAW_BODY`] bytes, and every
+    /// `Authorization` value redacted. Never fails: no answer is evidence too.
+    pub async fn send_raw(&self, request: &RawRequest) -> Exchange {
+        let url = format!("{}{}", self.base, request.target);
+        let raw_target = format!("{}{}", self.base_path(), request.target);
+        let mut headers = request.headers.clone();
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push((
+                "Authorization".to_owned(),
+                format!("Bearer {}", self.token.expose()),
+            ));
+        }
+        let shown = &request.body[..request.body.len().min(EVIDENCE_RAW_BODY)];
+        let mut exchange = Exchange {
+            method: request.method.clone(),
+            url: url.clone(),
+            request_headers: headers
+                .iter()
+                .map(|(n, v)| {
+                    let v = if n.eq_ignore_ascii_case("authorization") {
+                        "<redacted>".to_owned()
+                    } else if v.len() > 200 {
+                        format!("{}… ({} bytes in all)", cut_at(v, 200), v.len())
+                    } else {
+                        v.clone()
+                    };
+                    (n.to_ascii_lowercase(), v)
+                })
+                .collect(),
+            request_body: (!request.body.is_empty()).then(|| {
+                let text = String::from_utf8_lossy(shown).into_owned();
+                if shown.len() < request.body.len() {
+                    format!("{text}… ({} bytes in all)", request.body.len())
+                } else {
+                    text
+                }
+            }),
+            ..Exchange::default()
+        };
+        let started = Instant::now();
+        let answer = tokio::time::timeout(
+            self.timeout,
+            self.exchange_by_hand(
+                &url,
+                Some(&raw_target),
+                &request.method,
+                &headers,
+                &request.body,
+            ),
+        )
+        .await;
+        match answer {
+            Ok(Ok((status, headers, text))) => {
+                exchange.status = Some(status);
+                exchange.response_headers = headers;
+                exchange.response_body = (!text.is_empty()).then_some(text);
+            }
+            Ok(Err(e)) => exchange.error = Some(e),
+            Err(_) => {
+                exchange.error = Some(format!(
+                    "no answer within {} s (host.request_timeout_seconds)",
+                    self.timeout.as_secs()
+                ))
+            }
+        }
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        exchange
+    }
+
+    /// The SCIM base URL's path (`/ecma2host_openldap/scim`), without a trailing slash.
+    fn base_path(&self) -> String {
+        url::Url::parse(&self.base)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default()
     }
 
     /// The TLS client configuration of [`send_large`](Self::send_large): the CA of the run, or
@@ -659,12 +783,16 @@ impl ProvisioningService {
     }
 
     /// One HTTP/1.1 exchange on a fresh connection: the status, the headers and the body text
-    /// (up to the evidence limit) of the final answer.
+    /// (up to the evidence limit) of the final answer. The request line's target is `url`'s
+    /// path and query, or `raw_target` as is when given; `headers` follow `Host`,
+    /// `Content-Length` and `Connection: close`, in order. With `Expect: 100-continue` among
+    /// them, the body waits for the interim answer (or [`CONTINUE_WAIT`]).
     async fn exchange_by_hand(
         &self,
         url: &str,
+        raw_target: Option<&str>,
         method: &str,
-        token: Option<&str>,
+        headers: &[(String, String)],
         body: &[u8],
     ) -> Result<(u16, Vec<(String, String)>, String), String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
@@ -687,11 +815,17 @@ impl ProvisioningService {
             Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or_default()),
             None => parsed.host_str().unwrap_or_default().to_owned(),
         };
-        let mut target = parsed.path().to_owned();
-        if let Some(q) = parsed.query() {
-            target.push('?');
-            target.push_str(q);
-        }
+        let target = match raw_target {
+            Some(raw) => raw.to_owned(),
+            None => {
+                let mut target = parsed.path().to_owned();
+                if let Some(q) = parsed.query() {
+                    target.push('?');
+                    target.push_str(q);
+                }
+                target
+            }
+        };
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
@@ -708,15 +842,17 @@ impl ProvisioningService {
         };
         let (mut reader, mut writer) = tokio::io::split(stream);
         let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: {MEDIA_TYPE}\r\n\
-             Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n",
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
             host_header,
             body.len()
         );
-        if let Some(t) = token {
-            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
+        let expect_continue = headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue")
+        });
         use tokio::io::AsyncWriteExt as _;
         writer
             .write_all(head.as_bytes())
@@ -731,10 +867,12 @@ impl ProvisioningService {
         let (continued_tx, continued) = tokio::sync::oneshot::channel::<()>();
         let read = read_answer(&mut reader, continued_tx);
         tokio::pin!(read);
-        tokio::select! {
-            _ = continued => {}
-            _ = tokio::time::sleep(CONTINUE_WAIT) => {}
-            answer = &mut read => return answer,
+        if expect_continue {
+            tokio::select! {
+                _ = continued => {}
+                _ = tokio::time::sleep(CONTINUE_WAIT) => {}
+                answer = &mut read => return answer,
+            }
         }
         let write = async {
             for chunk in body.chunks(64 * 1024) {

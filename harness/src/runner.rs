@@ -425,7 +425,11 @@ pub async fn run_with(
         dialects_compared: None,
         schema_version: reports::SCHEMA_VERSION,
         suite_files: suite.digests.clone(),
-        host_facts: Vec::new(),
+        host_facts: vec![reports::HostFacts {
+            scim_base: resolved.service.base().to_owned(),
+            configuration: Some(config.summary(&resolved.profiles)),
+            ..reports::HostFacts::default()
+        }],
         shard: options.shard,
     };
     // Setup that every scenario needs; if it fails, every scenario that would have run is
@@ -483,7 +487,12 @@ pub async fn run_with(
         preflight(&resolved.service, suite, &resolved.profiles[0])
             .await
             .map_err(|e| SetupFailure::Preflight(crate::checks::redact(&e, &secrets)))?;
-        report.host_facts = vec![host_facts(&resolved.service).await];
+        let facts = host_facts(&resolved.service).await;
+        let configuration = report.host_facts.pop().and_then(|f| f.configuration);
+        report.host_facts = vec![reports::HostFacts {
+            configuration,
+            ..facts
+        }];
         let sql = resolved
             .profiles
             .iter()
@@ -518,6 +527,7 @@ pub async fn run_with(
     };
     let levels = Arc::new(suite.levels());
     let scripts = Arc::new(suite.scripts.clone());
+    let corpora = Arc::new(suite.corpora.clone());
     let scenarios = Arc::new(AtomicU64::new(options.first_scenario));
     let numbers = Arc::new(AtomicU64::new(
         20_000 + u64::from(std::process::id() % 1000) * 100,
@@ -558,6 +568,7 @@ pub async fn run_with(
                         levels: levels.clone(),
                         faults: faults.clone(),
                         scripts: scripts.clone(),
+                        corpora: corpora.clone(),
                     });
                     run_cucumber(suite, &planned, ctx, options).await
                 }
@@ -619,6 +630,34 @@ fn redact_report(report: &mut Report, secrets: &[ecma_vocab::Secret]) {
         facts.unanswered.iter_mut().for_each(r);
         if let Some(doc) = &mut facts.service_provider_config {
             redact_json(doc, secrets);
+        }
+        facts.schemas = std::mem::take(&mut facts.schemas)
+            .into_iter()
+            .map(|(mut id, mut names)| {
+                r(&mut id);
+                names.iter_mut().for_each(r);
+                (id, names)
+            })
+            .collect();
+        if let Some(c) = &mut facts.configuration {
+            // Nothing here comes from the host, and secrets appear by source only; redacted
+            // all the same, in case a path or a variable name is itself a secret's value.
+            for s in [
+                &mut c.transport,
+                &mut c.token,
+                &mut c.target.url,
+                &mut c.target.password,
+            ] {
+                r(s);
+            }
+            for s in c
+                .host_command
+                .iter_mut()
+                .chain(&mut c.import)
+                .chain(&mut c.restart)
+            {
+                r(s);
+            }
         }
     }
     for case in report.runs.iter_mut().flat_map(|run| run.cases.iter_mut()) {
@@ -785,6 +824,7 @@ fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms:
         line: s.line,
         level: s.level,
         requirements: s.requirements.clone(),
+        tags: s.tags.clone(),
         outcome,
         duration_ms,
         detail,
@@ -1426,18 +1466,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 138),
-        ("mariadb-procedures", 129),
-        ("mariadb-table", 127),
-        ("mariadb-types", 126),
-        ("openldap-disable-flag", 139),
-        ("openldap-flows", 128),
-        ("openldap-inetorgperson", 139),
-        ("openldap-posix", 139),
-        ("postgres-procedures", 129),
-        ("postgres-table", 127),
-        ("postgres-types", 126),
-        ("sqlite-flows", 117),
-        ("sqlite-table", 127),
+        ("adlds-user", 145),
+        ("mariadb-procedures", 135),
+        ("mariadb-table", 133),
+        ("mariadb-types", 132),
+        ("openldap-disable-flag", 146),
+        ("openldap-flows", 135),
+        ("openldap-inetorgperson", 146),
+        ("openldap-posix", 146),
+        ("postgres-procedures", 135),
+        ("postgres-table", 133),
+        ("postgres-types", 132),
+        ("sqlite-flows", 123),
+        ("sqlite-table", 133),
     ];
 }

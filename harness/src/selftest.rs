@@ -1233,6 +1233,58 @@ async fn bad_body_is_500(request: Request<Body>, next: Next) -> Response {
     response
 }
 
+async fn first_authorization_wins(mut request: Request<Body>, next: Next) -> Response {
+    let first = request.headers().get(header::AUTHORIZATION).cloned();
+    if let Some(first) = first {
+        request.headers_mut().insert(header::AUTHORIZATION, first);
+    }
+    next.run(request).await
+}
+
+/// Decodes `%2F`, `%5C` and `%2E` in the path and resolves the dot segments that makes, as a
+/// host that decodes before it routes does: `/Users/..%2FSchemas` becomes `/Schemas`.
+async fn encoded_slashes_decoded(mut request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let lower = path.to_ascii_lowercase();
+    if !["%2f", "%5c", "%2e"].iter().any(|e| lower.contains(e)) {
+        return next.run(request).await;
+    }
+    let mut decoded = String::new();
+    let mut rest = path.as_str();
+    while let Some(at) = rest.find('%') {
+        decoded.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).unwrap_or(&rest[at..]);
+        match escape.to_ascii_lowercase().as_str() {
+            "%2f" | "%5c" => decoded.push('/'),
+            "%2e" => decoded.push('.'),
+            _ => decoded.push_str(escape),
+        }
+        rest = &rest[at + escape.len()..];
+    }
+    decoded.push_str(rest);
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            ".." => {
+                segments.pop();
+            }
+            "." => {}
+            s => segments.push(s),
+        }
+    }
+    let mut target = segments.join("/");
+    if !target.starts_with('/') {
+        target.insert(0, '/');
+    }
+    if let Some(q) = request.uri().query() {
+        target = format!("{target}?{q}");
+    }
+    if let Ok(uri) = target.parse() {
+        *request.uri_mut() = uri;
+    }
+    next.run(request).await
+}
+
 async fn refused_patch_is_204(request: Request<Body>, next: Next) -> Response {
     let patch = request.method() == Method::PATCH;
     let response = next.run(request).await;
@@ -2271,6 +2323,16 @@ fn every_mutant() -> Vec<Mutant> {
             "one-create-at-a-time",
             "answers 503 to a create while another is in flight",
             one_create_at_a_time
+        ),
+        mutant!(
+            "first-authorization-wins",
+            "of two Authorization headers, reads the first and ignores the other",
+            first_authorization_wins
+        ),
+        mutant!(
+            "encoded-slashes-decoded",
+            "decodes %2F, %5C and %2E in the path before routing, so `..%2F` climbs out of /Users",
+            encoded_slashes_decoded
         ),
         mutant!(
             "wedged-after-bad-body",

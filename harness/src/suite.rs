@@ -163,6 +163,14 @@ pub enum SuiteError {
     /// A profile does not parse.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A bad-input corpus file does not parse.
+    #[error("{file}: {reason}")]
+    Corpus {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A scenario breaks the tagging rules.
     #[error("{file}:{line} {scenario:?}: {reason}")]
     Tags {
@@ -197,6 +205,9 @@ pub struct Suite {
     /// The vendor's profiles' files as given, by profile name (a certification bundle carries
     /// them).
     pub vendor_profiles: BTreeMap<String, String>,
+    /// The bad-input corpus (ECMA-ROBUST-018), by class file stem (`json`), from
+    /// `robustness/corpus/*.toml`.
+    pub corpora: BTreeMap<String, crate::corpus::Corpus>,
 }
 
 /// The SHA-256 of `bytes` (a file's text or contents), in lower-case hex.
@@ -220,6 +231,7 @@ impl Suite {
         let mut profiles = BTreeMap::new();
         let mut features = Vec::new();
         let mut scripts = BTreeMap::new();
+        let mut corpora = BTreeMap::new();
         let digests = files
             .iter()
             .map(|(path, text)| ((*path).to_owned(), sha256_hex(text)))
@@ -233,6 +245,14 @@ impl Suite {
                     .into_iter()
                     .map(|r| (r.id.clone(), r))
                     .collect();
+            } else if let Some(name) = crate::corpus::name_of(path) {
+                let corpus = crate::corpus::Corpus::parse(name, text).map_err(|reason| {
+                    SuiteError::Corpus {
+                        file: (*path).to_owned(),
+                        reason,
+                    }
+                })?;
+                corpora.insert(name.to_owned(), corpus);
             } else if path.starts_with("profiles/") && path.ends_with(".toml") {
                 let p = Profile::parse(path, text)?;
                 profiles.insert(p.name.clone(), p);
@@ -290,6 +310,7 @@ impl Suite {
             scripts,
             digests,
             vendor_profiles: BTreeMap::new(),
+            corpora,
         })
     }
 
@@ -540,7 +561,7 @@ mod tests {
             "{} scenarios",
             suite.scenarios.len()
         );
-        assert_eq!(suite.requirements.len(), 160);
+        assert_eq!(suite.requirements.len(), 161);
         assert!(suite.profiles.contains_key("openldap-inetorgperson"));
         assert!(suite.profiles.contains_key("openldap-posix"));
     }

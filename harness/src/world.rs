@@ -104,6 +104,8 @@ pub struct RunContext {
     pub faults: Option<Arc<dyn crate::faults::ControlledTarget>>,
     /// The suite's SQL scripts (`features/sql/`), by path relative to `features/`.
     pub scripts: Arc<std::collections::BTreeMap<String, String>>,
+    /// The suite's bad-input corpus (ECMA-ROBUST-018), by class.
+    pub corpora: Arc<std::collections::BTreeMap<String, crate::corpus::Corpus>>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -157,6 +159,21 @@ pub struct EcmaWorld {
     pub target: TargetSide,
     /// What is kept for the report.
     pub evidence: Evidence,
+    /// What the last bad-input corpus sent (ECMA-ROBUST-018), for the step that judges it.
+    pub corpus: Option<CorpusResult>,
+}
+
+/// What sending one class of the bad-input corpus showed.
+#[derive(Debug, Default, Clone)]
+pub struct CorpusResult {
+    /// The class, as the corpus names it.
+    pub class: String,
+    /// Cases sent.
+    pub sent: usize,
+    /// Cases the profile has nothing for (a typed attribute it does not create), not sent.
+    pub not_sent: usize,
+    /// One line per case answered wrongly: `#, name, request: why`.
+    pub wrong: Vec<String>,
 }
 
 /// What the provisioning service sent and got back.

@@ -1,8 +1,10 @@
 //! The HTML report (`--html FILE`): one self-contained file — inline style and script, no
-//! network fetch — that a certifier opens first. It shows the verdict and counts, a
-//! requirement × profile matrix coloured by outcome, filters by outcome, profile, dialect and
-//! requirement or level, and per case the failing step, the message, the warnings, the
-//! exchanges and the diff of the scenario's objects in the target before and after.
+//! network fetch — that a certifier opens first. It shows the verdict and counts, the host's
+//! facts and the run's configuration (folded), a requirement × profile matrix coloured by
+//! outcome, filters by outcome, profile, dialect and tag (Gherkin tags, requirement IDs and
+//! level; kept in the address's fragment), and per case the failing step, the message, the
+//! warnings, the exchanges and the diff of the scenario's objects in the target before and
+//! after.
 //!
 //! Cases are static `<details>` elements (collapsed), so the page stays usable with thousands
 //! of results; the script only hides and shows them. Every text from the run is escaped; bodies
@@ -78,14 +80,24 @@ details.case{border:1px solid #ddd;margin:2px 0;padding:2px 6px}details.case>sum
 #filters{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ccc}\
 #filters label{margin-right:.8em}";
 
-const SCRIPT: &str = "function apply(){var o=[].slice.call(document.querySelectorAll('#filters input[data-o]'))\
-.filter(function(c){return c.checked}).map(function(c){return c.dataset.o});\
-var p=document.getElementById('fp').value,d=document.getElementById('fd').value,\
-t=document.getElementById('ft').value.trim().toLowerCase(),n=0;\
+/// The filters: outcome boxes, profile and dialect lists, and a text box matched against each
+/// case's level, requirements and tags. They are read from the address's fragment on load and
+/// written back to it (`report.html#outcome=failed,blocked&profile=…&dialect=…&tag=ldap`), so
+/// a filtered view can be passed on as a link.
+const SCRIPT: &str = "function el(i){return document.getElementById(i)}\
+function boxes(){return [].slice.call(document.querySelectorAll('#filters input[data-o]'))}\
+function apply(){var o=boxes().filter(function(c){return c.checked}).map(function(c){return c.dataset.o});\
+var p=el('fp').value,d=el('fd').value,t=el('ft').value.trim().toLowerCase(),n=0;\
 document.querySelectorAll('details.case').forEach(function(e){var ok=o.indexOf(e.dataset.outcome)>=0&&\
 (!p||e.dataset.profile===p)&&(!d||e.dataset.dialect===d)&&(!t||e.dataset.tags.indexOf(t)>=0);\
-e.style.display=ok?'':'none';if(ok)n++});document.getElementById('shown').textContent=n}\
-document.querySelectorAll('#filters input,#filters select').forEach(function(e){e.addEventListener('input',apply)});apply();";
+e.style.display=ok?'':'none';if(ok)n++});el('shown').textContent=n;\
+var h='outcome='+o.join(',')+(p?'&profile='+encodeURIComponent(p):'')+(d?'&dialect='+encodeURIComponent(d):'')\
++(t?'&tag='+encodeURIComponent(t):'');try{history.replaceState(null,'','#'+h)}catch(x){}}\
+function load(){var h={};location.hash.slice(1).split('&').forEach(function(kv){var i=kv.indexOf('=');\
+if(i>0)h[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1))});\
+if(h.outcome!==undefined){var w=h.outcome.split(',');boxes().forEach(function(c){c.checked=w.indexOf(c.dataset.o)>=0})}\
+if(h.profile)el('fp').value=h.profile;if(h.dialect)el('fd').value=h.dialect;if(h.tag)el('ft').value=h.tag}\
+document.querySelectorAll('#filters input,#filters select').forEach(function(e){e.addEventListener('input',apply)});load();apply();";
 
 /// Renders the page (see the module doc).
 pub fn render(report: &Report) -> String {
@@ -125,11 +137,87 @@ pub fn render(report: &Report) -> String {
         }
         let _ = write!(out, "</ul>");
     }
+    host(&mut out, report);
     matrix(&mut out, report);
     causes(&mut out, report);
     cases(&mut out, report);
     let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
+}
+
+/// What the host said of itself and how the run reached it, folded: one block per connector.
+fn host(out: &mut String, report: &Report) {
+    if report.host_facts.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<details id=\"host\"><summary>Host facts and configuration</summary>"
+    );
+    for f in &report.host_facts {
+        let _ = write!(out, "<h3><code>{}</code></h3><ul>", esc(&f.scim_base));
+        if let Some(c) = &f.configuration {
+            let mut line = |k: &str, v: &str| {
+                let _ = write!(out, "<li>{k}: {}</li>", esc(v));
+            };
+            line("profiles", &c.profiles.join(", "));
+            line("transport", &c.transport);
+            line("token", &c.token);
+            if let Some(v) = &c.host_command {
+                line("started with", v);
+            }
+            if let Some(v) = &c.import {
+                line("import", v);
+            }
+            if let Some(v) = &c.restart {
+                line("restart", v);
+            }
+            if let Some(v) = &c.other_connector {
+                line("other connector", v);
+            }
+            let t = &c.target;
+            line(
+                "target",
+                &format!(
+                    "{} {} ({}), password {}{}",
+                    t.kind,
+                    t.url,
+                    t.transport,
+                    t.password,
+                    [
+                        ("bind", &t.bind_dn),
+                        ("partition", &t.base_dn),
+                        ("container", &t.container)
+                    ]
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!(", {k} {v}"))
+                    .collect::<String>()
+                ),
+            );
+        }
+        for u in &f.unanswered {
+            let _ = write!(out, "<li>did not answer: {}</li>", esc(u));
+        }
+        let _ = write!(out, "</ul>");
+        if let Some(spc) = &f.service_provider_config {
+            let text = serde_json::to_string_pretty(spc).unwrap_or_default();
+            let _ = write!(
+                out,
+                "<p>/ServiceProviderConfig</p><pre>{}</pre>",
+                esc(&cut(&text))
+            );
+        }
+        for (id, names) in &f.schemas {
+            let _ = write!(
+                out,
+                "<p>schema <code>{}</code>: {}</p>",
+                esc(id),
+                esc(&names.join(", "))
+            );
+        }
+    }
+    let _ = write!(out, "</details>");
 }
 
 /// The requirement × profile matrix: each cell the worst outcome of the requirement's cases
@@ -255,7 +343,7 @@ fn cases(out: &mut String, report: &Report) {
     select(out, "fd", "every dialect", &dialects);
     let _ = write!(
         out,
-        "<input id=\"ft\" placeholder=\"requirement or level (ECMA-UPDATE, must)\"> \
+        "<input id=\"ft\" placeholder=\"tag, requirement or level (ldap, ECMA-UPDATE, must)\"> \
          <span><span id=\"shown\">0</span> shown</span></div>"
     );
     for run in &report.runs {
@@ -267,9 +355,10 @@ fn cases(out: &mut String, report: &Report) {
 
 fn case_html(out: &mut String, profile: &str, dialect: &str, case: &Case) {
     let tags = format!(
-        "{} {}",
+        "{} {} {}",
         case.level.name().to_lowercase(),
-        case.requirements.join(" ").to_lowercase()
+        case.requirements.join(" ").to_lowercase(),
+        case.tags.join(" ").to_lowercase()
     );
     let _ = write!(
         out,

@@ -151,6 +151,11 @@ pub struct Case {
     pub level: Level,
     /// The requirement IDs it checks.
     pub requirements: Vec<String>,
+    /// Its Gherkin tags without `@`, the feature's included (`must`, `ldap`,
+    /// `requires:import-hook`, `req:ECMA-CREATE-001`), as the HTML report filters by them.
+    /// (Added in schema version 1; reports written before it lack the field.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// What happened.
     pub outcome: Outcome,
     /// How long it took.
@@ -184,6 +189,77 @@ pub struct HostFacts {
     /// What did not answer as it should (`GET /Schemas → 401`), for the reader.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unanswered: Vec<String>,
+    /// How the run reached this connector and its target, from the run's configuration;
+    /// present even when the host did not answer. (Added in schema version 1; reports written
+    /// before it lack the field.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<RunConfiguration>,
+}
+
+/// The run's configuration as a report shows it: how the host and its target were reached,
+/// with every secret named by its source only (`env HOST_TOKEN`, `file secrets/token`) and
+/// any password cut from a URL (`postgres://ecma:***@…`). A hostile peer cannot put a secret
+/// here: nothing in it comes from the host.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunConfiguration {
+    /// The profiles the run applied to this connector.
+    pub profiles: Vec<String>,
+    /// `https, certificate checked against host.ca_certificate (host.pem)`, `https, system
+    /// roots`, or `http (host.allow_plaintext)`.
+    pub transport: String,
+    /// Where the connector's token came from: `env NAME`, `file PATH` or `given in code`.
+    pub token: String,
+    /// The program the run started the host with (`host.command`'s first word and how many
+    /// arguments followed; the arguments themselves are left out, as they may hold secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_command: Option<String>,
+    /// `host.import`: `command import.sh (1 argument)`, `POST /cache/import`, or
+    /// `autosync, waits 330 s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
+    /// `host.restart`, in the same words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// `host.other_connector` (ECMA-AUTH-004).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_connector: Option<String>,
+    /// `host.request_timeout_seconds`: how long one request may take, in seconds.
+    pub request_timeout_seconds: u64,
+    /// `host.ready_timeout_seconds`: how long a started or restarted host may take to answer.
+    pub ready_timeout_seconds: u64,
+    /// `[target]`: how the probe read the target.
+    pub target: TargetConfiguration,
+}
+
+/// `[target]` of [`RunConfiguration`]: how the probe reached the host's target directly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetConfiguration {
+    /// `ldap` or `sql`.
+    pub kind: String,
+    /// The URL, without a password (`ldaps://dc1:636`, `postgres://ecma@db/hr`).
+    pub url: String,
+    /// `ldaps`, `StartTLS`, or `none`, and whose certificates were trusted.
+    pub transport: String,
+    /// LDAP: the probe's bind DN (empty for SQL).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bind_dn: String,
+    /// Where the probe's password came from (`env NAME`, `file PATH`), or `none`.
+    pub password: String,
+    /// LDAP: the host's partition.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub base_dn: String,
+    /// LDAP: where the scenarios' users were created.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub container: String,
+    /// SQL: `target.table`, when given (otherwise the profile's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// SQL: `target.anchor`, when given (otherwise the profile's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// `target.generated_attributes`, left out of the dialect differential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated_attributes: Vec<String>,
 }
 
 /// A scenario's objects in the target, before and after.

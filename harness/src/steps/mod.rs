@@ -1,5 +1,6 @@
 //! Step definitions, one file per concept: what the provisioning service does
-//! ([`provisioning`]), what the host answers ([`host`]), what the target holds ([`target`]).
+//! ([`provisioning`]), what the host answers ([`host`]), what the target holds ([`target`]),
+//! and the bad-input corpus, which does all three per case ([`corpus`]).
 //!
 //! Steps are registered by hand rather than through cucumber's attribute macros: the macros
 //! collect steps with `inventory` at link time, which a library crate cannot rely on. Each step
@@ -7,6 +8,7 @@
 //! cucumber calls, which reports an `Err` the way cucumber expects a failed step: by unwinding
 //! with the message as payload. The runner silences that unwind's default panic message.
 
+pub mod corpus;
 pub mod host;
 pub mod provisioning;
 pub mod target;
@@ -86,10 +88,12 @@ pub fn definitions() -> Vec<(gherkin::StepType, &'static str, Step<EcmaWorld>)> 
     let when = provisioning::WHEN
         .iter()
         .chain(target::WHEN)
+        .chain(corpus::WHEN)
         .map(|(p, f)| (When, *p, *f));
     let then = host::THEN
         .iter()
         .chain(target::THEN)
+        .chain(corpus::THEN)
         .map(|(p, f)| (Then, *p, *f));
     given.chain(when).chain(then).collect()
 }

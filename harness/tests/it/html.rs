@@ -94,6 +94,40 @@ async fn the_html_report_renders_in_chromium_with_the_verdict_counts_and_a_faili
         .unwrap_or_else(|| panic!("no failed 'Named attributes are updated' case in the DOM"));
     assert!(case.contains("target, before → after"), "{case}");
     assert!(case.contains(r#"<span class="add">+"#), "{case}");
+    // The host's facts and how the run reached it.
+    let facts = &report.host_facts[0];
+    assert!(facts.configuration.is_some() && facts.service_provider_config.is_some());
+    assert!(
+        dom.contains(r#"<details id="host">"#)
+            && dom.contains(&facts.scim_base)
+            && dom.contains("token: given in code")
+            && dom.contains("/ServiceProviderConfig"),
+        "the host facts"
+    );
+
+    // Filters from the address: passed cases tagged @requires:fault-injection, counted by the
+    // script as the report counts them.
+    let tagged = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.cases)
+        .filter(|c| {
+            c.outcome == reports::Outcome::Passed
+                && c.tags.iter().any(|t| t == "requires:fault-injection")
+        })
+        .count();
+    assert!(tagged > 0);
+    let out = chromium(&[
+        user_data.clone(),
+        "--dump-dom".into(),
+        format!("{url}#outcome=passed&tag=requires%3Afault-injection"),
+    ])
+    .await;
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(&format!(r#"<span id="shown">{tagged}</span>"#)),
+        "the script's count of passed cases tagged requires:fault-injection ({tagged})"
+    );
 
     let shot = dir.join("report.png");
     let out = chromium(&[

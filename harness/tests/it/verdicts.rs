@@ -402,10 +402,13 @@ fn ignore_unexposed(app: Router) -> Router {
                 let bare = name.rsplit(':').next().unwrap_or(name);
                 bare == "active" || EXPOSED.contains(&bare)
             };
-            if let Some(ops) = patch["Operations"].as_array_mut() {
-                ops.retain(|op| op["path"].as_str().is_none_or(known));
+            if let Some(ops) = patch.get_mut("Operations").and_then(Value::as_array_mut) {
+                // A path that does not parse is not an attribute to ignore: it stays, and the
+                // host refuses it.
+                let simple = |p: &str| !p.is_empty() && !p.contains(['[', ' ', '"']);
+                ops.retain(|op| op["path"].as_str().is_none_or(|p| known(p) || !simple(p)));
                 for op in ops.iter_mut().filter(|op| op.get("path").is_none()) {
-                    if let Some(values) = op["value"].as_object_mut() {
+                    if let Some(values) = op.get_mut("value").and_then(Value::as_object_mut) {
                         values.retain(|k, _| known(k));
                     }
                 }

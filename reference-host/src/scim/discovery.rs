@@ -2,7 +2,7 @@
 //! schema: the ECMA2Host extension schema lists exactly the selected attributes, with their
 //! single- or multi-valued flag and type (ECMA-DISC-002, -005).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim_proto::schema::{
@@ -149,7 +149,7 @@ pub(super) async fn schemas(State(ctx): State<Ctx>, Base(base): Base) -> Respons
 
 pub(super) async fn schema(
     State(ctx): State<Ctx>,
-    Path(id): Path<String>,
+    super::Id(id): super::Id,
     Base(base): Base,
 ) -> Response {
     match all_schemas(&ctx, &base)
@@ -168,7 +168,7 @@ pub(super) async fn resource_types(Base(base): Base) -> Response {
     )
 }
 
-pub(super) async fn resource_type(Path(id): Path<String>, Base(base): Base) -> Response {
+pub(super) async fn resource_type(super::Id(id): super::Id, Base(base): Base) -> Response {
     if id == "User" {
         scim_json(StatusCode::OK, &user_type(&base))
     } else {

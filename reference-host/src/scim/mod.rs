@@ -33,6 +33,25 @@ pub struct Ctx {
     max_body_bytes: usize,
 }
 
+/// The id in a resource's path (`/Users/{id}`, `/Schemas/{id}`), percent-decoded. An id that
+/// does not decode to UTF-8 (`/Users/%FF`) names nothing: 404 with a SCIM Error, where axum's
+/// own `Path` would answer 400 in plain text (ECMA-ERR-001).
+pub(super) struct Id(pub(super) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Id(id)),
+            Err(e) => Err(ScimError::not_found(format!(
+                "no resource has this id: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
 /// The connector's base URL as the client addressed it, for `Location` and `meta.location`: the
 /// authority from the request line (HTTP/2 sends `:authority`, not `Host`) or the `Host` header.
 struct Base(String);
@@ -197,6 +216,23 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 /// Checks `Authorization: Bearer <token>` against the connector's secret token.
 async fn authenticate(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+    // Authorization is not a list field (RFC 9110 §11.6.2): two of them are refused, whichever
+    // is right, as picking one would let a wrong credential through or a right one past a
+    // proxy that checked the other.
+    if request
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .count()
+        > 1
+    {
+        return ScimError::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            "the request has more than one Authorization header".to_owned(),
+        )
+        .into_response();
+    }
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -378,7 +414,7 @@ async fn create_user(
 
 async fn get_user(
     State(ctx): State<Ctx>,
-    Path(id): Path<String>,
+    Id(id): Id,
     OriginalUri(uri): OriginalUri,
     Base(base): Base,
 ) -> Response {
@@ -395,7 +431,7 @@ async fn get_user(
 
 async fn patch_user(
     State(ctx): State<Ctx>,
-    Path(id): Path<String>,
+    Id(id): Id,
     Base(base): Base,
     body: Result<ScimBody<PatchRequest>, ScimError>,
 ) -> Response {
@@ -417,7 +453,7 @@ async fn patch_user(
     }
 }
 
-async fn delete_user(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+async fn delete_user(State(ctx): State<Ctx>, Id(id): Id) -> Response {
     let service = ctx.service.clone();
     let wait = ctx.service.connector().write_wait();
     let deleted = settle(wait, tokio::spawn(async move { service.delete(&id).await })).await;

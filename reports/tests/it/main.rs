@@ -18,6 +18,11 @@ fn case(scenario: &str, outcome: Outcome, detail: Option<Detail>) -> Case {
         line: 7,
         level: Level::Must,
         requirements: vec!["ECMA-CREATE-001".into(), "ECMA-CREATE-003".into()],
+        tags: vec![
+            "must".into(),
+            "req:ECMA-CREATE-001".into(),
+            "req:ECMA-CREATE-003".into(),
+        ],
         outcome,
         duration_ms: 12,
         detail,
@@ -106,7 +111,41 @@ fn sample() -> Report {
         dialects_compared: None,
         schema_version: reports::SCHEMA_VERSION,
         suite_files: [("requirements.toml".to_owned(), "ab12".to_owned())].into(),
-        host_facts: Vec::new(),
+        host_facts: vec![reports::HostFacts {
+            scim_base: "https://localhost:8585/ecma2host_openldap/scim".into(),
+            service_provider_config: Some(serde_json::json!({"patch": {"supported": true}})),
+            schemas: [(
+                "urn:ietf:params:scim:schemas:core:2.0:User".to_owned(),
+                vec![
+                    "emails".to_owned(),
+                    "emails.value".to_owned(),
+                    "userName".to_owned(),
+                ],
+            )]
+            .into(),
+            unanswered: vec!["GET /ResourceTypes → 404".into()],
+            configuration: Some(reports::RunConfiguration {
+                profiles: vec!["openldap-inetorgperson".into()],
+                transport: "https, certificate checked against ecma-host.crt".into(),
+                token: "env ECMA_HOST_TOKEN".into(),
+                host_command: Some("target/release/ecma-host (2 arguments)".into()),
+                import: Some("POST /cache/import".into()),
+                restart: None,
+                other_connector: None,
+                request_timeout_seconds: 60,
+                ready_timeout_seconds: 60,
+                target: reports::TargetConfiguration {
+                    kind: "ldap".into(),
+                    url: "ldap://127.0.0.1:3890".into(),
+                    transport: "none".into(),
+                    bind_dn: "cn=admin,dc=contoso,dc=lab".into(),
+                    password: "env LDAP_BIND_PASSWORD".into(),
+                    base_dn: "dc=contoso,dc=lab".into(),
+                    container: "ou=ecmacert,dc=contoso,dc=lab".into(),
+                    ..reports::TargetConfiguration::default()
+                },
+            }),
+        }],
         shard: None,
     }
 }
