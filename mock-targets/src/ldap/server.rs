@@ -843,6 +843,13 @@ impl MockLdap {
         })
     }
 
+    /// A new anonymous session on this server's directory, driven without a socket: each
+    /// [`Session::handle`] is one request, as a connection would deliver it (the property
+    /// tests feed it decoded and made-up requests).
+    pub fn session(&self) -> Session {
+        Session::new(self.shared.clone(), false)
+    }
+
     /// `ldap://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("ldap://{}", self.addr)

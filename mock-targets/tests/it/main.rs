@@ -11,3 +11,4 @@ mod slapd;
 
 mod behaviour;
 mod differential;
+mod fuzz;

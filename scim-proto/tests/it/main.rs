@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod filters;
+mod fuzz;
 mod patches;
 mod resources;
 
