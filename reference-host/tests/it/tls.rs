@@ -51,6 +51,56 @@ fn client(ca: &Path, tls12_only: bool) -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends a ClientHello that offers only `version` (`[3, 1]` TLS 1.0, `[3, 2]` TLS 1.1, `[3, 3]`
+/// TLS 1.2; RFC 5246 §7.4.1.2, no supported_versions extension), and returns the first bytes
+/// the server answers (empty when it closed at once).
+async fn legacy_client_hello(port: u16, version: [u8; 2]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut hello = Vec::new();
+    hello.extend(version);
+    hello.extend([7u8; 32]); // random
+    hello.push(0); // no session id
+    // ECDHE with GCM (which TLS 1.2 servers take) and the CBC suites of TLS 1.0/1.1.
+    let suites: [u16; 6] = [0xc02b, 0xc02f, 0xc013, 0xc014, 0x002f, 0x0035];
+    hello.extend(((suites.len() * 2) as u16).to_be_bytes());
+    for s in suites {
+        hello.extend(s.to_be_bytes());
+    }
+    hello.extend([1, 0]); // compression: null
+    // supported_groups (x25519, P-256), ec_point_formats (uncompressed), and
+    // signature_algorithms (ECDSA P-256, RSA-PSS, RSA PKCS#1, with SHA-256).
+    let extensions: [(u16, Vec<u8>); 3] = [
+        (0x000a, vec![0, 4, 0x00, 0x1d, 0x00, 0x17]),
+        (0x000b, vec![1, 0]),
+        (0x000d, vec![0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01]),
+    ];
+    let mut block = Vec::new();
+    for (kind, data) in extensions {
+        block.extend(kind.to_be_bytes());
+        block.extend((data.len() as u16).to_be_bytes());
+        block.extend(data);
+    }
+    hello.extend((block.len() as u16).to_be_bytes());
+    hello.extend(block);
+    let mut handshake = vec![1u8]; // client_hello
+    handshake.extend(&(hello.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(hello);
+    let mut record = vec![0x16, version[0], version[1]];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(&record).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    answer.truncate(n);
+    answer
+}
+
 #[tokio::test]
 async fn the_host_serves_https_with_its_generated_certificate() {
     let slapd = slapd().await;
@@ -110,6 +160,21 @@ async fn the_host_serves_https_with_its_generated_certificate() {
     assert_eq!(
         client(&crt, false).get(&url).send().await.unwrap().status(),
         401
+    );
+    // A client that offers only TLS 1.0 or 1.1 gets the alert protocol_version (70), never a
+    // ServerHello: refused for its version, not for its ciphers (that would be 40).
+    for (version, name) in [([3u8, 1u8], "TLS 1.0"), ([3, 2], "TLS 1.1")] {
+        let answer = legacy_client_hello(port, version).await;
+        assert!(
+            answer.first() == Some(&0x15) && answer.get(6) == Some(&70),
+            "{name}: expected the alert protocol_version, got {answer:02x?}"
+        );
+    }
+    // The same hello offering TLS 1.2 gets a ServerHello: only the version was refused.
+    let answer = legacy_client_hello(port, [3, 3]).await;
+    assert!(
+        answer.first() == Some(&0x16) && answer.get(5) == Some(&2),
+        "TLS 1.2: expected a ServerHello, got {answer:02x?}"
     );
     // A client that does not trust the certificate gets no answer.
     let other = tempfile::tempdir().unwrap();
