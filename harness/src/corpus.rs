@@ -33,8 +33,8 @@
 //! `{id}` the bystander's id as is and `{id_path}` percent-encoded; `{new}` a name for a user
 //! no case may leave behind (it ends with the scenario's suffix, so the probe sees it);
 //! `{new_dn}` that user's DN; `{container}` the run's container; `{attr}` the filter path of
-//! the profile's matching attribute, `{value}` the bystander's value of it, `{head}` its first
-//! half; `{create}` a whole valid create of `{new}`; `{user_urn}`, `{ext_urn}`, `{patch_urn}`;
+//! the profile's matching attribute, `{value}` the bystander's value of it, `{head}` its start
+//! before the scenario's suffix (the same in every run); `{create}` a whole valid create of `{new}`; `{user_urn}`, `{ext_urn}`, `{patch_urn}`;
 //! `{token}` the connector's token; `{repeat:N:TEXT}` TEXT N times (N up to 16 Mi; TEXT
 //! without `}`); `{rbraces:N}`; `{clauses:N}` and `{nest:N}` (filters: N clauses that match
 //! nobody, one in N parentheses); `{bad_ops:N}` and `{same_ops:N}` (PATCH operations with an
