@@ -162,12 +162,20 @@ impl Dn {
                     break;
                 }
                 Some(b'+') => pos += 1,
-                Some(_) => {
+                Some(b',' | b';') => {
                     rdns.push(Rdn(std::mem::take(&mut avas)));
                     pos += 1;
                     if pos >= bytes.len() {
                         return Err(err(pos, "the DN ends with a separator"));
                     }
+                }
+                // Only after a #-value: anything but a separator (which may be the first byte
+                // of a character of several, where slicing would fail).
+                Some(_) => {
+                    return Err(err(
+                        pos,
+                        "a #-value must be followed by ',', '+' or the end of the DN",
+                    ));
                 }
             }
         }
@@ -329,6 +337,11 @@ mod tests {
             "c n=a",
             r"cn=a\q",
             "cn=#abc",
+            // Found by the fuzz properties (a panic: the byte after a #-value was taken for a
+            // separator, and the next type sliced a character in two).
+            "1.2.840.113556.1.4.1=#04024869\u{feff}OU=\\2C,",
+            "cn=#0402\u{e9}x,dc=x",
+            "cn=#0402 x,dc=x",
         ] {
             assert!(Dn::parse(bad).is_err(), "{bad:?} parsed");
         }
