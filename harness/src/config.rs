@@ -421,7 +421,9 @@ impl Config {
         };
         let hook = |h: &ImportHook| match h {
             ImportHook::Command { command: c } => format!("command {}", command(c)),
-            ImportHook::Http { method, path } => format!("{method} {path}"),
+            ImportHook::Http { method, path } => {
+                format!("{method} {}", path.split('?').next().unwrap_or(path))
+            }
             ImportHook::Wait { wait_seconds } => format!("autosync, waits {wait_seconds} s"),
         };
         let trust = |ca: &Option<PathBuf>| match ca {
@@ -453,7 +455,8 @@ impl Config {
             ready_timeout_seconds: self.host.ready_timeout_seconds,
             target: reports::TargetConfiguration {
                 kind: t.kind.clone(),
-                url: ecma_vocab::sql::redact_url(&t.url),
+                // Without its query, where a driver may take a password (`?password=`).
+                url: ecma_vocab::sql::redact_url(t.url.split('?').next().unwrap_or(&t.url)),
                 transport: target_transport,
                 bind_dn: t.bind_dn.clone(),
                 password: t.bind_password.as_ref().map_or("none".to_owned(), source),

@@ -701,12 +701,19 @@ impl ProvisioningService {
             request_headers: headers
                 .iter()
                 .map(|(n, v)| {
+                    // The token out before any cut, so that no part of it is left.
+                    let token = self.token.expose();
+                    let v = if token.is_empty() {
+                        v.clone()
+                    } else {
+                        v.replace(token, "<redacted>")
+                    };
                     let v = if n.eq_ignore_ascii_case("authorization") {
                         "<redacted>".to_owned()
                     } else if v.len() > 200 {
-                        format!("{}… ({} bytes in all)", cut_at(v, 200), v.len())
+                        format!("{}… ({} bytes in all)", cut_at(&v, 200), v.len())
                     } else {
-                        v.clone()
+                        v
                     };
                     (n.to_ascii_lowercase(), v)
                 })
@@ -841,11 +848,12 @@ impl ProvisioningService {
             Box::new(tcp)
         };
         let (mut reader, mut writer) = tokio::io::split(stream);
-        let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            host_header,
-            body.len()
-        );
+        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n");
+        // RFC 9110 §8.6: no Content-Length on a request without content that has no use for one.
+        if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("Connection: close\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }

@@ -1233,14 +1233,6 @@ async fn bad_body_is_500(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-async fn first_authorization_wins(mut request: Request<Body>, next: Next) -> Response {
-    let first = request.headers().get(header::AUTHORIZATION).cloned();
-    if let Some(first) = first {
-        request.headers_mut().insert(header::AUTHORIZATION, first);
-    }
-    next.run(request).await
-}
-
 /// Decodes `%2F`, `%5C` and `%2E` in the path and resolves the dot segments that makes, as a
 /// host that decodes before it routes does: `/Users/..%2FSchemas` becomes `/Schemas`.
 async fn encoded_slashes_decoded(mut request: Request<Body>, next: Next) -> Response {
@@ -2323,11 +2315,6 @@ fn every_mutant() -> Vec<Mutant> {
             "one-create-at-a-time",
             "answers 503 to a create while another is in flight",
             one_create_at_a_time
-        ),
-        mutant!(
-            "first-authorization-wins",
-            "of two Authorization headers, reads the first and ignores the other",
-            first_authorization_wins
         ),
         mutant!(
             "encoded-slashes-decoded",

@@ -94,7 +94,7 @@ e.style.display=ok?'':'none';if(ok)n++});el('shown').textContent=n;\
 var h='outcome='+o.join(',')+(p?'&profile='+encodeURIComponent(p):'')+(d?'&dialect='+encodeURIComponent(d):'')\
 +(t?'&tag='+encodeURIComponent(t):'');try{history.replaceState(null,'','#'+h)}catch(x){}}\
 function load(){var h={};location.hash.slice(1).split('&').forEach(function(kv){var i=kv.indexOf('=');\
-if(i>0)h[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1))});\
+if(i>0)try{h[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1))}catch(x){}});\
 if(h.outcome!==undefined){var w=h.outcome.split(',');boxes().forEach(function(c){c.checked=w.indexOf(c.dataset.o)>=0})}\
 if(h.profile)el('fp').value=h.profile;if(h.dialect)el('fd').value=h.dialect;if(h.tag)el('ft').value=h.tag}\
 document.querySelectorAll('#filters input,#filters select').forEach(function(e){e.addEventListener('input',apply)});load();apply();";

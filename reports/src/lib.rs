@@ -213,7 +213,7 @@ pub struct RunConfiguration {
     /// arguments followed; the arguments themselves are left out, as they may hold secrets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_command: Option<String>,
-    /// `host.import`: `command import.sh (1 argument)`, `POST /cache/import`, or
+    /// `host.import`: `command import.sh (1 argument)`, `POST /cache/import` (without a query), or
     /// `autosync, waits 330 s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<String>,
@@ -236,7 +236,7 @@ pub struct RunConfiguration {
 pub struct TargetConfiguration {
     /// `ldap` or `sql`.
     pub kind: String,
-    /// The URL, without a password (`ldaps://dc1:636`, `postgres://ecma@db/hr`).
+    /// The URL, without a password or a query (`ldaps://dc1:636`, `postgres://ecma@db/hr`).
     pub url: String,
     /// `ldaps`, `StartTLS`, or `none`, and whose certificates were trusted.
     pub transport: String,

@@ -918,6 +918,14 @@ impl Directory {
             format!("{},{parent_text}", pretty(&rdn))
         };
         let new_dn = parse(&new_dn_text)?;
+        // Beneath itself (only a leaf moves, so its own DN is the one way to get there): the
+        // entry would leave its old place and have no parent in the new one.
+        if new_dn.parent().is_some_and(|p| key(&p) == k) {
+            return Err(LdapError::new(
+                code::UNWILLING_TO_PERFORM,
+                "an entry cannot be moved beneath itself",
+            ));
+        }
         if let Some(parent) = new_dn.parent()
             && !self.entries.contains_key(&key(&parent))
         {

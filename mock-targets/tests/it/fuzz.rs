@@ -21,7 +21,8 @@ use ldap3_proto::proto::{
 use ldap3_proto::{LdapCodec, LdapMsg};
 use mock_targets::ldap::{Flavour, MockConfig, MockLdap};
 use proptest::prelude::*;
-use tokio_util::codec::Decoder as _;
+use scim_proto::dn::Dn;
+use tokio_util::codec::{Decoder as _, Encoder as _};
 
 const SUFFIX: &str = "dc=fuzz,dc=lab";
 const ROOT: &str = "cn=admin,dc=fuzz,dc=lab";
@@ -33,9 +34,10 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
-/// One mock for every input (its state carries over, as a long-lived server's does), on a
-/// runtime of its own that outlives the test threads.
-static MOCK: LazyLock<MockLdap> = LazyLock::new(|| {
+/// A mock with only its naming context, on a runtime of its own that outlives the test
+/// threads. One per property (they run in parallel); the operations property empties it before
+/// each input, so that an input fails or holds whatever came before it (and shrinks soundly).
+fn mock() -> MockLdap {
     let runtime = Box::leak(Box::new(tokio::runtime::Runtime::new().unwrap()));
     runtime.block_on(async {
         let m = MockLdap::start(MockConfig::new(Flavour::OpenLdap, SUFFIX, ROOT, "secret"))
@@ -44,7 +46,29 @@ static MOCK: LazyLock<MockLdap> = LazyLock::new(|| {
         m.seed_naming_context().unwrap();
         m
     })
-});
+}
+
+static FOR_BYTES: LazyLock<MockLdap> = LazyLock::new(mock);
+static FOR_OPERATIONS: LazyLock<MockLdap> = LazyLock::new(mock);
+
+/// Deletes every entry but the naming context, deepest first (and puts the naming context
+/// back if an input deleted it).
+fn empty(mock: &MockLdap) {
+    let mut session = mock.session();
+    session.handle(msg(1, bind_root()));
+    let mut dns: Vec<String> = mock.snapshot().into_values().map(|e| e.dn).collect();
+    dns.sort_by_key(|dn| std::cmp::Reverse(Dn::parse(dn).map_or(0, |d| d.rdns().len())));
+    for dn in dns {
+        if Dn::parse(&dn).map(|d| d.normalized()) != Dn::parse(SUFFIX).map(|d| d.normalized()) {
+            session.handle(msg(2, LdapOp::DelRequest(dn)));
+        }
+    }
+    // An input may have deleted the naming context itself (it was a leaf).
+    if mock.snapshot().is_empty() {
+        mock.seed_naming_context().unwrap();
+    }
+    assert_eq!(mock.snapshot().len(), 1, "the mock did not empty");
+}
 
 fn msg(msgid: i32, op: LdapOp) -> LdapMsg {
     LdapMsg {
@@ -214,19 +238,20 @@ fn operation() -> impl Strategy<Value = LdapOp> {
 
 /// Every entry's parent is an entry, or the entry is the naming context.
 fn is_a_tree(mock: &MockLdap) -> Result<(), String> {
-    let entries = mock.snapshot();
-    for dn in entries.keys() {
-        if dn == SUFFIX {
+    let suffix = Dn::parse(SUFFIX).map_err(|e| e.to_string())?.normalized();
+    let mut dns = Vec::new();
+    for entry in mock.snapshot().into_values() {
+        dns.push(Dn::parse(&entry.dn).map_err(|e| format!("{}: {e}", entry.dn))?);
+    }
+    let present: std::collections::BTreeSet<String> = dns.iter().map(Dn::normalized).collect();
+    for dn in &dns {
+        if dn.normalized() == suffix {
             continue;
         }
-        let parent = match dn.split_once(',') {
-            Some((_, parent)) => parent,
+        match dn.parent() {
+            Some(parent) if present.contains(&parent.normalized()) => {}
+            Some(parent) => return Err(format!("{dn} has no parent entry {parent}")),
             None => return Err(format!("{dn} is outside the naming context")),
-        };
-        // Keys are normalised DNs; an escaped comma never splits them here, as the mock keeps
-        // values' commas escaped.
-        if !entries.contains_key(parent) && !dn.contains("\\,") {
-            return Err(format!("{dn} has no parent entry {parent}"));
         }
     }
     Ok(())
@@ -237,10 +262,25 @@ proptest! {
 
     #[test]
     fn any_bytes_off_the_wire_are_decoded_or_refused_and_never_break_the_session(
-        bytes in prop::collection::vec(any::<u8>(), 0..256)
+        (op, flips, keep) in (
+            operation(),
+            prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            any::<usize>(),
+        )
     ) {
-        let mut session = MOCK.session();
+        // A real request, encoded, then a few bytes changed and the end cut off: most inputs
+        // are almost-valid BER, which is where a decoder breaks.
         let mut codec = LdapCodec::new(Some(64 * 1024), None);
+        let mut encoded = tokio_util::bytes::BytesMut::new();
+        codec.encode(msg(7, op), &mut encoded).unwrap();
+        let mut bytes = encoded.to_vec();
+        for (at, byte) in flips {
+            let n = bytes.len();
+            bytes[at % n] = byte;
+        }
+        bytes.truncate(1 + keep % bytes.len());
+        let mut session = FOR_BYTES.session();
+        session.handle(msg(1, bind_root()));
         let mut buffer = tokio_util::bytes::BytesMut::from(&bytes[..]);
         while let Ok(Some(message)) = codec.decode(&mut buffer) {
             let _ = session.handle(message);
@@ -252,7 +292,8 @@ proptest! {
 
     #[test]
     fn any_operations_leave_the_directory_a_tree(ops in prop::collection::vec(operation(), 1..12)) {
-        let mut session = MOCK.session();
+        empty(&FOR_OPERATIONS);
+        let mut session = FOR_OPERATIONS.session();
         let bound = session.handle(msg(1, bind_root()));
         prop_assert_eq!(bound.messages.len(), 1);
         for (i, op) in ops.into_iter().enumerate() {
@@ -260,6 +301,6 @@ proptest! {
             prop_assert!(!answer.drop, "no fault was injected, yet the connection was dropped");
             prop_assert!(!answer.messages.is_empty(), "an operation got no answer");
         }
-        prop_assert_eq!(is_a_tree(&MOCK), Ok(()));
+        prop_assert_eq!(is_a_tree(&FOR_OPERATIONS), Ok(()));
     }
 }
