@@ -519,21 +519,12 @@ mod tests {
                 let cases: Vec<reports::Case> =
                     crate::runner::plan(suite, profile, None, &provided)
                         .into_iter()
-                        .map(|(s, skip)| reports::Case {
-                            feature: s.feature.clone(),
-                            scenario: s.name.clone(),
-                            line: s.line,
-                            level: s.level,
-                            requirements: s.requirements.clone(),
-                            tags: s.tags.clone(),
-                            outcome: match skip {
+                        .map(|(s, skip)| {
+                            let outcome = match skip {
                                 Some(_) => reports::Outcome::NotApplicable,
                                 None => reports::Outcome::Passed,
-                            },
-                            duration_ms: 1,
-                            detail: None,
-                            not_checked: None,
-                            target: None,
+                            };
+                            crate::runner::case(&s, outcome, None, 1)
                         })
                         .collect();
                 reports::ProfileRun {

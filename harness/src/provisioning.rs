@@ -644,7 +644,6 @@ impl ProvisioningService {
             Auth::Bearer(t) => Some(t.clone()),
             Auth::None => None,
         };
-        let started = Instant::now();
         let mut headers = vec![
             ("Content-Type".to_owned(), MEDIA_TYPE.to_owned()),
             ("Expect".to_owned(), "100-continue".to_owned()),
@@ -652,27 +651,8 @@ impl ProvisioningService {
         if let Some(t) = &token {
             headers.push(("Authorization".to_owned(), format!("Bearer {t}")));
         }
-        let answer = tokio::time::timeout(
-            self.timeout,
-            self.exchange_by_hand(&url, None, request.method, &headers, &body),
-        )
-        .await;
-        match answer {
-            Ok(Ok((status, headers, text))) => {
-                exchange.status = Some(status);
-                exchange.response_headers = headers;
-                exchange.response_body = (!text.is_empty()).then_some(text);
-            }
-            Ok(Err(e)) => exchange.error = Some(e),
-            Err(_) => {
-                exchange.error = Some(format!(
-                    "no answer within {} s (host.request_timeout_seconds)",
-                    self.timeout.as_secs()
-                ))
-            }
-        }
-        exchange.duration_ms = started.elapsed().as_millis() as u64;
-        exchange
+        self.by_hand(exchange, &url, None, request.method, &headers, &body)
+            .await
     }
 
     /// Sends `request` byte for byte (ECMA-ROBUST-018's corpus): its method, target and
@@ -695,7 +675,7 @@ impl ProvisioningService {
             ));
         }
         let shown = &request.body[..request.body.len().min(EVIDENCE_RAW_BODY)];
-        let mut exchange = Exchange {
+        let exchange = Exchange {
             method: request.method.clone(),
             url: url.clone(),
             request_headers: headers
@@ -728,16 +708,32 @@ impl ProvisioningService {
             }),
             ..Exchange::default()
         };
+        self.by_hand(
+            exchange,
+            &url,
+            Some(&raw_target),
+            &request.method,
+            &headers,
+            &request.body,
+        )
+        .await
+    }
+
+    /// [`exchange_by_hand`](Self::exchange_by_hand) within the request timeout: its answer,
+    /// its failure or "no answer" recorded in `exchange`, with the time it took.
+    async fn by_hand(
+        &self,
+        mut exchange: Exchange,
+        url: &str,
+        raw_target: Option<&str>,
+        method: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Exchange {
         let started = Instant::now();
         let answer = tokio::time::timeout(
             self.timeout,
-            self.exchange_by_hand(
-                &url,
-                Some(&raw_target),
-                &request.method,
-                &headers,
-                &request.body,
-            ),
+            self.exchange_by_hand(url, raw_target, method, headers, body),
         )
         .await;
         match answer {

@@ -817,7 +817,13 @@ fn skipped_case(s: &ScenarioMeta, skip: &Skip) -> Case {
     c
 }
 
-fn case(s: &ScenarioMeta, outcome: Outcome, detail: Option<Detail>, duration_ms: u64) -> Case {
+/// The report's case for scenario `s`: what happened, why, and how long it took.
+pub(crate) fn case(
+    s: &ScenarioMeta,
+    outcome: Outcome,
+    detail: Option<Detail>,
+    duration_ms: u64,
+) -> Case {
     Case {
         feature: s.feature.clone(),
         scenario: s.name.clone(),
