@@ -3,18 +3,9 @@ Feature: A misbehaving directory
   Whatever the directory does wrong, the host answers with the SCIM status that makes Entra do
   the right thing (409 for a duplicate, 400 for a value the target refuses, 5xx for a target that
   is down, busy or slow, so the operation is retried), and never claims a success it did not
-  have. These scenarios need a target that can be made to fail on purpose: the in-process mock.
-
-  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
-  Scenario: While the directory drops the host's connections, creates get a 5xx and write nothing
-    Given the directory drops every connection of the host
-    When the provisioning service creates user "down"
-    Then the host answers a 5xx with a SCIM error
-    And the target holds no user "down"
-    When the directory is back
-    And the provisioning service creates user "down" again
-    Then the host answers 201 Created with an id
-    And the target holds user "down"
+  have. These scenarios need a directory that can be made to fail one operation on purpose: the
+  embedded default's mocks, or ecmacert's fault proxy in front of any directory
+  (target.fault_proxy). A directory that goes away altogether is in connections.feature.
 
   @req:ECMA-ANCHOR-007 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
   Scenario: The directory's entryAlreadyExists is 409 uniqueness
@@ -93,3 +84,36 @@ Feature: A misbehaving directory
     And the directory is back
     And the provisioning service reads user "late" by id
     Then the host's answer for user "late" agrees with the target on surname
+
+  @req:ECMA-ERR-006 @req:ECMA-ROBUST-017 @requires:fault-injection @serial @must
+  Scenario: A create whose answer the connection lost is retried into a 409, one user, and a match
+    The directory made the user, but the connection broke before its answer reached the host:
+    the host cannot know the outcome and answers 5xx, so Entra retries. The retry finds the
+    user there (409), and the host then knows the user, as Entra's next matching query needs.
+    Given the directory carries out the host's next add and drops the connection before answering
+    When the provisioning service creates user "limbo"
+    Then the host answers a 5xx with a SCIM error
+    And the target holds user "limbo"
+    When the provisioning service creates user "limbo" again
+    Then the host answers 409 uniqueness
+    And the target holds exactly one user "limbo"
+    When the provisioning service matches user "limbo" on mail
+    Then the host answers 200 with exactly one user, "limbo"
+
+  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  Scenario: A directory that denies the host's account a write is an error, never a success
+    Given the provisioning service has created user "denied"
+    And the directory answers the host's next modify with insufficientAccessRights "ecmacert: no write access to sn"
+    When the provisioning service updates user "denied" with:
+      | surname | Refused |
+    Then the host answers with a SCIM error
+    And the target is unchanged
+
+  @req:ECMA-ERR-004 @req:ECMA-ERR-005 @requires:fault-injection @requires:export-password @serial @must
+  Scenario: A create the directory refuses halfway leaves nothing behind
+    ECMA2Host's connectors set export_password with a second operation after the add; when the
+    directory refuses that operation, the add must be undone. A host that writes everything in
+    the add is not touched by the fault, and must then have set the password.
+    Given the directory answers the host's next modify with constraintViolation "ecmacert: the password fails the quality checks"
+    When the provisioning service creates user "halfway" with the initial password "Initial-Pa55word"
+    Then the target holds user "halfway" whole (it can sign in with "Initial-Pa55word") after a 201, and nothing of it after an error

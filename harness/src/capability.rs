@@ -74,8 +74,13 @@ pub enum Capability {
     ImportAnswer,
     /// The run can restart the host (`host.restart`).
     HostRestart,
-    /// The run can make the target fail on cue (the embedded default's mocks).
+    /// The run can make the target fail one operation on cue (the embedded default's mock
+    /// directories, or `target.fault_proxy` in front of an LDAP directory).
     FaultInjection,
+    /// The run can cut the host's connections to its target and play a restart of it (the
+    /// mock directories, or `target.fault_proxy` in front of any target with a network
+    /// address).
+    ConnectionFaults,
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
     /// names of the same host can be formed (not with `host.scim_url`).
     ConnectorUrl,
@@ -85,7 +90,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 28] = [
+    pub const ALL: [Capability; 29] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -112,6 +117,7 @@ impl Capability {
         Capability::ImportAnswer,
         Capability::HostRestart,
         Capability::FaultInjection,
+        Capability::ConnectionFaults,
         Capability::ConnectorUrl,
         Capability::OtherConnector,
     ];
@@ -145,6 +151,7 @@ impl Capability {
             Capability::ImportAnswer => "import-answer",
             Capability::HostRestart => "host-restart",
             Capability::FaultInjection => "fault-injection",
+            Capability::ConnectionFaults => "connection-faults",
             Capability::ConnectorUrl => "connector-url",
             Capability::OtherConnector => "other-connector",
         }
@@ -158,6 +165,7 @@ impl Capability {
                 | Capability::ImportAnswer
                 | Capability::HostRestart
                 | Capability::FaultInjection
+                | Capability::ConnectionFaults
                 | Capability::ConnectorUrl
                 | Capability::OtherConnector
         )
@@ -172,7 +180,10 @@ impl Capability {
             }
             Capability::HostRestart => "no restart hook (host.restart)",
             Capability::FaultInjection => {
-                "no fault injection (only the embedded default's mock directories fail on cue)"
+                "no fault injection (the embedded default's mock directories, or target.fault_proxy in front of an LDAP directory)"
+            }
+            Capability::ConnectionFaults => {
+                "no way to cut the host's connections to its target (target.fault_proxy)"
             }
             Capability::ConnectorUrl => {
                 "a SCIM URL that is not …/ecma2host_{connector}/scim (host.scim_url), so no other connector name can be asked"

@@ -55,6 +55,11 @@ pub struct HostConfig {
     /// without it, the system roots.
     #[serde(default)]
     pub ca_certificate: Option<PathBuf>,
+    /// Accept the host's certificate without verifying it (a lab host whose CA cannot be
+    /// given). Entra never does: the scenario that connects as Entra does (ECMA-AUTH-005/006)
+    /// still verifies, and every report says the run did not (`transport`, a warning).
+    #[serde(default)]
+    pub insecure_tls: bool,
     /// A command that starts the host; it is stopped when the run ends.
     #[serde(default)]
     pub command: Option<Vec<String>>,
@@ -164,6 +169,23 @@ pub struct TargetConfig {
     /// attributes and the directories' own bookkeeping are left out already.
     #[serde(default)]
     pub generated_attributes: Vec<String>,
+    /// `{ listen = "127.0.0.1:3891" }`: ecmacert puts a fault proxy between the host and this
+    /// target, listening there and forwarding to `url`; the host's connector must be pointed
+    /// at it. In front of an LDAP directory it reads the protocol, so faults can be aimed at
+    /// one operation (`fault-injection`); in front of a database it forwards bytes, so only
+    /// connections can be cut (`connection-faults`). Plain LDAP only (the proxy reads every
+    /// message); SQLite has no network address.
+    #[serde(default)]
+    pub fault_proxy: Option<FaultProxyConfig>,
+}
+
+/// `target.fault_proxy`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultProxyConfig {
+    /// The address the proxy listens on (`127.0.0.1:3891`; port 0 is refused: the host's
+    /// configuration must name the port).
+    pub listen: std::net::SocketAddr,
 }
 
 impl TargetConfig {
@@ -181,7 +203,52 @@ impl TargetConfig {
             table: None,
             anchor: None,
             generated_attributes: Vec::new(),
+            fault_proxy: None,
         }
+    }
+
+    /// `host:port` of the target, for the fault proxy to forward to; `Err` names what
+    /// stands in the way (an LDAPS or StartTLS directory, a SQLite file).
+    pub fn upstream(&self) -> Result<String, String> {
+        let url = url::Url::parse(&self.url).map_err(|e| format!("target.url: {e}"))?;
+        let default_port = match url.scheme() {
+            "ldap" if self.starttls => {
+                return Err(
+                    "the proxy reads every LDAP message, so it cannot sit inside StartTLS; \
+                     point it at a plain ldap:// directory (target.starttls = false)"
+                        .into(),
+                );
+            }
+            "ldap" => 389,
+            "ldaps" => {
+                return Err(
+                    "the proxy reads every LDAP message, so it cannot sit inside LDAPS; give \
+                     the directory's plain ldap:// URL"
+                        .into(),
+                );
+            }
+            "postgres" | "postgresql" => 5432,
+            "mysql" | "mariadb" => 3306,
+            "sqlite" => {
+                return Err(
+                    "a SQLite file has no network address to put a proxy in front of".into(),
+                );
+            }
+            other => return Err(format!("no fault proxy for {other}:// targets")),
+        };
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+            format!(
+                "target.url {:?} names no host",
+                ecma_vocab::sql::redact_url(&self.url)
+            )
+        })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = url.port().unwrap_or(default_port);
+        Ok(if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        })
     }
 }
 
@@ -280,6 +347,18 @@ impl Config {
                 ));
             }
         }
+        if self.host.insecure_tls && self.host.ca_certificate.is_some() {
+            return Err(ConfigError::invalid(
+                "host.insecure_tls",
+                "give either host.ca_certificate (verify against it) or host.insecure_tls (verify nothing), not both",
+            ));
+        }
+        if self.host.insecure_tls && self.plaintext() {
+            return Err(ConfigError::invalid(
+                "host.insecure_tls",
+                "is for an https:// host; this one is reached over plain HTTP",
+            ));
+        }
         if let Some(cmd) = &self.host.command
             && cmd.is_empty()
         {
@@ -308,6 +387,17 @@ impl Config {
                 return Err(ConfigError::invalid("host.restart.command", "is empty"));
             }
             _ => {}
+        }
+        if let Some(proxy) = &self.target.fault_proxy {
+            if proxy.listen.port() == 0 {
+                return Err(ConfigError::invalid(
+                    "target.fault_proxy.listen",
+                    "give a port: the host's connector must be pointed at it",
+                ));
+            }
+            self.target
+                .upstream()
+                .map_err(|e| ConfigError::invalid("target.fault_proxy", e))?;
         }
         match self.target.kind.as_str() {
             "ldap" => self.validate_ldap_target()?,
@@ -432,6 +522,8 @@ impl Config {
         };
         let transport = if self.plaintext() {
             "http (host.allow_plaintext)".to_owned()
+        } else if self.host.insecure_tls {
+            "https, certificate NOT verified (host.insecure_tls)".to_owned()
         } else {
             format!("https, {}", trust(&self.host.ca_certificate))
         };
@@ -465,6 +557,14 @@ impl Config {
                 table: t.table.clone(),
                 anchor: t.anchor.clone(),
                 generated_attributes: t.generated_attributes.clone(),
+                fault_proxy: t.fault_proxy.as_ref().map(|p| {
+                    let depth = if t.kind == "ldap" {
+                        "LDAP operations"
+                    } else {
+                        "TCP connections only"
+                    };
+                    format!("{}, {depth}", p.listen)
+                }),
             },
         }
     }

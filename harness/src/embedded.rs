@@ -29,7 +29,7 @@ struct MockFaults {
 }
 
 impl ControlledTarget for MockFaults {
-    fn inject(&self, fault: Fault) {
+    fn inject(&self, fault: Fault) -> Result<(), String> {
         use mock_targets::ldap::{FaultAction as A, FaultRule, OpKind, Times as T};
         self.mock.inject(FaultRule {
             op: fault.op.map(|op| match op {
@@ -43,11 +43,24 @@ impl ControlledTarget for MockFaults {
                 FaultAction::Fail { code, message } => A::Fail { code, message },
                 FaultAction::Delay(d) => A::Delay(d),
                 FaultAction::Drop => A::Drop,
+                FaultAction::DropAfter => A::DropAfter,
             },
             times: match fault.times {
                 Times::Once => T::Once,
                 Times::Always => T::Always,
             },
+        });
+        Ok(())
+    }
+
+    /// The mock's connections are not closed at once: each is closed at its next request,
+    /// and new ones at their bind — what the host sees of a restart, one request later.
+    fn restart(&self) {
+        let _ = self.inject(Fault {
+            op: None,
+            dn_contains: None,
+            action: FaultAction::Drop,
+            times: Times::Always,
         });
     }
 
@@ -55,7 +68,11 @@ impl ControlledTarget for MockFaults {
         self.mock.clear_faults_of(&self.host_bind_dn);
     }
 
-    fn host_writes(&self, dn_contains: &str) -> Vec<String> {
+    fn aims_at_operations(&self) -> bool {
+        true
+    }
+
+    fn host_writes(&self, dn_contains: &str) -> Option<Vec<String>> {
         use mock_targets::ldap::OpKind;
         let needle = dn_contains.to_lowercase();
         self.mock
@@ -70,7 +87,8 @@ impl ControlledTarget for MockFaults {
             })
             .into_iter()
             .map(|r| format!("{:?} {}", r.op, r.dn).to_lowercase())
-            .collect()
+            .collect::<Vec<_>>()
+            .into()
     }
 }
 
@@ -148,6 +166,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
     );
     let mut extra = std::collections::BTreeSet::new();
     extra.insert(Capability::FaultInjection);
+    extra.insert(Capability::ConnectionFaults);
     extra.insert(Capability::ImportHook);
     extra.insert(Capability::ConnectorUrl);
     let tags = match &options.tags {
@@ -169,6 +188,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         let mut extra = extra.clone();
         if s.flavour.is_none() {
             extra.remove(&Capability::FaultInjection);
+            extra.remove(&Capability::ConnectionFaults);
         }
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",
@@ -459,6 +479,7 @@ pub async fn run_embedded_defective(
                 connector: s.connector.to_owned(),
                 scim_url: None,
                 allow_plaintext: false,
+                insecure_tls: false,
                 token: SecretSource::Inline(Secret::new(token.clone())),
                 ca_certificate: Some(cert.clone()),
                 command: None,
@@ -497,6 +518,7 @@ pub async fn run_embedded_defective(
                         table: None,
                         anchor: None,
                         generated_attributes: Vec::new(),
+                        fault_proxy: None,
                     }
                 }
                 None => TargetConfig::sql(sqlite_url(s.profile)),

@@ -1,12 +1,14 @@
 //! Faults the suite asks a target for, and the target's own log of what the host did: "the directory answers the host's next add with busy",
 //! "drops every connection of the host", "takes 4 seconds". The steps speak these words; a
-//! [`ControlledTarget`] carries them out on a target that can misbehave on cue — today the
-//! in-process mock of the embedded default (`embedded.rs`), later a fault-injecting proxy in
-//! front of a real directory. Faults hit only the host's own operations, never the probe's, so
-//! the probe keeps seeing the truth.
+//! [`ControlledTarget`] carries them out on a target that can misbehave on cue: the in-process
+//! mocks of the embedded default (`embedded.rs`), or a fault proxy between any host and its real
+//! target (`target.fault_proxy`, `fault_proxy.rs`). Faults hit only the host's own operations,
+//! never the probe's, so the probe keeps seeing the truth.
 //!
-//! Scenarios that need faults are tagged `@requires:fault-injection` and are not applicable
-//! where no switch exists.
+//! Two depths: faults aimed at one operation (`@requires:fault-injection`: the mocks and the LDAP
+//! proxy, which read the protocol) and faults at the connection level (`@requires:connection-faults`:
+//! every connection dropped, the target restarting — also the TCP proxy in front of a database).
+//! Where a run has neither, those scenarios are not checked for the host.
 
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub enum FaultAction {
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Carry the operation out, then close the connection without answering: the host cannot
+    /// tell whether the write was made.
+    DropAfter,
 }
 
 /// How often a fault fires.
@@ -63,11 +68,20 @@ pub struct Fault {
 /// logs what the host did to it — a second witness, beside the probe's reading of the state,
 /// that an error changed nothing.
 pub trait ControlledTarget: Send + Sync + std::fmt::Debug {
-    /// Starts a fault.
-    fn inject(&self, fault: Fault);
-    /// Ends every fault started for this host ("the directory is back").
+    /// Starts a fault. `Err` says why this target cannot play it (a proxy that sees
+    /// connections, not operations, cannot aim at one add).
+    fn inject(&self, fault: Fault) -> Result<(), String>;
+    /// Plays a restart of the target: every connection of the host closed at once and new ones
+    /// refused, until [`ControlledTarget::clear`].
+    fn restart(&self);
+    /// Ends every fault started for this host, a restart included ("the directory is back").
     fn clear(&self);
     /// The successful writes (add, modify, modify DN, delete) the host made to objects whose
-    /// DN contains `dn_contains` (any case), oldest first, as `modify <dn>` lines.
-    fn host_writes(&self, dn_contains: &str) -> Vec<String>;
+    /// DN contains `dn_contains` (any case), oldest first, as `modify <dn>` lines; `None` where
+    /// the target keeps no such log (a proxy that does not read the protocol).
+    fn host_writes(&self, dn_contains: &str) -> Option<Vec<String>>;
+    /// Whether faults can be aimed at one operation ([`Fault::op`], [`Fault::dn_contains`]),
+    /// not only at every connection: the `fault-injection` capability, beside
+    /// `connection-faults`.
+    fn aims_at_operations(&self) -> bool;
 }

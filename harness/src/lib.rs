@@ -25,6 +25,7 @@ pub mod differential;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod expected;
+pub mod fault_proxy;
 pub mod faults;
 pub mod host;
 pub mod probe;
@@ -41,7 +42,9 @@ pub mod world;
 mod tests {
     /// The probe, the steps and the checks are the independent witness: they must not use the
     /// reference host (the host they judge) or the mock crate. Only the embedded default
-    /// (`embedded.rs`) builds on them, and `main.rs` for its `mock-ldap` command.
+    /// (`embedded.rs`) builds on them, `main.rs` for its `mock-ldap` command, and
+    /// `fault_proxy.rs`, which puts the mock's faults in front of a real target: it makes
+    /// faults happen, the probe still reads the target itself.
     #[test]
     fn only_the_embedded_default_uses_the_reference_host_and_the_mocks() {
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
@@ -65,7 +68,7 @@ mod tests {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if name == "embedded.rs" || name == "main.rs" || name == "lib.rs" {
+            if ["embedded.rs", "main.rs", "lib.rs", "fault_proxy.rs"].contains(&name.as_str()) {
                 continue;
             }
             let text = std::fs::read_to_string(&file).unwrap();

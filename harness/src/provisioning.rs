@@ -324,6 +324,69 @@ pub mod entra {
     }
 }
 
+/// A TLS client configuration that accepts any server certificate (`host.insecure_tls`),
+/// checking only that the handshake is signed with the certificate's key.
+fn insecure_tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(
+        rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth(),
+    )
+}
+
+/// The verifier of [`insecure_tls_config`].
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Why the provisioning service cannot be set up (configuration errors).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -343,6 +406,8 @@ pub struct ProvisioningService {
     token: Secret,
     ca: Option<std::path::PathBuf>,
     timeout: Duration,
+    /// `host.insecure_tls`: the host's certificate is not verified.
+    insecure: bool,
 }
 
 impl std::fmt::Debug for ProvisioningService {
@@ -365,8 +430,24 @@ impl ProvisioningService {
         Self::with_versions(base, token, ca, timeout, rustls::DEFAULT_VERSIONS)
     }
 
+    /// The same client accepting the host's certificate without verifying it
+    /// (`host.insecure_tls`): any certificate, any name, any issuer. The handshake's signatures
+    /// are still checked against the certificate's key. [`tls12_only`](Self::tls12_only)
+    /// verifies all the same, as Entra does.
+    pub fn without_verification(mut self) -> Result<Self, ClientError> {
+        let tls = insecure_tls_config().map_err(ClientError::Build)?;
+        self.client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .tls_backend_preconfigured(tls)
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        self.insecure = true;
+        Ok(self)
+    }
+
     /// The same client restricted to TLS 1.2, as a client that cannot speak TLS 1.3 is
-    /// (ECMA-AUTH-005); it verifies the certificate and the host name as every client here does.
+    /// (ECMA-AUTH-005); it verifies the certificate and the host name as Entra does, whatever
+    /// `host.insecure_tls` says.
     pub fn tls12_only(&self) -> Result<Self, ClientError> {
         Self::with_versions(
             self.base.clone(),
@@ -433,6 +514,7 @@ impl ProvisioningService {
             token,
             ca: ca.map(Path::to_owned),
             timeout,
+            insecure: false,
         })
     }
 
@@ -452,6 +534,7 @@ impl ProvisioningService {
             token: self.token.clone(),
             ca: self.ca.clone(),
             timeout: self.timeout,
+            insecure: self.insecure,
         })
     }
 
@@ -769,6 +852,9 @@ impl ProvisioningService {
         ))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
+        if self.insecure {
+            return insecure_tls_config();
+        }
         let Some(path) = &self.ca else {
             use rustls_platform_verifier::BuilderVerifierExt as _;
             return builder

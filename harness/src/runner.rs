@@ -210,13 +210,18 @@ fn resolve(
         .ca_certificate
         .as_ref()
         .map(|p| base_dir.join(p));
-    let service = ProvisioningService::new(
+    let mut service = ProvisioningService::new(
         config.scim_base(),
         token.clone(),
         ca.as_deref(),
         Duration::from_secs(config.host.request_timeout_seconds),
     )
     .map_err(|e| ConfigError::invalid("host", e.to_string()))?;
+    if config.host.insecure_tls {
+        service = service
+            .without_verification()
+            .map_err(|e| ConfigError::invalid("host.insecure_tls", e.to_string()))?;
+    }
     Ok(Resolved {
         service,
         token,
@@ -301,6 +306,12 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     }
     if config.host.restart.is_some() {
         caps.insert(Capability::HostRestart);
+    }
+    if config.target.fault_proxy.is_some() {
+        caps.insert(Capability::ConnectionFaults);
+        if config.target.kind == "ldap" {
+            caps.insert(Capability::FaultInjection);
+        }
     }
     if config.host.scim_url.is_none() {
         caps.insert(Capability::ConnectorUrl);
@@ -405,10 +416,27 @@ pub async fn run_with(
     let dialect_exempt = crate::differential::shipped_exemptions().map_err(RunError::Suite)?;
     let run_id = options.run_id.clone().unwrap_or_else(run_id);
     let mut extra = configured_capabilities(config);
-    if faults.is_some() {
-        extra.insert(Capability::FaultInjection);
+    // The fault proxy starts before the host: a host started by the run imports through it.
+    let faults = match faults {
+        Some(f) => Some(f),
+        None => crate::fault_proxy::start(&config.target)
+            .await
+            .map_err(RunError::Config)?,
+    };
+    if let Some(f) = &faults {
+        extra.insert(Capability::ConnectionFaults);
+        if f.aims_at_operations() {
+            extra.insert(Capability::FaultInjection);
+        }
     }
     certification_preconditions(suite, &resolved.profiles, options, &extra)?;
+    if options.certify && config.host.insecure_tls {
+        return Err(RunError::Certify(
+            "host.insecure_tls is not allowed: a certification verifies the host's certificate \
+             as Entra does"
+                .into(),
+        ));
+    }
     let mut report = Report {
         suite_version: env!("CARGO_PKG_VERSION").to_owned(),
         run_id: run_id.clone(),
@@ -436,6 +464,13 @@ pub async fn run_with(
     // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
     let mut host_process: Option<crate::host::HostProcess> = None;
     let mut secrets = vec![resolved.token.clone()];
+    if config.host.insecure_tls {
+        report.notes.push(
+            "WARNING: the host's certificate was not verified (host.insecure_tls); Entra verifies \
+             it, and so does the scenario that connects as Entra does (ECMA-AUTH-005/006)"
+                .into(),
+        );
+    }
     if !crate::checks::detectable(&resolved.token) {
         report.notes.push(
             "host.token is under 4 characters, only digits or a word hosts use in their own \
@@ -1391,6 +1426,7 @@ mod tests {
             Capability::ImportAnswer,
             Capability::HostRestart,
             Capability::FaultInjection,
+            Capability::ConnectionFaults,
             Capability::ConnectorUrl,
             Capability::OtherConnector,
         ]
@@ -1472,18 +1508,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 145),
-        ("mariadb-procedures", 135),
-        ("mariadb-table", 133),
-        ("mariadb-types", 132),
-        ("openldap-disable-flag", 146),
-        ("openldap-flows", 135),
-        ("openldap-inetorgperson", 146),
-        ("openldap-posix", 146),
-        ("postgres-procedures", 135),
-        ("postgres-table", 133),
-        ("postgres-types", 132),
-        ("sqlite-flows", 123),
-        ("sqlite-table", 133),
+        ("adlds-user", 148),
+        ("mariadb-procedures", 137),
+        ("mariadb-table", 135),
+        ("mariadb-types", 134),
+        ("openldap-disable-flag", 149),
+        ("openldap-flows", 138),
+        ("openldap-inetorgperson", 149),
+        ("openldap-posix", 150),
+        ("postgres-procedures", 137),
+        ("postgres-table", 135),
+        ("postgres-types", 134),
+        ("sqlite-flows", 125),
+        ("sqlite-table", 135),
     ];
 }

@@ -986,6 +986,46 @@ async fn partial_write_before_error(
     next.run(Request::from_parts(parts, rest)).await
 }
 
+/// Keeps the user of a create that failed after its add (the initial password refused): the
+/// same create, without its password members, is sent again behind the error answer.
+async fn half_made_create_kept(
+    State(inner): State<Router>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    if !is_create(&request) {
+        return next.run(request).await;
+    }
+    let (request, body) = read_request(request).await;
+    let Some(mut without) = body else {
+        return next.run(request).await;
+    };
+    if !strip_passwords(&mut without) {
+        return next.run(request).await;
+    }
+    let (parts, rest) = request.into_parts();
+    let again = request_like(&parts, Method::POST, Some(&without));
+    let response = next.run(Request::from_parts(parts, rest)).await;
+    if !response.status().is_success() {
+        let _ = inner.oneshot(again).await;
+    }
+    response
+}
+
+/// Removes every member whose name holds "password" (any case, any depth); true when one was.
+fn strip_passwords(value: &mut Value) -> bool {
+    let Value::Object(members) = value else {
+        return false;
+    };
+    let before = members.len();
+    members.retain(|k, _| !k.to_ascii_lowercase().contains("password"));
+    let mut removed = members.len() != before;
+    for v in members.values_mut() {
+        removed |= strip_passwords(v);
+    }
+    removed
+}
+
 async fn noop_patch_rewrites(
     State(inner): State<Router>,
     request: Request<Body>,
@@ -2224,6 +2264,11 @@ fn every_mutant() -> Vec<Mutant> {
             "takes-client-id",
             "answers a create with the id the client sent",
             takes_client_id
+        ),
+        mutant!(
+            "half-made-create-kept",
+            "keeps the user it added when setting the initial password then failed, behind the error answer",
+            state half_made_create_kept
         ),
         mutant!(
             "failed-create-201",

@@ -446,7 +446,8 @@ impl EcmaWorld {
         self.target.writes_before = run
             .faults
             .as_ref()
-            .map(|t| t.host_writes(&self.suffix).len());
+            .and_then(|t| t.host_writes(&self.suffix))
+            .map(|w| w.len());
         self.remember_passwords(&request);
         // The checks read the answer as it came; the evidence keeps a copy with every secret
         // redacted (messages are redacted when the report is made).
@@ -562,7 +563,9 @@ impl EcmaWorld {
     }
 
     /// After a create of `logical` with `attrs`: on 201, the id and resource the host returned,
-    /// the values sent, and the target's own identifiers.
+    /// the values sent, and the target's own identifiers. On any other answer, the values sent
+    /// when the user has none yet, so that a retry's matching query asks for what Entra holds
+    /// (a create whose outcome the host could not know may have been made all the same).
     pub async fn record_created(
         &mut self,
         logical: &str,
@@ -580,6 +583,11 @@ impl EcmaWorld {
             user.values = attrs.clone();
             user.original = attrs;
             self.remember_target_ids(logical).await?;
+        } else {
+            let user = self.user(logical)?;
+            if user.values.is_empty() {
+                user.values = attrs;
+            }
         }
         Ok(())
     }

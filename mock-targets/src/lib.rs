@@ -5,11 +5,14 @@
 //!
 //! What is here: [`ldap`], an LDAP server on `ldap3_proto` with an OpenLDAP and an AD LDS
 //! flavour, schema checks for the classes ECMA hosts provision, paged search, inspection
-//! (snapshot and operation log) and fault injection; [`sql`], sandboxes (a schema, database or
-//! file per run, with a setup script) on PostgreSQL, MariaDB/MySQL and SQLite.
+//! (snapshot and operation log) and fault injection, and its faults in front of a real directory
+//! ([`ldap::LdapFaultProxy`]); [`sql`], sandboxes (a schema, database or file per run, with a
+//! setup script) on PostgreSQL, MariaDB/MySQL and SQLite; [`tcp`], a protocol-unaware fault
+//! proxy for targets whose protocol the suite does not read.
 //!
 //! What is not: access control, referrals, SASL, TLS (StartTLS is refused), replication, or the
 //! full OpenLDAP schema — only the classes and attributes the profiles use.
 
 pub mod ldap;
 pub mod sql;
+pub mod tcp;

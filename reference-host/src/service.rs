@@ -523,14 +523,27 @@ impl ConnectorService {
                 ));
             }
         };
-        let exported = self
+        let exported = match self
             .connector
             .export(EntryChange::Add {
-                dn,
+                dn: dn.clone(),
                 attributes,
                 password,
             })
-            .await?;
+            .await
+        {
+            // The target holds an object there that the space may not know: a create whose
+            // answer was lost (Entra retries it), or one made out of band since the last import.
+            // The space takes it in, so Entra's next matching query finds it (ECMA-ROBUST-017);
+            // the answer is still 409.
+            Err(e @ ConnectorError::AlreadyExists { .. }) if !dn.is_empty() => {
+                if let Ok(Some(entry)) = self.connector.read_object(&dn).await {
+                    self.space.upsert(entry);
+                }
+                return Err(e.into());
+            }
+            other => other?,
+        };
         let entry = exported.entry.ok_or_else(|| {
             ScimError::new(
                 StatusCode::BAD_GATEWAY,

@@ -195,6 +195,9 @@ fn host(out: &mut String, report: &Report) {
                     .collect::<String>()
                 ),
             );
+            if let Some(v) = &t.fault_proxy {
+                line("fault proxy", v);
+            }
         }
         for u in &f.unanswered {
             let _ = write!(out, "<li>did not answer: {}</li>", esc(u));

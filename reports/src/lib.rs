@@ -260,6 +260,11 @@ pub struct TargetConfiguration {
     /// `target.generated_attributes`, left out of the dialect differential.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generated_attributes: Vec<String>,
+    /// `target.fault_proxy`: where ecmacert's fault proxy listened between the host and this
+    /// target (`127.0.0.1:3891, LDAP operations` or `…, TCP connections only`); absent when
+    /// the run had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_proxy: Option<String>,
 }
 
 /// A scenario's objects in the target, before and after.

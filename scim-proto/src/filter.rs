@@ -585,6 +585,8 @@ mod tests {
             Filter::parse(&wide).unwrap_err().kind,
             FilterErrorKind::TooManyClauses
         );
+        let widest = vec!["a pr"; MAX_CLAUSES].join(" and ");
+        assert!(Filter::parse(&widest).is_ok());
     }
 
     #[test]

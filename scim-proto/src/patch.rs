@@ -186,7 +186,16 @@ pub enum PatchErrorKind {
     /// `Operations` is empty (RFC 7644 §3.5.2: at least one operation).
     #[error("Operations must hold at least one operation")]
     NoOperations,
+    /// More operations than [`MAX_OPERATIONS`] (the count sent).
+    #[error("Operations holds {0} operations; at most {MAX_OPERATIONS} are taken in one request")]
+    TooManyOperations(usize),
 }
+
+/// The most operations one PATCH may hold (as sent, before path-less values are expanded).
+/// RFC 7644 sets no limit; Entra sends one operation per changed attribute (a few dozen at most),
+/// so this only stops a request that would hold the object's lock for a long time. Bodies are
+/// bounded by size as well (the reference host's `server.max_body_bytes`).
+pub const MAX_OPERATIONS: usize = 1000;
 
 impl PatchErrorKind {
     /// The RFC 7644 §3.12 `scimType` a host should answer this error with.
@@ -197,7 +206,8 @@ impl PatchErrorKind {
             | PatchErrorKind::PathlessNeedsObject(_)
             | PatchErrorKind::MissingValue(_)
             | PatchErrorKind::NoSchemas
-            | PatchErrorKind::NoOperations => ScimType::InvalidSyntax,
+            | PatchErrorKind::NoOperations
+            | PatchErrorKind::TooManyOperations(_) => ScimType::InvalidSyntax,
             PatchErrorKind::RemoveWithoutPath => ScimType::NoTarget,
             PatchErrorKind::InvalidPath { .. } => ScimType::InvalidPath,
             PatchErrorKind::ActiveNotBoolean(_) => ScimType::InvalidValue,
@@ -211,7 +221,7 @@ const CONTAINER_URNS: [&str; 3] = [urn::CORE_USER, urn::ENTERPRISE_USER, urn::EC
 
 impl PatchRequest {
     /// Checks the envelope as RFC 7644 §3.5.2 requires it: `schemas` present and listing the
-    /// PatchOp URN, at least one operation. [`normalize`](Self::normalize) is lenient about
+    /// PatchOp URN, at least one operation — and at most [`MAX_OPERATIONS`]. [`normalize`](Self::normalize) is lenient about
     /// both (it reads bodies of any provenance); a host that answers Entra calls this first.
     pub fn check_envelope(&self) -> Result<(), PatchError> {
         let fail = |kind| Err(PatchError { index: 0, kind });
@@ -227,6 +237,9 @@ impl PatchRequest {
         }
         if self.operations.is_empty() {
             return fail(PatchErrorKind::NoOperations);
+        }
+        if self.operations.len() > MAX_OPERATIONS {
+            return fail(PatchErrorKind::TooManyOperations(self.operations.len()));
         }
         Ok(())
     }
@@ -488,6 +501,13 @@ mod tests {
                 json!({"schemas":[urn::PATCH_OP],"Operations":[{"op":"add","path":"x","value":1}]})
             ),
             Ok(())
+        );
+        // The operation count: at the bound taken, one past it refused.
+        let many = |n: usize| json!({"schemas":[urn::PATCH_OP],"Operations":vec![json!({"op":"add","path":"x","value":1}); n]});
+        assert_eq!(check(many(MAX_OPERATIONS)), Ok(()));
+        assert_eq!(
+            check(many(MAX_OPERATIONS + 1)),
+            Err(PatchErrorKind::TooManyOperations(MAX_OPERATIONS + 1))
         );
     }
 

@@ -13,15 +13,20 @@ use crate::probe::{Entry, Match};
 use crate::profile::FlowAction;
 use crate::world::{EcmaWorld, Failure, ImportAnswer, StepResult, same, text};
 
-/// `Given` steps that make the target misbehave (in-process mocks only: `fault-injection`).
+/// `Given` steps that make the target misbehave (the mocks, or a fault proxy:
+/// `fault-injection` for one operation, `connection-faults` for every connection).
 pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
     (
-        r"^the directory drops every connection of the host$",
+        r"^the (?:directory|database|target) drops every connection of the host$",
         step!(drops_every_connection),
     ),
     (
         r"^the directory drops the host's next (add|modify|delete)$",
         step!(drops_next),
+    ),
+    (
+        r"^the directory carries out the host's next (add|modify|delete) and drops the connection before answering$",
+        step!(drops_after_next),
     ),
     (
         r#"^the directory answers the host's next (add|modify|delete) with (\w+)(?: "([^"]*)")?$"#,
@@ -47,7 +52,14 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
 
 /// `When` steps about the target.
 pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
-    (r"^the directory is back$", step!(directory_back)),
+    (
+        r"^the (?:directory|database|target) is back$",
+        step!(directory_back),
+    ),
+    (
+        r"^the (?:directory|database|target) restarts$",
+        step!(target_restarts),
+    ),
     (
         r"^the host is asked to import its target$",
         step!(import_asked),
@@ -86,14 +98,31 @@ fn fault(
     }
 }
 
+/// Starts `fault`; a target that cannot play it fails the step, never passes it by leaving
+/// the fault out.
+fn inject(w: &EcmaWorld, fault: Fault) -> StepResult {
+    faults(w)?.inject(fault).map_err(Failure::new)
+}
+
 async fn drops_every_connection(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
-    faults(w)?.inject(fault(w, None, false, FaultAction::Drop, Times::Always));
-    Ok(())
+    inject(w, fault(w, None, false, FaultAction::Drop, Times::Always))
 }
 
 async fn drops_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let op = op_kind(&arg(&ctx, 1)?);
-    faults(w)?.inject(fault(w, Some(op), true, FaultAction::Drop, Times::Once));
+    inject(w, fault(w, Some(op), true, FaultAction::Drop, Times::Once))
+}
+
+async fn drops_after_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let op = op_kind(&arg(&ctx, 1)?);
+    inject(
+        w,
+        fault(w, Some(op), true, FaultAction::DropAfter, Times::Once),
+    )
+}
+
+async fn target_restarts(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    faults(w)?.restart();
     Ok(())
 }
 
@@ -108,8 +137,7 @@ async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
     let action = FaultAction::Fail { code, message };
-    faults(w)?.inject(fault(w, Some(op), true, action, Times::Once));
-    Ok(())
+    inject(w, fault(w, Some(op), true, action, Times::Once))
 }
 
 async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -118,8 +146,7 @@ async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .map_err(|_| Failure::new("bad number of seconds"))?;
     let op = op_kind(&arg(&ctx, 2)?);
     let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
-    faults(w)?.inject(fault(w, Some(op), true, action, Times::Always));
-    Ok(())
+    inject(w, fault(w, Some(op), true, action, Times::Always))
 }
 
 /// The run's own setup for ECMA-LDAP-010: a profile that requires TLS to the directory is
@@ -179,6 +206,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(holds_marked),
     ),
     (r#"^the target holds no user "([^"]+)"$"#, step!(holds_none)),
+    (
+        r#"^the target holds user "([^"]+)" whole \(it can sign in with "([^"]+)"\) after a 201, and nothing of it after an error$"#,
+        step!(whole_or_nothing),
+    ),
     (
         r#"^the target holds every one of the users "([^"]+)"$"#,
         step!(holds_every),
@@ -600,8 +631,9 @@ async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     // Where the target logs what the host did, that log is the first witness: no write at
     // all. The probe's reading of the state (versions included) is the second, and the only
     // one where the target keeps no log.
-    if let (Some(count), Some(target)) = (w.target.writes_before, w.run()?.faults.clone()) {
-        let writes = target.host_writes(&w.suffix);
+    if let (Some(count), Some(target)) = (w.target.writes_before, w.run()?.faults.clone())
+        && let Some(writes) = target.host_writes(&w.suffix)
+    {
         checks::no_writes(&writes[count.min(writes.len())..])?;
     }
     let after = w.snapshot().await?;
@@ -673,6 +705,23 @@ async fn user_otherwise_unchanged(w: &mut EcmaWorld, ctx: Context) -> StepResult
     };
     checks::unchanged(&strip(&before), &strip(&now), &[])?;
     Ok(())
+}
+
+/// Atomicity of a create made of several operations: the answer decides which end state is
+/// right, and no third one (a user without its password after an error) is.
+async fn whole_or_nothing(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let x = w.last()?.clone();
+    match x.status {
+        Some(201) => can_sign_in(w, ctx).await,
+        Some(s) if s >= 400 => {
+            checks::scim_error_body(&x)?;
+            holds_none(w, ctx).await
+        }
+        _ => Err(Failure::new(format!(
+            "expected 201 Created or a SCIM error, got {}",
+            checks::got(&x)
+        ))),
+    }
 }
 
 async fn can_sign_in(w: &mut EcmaWorld, ctx: Context) -> StepResult {

@@ -228,7 +228,7 @@ async fn list_shows_the_plan_without_contacting_anything() {
 }
 
 /// Builds `ecma-host` (a no-op when the workspace build already did) and returns its path.
-fn ecma_host_binary() -> std::path::PathBuf {
+pub(crate) fn ecma_host_binary() -> std::path::PathBuf {
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -312,18 +312,60 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
     std::fs::write(&path, text).unwrap();
     let out = dir.path().join("out");
     let (p, o) = (path.clone(), out.clone());
+    // Every log at debug level (the host inherits RUST_LOG), every artefact written.
     let output = tokio::task::spawn_blocking(move || {
         ecmacert()
+            .env("RUST_LOG", "debug")
             .args(["run", "--config"])
             .arg(&p)
             .args(["--tags", "@must", "--output-dir"])
             .arg(&o)
+            .arg("--json")
+            .arg(o.join("report.json"))
+            .arg("--junit")
+            .arg(o.join("junit.xml"))
+            .arg("--html")
+            .arg(o.join("report.html"))
+            .arg("--markdown")
+            .arg(o.join("summary.md"))
             .output()
             .unwrap()
     })
     .await
     .unwrap();
     let stdout = exited_0(&output);
+    // Neither the token nor the directory's password is in any artefact, log or output of
+    // the run (ECMA-ERR-008 is about the host's answers; this is about ecmacert's own).
+    let mut artefacts = vec![
+        ("stdout".to_owned(), output.stdout.clone()),
+        ("stderr".to_owned(), output.stderr.clone()),
+    ];
+    let mut dirs = vec![out.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                artefacts.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    assert!(
+        artefacts.len() >= 7,
+        "{:?}",
+        artefacts.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEBUG"), "not at debug level: {stderr}");
+    for (name, bytes) in &artefacts {
+        for secret in [crate::support::TOKEN, slapd.admin_password] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} is in {name}"
+            );
+        }
+    }
     let log = out.join("host.log");
     assert!(
         stdout.contains(&format!("host output: {}", log.display())),

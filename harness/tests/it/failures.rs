@@ -379,3 +379,60 @@ async fn a_host_whose_writes_depend_on_the_dialect_fails_the_differential_in_bot
         assert_eq!(c.outcome, Outcome::Passed, "{c:?}");
     }
 }
+
+/// A host whose certificate the run cannot verify is refused before any scenario; with
+/// `host.insecure_tls` the run goes on, the scenario that connects as Entra does still verifies
+/// and fails, and the report says the certificate was not verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverifiable_certificate_stops_the_run_unless_insecure_tls_which_every_report_shows() {
+    let fixture = start("openldap-inetorgperson", |app| app).await;
+    let text = std::fs::read_to_string(&fixture.config_path).unwrap();
+    let trusted = "ca_certificate = \"certs/ecma-host.crt\"\n";
+    assert!(text.contains(trusted), "{text}");
+    let options = harness::runner::RunOptions {
+        profiles: vec!["openldap-inetorgperson".into()],
+        dialects: vec![scim_proto::Dialect::EntraDefault],
+        tags: Some("@req:ECMA-AUTH-005 or @req:ECMA-AUTH-001".into()),
+        ..harness::runner::RunOptions::default()
+    };
+    // The system roots do not know the host's self-signed certificate.
+    std::fs::write(&fixture.config_path, text.replace(trusted, "")).unwrap();
+    let error = fixture.try_run(&options).await.unwrap_err().to_string();
+    assert!(error.contains("certificate"), "{error}");
+    std::fs::write(
+        &fixture.config_path,
+        text.replace(trusted, "insecure_tls = true\n"),
+    )
+    .unwrap();
+    let report = fixture.try_run(&options).await.unwrap();
+    let (outcome, message) = crate::support::said(
+        &report,
+        "A client that speaks only TLS 1.2 connects and verifies the host name",
+    );
+    assert_eq!(outcome, Outcome::Failed, "{message}");
+    let passed = report.runs[0]
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Passed)
+        .count();
+    assert!(passed >= 2, "{}", reports::terminal::render(&report));
+    let transport = &report.host_facts[0]
+        .configuration
+        .as_ref()
+        .unwrap()
+        .transport;
+    assert!(transport.contains("NOT verified"), "{transport}");
+    assert!(
+        reports::terminal::render(&report).contains("host.insecure_tls"),
+        "{}",
+        reports::terminal::render(&report)
+    );
+    // Both keys at once are a configuration error, named by key.
+    std::fs::write(
+        &fixture.config_path,
+        text.replace(trusted, &format!("{trusted}insecure_tls = true\n")),
+    )
+    .unwrap();
+    let e = harness::config::Config::load(&fixture.config_path).unwrap_err();
+    assert!(e.to_string().contains("host.insecure_tls"), "{e}");
+}

@@ -15,6 +15,7 @@ mod adlds;
 mod cli;
 mod embedded;
 mod failures;
+mod fault_proxy;
 mod html;
 mod large_body;
 mod reference;

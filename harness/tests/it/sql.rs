@@ -55,6 +55,8 @@ pub struct SqlFixture {
     config: Config,
     sandbox: Option<Sandbox>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The TCP fault proxy between the host and the database, when there is one.
+    faults: Option<std::sync::Arc<dyn harness::faults::ControlledTarget>>,
 }
 
 impl Drop for SqlFixture {
@@ -73,6 +75,17 @@ impl SqlFixture {
         profile: &str,
         procedures: bool,
         defect: fn(Router) -> Router,
+    ) -> SqlFixture {
+        Self::start_with(profile, procedures, defect, false).await
+    }
+
+    /// [`SqlFixture::start`], the host reaching the database through ecmacert's TCP fault
+    /// proxy (`target.fault_proxy`) when `proxy`.
+    pub async fn start_with(
+        profile: &str,
+        procedures: bool,
+        defect: fn(Router) -> Router,
+        proxy: bool,
     ) -> SqlFixture {
         let suite = Suite::embedded().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -126,6 +139,20 @@ impl SqlFixture {
         let s = c.sql.as_mut().unwrap();
         assert_eq!(s.procedures.is_some(), procedures, "{text}");
         s.url = sandbox.url.clone();
+        let mut target = TargetConfig::sql(sandbox.url.clone());
+        let mut faults = None;
+        if proxy {
+            let listen = format!("127.0.0.1:{}", crate::support::free_port());
+            target.fault_proxy = Some(harness::config::FaultProxyConfig {
+                listen: listen.parse().unwrap(),
+            });
+            faults = harness::fault_proxy::start(&target).await.unwrap();
+            let mut url = url::Url::parse(&sandbox.url).unwrap();
+            url.set_port(Some(target.fault_proxy.as_ref().unwrap().listen.port()))
+                .unwrap();
+            url.set_host(Some("127.0.0.1")).unwrap();
+            s.url = url.to_string();
+        }
         s.password = None;
         s.page_size = 2;
         // Shorter than the lock-wait scenario's hold, so that the host gives up and its 503
@@ -145,6 +172,7 @@ impl SqlFixture {
                 base_url: format!("https://localhost:{port}"),
                 scim_url: None,
                 allow_plaintext: false,
+                insecure_tls: false,
                 connector,
                 token: SecretSource::Inline(Secret::new(TOKEN)),
                 ca_certificate: Some(crt),
@@ -161,7 +189,7 @@ impl SqlFixture {
                 }),
                 other_connector: None,
             },
-            target: TargetConfig::sql(sandbox.url.clone()),
+            target,
         };
         config.validate().unwrap();
         SqlFixture {
@@ -169,14 +197,21 @@ impl SqlFixture {
             config,
             sandbox: Some(sandbox),
             stop: Some(stop),
+            faults,
         }
     }
 
     pub async fn run(&self, options: &RunOptions) -> Report {
         let suite = Suite::embedded().unwrap();
-        runner::run(&suite, &self.config, self.dir.path(), options)
-            .await
-            .unwrap()
+        runner::run_with(
+            &suite,
+            &self.config,
+            self.dir.path(),
+            options,
+            self.faults.clone(),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -762,4 +797,48 @@ async fn a_host_that_takes_the_clients_id_fails() {
             "{profile}: {message}"
         );
     }
+}
+
+/// The connection faults through the TCP proxy, on both network databases: the host answers
+/// 5xx while the database is away, writes nothing, and reconnects by itself once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_faults_through_the_tcp_proxy_pass_on_postgres_and_mariadb() {
+    for profile in ["postgres-table", "mariadb-table"] {
+        let fixture = SqlFixture::start_with(profile, false, |app| app, true).await;
+        let report = fixture.run(&only("@requires:connection-faults")).await;
+        assert_passed(&report);
+        let passed: Vec<&str> = report.runs[0]
+            .cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Passed)
+            .map(|c| c.scenario.as_str())
+            .collect();
+        assert_eq!(passed.len(), 2, "{profile}: {passed:?}");
+        let configuration = report.host_facts[0].configuration.as_ref().unwrap();
+        assert!(
+            configuration
+                .target
+                .fault_proxy
+                .as_deref()
+                .is_some_and(|p| p.ends_with("TCP connections only")),
+            "{configuration:?}"
+        );
+    }
+}
+
+/// The same scenarios kill a host that claims a create the database never saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_answers_201_while_the_database_is_away_fails_through_the_tcp_proxy() {
+    let defect = harness::selftest::mutants()
+        .into_iter()
+        .find(|m| m.name == "failed-create-201")
+        .unwrap()
+        .apply;
+    let fixture = SqlFixture::start_with("postgres-table", false, defect, true).await;
+    let report = fixture.run(&only("@requires:connection-faults")).await;
+    let (outcome, message) = said(
+        &report,
+        "While the target drops the host's connections, creates get a 5xx and write nothing",
+    );
+    assert_eq!(outcome, Outcome::Failed, "{message}");
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use harness::config::Config;
+use std::sync::Arc;
+
+use harness::config::{Config, FaultProxyConfig, TargetConfig};
+use harness::faults::ControlledTarget;
 use harness::runner::{self, RunOptions};
 use harness::suite::Suite;
 use reference_host::secret::{Secret, SecretSource};
@@ -26,6 +29,9 @@ pub struct Fixture {
     /// The harness configuration file.
     pub config_path: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The fault proxy the host reaches slapd through, started before the host
+    /// ([`start_behind_proxy`]).
+    faults: Option<Arc<dyn ControlledTarget>>,
 }
 
 impl Drop for Fixture {
@@ -42,12 +48,31 @@ impl Fixture {
         Config::load(&self.config_path).unwrap()
     }
 
+    /// Runs the suite in-process; `Err` as the run gives it.
+    pub async fn try_run(&self, options: &RunOptions) -> Result<Report, runner::RunError> {
+        let suite = Suite::embedded().unwrap();
+        runner::run_with(
+            &suite,
+            &self.config(),
+            self.dir.path(),
+            options,
+            self.faults.clone(),
+        )
+        .await
+    }
+
     /// Runs the suite in-process.
     pub async fn run(&self, options: &RunOptions) -> Report {
         let suite = Suite::embedded().unwrap();
-        runner::run(&suite, &self.config(), self.dir.path(), options)
-            .await
-            .unwrap()
+        runner::run_with(
+            &suite,
+            &self.config(),
+            self.dir.path(),
+            options,
+            self.faults.clone(),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -95,6 +120,26 @@ pub const OTHER_CONNECTOR: &str = "LDAPOther";
 
 /// Starts a reference host for `profile`, its router passed through `defect` first.
 pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
+    start_with(profile, defect, false).await
+}
+
+/// [`start`], the host reaching slapd through ecmacert's fault proxy (`target.fault_proxy`),
+/// which is started first so that the host's first import goes through it.
+pub async fn start_behind_proxy(profile: &str, defect: fn(Router) -> Router) -> Fixture {
+    start_with(profile, defect, true).await
+}
+
+/// A free loopback port (another process may take it before it is bound again; the tests'
+/// ports come from the kernel's ephemeral range, so that is rare).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_with(profile: &str, defect: fn(Router) -> Router, proxy: bool) -> Fixture {
     let slapd = slapd().await;
     let dir = tempfile::tempdir().unwrap();
     let container = format!(
@@ -103,7 +148,25 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
         std::process::id(),
         slapd.suffix
     );
-    let host = Host::new(host_config(slapd, profile, &container), dir.path()).unwrap();
+    let mut host_config = host_config(slapd, profile, &container);
+    let proxy = proxy.then(|| format!("127.0.0.1:{}", free_port()));
+    let mut faults = None;
+    if let Some(listen) = &proxy {
+        let mut target = TargetConfig::sql("");
+        target.kind = "ldap".into();
+        target.url = slapd.url.clone();
+        target.fault_proxy = Some(FaultProxyConfig {
+            listen: listen.parse().unwrap(),
+        });
+        faults = harness::fault_proxy::start(&target).await.unwrap();
+        for c in &mut host_config.connectors {
+            let ldap = c.ldap.as_mut().unwrap();
+            ldap.url = format!("ldap://{listen}");
+            // A slow directory must become a 5xx within the slow scenarios' bounds.
+            ldap.timeout_seconds = 1;
+        }
+    }
+    let host = Host::new(host_config, dir.path()).unwrap();
     let (crt, key) = cert::generate("localhost", &dir.path().join("certs")).unwrap();
     let tls = cert::server_config(&crt, &key).unwrap();
     // The host's partition is the container; the probe makes it before the host imports.
@@ -120,10 +183,19 @@ pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
         &container,
         Some(OTHER_CONNECTOR),
     );
+    if let Some(listen) = &proxy {
+        let text = std::fs::read_to_string(&config_path).unwrap();
+        std::fs::write(
+            &config_path,
+            format!("{text}fault_proxy = {{ listen = \"{listen}\" }}\n"),
+        )
+        .unwrap();
+    }
     Fixture {
         dir,
         config_path,
         stop: Some(stop),
+        faults,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The mock LDAP server.
+//! The mock LDAP server, and the fault proxy that puts the mock's faults in front of a real
+//! directory.
 //!
 //! ```text
 //!   MockLdap::start(config) ── tokio accept loop ── per connection: FramedRead/FramedWrite<LdapCodec>
@@ -6,7 +7,14 @@
 //!                                  Session::handle(LdapMsg) -> Response   (no I/O)
 //!                                                        │
 //!                                  Directory (schema, tree)   faults   operation log
+//!
+//!   LdapFaultProxy::start(listen, upstream) ── per connection: host ⇄ proxy ⇄ real directory,
+//!                                  requests classified (same codec), the same fault rules
 //! ```
+//!
+//! Files: `faults.rs` (rules and their table), `session.rs` (one connection's protocol state),
+//! `server.rs` (the listener and inspection), `proxy.rs` (the fault proxy), `dit.rs` (the
+//! tree), `schema.rs`, `filter.rs`.
 //!
 //! Two flavours: `openldap` (entryUUID, userPassword, the classes of core/cosine/inetorgperson/
 //! nis and ecmacert's test schema) and `adlds` (objectGUID as 16 little-endian GUID bytes,
@@ -14,16 +22,22 @@
 //! objectClass, no passwords on create).
 
 pub mod dit;
+pub mod faults;
 pub mod filter;
+pub mod proxy;
 pub mod schema;
 pub mod server;
+pub mod session;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
 pub use dit::{Attr, Change, Directory, Entry, LdapError, Scope};
-pub use server::{FaultAction, FaultRule, MockLdap, OpKind, OpRecord, Session, Times};
+pub use faults::{FaultAction, FaultRule, OpKind, OpRecord, Times};
+pub use proxy::LdapFaultProxy;
+pub use server::MockLdap;
+pub use session::Session;
 
 /// Which directory the mock behaves like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

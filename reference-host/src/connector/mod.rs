@@ -241,6 +241,16 @@ pub trait Connector: Send + Sync + 'static {
         None
     }
 
+    /// Reads the one object of the connector's object type at `dn`, as an import would see
+    /// it; `Ok(None)` when there is none there (or the connector cannot read single objects:
+    /// the default). The host calls it when the target says an object it was asked to create
+    /// exists already, so the connector space takes in what the target holds (a create whose
+    /// answer was lost, an object made out of band since the last import).
+    async fn read_object(&self, dn: &str) -> Result<Option<CsEntry>, ConnectorError> {
+        let _ = dn;
+        Ok(None)
+    }
+
     /// Starts a full import; pages come from the session.
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError>;
 

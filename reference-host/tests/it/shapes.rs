@@ -305,6 +305,127 @@ async fn oversized_uris_and_headers_get_scim_errors() {
     assert_eq!(body["status"], "431", "{body}");
 }
 
+/// Each documented limit (README, "Limits") is served at its bound and refused one past it,
+/// with a SCIM Error, nothing written.
+#[tokio::test]
+async fn every_limit_is_served_at_its_bound_and_refused_one_past_it() {
+    use reference_host::scim::{MAX_HEADER_BYTES, MAX_URI_BYTES};
+    use scim_proto::filter::{MAX_CLAUSES, MAX_DEPTH};
+    use tower::ServiceExt as _;
+    let host = TestHost::start_edited("limits", Profile::inetorgperson(), |t| {
+        t.replace(
+            "autosync_minutes = 0",
+            "autosync_minutes = 0\nmax_results = 2",
+        )
+    })
+    .await;
+    // The request target, in bytes.
+    let target = |n: usize| {
+        let head = format!("{}/Users?filter=mail+eq+%22", host.base);
+        format!("{head}{}%22", "x".repeat(n - head.len() - 3))
+    };
+    let at = target(MAX_URI_BYTES);
+    assert_eq!(at.len(), MAX_URI_BYTES);
+    let r = host.get(at.strip_prefix(&host.base).unwrap()).await;
+    assert_eq!(r.status, 200, "{r:#?}");
+    let past = target(MAX_URI_BYTES + 1);
+    host.get(past.strip_prefix(&host.base).unwrap())
+        .await
+        .assert_error(414, None);
+    // Header bytes: names and values.
+    let headers = |n: usize| {
+        let auth = format!("Bearer {}", crate::support::TOKEN);
+        let used = "authorization".len() + auth.len() + "x-padding".len();
+        axum::http::Request::builder()
+            .uri(format!("{}/Users", host.base))
+            .header("authorization", auth)
+            .header("x-padding", "p".repeat(n - used))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let ok = host
+        .app
+        .clone()
+        .oneshot(headers(MAX_HEADER_BYTES))
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let refused = host
+        .app
+        .clone()
+        .oneshot(headers(MAX_HEADER_BYTES + 1))
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 431);
+    // The body: a create padded with JSON whitespace to the byte.
+    let max_body = reference_host::config::DEFAULT_MAX_BODY_BYTES;
+    let body = |cn: &str, n: usize| {
+        let text = entra_create(&host, cn).to_string();
+        format!("{text}{}", " ".repeat(n - text.len()))
+    };
+    let before = host.snapshot().await;
+    let r = host
+        .send(
+            "POST",
+            "/Users",
+            Some(body("toolarge", max_body + 1)),
+            Some(crate::support::TOKEN),
+            "application/scim+json",
+        )
+        .await;
+    r.assert_error(413, None);
+    assert_eq!(host.snapshot().await, before);
+    let r = host
+        .send(
+            "POST",
+            "/Users",
+            Some(body("atbound", max_body)),
+            Some(crate::support::TOKEN),
+            "application/scim+json",
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:#?}");
+    // Filter nesting and comparisons.
+    let query = |f: String| format!("/Users?filter={}", crate::support::enc(&f));
+    let nested = |d: usize| format!("{}mail eq \"x\"{}", "(".repeat(d), ")".repeat(d));
+    assert_eq!(host.get(&query(nested(MAX_DEPTH))).await.status, 200);
+    host.get(&query(nested(MAX_DEPTH + 1)))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    let wide = |n: usize| vec!["mail eq \"x\""; n].join(" or ");
+    assert_eq!(host.get(&query(wide(MAX_CLAUSES))).await.status, 200);
+    host.get(&query(wide(MAX_CLAUSES + 1)))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    // PATCH operations.
+    let dn = host.dn("atbound");
+    let ops = |n: usize| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": vec![json!({"op": "Replace", "path": ext("sn"), "value": "Bounded"}); n],
+        })
+    };
+    let before = host.snapshot().await;
+    host.patch(&dn, &ops(scim_proto::patch::MAX_OPERATIONS + 1))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+    assert_eq!(host.snapshot().await, before);
+    let r = host
+        .patch(&dn, &ops(scim_proto::patch::MAX_OPERATIONS))
+        .await;
+    assert_eq!(r.status, 200, "{r:#?}");
+    // count: at most max_results per page, whatever is asked (RFC 7644 §3.4.2.4).
+    created(&host, "second").await;
+    created(&host, "third").await;
+    for (asked, given) in [(2, 2), (3, 2), (1000, 2), (1, 1)] {
+        let r = host.get(&format!("/Users?count={asked}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["itemsPerPage"], given, "count={asked}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 3, "count={asked}: {}", r.body);
+        assert_eq!(r.body["Resources"].as_array().unwrap().len(), given);
+    }
+}
+
 // Kind 6: changes of one object racing each other, and clients that leave mid-request.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -231,6 +231,28 @@ impl TestHost {
         Self::start_in(ou, probe, profile, "").await
     }
 
+    /// [`TestHost::start`], the configuration's text passed through `edit` first.
+    pub async fn start_edited(
+        name: &str,
+        profile: Profile,
+        edit: impl Fn(String) -> String,
+    ) -> TestHost {
+        let (ou, probe) = new_ou(name).await;
+        let slapd = slapd().await;
+        let text = edit(config_text(&slapd.url, &ou, &profile, ""));
+        let host = Host::new(config(&text), std::path::Path::new(".")).unwrap();
+        host.import_all().await.unwrap();
+        let app = host.app();
+        TestHost {
+            host,
+            app,
+            base: "/ecma2host_LDAP/scim".into(),
+            ou,
+            probe,
+            slapd,
+        }
+    }
+
     /// A host over an OU made (and perhaps seeded) by [`new_ou`], with extra `[connector.ldap]`
     /// lines.
     pub async fn start_in(

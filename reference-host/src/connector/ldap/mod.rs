@@ -688,6 +688,31 @@ impl Connector for LdapConnector {
         }
     }
 
+    async fn read_object(&self, dn: &str) -> Result<Option<CsEntry>, ConnectorError> {
+        let within = Dn::parse(dn).is_ok_and(|d| d.is_within(&self.base));
+        if !within {
+            return Ok(None);
+        }
+        let mut ldap = self.ldap().await?;
+        let filter = format!("(objectClass={})", ldap3::ldap_escape(&self.object_class));
+        let result = ldap
+            .with_timeout(self.timeout)
+            .search(dn, Scope::Base, &filter, self.read_attributes.clone())
+            .await
+            .map_err(|e| self.transport("read", dn, &e))?;
+        if result.1.rc == code::NO_SUCH_OBJECT {
+            return Ok(None);
+        }
+        if result.1.rc != 0 {
+            return Err(classify(&result.1, &format!("read {dn}")));
+        }
+        Ok(result
+            .0
+            .into_iter()
+            .next()
+            .and_then(|e| self.entry(SearchEntry::construct(e))))
+    }
+
     fn write_wait(&self) -> Option<Duration> {
         // A directory cannot be told to undo a write it is working on (ldap3 does not send
         // Abandon on a timeout, and servers need not honour one for an update): the host
