@@ -81,6 +81,11 @@ pub enum Capability {
     /// mock directories, or `target.fault_proxy` in front of any target with a network
     /// address).
     ConnectionFaults,
+    /// The host is deployed with a standby for the same connector and target (`host.standby`,
+    /// with `host.command` so the run can stop the active one). A deployment without one is
+    /// not bound by the failover requirement: its scenario is not applicable, not "not
+    /// checked".
+    Standby,
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
     /// names of the same host can be formed (not with `host.scim_url`).
     ConnectorUrl,
@@ -90,7 +95,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 29] = [
+    pub const ALL: [Capability; 30] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -118,6 +123,7 @@ impl Capability {
         Capability::HostRestart,
         Capability::FaultInjection,
         Capability::ConnectionFaults,
+        Capability::Standby,
         Capability::ConnectorUrl,
         Capability::OtherConnector,
     ];
@@ -152,6 +158,7 @@ impl Capability {
             Capability::HostRestart => "host-restart",
             Capability::FaultInjection => "fault-injection",
             Capability::ConnectionFaults => "connection-faults",
+            Capability::Standby => "standby",
             Capability::ConnectorUrl => "connector-url",
             Capability::OtherConnector => "other-connector",
         }
@@ -171,6 +178,12 @@ impl Capability {
         )
     }
 
+    /// True for what the deployment has or has not (a standby host): missing, the scenario is
+    /// not applicable, as for a capability the profile does not declare.
+    pub fn is_deployment(self) -> bool {
+        self == Capability::Standby
+    }
+
     /// What a run lacks without it, for "not checked for this host".
     pub fn lacking(self) -> &'static str {
         match self {
@@ -185,6 +198,7 @@ impl Capability {
             Capability::ConnectionFaults => {
                 "no way to cut the host's connections to its target (target.fault_proxy)"
             }
+            Capability::Standby => "no standby host (host.standby)",
             Capability::ConnectorUrl => {
                 "a SCIM URL that is not …/ecma2host_{connector}/scim (host.scim_url), so no other connector name can be asked"
             }

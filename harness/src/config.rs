@@ -88,6 +88,45 @@ pub struct HostConfig {
     /// it, that scenario is not checked for the host.
     #[serde(default)]
     pub other_connector: Option<String>,
+    /// A standby host for the same connector and target (ECMA2Host's passive agent host):
+    /// the high-availability scenarios stop the active host, which needs `host.command`, and
+    /// carry on through this one. Without it, they are not applicable (the host is not deployed
+    /// with a standby).
+    #[serde(default)]
+    pub standby: Option<StandbyConfig>,
+}
+
+/// `[host.standby]`: the passive host of an active/passive pair on one target.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandbyConfig {
+    /// `https://localhost:8586`: the standby's part before `/ecma2host_…`; the connector is
+    /// `host.connector`.
+    #[serde(default)]
+    pub base_url: String,
+    /// The standby's SCIM base whole, instead of `base_url`.
+    #[serde(default)]
+    pub scim_url: Option<String>,
+    /// A command that starts the standby; it is stopped when the run ends.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// How to make the standby read the target now (the forms of `host.import`, the request
+    /// sent to the standby): after a failover its connector space must hold what the active
+    /// host wrote.
+    pub import: ImportHook,
+}
+
+impl StandbyConfig {
+    /// The standby's SCIM base URL.
+    pub fn scim_base(&self, connector: &str) -> String {
+        match &self.scim_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!(
+                "{}/ecma2host_{connector}/scim",
+                self.base_url.trim_end_matches('/')
+            ),
+        }
+    }
 }
 
 /// A missing `host.token` reads as an empty variable name, which `validate` refuses by key.
@@ -347,6 +386,9 @@ impl Config {
                 ));
             }
         }
+        if let Some(standby) = &self.host.standby {
+            self.validate_standby(standby)?;
+        }
         if self.host.insecure_tls && self.host.ca_certificate.is_some() {
             return Err(ConfigError::invalid(
                 "host.insecure_tls",
@@ -425,6 +467,64 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn validate_standby(&self, standby: &StandbyConfig) -> Result<(), ConfigError> {
+        if self.host.command.is_none() {
+            return Err(ConfigError::invalid(
+                "host.standby",
+                "needs host.command: the failover scenario stops the active host, which the run can do only to a host it started",
+            ));
+        }
+        let url = match (&standby.scim_url, standby.base_url.is_empty()) {
+            (Some(url), true) => url.clone(),
+            (None, false) if self.host.scim_url.is_none() => standby.base_url.clone(),
+            (None, false) => {
+                return Err(ConfigError::invalid(
+                    "host.standby.base_url",
+                    "with host.scim_url, give the standby's host.standby.scim_url",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::invalid(
+                    "host.standby",
+                    "give either base_url (with host.connector) or scim_url",
+                ));
+            }
+        };
+        match url.split_once("://").map(|(s, _)| s.to_ascii_lowercase()) {
+            Some(s) if s == "https" => {}
+            Some(s) if s == "http" && self.host.allow_plaintext => {}
+            _ => {
+                return Err(ConfigError::invalid(
+                    "host.standby",
+                    format!("{url:?} is not an https:// URL"),
+                ));
+            }
+        }
+        if standby.scim_base(&self.host.connector) == self.scim_base() {
+            return Err(ConfigError::invalid(
+                "host.standby",
+                "is the active host's own URL; give the standby's",
+            ));
+        }
+        match &standby.command {
+            Some(c) if c.is_empty() => {
+                return Err(ConfigError::invalid("host.standby.command", "is empty"));
+            }
+            _ => {}
+        }
+        match &standby.import {
+            ImportHook::Wait { wait_seconds: 0 } => Err(ConfigError::invalid(
+                "host.standby.import.wait_seconds",
+                "must be more than 0: the standby's autosync interval plus one import's time",
+            )),
+            ImportHook::Command { command } if command.is_empty() => Err(ConfigError::invalid(
+                "host.standby.import.command",
+                "is empty",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate_ldap_target(&self) -> Result<(), ConfigError> {

@@ -480,6 +480,7 @@ pub async fn run_embedded_defective(
                 scim_url: None,
                 allow_plaintext: false,
                 insecure_tls: false,
+                standby: None,
                 token: SecretSource::Inline(Secret::new(token.clone())),
                 ca_certificate: Some(cert.clone()),
                 command: None,

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use ecma_vocab::Secret;
 
-use crate::config::Config;
 use crate::provisioning::ProvisioningService;
 use crate::suite::Suite;
 
@@ -20,25 +19,35 @@ use crate::suite::Suite;
 const TAIL_LINES: usize = 5;
 
 /// A host process the run started.
-pub struct HostProcess {
+struct HostProcess {
     child: tokio::process::Child,
-    log: PathBuf,
 }
 
 impl HostProcess {
-    /// Starts `command` in `dir`, its output going to `log`, and waits until it answers Test
-    /// Connection with 200. `Err` is the reason, secrets redacted.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn start(
-        command: &[String],
-        dir: &Path,
-        log: &Path,
-        service: &ProvisioningService,
-        suite: &Suite,
-        profile: &str,
-        config: &Config,
-        secrets: &[Secret],
-    ) -> Result<HostProcess, String> {
+    /// Stops the host.
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// What starting a host takes, kept so that the host can be started again.
+#[derive(Clone)]
+struct Launch {
+    command: Vec<String>,
+    dir: PathBuf,
+    log: PathBuf,
+    service: ProvisioningService,
+    matching_suite: Suite,
+    profile: String,
+    ready_timeout: Duration,
+    secrets: Vec<Secret>,
+}
+
+impl Launch {
+    /// Starts the command and waits for Test Connection; `fresh`: the log starts over,
+    /// otherwise a restarted host's output follows the first one's.
+    async fn spawn(&self, fresh: bool) -> Result<HostProcess, String> {
+        let (command, dir, log, secrets) = (&self.command, &self.dir, &self.log, &self.secrets);
         let (program, args) = command.split_first().ok_or("host.command is empty")?;
         // The host's output may hold what it should not: readable by this user only.
         if let Some(parent) = log.parent() {
@@ -54,7 +63,8 @@ impl HostProcess {
             std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
-                .truncate(true)
+                .truncate(fresh)
+                .append(!fresh)
                 .mode(0o600)
                 .open(log)
                 .map_err(|e| format!("cannot write the host's log {}: {e}", log.display()))?
@@ -71,7 +81,7 @@ impl HostProcess {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start the host ({program}): {e}"))?;
-        let deadline = Instant::now() + Duration::from_secs(config.host.ready_timeout_seconds);
+        let deadline = Instant::now() + self.ready_timeout;
         let mut last;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -81,12 +91,11 @@ impl HostProcess {
                     tail(log, secrets)
                 ));
             }
-            match crate::runner::probe_host(service, suite, profile).await {
+            match crate::runner::probe_host(&self.service, &self.matching_suite, &self.profile)
+                .await
+            {
                 Ok(()) => {
-                    return Ok(HostProcess {
-                        child,
-                        log: log.to_owned(),
-                    });
+                    return Ok(HostProcess { child });
                 }
                 Err(e) => last = e,
             }
@@ -94,7 +103,7 @@ impl HostProcess {
                 let _ = child.kill().await;
                 return Err(format!(
                     "the host did not answer Test Connection with 200 within {} s (last: {last}); the end of {}: {}",
-                    config.host.ready_timeout_seconds,
+                    self.ready_timeout.as_secs(),
                     log.display(),
                     tail(log, secrets)
                 ));
@@ -102,18 +111,72 @@ impl HostProcess {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
 
-    /// Where the host's output went.
-    pub fn log(&self) -> &Path {
-        &self.log
-    }
+/// A host the run started and may stop and start again: the active host of a failover
+/// scenario (`host.standby`), or the standby itself.
+pub struct ManagedHost {
+    launch: Launch,
+    process: tokio::sync::Mutex<Option<HostProcess>>,
+}
 
-    /// Stops the host.
-    pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+impl std::fmt::Debug for ManagedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagedHost")
+            .field("log", &self.launch.log)
+            .finish_non_exhaustive()
     }
 }
 
+impl ManagedHost {
+    /// Starts `command` in `dir`, its output going to `log`, and waits until it answers Test
+    /// Connection (through `service`) with 200, for at most `ready_timeout`. `Err` is the
+    /// reason, secrets redacted.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        command: &[String],
+        dir: &Path,
+        log: &Path,
+        service: &ProvisioningService,
+        suite: &Suite,
+        profile: &str,
+        ready_timeout: Duration,
+        secrets: &[Secret],
+    ) -> Result<ManagedHost, String> {
+        let launch = Launch {
+            command: command.to_vec(),
+            dir: dir.to_owned(),
+            log: log.to_owned(),
+            service: service.clone(),
+            matching_suite: suite.clone(),
+            profile: profile.to_owned(),
+            ready_timeout,
+            secrets: secrets.to_vec(),
+        };
+        let process = launch.spawn(true).await?;
+        Ok(ManagedHost {
+            launch,
+            process: tokio::sync::Mutex::new(Some(process)),
+        })
+    }
+
+    /// Stops the host (no-op when it is stopped).
+    pub async fn stop(&self) {
+        let process = self.process.lock().await.take();
+        if let Some(p) = process {
+            p.stop().await;
+        }
+    }
+
+    /// Starts the host again when it was stopped, and waits for Test Connection.
+    pub async fn ensure_running(&self) -> Result<(), String> {
+        let mut process = self.process.lock().await;
+        if process.is_none() {
+            *process = Some(self.launch.spawn(false).await?);
+        }
+        Ok(())
+    }
+}
 /// The log's last lines, joined with ` | `, every secret redacted.
 fn tail(log: &Path, secrets: &[Secret]) -> String {
     let text = std::fs::read(log)

@@ -523,6 +523,18 @@ impl ProvisioningService {
         &self.base
     }
 
+    /// The same client, token and trust aimed at another SCIM base (a standby host's).
+    pub fn at_base(&self, base: String) -> Result<ProvisioningService, ClientError> {
+        Ok(ProvisioningService {
+            client: self.client.clone(),
+            base,
+            token: self.token.clone(),
+            ca: self.ca.clone(),
+            timeout: self.timeout,
+            insecure: self.insecure,
+        })
+    }
+
     /// The same client and token aimed at the connector `name` of the same host, when the base
     /// is ECMA2Host's `…/ecma2host_{connector}/scim`; `None` for another layout (`scim_url`).
     pub fn at_connector(&self, name: &str) -> Option<ProvisioningService> {

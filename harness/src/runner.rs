@@ -151,6 +151,8 @@ impl From<String> for SetupFailure {
 /// What the run needs, resolved from the configuration: secrets read, clients built.
 struct Resolved {
     service: ProvisioningService,
+    /// The standby host's client (`host.standby`): the same token, trust and timeout.
+    standby: Option<ProvisioningService>,
     token: ecma_vocab::Secret,
     profiles: Vec<String>,
     tags: Option<TagOperation>,
@@ -222,8 +224,17 @@ fn resolve(
             .without_verification()
             .map_err(|e| ConfigError::invalid("host.insecure_tls", e.to_string()))?;
     }
+    let standby = match &config.host.standby {
+        None => None,
+        Some(standby) => Some(
+            service
+                .at_base(standby.scim_base(&config.host.connector))
+                .map_err(|e| ConfigError::invalid("host.standby", e.to_string()))?,
+        ),
+    };
     Ok(Resolved {
         service,
+        standby,
         token,
         profiles: names,
         tags,
@@ -306,6 +317,9 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     }
     if config.host.restart.is_some() {
         caps.insert(Capability::HostRestart);
+    }
+    if config.host.standby.is_some() && config.host.command.is_some() {
+        caps.insert(Capability::Standby);
     }
     if config.target.fault_proxy.is_some() {
         caps.insert(Capability::ConnectionFaults);
@@ -462,7 +476,9 @@ pub async fn run_with(
     };
     // Setup that every scenario needs; if it fails, every scenario that would have run is
     // blocked with the reason — unless nothing answers SCIM at all, which stops the run.
-    let mut host_process: Option<crate::host::HostProcess> = None;
+    let mut active_host: Option<Arc<crate::host::ManagedHost>> = None;
+    let mut standby_host: Option<crate::host::ManagedHost> = None;
+    let mut standby: Option<Arc<crate::world::Standby>> = None;
     let mut secrets = vec![resolved.token.clone()];
     if config.host.insecure_tls {
         report.notes.push(
@@ -505,19 +521,44 @@ pub async fn run_with(
                 .unwrap_or_else(|| std::env::temp_dir().join(format!("ecmacert-{run_id}")));
             let log = dir.join("host.log");
             report.host_log = Some(log.display().to_string());
-            host_process = Some(
-                crate::host::HostProcess::start(
+            let ready = Duration::from_secs(config.host.ready_timeout_seconds);
+            let active = Arc::new(
+                crate::host::ManagedHost::start(
                     command,
                     base_dir,
                     &log,
                     &resolved.service,
                     suite,
                     &resolved.profiles[0],
-                    config,
+                    ready,
                     &secrets,
                 )
                 .await?,
             );
+            active_host = Some(active.clone());
+            if let (Some(config), Some(service)) = (&config.host.standby, &resolved.standby) {
+                if let Some(command) = &config.command {
+                    standby_host = Some(
+                        crate::host::ManagedHost::start(
+                            command,
+                            base_dir,
+                            &dir.join("standby.log"),
+                            service,
+                            suite,
+                            &resolved.profiles[0],
+                            ready,
+                            &secrets,
+                        )
+                        .await
+                        .map_err(|e| format!("the standby host (host.standby.command): {e}"))?,
+                    );
+                }
+                standby = Some(Arc::new(crate::world::Standby {
+                    service: service.clone(),
+                    import: config.import.clone(),
+                    active,
+                }));
+            }
         }
         preflight(&resolved.service, suite, &resolved.profiles[0])
             .await
@@ -554,7 +595,11 @@ pub async fn run_with(
         }
         Err(SetupFailure::Blocked(reason)) => Err(crate::checks::redact(&reason, &secrets)),
         Err(SetupFailure::Preflight(reason)) => {
-            if let Some(host) = host_process {
+            for host in active_host
+                .iter()
+                .map(|h| h.as_ref())
+                .chain(standby_host.iter())
+            {
                 host.stop().await;
             }
             return Err(RunError::Preflight(reason));
@@ -602,6 +647,7 @@ pub async fn run_with(
                         secrets: secrets.clone(),
                         levels: levels.clone(),
                         faults: faults.clone(),
+                        standby: standby.clone(),
                         scripts: scripts.clone(),
                         corpora: corpora.clone(),
                     });
@@ -639,7 +685,11 @@ pub async fn run_with(
     if let Ok(probe) = &setup {
         report.leftovers = leftovers(probe, suite, &resolved.profiles, &run_id).await;
     }
-    if let Some(host) = host_process {
+    for host in active_host
+        .iter()
+        .map(|h| h.as_ref())
+        .chain(standby_host.iter())
+    {
         host.stop().await;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -1083,7 +1133,10 @@ async fn run_cucumber(
                 let faulted = scenario
                     .tags
                     .iter()
-                    .any(|t| t == "requires:fault-injection");
+                    .any(|t| t == "requires:fault-injection" || t == "requires:connection-faults");
+                // A failover scenario stops the active host: it is started again here,
+                // whatever the outcome, before the next scenario needs it.
+                let failed_over = scenario.tags.iter().any(|t| t == "requires:standby");
                 // So would a restart scenario (@serial too) that stopped before the host was
                 // back: later scenarios wait for it here rather than meet its first import.
                 let restarted =
@@ -1101,6 +1154,16 @@ async fn run_cucumber(
                             }
                             if restarted && w.run.is_some() {
                                 let _ = w.wait_until_started().await;
+                            }
+                            if failed_over
+                                && let Some(run) = &w.run
+                                && let Some(standby) = &run.standby
+                                && let Err(e) = standby.active.ensure_running().await
+                            {
+                                w.evidence.warnings.push((
+                                    reports::Level::Must,
+                                    format!("the active host could not be started again: {e}"),
+                                ));
                             }
                             if let Some(run) = &w.run {
                                 for script in std::mem::take(&mut w.target.restore) {
@@ -1427,6 +1490,7 @@ mod tests {
             Capability::HostRestart,
             Capability::FaultInjection,
             Capability::ConnectionFaults,
+            Capability::Standby,
             Capability::ConnectorUrl,
             Capability::OtherConnector,
         ]
@@ -1508,18 +1572,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 148),
-        ("mariadb-procedures", 137),
-        ("mariadb-table", 135),
-        ("mariadb-types", 134),
-        ("openldap-disable-flag", 149),
-        ("openldap-flows", 138),
-        ("openldap-inetorgperson", 149),
-        ("openldap-posix", 150),
-        ("postgres-procedures", 137),
-        ("postgres-table", 135),
-        ("postgres-types", 134),
-        ("sqlite-flows", 125),
-        ("sqlite-table", 135),
+        ("adlds-user", 149),
+        ("mariadb-procedures", 138),
+        ("mariadb-table", 136),
+        ("mariadb-types", 135),
+        ("openldap-disable-flag", 150),
+        ("openldap-flows", 139),
+        ("openldap-inetorgperson", 150),
+        ("openldap-posix", 151),
+        ("postgres-procedures", 138),
+        ("postgres-table", 136),
+        ("postgres-types", 135),
+        ("sqlite-flows", 126),
+        ("sqlite-table", 136),
     ];
 }

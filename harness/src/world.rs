@@ -102,6 +102,8 @@ pub struct RunContext {
     pub levels: Arc<std::collections::BTreeMap<String, Level>>,
     /// The target's fault switch, where the target can misbehave on cue.
     pub faults: Option<Arc<dyn crate::faults::ControlledTarget>>,
+    /// The standby host and the active host the run can stop (`host.standby`).
+    pub standby: Option<Arc<Standby>>,
     /// The suite's SQL scripts (`features/sql/`), by path relative to `features/`.
     pub scripts: Arc<std::collections::BTreeMap<String, String>>,
     /// The suite's bad-input corpus (ECMA-ROBUST-018), by class.
@@ -116,6 +118,18 @@ impl std::fmt::Debug for RunContext {
             .field("run_id", &self.run_id)
             .finish_non_exhaustive()
     }
+}
+
+/// An active/passive pair (`host.standby`): the standby's client and import hook, and the
+/// active host the failover scenario stops (and the run starts again after it).
+#[derive(Debug)]
+pub struct Standby {
+    /// The standby's client.
+    pub service: ProvisioningService,
+    /// How to make the standby import (`host.standby.import`).
+    pub import: ImportHook,
+    /// The active host, started by the run.
+    pub active: Arc<crate::host::ManagedHost>,
 }
 
 /// A user a scenario talks about.
@@ -198,6 +212,9 @@ pub struct ScimSide {
     pub pages: Vec<(u64, u64, Exchange)>,
     /// The ids a user had before it was deleted and created again, by logical name.
     pub former_ids: IndexMap<String, Vec<String>>,
+    /// The provisioning service has turned to the standby host (`host.standby`): requests
+    /// go there from now on.
+    pub through_standby: bool,
 }
 
 /// What the probe saw.
@@ -409,8 +426,22 @@ impl EcmaWorld {
     /// the checks every answer gets (a SCIM Error body for errors, MUST; the SCIM media type,
     /// SHOULD).
     pub async fn send(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
-        let service = self.run()?.service.clone();
+        let service = self.service()?;
         self.send_via(&service, request, auth).await
+    }
+
+    /// The host requests go to: the configured one, or the standby once the scenario has
+    /// turned to it.
+    pub fn service(&self) -> Result<ProvisioningService, Failure> {
+        let run = self.run()?;
+        if self.scim.through_standby {
+            let standby = run
+                .standby
+                .as_ref()
+                .ok_or_else(|| Failure::new("the run has no standby host (host.standby)"))?;
+            return Ok(standby.service.clone());
+        }
+        Ok(run.service.clone())
     }
 
     /// [`send`](Self::send) through another client of the same host (another connector name).
@@ -426,7 +457,7 @@ impl EcmaWorld {
     /// [`send`](Self::send) for a body larger than a host should take, through
     /// [`ProvisioningService::send_large`].
     pub async fn send_large(&mut self, request: Request, auth: Auth) -> Result<Exchange, Failure> {
-        let service = self.run()?.service.clone();
+        let service = self.service()?;
         self.send_checked(&service, request, auth, true).await
     }
 
@@ -641,6 +672,33 @@ impl EcmaWorld {
         self.call_hook(run.import.as_ref(), "host.import").await
     }
 
+    /// Calls the standby's import hook (`host.standby.import`), on the standby, and insists on
+    /// success (2xx, exit 0, or the wait).
+    pub async fn standby_import(&mut self) -> StepResult {
+        let run = self.run()?;
+        let standby = run
+            .standby
+            .clone()
+            .ok_or_else(|| Failure::new("the run has no standby host (host.standby)"))?;
+        let turned = std::mem::replace(&mut self.scim.through_standby, true);
+        let answer = self
+            .call_hook(Some(&standby.import), "host.standby.import")
+            .await;
+        self.scim.through_standby = turned;
+        match answer? {
+            ImportAnswer::Http(x) if x.status.is_some_and(|s| (200..300).contains(&s)) => Ok(()),
+            ImportAnswer::Http(x) => Err(Failure::new(format!(
+                "the standby's import hook (host.standby.import): expected a 2xx, got {}",
+                checks::got(&x)
+            ))),
+            ImportAnswer::Command { status, .. } if status.success() => Ok(()),
+            ImportAnswer::Command { program, status } => Err(Failure::new(format!(
+                "the standby's import hook {program} exited with {status}"
+            ))),
+            ImportAnswer::Waited => Ok(()),
+        }
+    }
+
     /// Calls the restart hook (`host.restart`) and waits, up to `host.ready_timeout_seconds`,
     /// until the host answers HTTP again — any status: its first import may still be running.
     /// The hook must not return while the old instance still answers. The hook's own failure
@@ -737,8 +795,8 @@ impl EcmaWorld {
                     "PUT" => "PUT",
                     _ => "POST",
                 };
-                let x = run
-                    .service
+                let x = self
+                    .service()?
                     .send(
                         &Request {
                             method,

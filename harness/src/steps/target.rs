@@ -60,6 +60,15 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         r"^the (?:directory|database|target) restarts$",
         step!(target_restarts),
     ),
+    (r"^the active host stops$", step!(active_host_stops)),
+    (
+        r"^the provisioning service turns to the standby host$",
+        step!(turn_to_standby),
+    ),
+    (
+        r"^the standby host has imported its target$",
+        step!(standby_imported),
+    ),
     (
         r"^the host is asked to import its target$",
         step!(import_asked),
@@ -119,6 +128,28 @@ async fn drops_after_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         w,
         fault(w, Some(op), true, FaultAction::DropAfter, Times::Once),
     )
+}
+
+/// The active host of an active/passive pair stops (the run started it: `host.command`); the
+/// run starts it again after the scenario.
+async fn active_host_stops(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    let standby = w
+        .run()?
+        .standby
+        .clone()
+        .ok_or_else(|| Failure::new("the run has no standby host (host.standby)"))?;
+    standby.active.stop().await;
+    Ok(())
+}
+
+async fn turn_to_standby(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.service()?;
+    w.scim.through_standby = true;
+    w.service().map(|_| ())
+}
+
+async fn standby_imported(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    w.standby_import().await
 }
 
 async fn target_restarts(w: &mut EcmaWorld, _ctx: Context) -> StepResult {

@@ -16,6 +16,7 @@ mod cli;
 mod embedded;
 mod failures;
 mod fault_proxy;
+mod ha;
 mod html;
 mod large_body;
 mod reference;

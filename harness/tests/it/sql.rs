@@ -173,6 +173,7 @@ impl SqlFixture {
                 scim_url: None,
                 allow_plaintext: false,
                 insecure_tls: false,
+                standby: None,
                 connector,
                 token: SecretSource::Inline(Secret::new(TOKEN)),
                 ca_certificate: Some(crt),
