@@ -74,7 +74,7 @@ Feature: Import
     When the provisioning service reads user "resident" by id
     Then the host answers 200 with user "resident"
 
-  @req:ECMA-IMPORT-005 @requires:host-restart @requires:fault-injection @serial @must
+  @req:ECMA-IMPORT-005 @requires:host-restart @requires:networked-target @requires:connection-faults @serial @must
   Scenario: Until its first import has read the target, the host never answers that a user in the target is missing
     The directory turns the host away from before the restart until it is back, so the first
     import cannot have finished when the provisioning service asks.

@@ -3,9 +3,10 @@ Feature: A target that goes away
   network drops them. While the target is away the host answers with a 5xx, so Entra retries,
   and writes nothing; once it is back the host reconnects by itself. These scenarios need a run
   that can cut the host's connections: the embedded default's mock directories, or ecmacert's
-  fault proxy between the host and any directory or database (target.fault_proxy).
+  fault proxy between the host and any directory or database (target.fault_proxy). A SQLite
+  file has no connection to lose: there they are not applicable.
 
-  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:connection-faults @serial @must
+  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:networked-target @requires:connection-faults @serial @must
   Scenario: While the target drops the host's connections, creates get a 5xx and write nothing
     Given the target drops every connection of the host
     When the provisioning service creates user "down"
@@ -16,7 +17,7 @@ Feature: A target that goes away
     Then the host answers 201 Created with an id
     And the target holds user "down"
 
-  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:connection-faults @serial @must
+  @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:networked-target @requires:connection-faults @serial @must
   Scenario: After the target restarts, the host reconnects by itself
     Every open connection closes at once and new ones are refused until the target is back; the
     host's first request after that must not fail on a connection that died meanwhile.

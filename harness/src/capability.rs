@@ -86,6 +86,10 @@ pub enum Capability {
     /// not bound by the failover requirement: its scenario is not applicable, not "not
     /// checked".
     Standby,
+    /// The target is reached over the network (a directory, a database server), so the host's
+    /// connections to it can be lost; a SQLite file cannot be. A deployment capability: its
+    /// absence makes the connection scenarios not applicable.
+    NetworkedTarget,
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
     /// names of the same host can be formed (not with `host.scim_url`).
     ConnectorUrl,
@@ -95,7 +99,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 30] = [
+    pub const ALL: [Capability; 31] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -124,6 +128,7 @@ impl Capability {
         Capability::FaultInjection,
         Capability::ConnectionFaults,
         Capability::Standby,
+        Capability::NetworkedTarget,
         Capability::ConnectorUrl,
         Capability::OtherConnector,
     ];
@@ -159,6 +164,7 @@ impl Capability {
             Capability::FaultInjection => "fault-injection",
             Capability::ConnectionFaults => "connection-faults",
             Capability::Standby => "standby",
+            Capability::NetworkedTarget => "networked-target",
             Capability::ConnectorUrl => "connector-url",
             Capability::OtherConnector => "other-connector",
         }
@@ -178,10 +184,11 @@ impl Capability {
         )
     }
 
-    /// True for what the deployment has or has not (a standby host): missing, the scenario is
-    /// not applicable, as for a capability the profile does not declare.
+    /// True for what the deployment has or has not (a standby host, a target on the network):
+    /// missing, the scenario is not applicable, as for a capability the profile does not
+    /// declare.
     pub fn is_deployment(self) -> bool {
-        self == Capability::Standby
+        matches!(self, Capability::Standby | Capability::NetworkedTarget)
     }
 
     /// What a run lacks without it, for "not checked for this host".
@@ -199,6 +206,9 @@ impl Capability {
                 "no way to cut the host's connections to its target (target.fault_proxy)"
             }
             Capability::Standby => "no standby host (host.standby)",
+            Capability::NetworkedTarget => {
+                "a target without a network address (a SQLite file), so no connection to it can be lost"
+            }
             Capability::ConnectorUrl => {
                 "a SCIM URL that is not …/ecma2host_{connector}/scim (host.scim_url), so no other connector name can be asked"
             }

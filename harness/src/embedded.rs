@@ -189,6 +189,8 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         if s.flavour.is_none() {
             extra.remove(&Capability::FaultInjection);
             extra.remove(&Capability::ConnectionFaults);
+        } else {
+            extra.insert(Capability::NetworkedTarget);
         }
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",

@@ -321,6 +321,14 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     if config.host.standby.is_some() && config.host.command.is_some() {
         caps.insert(Capability::Standby);
     }
+    if !config
+        .target
+        .url
+        .to_ascii_lowercase()
+        .starts_with("sqlite:")
+    {
+        caps.insert(Capability::NetworkedTarget);
+    }
     if config.target.fault_proxy.is_some() {
         caps.insert(Capability::ConnectionFaults);
         if config.target.kind == "ldap" {
@@ -1491,6 +1499,7 @@ mod tests {
             Capability::FaultInjection,
             Capability::ConnectionFaults,
             Capability::Standby,
+            Capability::NetworkedTarget,
             Capability::ConnectorUrl,
             Capability::OtherConnector,
         ]

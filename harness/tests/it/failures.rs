@@ -436,3 +436,39 @@ async fn an_unverifiable_certificate_stops_the_run_unless_insecure_tls_which_eve
     let e = harness::config::Config::load(&fixture.config_path).unwrap_err();
     assert!(e.to_string().contains("host.insecure_tls"), "{e}");
 }
+
+/// A host that cannot verify its directory's certificate fails closed: it answers errors, never
+/// falls back to plain LDAP, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_trusting_another_ca_than_its_directory_s_writes_nothing() {
+    let fixture = crate::support::start_over(
+        "openldap-inetorgperson",
+        |app| app,
+        crate::support::Link::UntrustedLdaps,
+    )
+    .await;
+    let options = harness::runner::RunOptions {
+        profiles: vec!["openldap-inetorgperson".into()],
+        dialects: vec![scim_proto::Dialect::EntraDefault],
+        tags: Some("@req:ECMA-CREATE-001".into()),
+        ..harness::runner::RunOptions::default()
+    };
+    match fixture.try_run(&options).await {
+        Err(e) => assert!(!e.to_string().is_empty()),
+        Ok(report) => assert!(!report.passed(), "{}", reports::terminal::render(&report)),
+    }
+    let config = fixture.config();
+    let mut ldap = crate::support::slapd_admin().await;
+    let (entries, _) = ldap
+        .search(
+            &config.target.container,
+            ldap3::Scope::OneLevel,
+            "(objectClass=*)",
+            vec!["1.1"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert!(entries.is_empty(), "{entries:?}");
+}

@@ -814,7 +814,9 @@ async fn connection_faults_through_the_tcp_proxy_pass_on_postgres_and_mariadb() 
             .filter(|c| c.outcome == Outcome::Passed)
             .map(|c| c.scenario.as_str())
             .collect();
-        assert_eq!(passed.len(), 2, "{profile}: {passed:?}");
+        // The two of connections.feature, and the first import held up by a database that
+        // turns the restarted host away (ECMA-IMPORT-005).
+        assert_eq!(passed.len(), 3, "{profile}: {passed:?}");
         let configuration = report.host_facts[0].configuration.as_ref().unwrap();
         assert!(
             configuration

@@ -118,15 +118,30 @@ fn host_config(slapd: &Slapd, profile: &str, container: &str) -> reference_host:
 /// The second connector every test host serves, with a token of its own.
 pub const OTHER_CONNECTOR: &str = "LDAPOther";
 
-/// Starts a reference host for `profile`, its router passed through `defect` first.
-pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
-    start_with(profile, defect, false).await
+/// How the host under test reaches slapd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// `ldap://`.
+    Plain,
+    /// Through ecmacert's fault proxy (`target.fault_proxy`), started first so that the
+    /// host's first import goes through it.
+    Proxy,
+    /// `ldaps://`, verified against slapd's CA.
+    Ldaps,
+    /// `ldap://` upgraded with StartTLS, verified against slapd's CA.
+    StartTls,
+    /// `ldaps://`, trusting another CA: the host must not reach the directory at all.
+    UntrustedLdaps,
 }
 
-/// [`start`], the host reaching slapd through ecmacert's fault proxy (`target.fault_proxy`),
-/// which is started first so that the host's first import goes through it.
+/// Starts a reference host for `profile`, its router passed through `defect` first.
+pub async fn start(profile: &str, defect: fn(Router) -> Router) -> Fixture {
+    start_over(profile, defect, Link::Plain).await
+}
+
+/// [`start`] behind ecmacert's fault proxy ([`Link::Proxy`]).
 pub async fn start_behind_proxy(profile: &str, defect: fn(Router) -> Router) -> Fixture {
-    start_with(profile, defect, true).await
+    start_over(profile, defect, Link::Proxy).await
 }
 
 /// A free loopback port (another process may take it before it is bound again; the tests'
@@ -139,7 +154,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-async fn start_with(profile: &str, defect: fn(Router) -> Router, proxy: bool) -> Fixture {
+/// [`start`], the host reaching slapd over `link`.
+pub async fn start_over(profile: &str, defect: fn(Router) -> Router, link: Link) -> Fixture {
     let slapd = slapd().await;
     let dir = tempfile::tempdir().unwrap();
     let container = format!(
@@ -149,7 +165,28 @@ async fn start_with(profile: &str, defect: fn(Router) -> Router, proxy: bool) ->
         slapd.suffix
     );
     let mut host_config = host_config(slapd, profile, &container);
-    let proxy = proxy.then(|| format!("127.0.0.1:{}", free_port()));
+    let other_ca = dir.path().join("other-ca");
+    for c in &mut host_config.connectors {
+        let ldap = c.ldap.as_mut().unwrap();
+        match link {
+            Link::Plain | Link::Proxy => {}
+            Link::Ldaps => {
+                ldap.url = slapd.ldaps_url.clone();
+                ldap.ca_certificate = Some(slapd.ca_certificate.clone());
+            }
+            Link::StartTls => {
+                ldap.starttls = true;
+                ldap.ca_certificate = Some(slapd.ca_certificate.clone());
+            }
+            Link::UntrustedLdaps => {
+                let (other, _) = cert::generate("127.0.0.1", &other_ca).unwrap();
+                ldap.url = slapd.ldaps_url.clone();
+                ldap.ca_certificate = Some(other);
+                ldap.timeout_seconds = 2;
+            }
+        }
+    }
+    let proxy = (link == Link::Proxy).then(|| format!("127.0.0.1:{}", free_port()));
     let mut faults = None;
     if let Some(listen) = &proxy {
         let mut target = TargetConfig::sql("");
@@ -171,7 +208,12 @@ async fn start_with(profile: &str, defect: fn(Router) -> Router, proxy: bool) ->
     let tls = cert::server_config(&crt, &key).unwrap();
     // The host's partition is the container; the probe makes it before the host imports.
     add_container(slapd, &container).await;
-    host.import_all().await.unwrap();
+    let imported = host.import_all().await;
+    if link == Link::UntrustedLdaps {
+        assert!(imported.is_err(), "an untrusted directory was read");
+    } else {
+        imported.unwrap();
+    }
     let app = defect(host.app());
     let (port, stop) = serve_https(host, app, tls);
     let config_path = write_harness_config_with(
