@@ -24,8 +24,18 @@ struct HostProcess {
 }
 
 impl HostProcess {
-    /// Stops the host.
+    /// Stops the host: its whole process group, so that a host started through a wrapper
+    /// (`sh -c …`, `dotnet run`) stops too, not only the wrapper.
     async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+        }
         let _ = self.child.kill().await;
     }
 }
@@ -79,6 +89,8 @@ impl Launch {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .kill_on_drop(true)
+            // A group of its own, which `stop` ends whole.
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start the host ({program}): {e}"))?;
         let deadline = Instant::now() + self.ready_timeout;
@@ -160,11 +172,25 @@ impl ManagedHost {
         })
     }
 
-    /// Stops the host (no-op when it is stopped).
+    /// Stops the host (no-op when it is stopped), and waits, up to the ready timeout, until
+    /// it no longer answers Test Connection: a host that goes on answering (a process the
+    /// command did not start in its group) would make a failover drill test nothing.
     pub async fn stop(&self) {
         let process = self.process.lock().await.take();
         if let Some(p) = process {
             p.stop().await;
+            let deadline = Instant::now() + self.launch.ready_timeout;
+            while Instant::now() < deadline
+                && crate::runner::probe_host(
+                    &self.launch.service,
+                    &self.launch.matching_suite,
+                    &self.launch.profile,
+                )
+                .await
+                .is_ok()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
     }
 

@@ -67,14 +67,18 @@ impl TcpFaultProxy {
         tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
+                // Subscribed before the fault is read: a refusal that comes after the read
+                // still closes this connection (set stores the fault, then bumps).
+                let closed = accept.generation.subscribe();
                 if accept.fault() == TcpFault::Refuse {
                     drop(socket);
                     continue;
                 }
                 let _ = socket.set_nodelay(true);
-                tokio::spawn(serve(accept.clone(), socket));
+                tokio::spawn(serve(accept.clone(), socket, closed));
             }
         });
         Ok(TcpFaultProxy { addr, inner })
@@ -100,8 +104,7 @@ impl TcpFaultProxy {
     }
 }
 
-async fn serve(inner: Arc<Inner>, client: TcpStream) {
-    let mut closed = inner.generation.subscribe();
+async fn serve(inner: Arc<Inner>, client: TcpStream, mut closed: watch::Receiver<u64>) {
     let upstream = tokio::select! {
         c = TcpStream::connect(&inner.upstream) => match c {
             Ok(s) => s,

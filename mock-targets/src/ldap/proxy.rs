@@ -10,7 +10,9 @@
 //! codec does not know intact; a request the codec cannot decode is still forwarded, classified
 //! by its protocol-op tag alone (RFC 4511 §4.2–§4.12) with an empty DN. The operation log
 //! records what the directory answered (the result code of each final response), so it shows
-//! the writes the directory made, not the ones the host asked for.
+//! the writes the directory confirmed, not the ones the host asked for; a write whose answer
+//! never came (the connection closed by a restart first) is not in it, which is why the probe's
+//! reading of the target stays the judge. StartTLS is refused (unwillingToPerform).
 //!
 //! Plain LDAP on both sides: the proxy reads the messages, so it cannot sit inside a TLS
 //! session (LDAPS or StartTLS) between the host and the directory.
@@ -102,14 +104,19 @@ impl LdapFaultProxy {
         tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
+                    // Out of descriptors, say: do not spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
+                // Subscribed before `down` is read: a restart that comes after the read
+                // still closes this connection (go_down sets `down`, then bumps).
+                let closed = accept.generation.subscribe();
                 if accept.down.load(Ordering::SeqCst) {
                     drop(socket);
                     continue;
                 }
                 let _ = socket.set_nodelay(true);
-                tokio::spawn(serve(accept.clone(), socket));
+                tokio::spawn(serve(accept.clone(), socket, closed));
             }
         });
         Ok(LdapFaultProxy { addr, inner })
@@ -157,8 +164,7 @@ impl LdapFaultProxy {
 /// Forwards one connection until either side closes it, a fault cuts it or a restart closes
 /// every connection. Everything the connection owns is dropped on return, which closes both
 /// sockets.
-async fn serve(inner: Arc<Inner>, client: TcpStream) {
-    let mut closed = inner.generation.subscribe();
+async fn serve(inner: Arc<Inner>, client: TcpStream, mut closed: watch::Receiver<u64>) {
     let upstream = tokio::select! {
         c = TcpStream::connect(&inner.upstream) => match c {
             Ok(s) => s,
@@ -169,33 +175,54 @@ async fn serve(inner: Arc<Inner>, client: TcpStream) {
     let _ = upstream.set_nodelay(true);
     let (client_read, mut client_write) = client.into_split();
     let (upstream_read, upstream_write) = upstream.into_split();
-    let (to_client, mut outbox) = mpsc::unbounded_channel::<Vec<u8>>();
+    // `None` closes the connection once everything queued before it is written.
+    let (to_client, mut outbox) = mpsc::unbounded_channel::<Option<Vec<u8>>>();
     let pending = Arc::new(Mutex::new(HashMap::<i32, Pending>::new()));
-    let writer = async move {
-        while let Some(bytes) = outbox.recv().await {
+    let mut writer = tokio::spawn(async move {
+        while let Some(Some(bytes)) = outbox.recv().await {
             if client_write.write_all(&bytes).await.is_err() {
                 return;
             }
         }
+    });
+    let restarted = tokio::select! {
+        () = requests(&inner, client_read, upstream_write, to_client.clone(), &pending) => false,
+        () = answers(&inner, upstream_read, to_client.clone(), &pending) => false,
+        _ = &mut writer => false,
+        _ = closed.changed() => true,
     };
-    tokio::select! {
-        () = requests(&inner, client_read, upstream_write, to_client.clone(), &pending) => {}
-        () = answers(&inner, upstream_read, to_client, &pending) => {}
-        () = writer => {}
-        _ = closed.changed() => {}
+    if restarted {
+        // A restart closes at once, answers in flight and all.
+        writer.abort();
+        return;
+    }
+    // Otherwise what the host was already sent goes out first, then the connection closes.
+    let _ = to_client.send(None);
+    if tokio::time::timeout(FLUSH, &mut writer).await.is_err() {
+        writer.abort();
     }
 }
+
+/// How long a closing connection may take to write what was queued for the host.
+const FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The largest answer the proxy reads from the directory: far above any request the mock
+/// decodes, as a directory's answers (a big entry, a group) are larger than requests.
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// StartTLS (RFC 4511 §4.14.1): refused, as the proxy cannot read what comes after it.
+const START_TLS: &str = "1.3.6.1.4.1.1466.20037";
 
 /// Host → directory: each request classified, faults applied, the rest forwarded.
 async fn requests(
     inner: &Inner,
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
-    to_client: mpsc::UnboundedSender<Vec<u8>>,
+    to_client: mpsc::UnboundedSender<Option<Vec<u8>>>,
     pending: &Mutex<HashMap<i32, Pending>>,
 ) {
     let mut bound = String::new();
-    while let Ok(Some(frame)) = read_frame(&mut from).await {
+    while let Ok(Some(frame)) = read_frame(&mut from, MAX_BER).await {
         let Some((msgid, op, dn)) = classify(&frame) else {
             // Unbind, abandon: no answer comes; forwarded as they are.
             if to.write_all(&frame).await.is_err() {
@@ -214,14 +241,20 @@ async fn requests(
                 code,
             });
         };
-        let after = match inner.faults.fire(op, &dn, &bound) {
+        let refused = (op == OpKind::Extended && dn == START_TLS).then(|| FaultAction::Fail {
+            code: 53,
+            message: "ecmacert's fault proxy reads every LDAP message, so it cannot carry \
+                      StartTLS: point the connector at the proxy without StartTLS"
+                .into(),
+        });
+        let after = match refused.or_else(|| inner.faults.fire(op, &dn, &bound)) {
             Some(FaultAction::Fail { code, message }) => {
                 log(code);
                 let mut bytes = BytesMut::new();
                 if LdapCodec::new(Some(MAX_BER), None)
                     .encode(refusal(op, msgid, code, &message), &mut bytes)
                     .is_err()
-                    || to_client.send(bytes.to_vec()).is_err()
+                    || to_client.send(Some(bytes.to_vec())).is_err()
                 {
                     return;
                 }
@@ -255,12 +288,12 @@ async fn requests(
 async fn answers(
     inner: &Inner,
     mut from: OwnedReadHalf,
-    to_client: mpsc::UnboundedSender<Vec<u8>>,
+    to_client: mpsc::UnboundedSender<Option<Vec<u8>>>,
     pending: &Mutex<HashMap<i32, Pending>>,
 ) {
     // One queue per held-back request, so that a search's entries keep their order.
     let mut held: HashMap<i32, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
-    while let Ok(Some(frame)) = read_frame(&mut from).await {
+    while let Ok(Some(frame)) = read_frame(&mut from, MAX_ANSWER).await {
         let Some((msgid, result)) = answer_of(&frame) else {
             return;
         };
@@ -290,7 +323,7 @@ async fn answers(
                     tokio::spawn(async move {
                         tokio::time::sleep_until(until).await;
                         while let Some(bytes) = rx.recv().await {
-                            let _ = to_client.send(bytes);
+                            let _ = to_client.send(Some(bytes));
                         }
                     });
                     tx
@@ -301,7 +334,7 @@ async fn answers(
                 }
             }
             Some(After::Pass) | None => {
-                if to_client.send(frame).is_err() {
+                if to_client.send(Some(frame)).is_err() {
                     return;
                 }
             }
@@ -310,8 +343,8 @@ async fn answers(
 }
 
 /// Reads one LDAPMessage (a BER SEQUENCE, definite length) whole; `None` at the end of the
-/// stream. A message over the mock's size limit, or an indefinite length, ends the connection.
-async fn read_frame(from: &mut OwnedReadHalf) -> std::io::Result<Option<Vec<u8>>> {
+/// stream. A message over `limit` bytes, or an indefinite length, ends the connection.
+async fn read_frame(from: &mut OwnedReadHalf, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
     let mut head = [0u8; 2];
     match from.read_exact(&mut head).await {
         Ok(_) => {}
@@ -336,7 +369,12 @@ async fn read_frame(from: &mut OwnedReadHalf) -> std::io::Result<Option<Vec<u8>>
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
-    if length > MAX_BER {
+    if length > limit {
+        tracing::warn!(
+            length,
+            limit,
+            "fault proxy: an LDAP message over its size limit; connection closed"
+        );
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "an LDAP message over the size limit",
