@@ -22,7 +22,7 @@ async fn fault_scenarios(defect: fn(Router) -> Router) -> Report {
     let options = RunOptions {
         profiles: vec!["openldap-inetorgperson".into()],
         dialects: vec![Dialect::EntraDefault],
-        tags: Some("@requires:fault-injection".into()),
+        tags: Some("@requires:fault-injection or @requires:connection-faults".into()),
         ..RunOptions::default()
     };
     harness::embedded::run_embedded_with(&suite, &options, defect)
@@ -66,7 +66,7 @@ async fn a_host_that_reports_failed_creates_as_created_is_caught() {
     assert_eq!(report.exit_code(), 1);
     for (name, expected) in [
         (
-            "While the directory drops the host's connections, creates get a 5xx and write nothing",
+            "While the target drops the host's connections, creates get a 5xx and write nothing",
             "got 201",
         ),
         ("A busy directory is a 5xx, so Entra retries", "got 201"),
