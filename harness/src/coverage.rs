@@ -68,10 +68,11 @@ impl Coverage {
                     .join(", ")
             ));
         }
-        // A profile declares its own capabilities; only what a run provides is granted here.
+        // A profile declares its own capabilities; what a run provides, and what a deployment
+        // may have (a standby host, a target on the network), is granted here.
         let provided: BTreeSet<Capability> = Capability::ALL
             .into_iter()
-            .filter(|c| c.is_run_provided())
+            .filter(|c| c.is_run_provided() || c.is_deployment())
             .collect();
         let requirements = suite
             .requirements

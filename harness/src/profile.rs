@@ -275,9 +275,13 @@ impl Profile {
                 )));
             }
         }
-        if let Some(c) = p.capabilities.iter().find(|c| c.is_run_provided()) {
+        if let Some(c) = p
+            .capabilities
+            .iter()
+            .find(|c| c.is_run_provided() || c.is_deployment())
+        {
             return Err(err(format!(
-                "capabilities: {c} is what a run provides (host.import, fault injection), not what a profile declares"
+                "capabilities: {c} is what a run provides or a deployment has (host.import, fault injection, a standby), not what a profile declares"
             )));
         }
         Ok(p)
