@@ -16,7 +16,7 @@ use reports::Report;
 
 use crate::capability::Capability;
 use crate::config::{Config, HostConfig as RunHost, ImportHook, TargetConfig};
-use crate::faults::{ControlledTarget, Fault, FaultAction, TargetOp, Times};
+use crate::faults::{ControlledTarget, Fault, FaultAction, Times};
 use crate::runner::{RunError, RunOptions, run_with};
 use crate::suite::Suite;
 
@@ -30,26 +30,10 @@ struct MockFaults {
 
 impl ControlledTarget for MockFaults {
     fn inject(&self, fault: Fault) -> Result<(), String> {
-        use mock_targets::ldap::{FaultAction as A, FaultRule, OpKind, Times as T};
-        self.mock.inject(FaultRule {
-            op: fault.op.map(|op| match op {
-                TargetOp::Add => OpKind::Add,
-                TargetOp::Modify => OpKind::Modify,
-                TargetOp::Delete => OpKind::Delete,
-            }),
-            dn_contains: fault.dn_contains,
-            bound_as: Some(self.host_bind_dn.clone()),
-            action: match fault.action {
-                FaultAction::Fail { code, message } => A::Fail { code, message },
-                FaultAction::Delay(d) => A::Delay(d),
-                FaultAction::Drop => A::Drop,
-                FaultAction::DropAfter => A::DropAfter,
-            },
-            times: match fault.times {
-                Times::Once => T::Once,
-                Times::Always => T::Always,
-            },
-        });
+        self.mock.inject(crate::fault_proxy::rule(
+            fault,
+            Some(self.host_bind_dn.clone()),
+        ));
         Ok(())
     }
 
@@ -73,22 +57,13 @@ impl ControlledTarget for MockFaults {
     }
 
     fn host_writes(&self, dn_contains: &str) -> Option<Vec<String>> {
-        use mock_targets::ldap::OpKind;
-        let needle = dn_contains.to_lowercase();
-        self.mock
-            .operations_where(|r| {
-                r.code == 0
-                    && matches!(
-                        r.op,
-                        OpKind::Add | OpKind::Modify | OpKind::ModifyDn | OpKind::Delete
-                    )
-                    && r.bound.eq_ignore_ascii_case(&self.host_bind_dn)
-                    && r.dn.to_lowercase().contains(&needle)
-            })
-            .into_iter()
-            .map(|r| format!("{:?} {}", r.op, r.dn).to_lowercase())
-            .collect::<Vec<_>>()
-            .into()
+        let mine = self
+            .mock
+            .operations_where(|r| r.bound.eq_ignore_ascii_case(&self.host_bind_dn));
+        Some(crate::fault_proxy::writes(
+            &mine,
+            &dn_contains.to_lowercase(),
+        ))
     }
 }
 

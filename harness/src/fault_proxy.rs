@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use mock_targets::ldap::{FaultRule, LdapFaultProxy, OpKind};
+use mock_targets::ldap::{FaultRule, LdapFaultProxy, OpKind, OpRecord};
 use mock_targets::tcp::{TcpFault, TcpFaultProxy};
 
 use crate::config::{ConfigError, TargetConfig};
@@ -61,28 +61,54 @@ pub async fn start(
 #[derive(Debug)]
 struct LdapProxy(LdapFaultProxy);
 
+/// The mock's rule for `fault`, aimed at the account `bound_as` when given: one translation
+/// for the mock (`embedded.rs`) and the proxy.
+pub(crate) fn rule(fault: Fault, bound_as: Option<String>) -> FaultRule {
+    use mock_targets::ldap::{FaultAction as A, Times as T};
+    FaultRule {
+        op: fault.op.map(|op| match op {
+            TargetOp::Add => OpKind::Add,
+            TargetOp::Modify => OpKind::Modify,
+            TargetOp::Delete => OpKind::Delete,
+        }),
+        dn_contains: fault.dn_contains,
+        bound_as,
+        action: match fault.action {
+            FaultAction::Fail { code, message } => A::Fail { code, message },
+            FaultAction::Delay(d) => A::Delay(d),
+            FaultAction::Drop => A::Drop,
+            FaultAction::DropAfter => A::DropAfter,
+        },
+        times: match fault.times {
+            Times::Once => T::Once,
+            Times::Always => T::Always,
+        },
+    }
+}
+
+/// The successful writes among `records` to DNs containing `needle` (lower case), as
+/// [`ControlledTarget::host_writes`] lines.
+pub(crate) fn writes<'a>(
+    records: impl IntoIterator<Item = &'a OpRecord>,
+    needle: &str,
+) -> Vec<String> {
+    records
+        .into_iter()
+        .filter(|r| {
+            r.code == 0
+                && matches!(
+                    r.op,
+                    OpKind::Add | OpKind::Modify | OpKind::ModifyDn | OpKind::Delete
+                )
+                && r.dn.to_lowercase().contains(needle)
+        })
+        .map(|r| format!("{:?} {}", r.op, r.dn).to_lowercase())
+        .collect()
+}
+
 impl ControlledTarget for LdapProxy {
     fn inject(&self, fault: Fault) -> Result<(), String> {
-        use mock_targets::ldap::{FaultAction as A, Times as T};
-        self.0.inject(FaultRule {
-            op: fault.op.map(|op| match op {
-                TargetOp::Add => OpKind::Add,
-                TargetOp::Modify => OpKind::Modify,
-                TargetOp::Delete => OpKind::Delete,
-            }),
-            dn_contains: fault.dn_contains,
-            bound_as: None,
-            action: match fault.action {
-                FaultAction::Fail { code, message } => A::Fail { code, message },
-                FaultAction::Delay(d) => A::Delay(d),
-                FaultAction::Drop => A::Drop,
-                FaultAction::DropAfter => A::DropAfter,
-            },
-            times: match fault.times {
-                Times::Once => T::Once,
-                Times::Always => T::Always,
-            },
-        });
+        self.0.inject(rule(fault, None));
         Ok(())
     }
 
@@ -96,22 +122,7 @@ impl ControlledTarget for LdapProxy {
     }
 
     fn host_writes(&self, dn_contains: &str) -> Option<Vec<String>> {
-        let needle = dn_contains.to_lowercase();
-        Some(
-            self.0
-                .operations()
-                .into_iter()
-                .filter(|r| {
-                    r.code == 0
-                        && matches!(
-                            r.op,
-                            OpKind::Add | OpKind::Modify | OpKind::ModifyDn | OpKind::Delete
-                        )
-                        && r.dn.to_lowercase().contains(&needle)
-                })
-                .map(|r| format!("{:?} {}", r.op, r.dn).to_lowercase())
-                .collect(),
-        )
+        Some(writes(&self.0.operations(), &dn_contains.to_lowercase()))
     }
 
     fn aims_at_operations(&self) -> bool {
