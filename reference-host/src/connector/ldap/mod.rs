@@ -335,14 +335,19 @@ impl LdapConnector {
 
     /// Reads one entry by DN with every attribute the connector uses.
     async fn read(&self, ldap: &mut Ldap, dn: &str) -> Result<Option<CsEntry>, ConnectorError> {
+        self.read_where(ldap, dn, "(objectClass=*)").await
+    }
+
+    /// [`read`](Self::read), the entry only when it matches `filter`.
+    async fn read_where(
+        &self,
+        ldap: &mut Ldap,
+        dn: &str,
+        filter: &str,
+    ) -> Result<Option<CsEntry>, ConnectorError> {
         let result = ldap
             .with_timeout(self.timeout)
-            .search(
-                dn,
-                Scope::Base,
-                "(objectClass=*)",
-                self.read_attributes.clone(),
-            )
+            .search(dn, Scope::Base, filter, self.read_attributes.clone())
             .await
             .map_err(|e| self.transport("read", dn, &e))?;
         if result.1.rc == code::NO_SUCH_OBJECT {
@@ -695,22 +700,7 @@ impl Connector for LdapConnector {
         }
         let mut ldap = self.ldap().await?;
         let filter = format!("(objectClass={})", ldap3::ldap_escape(&self.object_class));
-        let result = ldap
-            .with_timeout(self.timeout)
-            .search(dn, Scope::Base, &filter, self.read_attributes.clone())
-            .await
-            .map_err(|e| self.transport("read", dn, &e))?;
-        if result.1.rc == code::NO_SUCH_OBJECT {
-            return Ok(None);
-        }
-        if result.1.rc != 0 {
-            return Err(classify(&result.1, &format!("read {dn}")));
-        }
-        Ok(result
-            .0
-            .into_iter()
-            .next()
-            .and_then(|e| self.entry(SearchEntry::construct(e))))
+        self.read_where(&mut ldap, dn, &filter).await
     }
 
     fn write_wait(&self) -> Option<Duration> {
