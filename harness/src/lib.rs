@@ -28,6 +28,7 @@ pub mod expected;
 pub mod fault_proxy;
 pub mod faults;
 pub mod host;
+pub mod load;
 pub mod probe;
 pub mod profile;
 pub mod provisioning;

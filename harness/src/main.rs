@@ -61,6 +61,46 @@ enum Command {
         #[arg(long, value_name = "PUB")]
         key: PathBuf,
     },
+    /// Time Entra's provisioning cycle for many generated users through the host — matching
+    /// query (miss), create, matching query (hit), PATCH, disable, delete — with requests/s and
+    /// p50/p95/p99/max latency per step, then read every object back from the target. With
+    /// --direct, the same steps straight against the target in alternating rounds, and the
+    /// ratio host ÷ direct per step. Exits 0 when every request succeeded and every object
+    /// read back right, 1 otherwise, 2 when the configuration cannot be used.
+    Load {
+        /// The run configuration (`ecmacert run --config`): the host, its target, the profile.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The profile (default: the configuration's first).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// Users per round (and per side with --direct).
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        users: usize,
+        /// Clients at once.
+        #[arg(long, value_name = "C", default_value_t = 8)]
+        concurrency: usize,
+        /// The phases, comma-separated, of match, create, patch, disable, delete (default:
+        /// every phase the profile's deprovisioning flows allow).
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        phases: Vec<String>,
+        /// The PATCH dialect.
+        #[arg(long, value_enum, default_value = "entra-default")]
+        dialect: OneDialect,
+        /// Also carry the steps out straight against the target (ldap3 / sqlx), interleaved
+        /// with the host's in rounds, and print host ÷ direct per step.
+        #[arg(long)]
+        direct: bool,
+        /// Rounds, each with fresh users (default: 5 with --direct, else 1).
+        #[arg(long, value_name = "R")]
+        rounds: Option<usize>,
+        /// Seconds after which no request is started (the result then fails).
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        time_limit: u64,
+        /// Write the figures as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// List the scenarios and profiles a run would use, without contacting anything.
     List {
         #[command(flatten)]
@@ -282,6 +322,15 @@ impl DialectArg {
     }
 }
 
+/// One PATCH dialect.
+#[derive(Clone, Copy, ValueEnum)]
+enum OneDialect {
+    /// `Add`/`Replace`, "False", one operation per attribute.
+    EntraDefault,
+    /// The aadOptscim062020 flag: lower-case ops, booleans, path-less replace.
+    EntraScim2020,
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -411,6 +460,57 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 FormatArg::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
             }
             Ok(coverage.exit_code())
+        }
+        Command::Load {
+            config,
+            profile,
+            users,
+            concurrency,
+            phases,
+            dialect,
+            direct,
+            rounds,
+            time_limit,
+            json,
+        } => {
+            let phases = phases
+                .iter()
+                .map(|p| {
+                    harness::load::Phase::named(p.trim()).ok_or_else(|| {
+                        harness::config::ConfigError::invalid(
+                            "--phases",
+                            format!("{p:?} is not a phase (match, create, patch, disable, delete)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut suite = Suite::embedded()?;
+            let loaded = Config::load(&config)?;
+            let base_dir = config.parent().map(PathBuf::from).unwrap_or_default();
+            if let Some(dir) = &loaded.profiles_dir {
+                suite.add_profiles_dir(&base_dir.join(dir))?;
+            }
+            let options = harness::load::LoadOptions {
+                profile,
+                users,
+                concurrency,
+                phases,
+                dialect: match dialect {
+                    OneDialect::EntraDefault => Dialect::EntraDefault,
+                    OneDialect::EntraScim2020 => Dialect::EntraScim2020,
+                },
+                direct,
+                rounds: rounds.unwrap_or(if direct { 5 } else { 1 }),
+                time_limit: std::time::Duration::from_secs(time_limit),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report =
+                runtime.block_on(harness::load::run(&suite, &loaded, &base_dir, &options))?;
+            emit(&report.text());
+            if let Some(path) = json {
+                write(&path, &serde_json::to_string_pretty(&report)?)?;
+            }
+            Ok(report.exit_code())
         }
         Command::List { selection, dialect } => {
             let (config, suite, profiles) = prepare(&selection)?;

@@ -202,6 +202,30 @@ fn resolve(
         })?),
         None => None,
     };
+    let (service, token) = client(config, base_dir)?;
+    let standby = match &config.host.standby {
+        None => None,
+        Some(standby) => Some(
+            service
+                .at_base(standby.scim_base(&config.host.connector))
+                .map_err(|e| ConfigError::invalid("host.standby", e.to_string()))?,
+        ),
+    };
+    Ok(Resolved {
+        service,
+        standby,
+        token,
+        profiles: names,
+        tags,
+    })
+}
+
+/// The provisioning service's client for the configured host (token read, trust set up), and
+/// the token, to redact.
+pub fn client(
+    config: &Config,
+    base_dir: &Path,
+) -> Result<(ProvisioningService, ecma_vocab::Secret), RunError> {
     let token = config
         .host
         .token
@@ -224,21 +248,7 @@ fn resolve(
             .without_verification()
             .map_err(|e| ConfigError::invalid("host.insecure_tls", e.to_string()))?;
     }
-    let standby = match &config.host.standby {
-        None => None,
-        Some(standby) => Some(
-            service
-                .at_base(standby.scim_base(&config.host.connector))
-                .map_err(|e| ConfigError::invalid("host.standby", e.to_string()))?,
-        ),
-    };
-    Ok(Resolved {
-        service,
-        standby,
-        token,
-        profiles: names,
-        tags,
-    })
+    Ok((service, token))
 }
 
 /// Why a planned scenario does not run.

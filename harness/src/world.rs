@@ -321,13 +321,7 @@ impl EcmaWorld {
     /// A template with `{name}`, `{number}` and `{uuid}` (a UUID made of the number, unique in
     /// the run) filled in for `user`.
     pub fn expand(template: &str, user: &User) -> String {
-        template
-            .replace("{name}", &user.name)
-            .replace("{number}", &user.number.to_string())
-            .replace(
-                "{uuid}",
-                &format!("00000000-0000-4000-8000-{:012}", user.number),
-            )
+        expand_template(template, &user.name, user.number)
     }
 
     /// A value from a scenario's table as it is sent: `{x×300}` written out (300 `x`), and a
@@ -924,6 +918,15 @@ pub fn text(v: &Value) -> String {
         Value::Bool(false) => "FALSE".into(),
         v => v.to_string(),
     }
+}
+
+/// A profile's value template with `{name}`, `{number}` and `{uuid}` (a UUID made of the
+/// number) filled in.
+pub fn expand_template(template: &str, name: &str, number: u64) -> String {
+    template
+        .replace("{name}", name)
+        .replace("{number}", &number.to_string())
+        .replace("{uuid}", &format!("00000000-0000-4000-8000-{number:012}"))
 }
 
 /// Compares a value the host returned with what was sent: numbers and numeric strings alike,

@@ -222,6 +222,8 @@ pub async fn serve_router(
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
             )
             .map_err(listen_error)?
+            // Nagle's algorithm with delayed ACKs stalls a small answer ~40 ms.
+            .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
             .handle(handle)
             .serve(app.into_make_service())
             .await
@@ -230,6 +232,12 @@ pub async fn serve_router(
         None => {
             let listener = tokio::net::TcpListener::from_std(listener).map_err(listen_error)?;
             tracing::warn!(%addr, "serving plain HTTP (server.plain_http = true): for loopback testing only");
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+                }
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

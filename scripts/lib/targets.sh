@@ -39,11 +39,12 @@ ensure_chromium() {
   fi
 }
 
-# start_slapd DIR PORT ROOTPW: a throwaway slapd for dc=contoso,dc=lab (root DN
+# start_slapd DIR PORT ROOTPW [LINES]: a throwaway slapd for dc=contoso,dc=lab (root DN
 # cn=admin,dc=contoso,dc=lab) with ecmacert's test schema, listening on 127.0.0.1:PORT. Its pid
-# is in DIR/slapd.pid.
+# is in DIR/slapd.pid. LINES (optional) are added to the database's section of slapd.conf
+# (`dbnosync`, `index mail eq`, a larger `maxsize`).
 start_slapd() {
-  local dir=$1 port=$2 rootpw=$3 here
+  local dir=$1 port=$2 rootpw=$3 extra=${4:-} here
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   mkdir -p "$dir/data"
   cat >"$dir/slapd.conf" <<CONF
@@ -62,6 +63,7 @@ rootdn "cn=admin,dc=contoso,dc=lab"
 rootpw $rootpw
 directory $dir/data
 index objectClass eq
+$extra
 CONF
   chmod 600 "$dir/slapd.conf"
   /usr/sbin/slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/"

@@ -140,6 +140,15 @@ impl LdapProbe {
         }
     }
 
+    /// How many entries beneath the container hold `value` in `attribute`.
+    pub async fn count(&self, attribute: &str, value: &str) -> Result<usize, ProbeError> {
+        let filter = format!("({attribute}={})", ldap3::ldap_escape(value));
+        Ok(self
+            .find_under(&self.container, &filter, &["1.1"])
+            .await?
+            .len())
+    }
+
     /// Entries beneath the container matching an LDAP filter.
     pub async fn find(&self, filter: &str) -> Result<Vec<Entry>, ProbeError> {
         self.find_under(&self.container, filter, &["*", "+"]).await

@@ -102,6 +102,15 @@ impl Probe {
         }
     }
 
+    /// How many objects beneath the container (LDAP) or in the table (SQL) hold `value` in
+    /// `attribute`, by the target's own equality matching: what a matching query asks.
+    pub async fn matches(&self, attribute: &str, value: &str) -> Result<usize, ProbeError> {
+        match self {
+            Probe::Ldap(p) => p.count(attribute, value).await,
+            Probe::Sql(p) => p.count(attribute, value).await,
+        }
+    }
+
     /// The object called `named` anywhere the host could have put it — the whole partition
     /// (LDAP), the table (SQL) — or carrying one of `ids` (the target's own identifiers, read
     /// when it was created): a user the host moved instead of deleting is found.

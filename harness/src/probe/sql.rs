@@ -513,6 +513,22 @@ impl SqlProbe {
         Ok(n > 0)
     }
 
+    /// How many rows hold `value` in `column`: `SELECT COUNT(*) … WHERE column = ?`.
+    pub async fn count(&self, column: &str, value: &str) -> Result<usize, ProbeError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE {} = {}",
+            self.engine.quote(&self.table),
+            self.engine.quote(column),
+            self.param(1)
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(value.to_owned())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err(&format!("count {column} = ?"), e))?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
     /// Takes the lock of the row with this anchor in a transaction of the probe's own, as
     /// another application's session would (`SELECT … FOR UPDATE`), and holds it until the
     /// returned lock is released or dropped. Nothing is written.

@@ -19,6 +19,7 @@ mod fault_proxy;
 mod ha;
 mod html;
 mod large_body;
+mod load;
 mod reference;
 mod shapes;
 mod sql;

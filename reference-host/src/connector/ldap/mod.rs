@@ -20,9 +20,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use indexmap::IndexMap;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::controls::{Control, PostRead};
 use ldap3::{
-    Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry,
-    SearchStream,
+    Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, ResultEntry, Scope,
+    SearchEntry, SearchStream,
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -170,6 +171,30 @@ impl LdapConnector {
         if let Some(tls) = &self.tls {
             settings = settings.set_config(tls.clone());
         }
+        // ldap3 leaves Nagle's algorithm on; with delayed ACKs a small request can wait ~40 ms.
+        // The connection is made here, TCP_NODELAY set, and handed over (TLS still ldap3's).
+        if let Some(address) = tcp_address(&self.url) {
+            let stream =
+                tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(&address))
+                    .await
+                    .map_err(|_| ConnectorError::Unavailable {
+                        detail: format!(
+                            "cannot connect to {}: no answer within {} s",
+                            self.url,
+                            self.timeout.as_secs()
+                        ),
+                    })?
+                    .map_err(|e| ConnectorError::Unavailable {
+                        detail: format!("cannot connect to {}: {e}", self.url),
+                    })?;
+            let stream = stream
+                .set_nodelay(true)
+                .and_then(|()| stream.into_std())
+                .map_err(|e| ConnectorError::Unavailable {
+                    detail: format!("cannot connect to {}: {e}", self.url),
+                })?;
+            settings = settings.set_std_stream(ldap3::StdStream::Tcp(stream));
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
             .await
             .map_err(|e| self.transport("connect to", &self.url, &e))?;
@@ -263,8 +288,12 @@ impl LdapConnector {
             }
         }
         let mut ldap = self.ldap().await?;
+        // The Post-Read control (RFC 4527) returns the entry as added, anchor included, in the
+        // add's answer; a directory without it ignores it (it is not critical) and the entry is
+        // read back with a second operation.
         let res = ldap
             .with_timeout(self.write_bound())
+            .with_controls(PostRead::new(self.read_attributes.clone()))
             .add(dn, attrs)
             .await
             .map_err(|e| self.transport("add", dn, &e))?;
@@ -286,7 +315,10 @@ impl LdapConnector {
                 return Err(e);
             }
         }
-        let entry = self.read(&mut ldap, dn).await?;
+        let entry = match post_read(&res, dn).and_then(|e| self.entry(e)) {
+            Some(entry) => Some(entry),
+            None => self.read(&mut ldap, dn).await?,
+        };
         Ok(Exported { entry })
     }
 
@@ -529,6 +561,58 @@ fn entry_from(schema: &ConnectorSchema, anchor: LdapAnchor, mut e: SearchEntry) 
 }
 
 /// An objectGUID as Windows writes a GUID: the first three fields little-endian.
+/// The Post-Read control's OID (RFC 4527 §3.2), in requests and answers alike.
+const POST_READ_OID: &str = "1.3.6.1.1.13.2";
+
+/// The entry a Post-Read response control (RFC 4527 §3.2) carries in `res`, named `dn`;
+/// `None` when the directory sent none or one that does not parse.
+fn post_read(res: &LdapResult, dn: &str) -> Option<SearchEntry> {
+    let value = res.ctrls.iter().find_map(|c| match c {
+        Control(_, raw) if raw.ctype == POST_READ_OID => raw.val.as_deref(),
+        _ => None,
+    })?;
+    let (rest, tag) = ldap3::asn1::parse_tag(value).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    // SearchResultEntry's shape (RFC 4511 §4.5.2): [APPLICATION 4] SEQUENCE { objectName,
+    // attributes }; checked here because ldap3's reader panics on anything else.
+    let fields = tag.clone().match_id(4)?.expect_constructed()?;
+    let [name, attributes] = fields.as_slice() else {
+        return None;
+    };
+    String::from_utf8(name.clone().expect_primitive()?).ok()?;
+    for attribute in attributes.clone().expect_constructed()? {
+        let parts = attribute.expect_constructed()?;
+        let [kind, values] = parts.as_slice() else {
+            return None;
+        };
+        String::from_utf8(kind.clone().expect_primitive()?).ok()?;
+        for value in values.clone().expect_constructed()? {
+            value.expect_primitive()?;
+        }
+    }
+    let mut entry = SearchEntry::construct(ResultEntry::new(tag));
+    entry.dn = dn.to_owned();
+    Some(entry)
+}
+
+/// `host:port` of an `ldap://` or `ldaps://` URL (ports 389 and 636 by default); `None` for
+/// any other URL, which ldap3 then connects (or refuses) itself.
+fn tcp_address(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let port = match url.scheme() {
+        "ldap" => url.port().unwrap_or(389),
+        "ldaps" => url.port().unwrap_or(636),
+        _ => return None,
+    };
+    let host = match url.host_str() {
+        None | Some("") => "localhost",
+        Some(h) => h,
+    };
+    Some(format!("{host}:{port}"))
+}
+
 fn guid_string(bytes: &[u8]) -> Option<String> {
     let array: [u8; 16] = bytes.try_into().ok()?;
     Some(uuid::Uuid::from_bytes_le(array).to_string())
@@ -854,6 +938,98 @@ impl ImportSession for LdapImport {
 #[cfg(test)]
 mod tests {
     use super::guid_string;
+
+    /// One BER element with a short-form length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128);
+        let mut out = vec![tag, content.len() as u8];
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn with_post_read(value: Option<Vec<u8>>) -> ldap3::LdapResult {
+        ldap3::LdapResult {
+            rc: 0,
+            matched: String::new(),
+            text: String::new(),
+            refs: Vec::new(),
+            ctrls: vec![ldap3::controls::Control(
+                None,
+                ldap3::controls::RawControl {
+                    ctype: super::POST_READ_OID.into(),
+                    crit: false,
+                    val: value,
+                },
+            )],
+        }
+    }
+
+    #[test]
+    fn a_post_read_answer_gives_the_entry_and_a_malformed_one_gives_none() {
+        let attribute = |name: &str, value: &str| {
+            tlv(
+                0x30,
+                &[
+                    tlv(0x04, name.as_bytes()),
+                    tlv(0x31, &tlv(0x04, value.as_bytes())),
+                ]
+                .concat(),
+            )
+        };
+        let attributes = [
+            attribute("cn", "alice"),
+            attribute("entryUUID", "0b6b1e6e-1d5e-4c39-9a6b-2f64a3b0c001"),
+        ]
+        .concat();
+        let entry = |dn: &str| {
+            tlv(
+                0x64,
+                &[tlv(0x04, dn.as_bytes()), tlv(0x30, &attributes)].concat(),
+            )
+        };
+        let dn = "cn=alice,ou=people,dc=contoso,dc=lab";
+        let read = super::post_read(&with_post_read(Some(entry("CN=Alice,ou=people"))), dn)
+            .expect("an entry");
+        assert_eq!(read.dn, dn, "named as added");
+        assert_eq!(read.attrs["cn"], ["alice"]);
+        assert_eq!(
+            read.attrs["entryUUID"],
+            ["0b6b1e6e-1d5e-4c39-9a6b-2f64a3b0c001"]
+        );
+        // None of these may panic the host: no value, not an entry, cut short, trailing bytes,
+        // a DN that is not UTF-8, an attribute without values.
+        let mut cut = entry(dn);
+        cut.truncate(cut.len() - 3);
+        let mut trailing = entry(dn);
+        trailing.push(0);
+        for bad in [
+            None,
+            Some(tlv(0x04, b"alice")),
+            Some(cut),
+            Some(trailing),
+            Some(tlv(
+                0x64,
+                &[tlv(0x04, &[0xff, 0xfe]), tlv(0x30, &attributes)].concat(),
+            )),
+            Some(tlv(
+                0x64,
+                &[
+                    tlv(0x04, dn.as_bytes()),
+                    tlv(0x30, &tlv(0x30, &tlv(0x04, b"cn"))),
+                ]
+                .concat(),
+            )),
+        ] {
+            assert!(
+                super::post_read(&with_post_read(bad.clone()), dn).is_none(),
+                "{bad:?}"
+            );
+        }
+        // A result without the control: the entry is read back instead.
+        let mut plain = with_post_read(None);
+        plain.ctrls.clear();
+        assert!(super::post_read(&plain, dn).is_none());
+    }
 
     #[test]
     fn a_unique_value_taken_is_already_exists_and_other_constraints_are_rejected() {

@@ -1,0 +1,1236 @@
+//! `ecmacert load`: how fast a host carries out Entra's provisioning cycle for many users, and
+//! how that compares with its target's own speed.
+//!
+//! For N generated users the provisioning service plays the cycle of an initial provisioning
+//! run, one step after another, with C clients at once: the matching query that finds nobody,
+//! the create, the matching query that finds the user, a PATCH of one attribute, the disable
+//! (`active` false) and the delete. Every request is timed by the client that sent it, into an
+//! HDR histogram (microseconds, 3 significant digits). After each write step the probe reads
+//! every object back from the target, so a fast host that loses writes does not look good.
+//!
+//! With `direct`, the same steps are carried out by the probe straight against the target, at
+//! the same concurrency, one connection per client: an LDAP search, add, modify and delete;
+//! a SQL `SELECT`, `INSERT`, `UPDATE` and `DELETE`. Host and direct runs alternate in rounds
+//! (host first in odd rounds, direct first in even ones), and the figure is, per step, the
+//! median over the rounds of host requests/s ÷ direct operations/s. A host's matching query is
+//! answered from its connector space (ECMA2Host's cache), the direct one by the target.
+//!
+//! Bounded: at most `users` per round and side, and a time limit after which no request is
+//! started (the result then fails). Objects left in the target are deleted through the probe
+//! at the end of each round.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use ecma_vocab::FlowAction;
+use hdrhistogram::Histogram;
+use indexmap::IndexMap;
+use scim_proto::Dialect;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::probe::{Probe, ProbeError};
+use crate::profile::Profile;
+use crate::provisioning::{Auth, Change, ProvisioningService, entra};
+use crate::runner::RunError;
+use crate::suite::Suite;
+
+/// A phase the caller can ask for (`--phases`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The matching query: before the create (it finds nobody) and after (it finds the user).
+    Match,
+    /// `POST /Users`.
+    Create,
+    /// `PATCH` of one attribute.
+    Patch,
+    /// `PATCH` of `active` to false.
+    Disable,
+    /// `DELETE /Users/{id}`.
+    Delete,
+}
+
+impl Phase {
+    /// Every phase, in the cycle's order.
+    pub const ALL: [Phase; 5] = [
+        Phase::Match,
+        Phase::Create,
+        Phase::Patch,
+        Phase::Disable,
+        Phase::Delete,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Match => "match",
+            Phase::Create => "create",
+            Phase::Patch => "patch",
+            Phase::Disable => "disable",
+            Phase::Delete => "delete",
+        }
+    }
+
+    /// The phase called `name`.
+    pub fn named(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// One timed step of the cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// The matching query before the create: no user.
+    MatchMiss,
+    /// The create.
+    Create,
+    /// The matching query after the create: one user.
+    MatchHit,
+    /// The update.
+    Patch,
+    /// The disable.
+    Disable,
+    /// The delete.
+    Delete,
+}
+
+impl Step {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::MatchMiss => "match (miss)",
+            Step::Create => "create",
+            Step::MatchHit => "match (hit)",
+            Step::Patch => "patch",
+            Step::Disable => "disable",
+            Step::Delete => "delete",
+        }
+    }
+
+    fn writes(self) -> bool {
+        !matches!(self, Step::MatchMiss | Step::MatchHit)
+    }
+}
+
+/// Who carries the steps out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The host under test, through SCIM as Entra sends it.
+    Host,
+    /// The probe, straight against the target.
+    Direct,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Host => "host",
+            Side::Direct => "direct",
+        }
+    }
+}
+
+/// What `ecmacert load` was asked.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// The profile (default: the configuration's first).
+    pub profile: Option<String>,
+    /// Users per round and side.
+    pub users: usize,
+    /// Clients at once.
+    pub concurrency: usize,
+    /// The phases (default: all those the profile's flows allow).
+    pub phases: Vec<Phase>,
+    /// The PATCH dialect.
+    pub dialect: Dialect,
+    /// Also run the steps straight against the target, interleaved.
+    pub direct: bool,
+    /// Rounds (each with fresh users).
+    pub rounds: usize,
+    /// No request is started after this much time from the start.
+    pub time_limit: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            profile: None,
+            users: 1000,
+            concurrency: 8,
+            phases: Vec::new(),
+            dialect: Dialect::EntraDefault,
+            direct: false,
+            rounds: 1,
+            time_limit: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The figures of one step by one side in one round.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepFigures {
+    /// The step.
+    pub step: Step,
+    /// Who carried it out.
+    pub side: Side,
+    /// Requests sent (or target operations carried out).
+    pub requests: u64,
+    /// Wall-clock time of the step, in seconds.
+    pub seconds: f64,
+    /// `requests / seconds`.
+    pub per_second: f64,
+    /// Latency percentiles and maximum, in milliseconds, as each client timed its requests.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Slowest, ms.
+    pub max_ms: f64,
+    /// Failed requests by what happened: an HTTP status, "no answer", "wrong answer".
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// One round: every step by each side.
+#[derive(Clone, Debug, Serialize)]
+pub struct Round {
+    /// 1-based.
+    pub number: usize,
+    /// The order the sides ran in.
+    pub order: Vec<Side>,
+    /// The figures, in the order they were taken.
+    pub steps: Vec<StepFigures>,
+}
+
+/// Host ÷ direct for one step, over the rounds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ratio {
+    /// The step.
+    pub step: Step,
+    /// Median of the host's requests/s over the rounds.
+    pub host_per_second: f64,
+    /// Median of the direct operations/s over the rounds.
+    pub direct_per_second: f64,
+    /// Median of the per-round ratios host ÷ direct.
+    pub median: f64,
+    /// Smallest per-round ratio.
+    pub min: f64,
+    /// Largest per-round ratio.
+    pub max: f64,
+}
+
+/// What the probe found after one write step of the host.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Verification {
+    /// The round.
+    pub round: usize,
+    /// The step.
+    pub step: Option<Step>,
+    /// Objects read back (those the host acknowledged).
+    pub checked: u64,
+    /// Acknowledged but not in the target (or, after a step that deletes, still there).
+    pub missing: u64,
+    /// In the target without the value the step wrote.
+    pub wrong: u64,
+    /// The first few, as `DN: what`.
+    pub examples: Vec<String>,
+}
+
+/// The result of `ecmacert load`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// The host's SCIM base URL.
+    pub host: String,
+    /// The profile.
+    pub profile: String,
+    /// The PATCH dialect.
+    pub dialect: String,
+    /// Users per round and side.
+    pub users: usize,
+    /// Clients at once.
+    pub concurrency: usize,
+    /// The rounds.
+    pub rounds: Vec<Round>,
+    /// Host ÷ direct per step (with `direct`).
+    pub ratios: Vec<Ratio>,
+    /// The probe's reading after every write step of the host.
+    pub verifications: Vec<Verification>,
+    /// Why the result fails, besides errors and verifications: the time limit, a probe error.
+    pub problems: Vec<String>,
+}
+
+impl LoadReport {
+    /// Whether every request succeeded, every object read back right, and nothing stopped it.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+            && self
+                .rounds
+                .iter()
+                .flat_map(|r| &r.steps)
+                .all(|s| s.errors.is_empty())
+            && self
+                .verifications
+                .iter()
+                .all(|v| v.missing == 0 && v.wrong == 0)
+    }
+
+    /// 0 when [`passed`](Self::passed), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(!self.passed())
+    }
+
+    /// The figures as text: one table per round, the ratios, the verifications, the verdict.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "ecmacert load: {} users × {} round(s), {} clients, profile {}, dialect {}\nhost {}\n",
+            self.users,
+            self.rounds.len(),
+            self.concurrency,
+            self.profile,
+            self.dialect,
+            self.host
+        );
+        for round in &self.rounds {
+            let order: Vec<&str> = round.order.iter().map(|s| s.name()).collect();
+            out.push_str(&format!(
+                "\nround {} ({})\n{:<8} {:<13} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}  errors\n",
+                round.number,
+                order.join(" then "),
+                "side",
+                "step",
+                "requests",
+                "per s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms"
+            ));
+            for s in &round.steps {
+                let errors = if s.errors.is_empty() {
+                    "-".to_owned()
+                } else {
+                    s.errors
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push_str(&format!(
+                    "{:<8} {:<13} {:>8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {errors}\n",
+                    s.side.name(),
+                    s.step.name(),
+                    s.requests,
+                    s.per_second,
+                    s.p50_ms,
+                    s.p95_ms,
+                    s.p99_ms,
+                    s.max_ms
+                ));
+            }
+        }
+        if !self.ratios.is_empty() {
+            out.push_str(&format!(
+                "\nhost ÷ direct over {} round(s) (median, min–max)\n",
+                self.rounds.len()
+            ));
+            for r in &self.ratios {
+                out.push_str(&format!(
+                    "{:<13} host {:>8.0}/s  direct {:>8.0}/s  ratio {:.2} ({:.2}–{:.2})\n",
+                    r.step.name(),
+                    r.host_per_second,
+                    r.direct_per_second,
+                    r.median,
+                    r.min,
+                    r.max
+                ));
+            }
+        }
+        out.push('\n');
+        for v in &self.verifications {
+            let step = v.step.map_or("?", Step::name);
+            if v.missing == 0 && v.wrong == 0 {
+                out.push_str(&format!(
+                    "verified round {} {step}: {} objects read back from the target\n",
+                    v.round, v.checked
+                ));
+            } else {
+                out.push_str(&format!(
+                    "FAILED round {} {step}: of {} objects the host acknowledged, {} not as written in the target and {} with a wrong value; {}\n",
+                    v.round,
+                    v.checked,
+                    v.missing,
+                    v.wrong,
+                    v.examples.join("; ")
+                ));
+            }
+        }
+        for p in &self.problems {
+            out.push_str(&format!("FAILED: {p}\n"));
+        }
+        out.push_str(if self.passed() {
+            "load: passed (every request answered, every object read back)\n"
+        } else {
+            "load: failed\n"
+        });
+        out
+    }
+}
+
+/// One generated user.
+#[derive(Debug)]
+struct LoadUser {
+    /// The unique name (`{name}` in the profile's templates).
+    name: String,
+    /// `{number}` in the profile's templates.
+    number: u64,
+    dn: String,
+    /// The matching attribute's value.
+    matching: String,
+    /// The create's target attributes (`-dn-` and `objectClass` included for LDAP).
+    attributes: IndexMap<String, Value>,
+    /// The id the host returned.
+    id: OnceLock<String>,
+    /// The outcome of the last step: 0 not run, 1 succeeded, 2 failed.
+    state: AtomicU8,
+}
+
+/// Everything one side's run of the steps needs.
+struct Cycle {
+    profile: Profile,
+    users: Vec<LoadUser>,
+    matching_target: String,
+    patch: (String, String),
+    dialect: Dialect,
+    service: ProvisioningService,
+    deadline: Instant,
+    /// An empty histogram of the right bounds, cloned by every client.
+    histogram: Histogram<u64>,
+}
+
+/// What the probe must find after a step that ends a user in the target.
+#[derive(Clone, Debug)]
+enum Expect {
+    Present,
+    Gone,
+    Value(String, String),
+}
+
+/// Runs `ecmacert load` against the configured host. `Err` for a configuration that cannot be
+/// used (exit code 2); a host that fails gives a report that did not pass.
+pub async fn run(
+    suite: &Suite,
+    config: &Config,
+    base_dir: &Path,
+    options: &LoadOptions,
+) -> Result<LoadReport, RunError> {
+    let invalid = |key: &str, reason: String| -> RunError {
+        crate::config::ConfigError::invalid(key, reason).into()
+    };
+    if options.users == 0 || options.concurrency == 0 || options.rounds == 0 {
+        return Err(invalid(
+            "--users/--concurrency/--rounds",
+            "each must be at least 1".into(),
+        ));
+    }
+    let profile_name = match &options.profile {
+        Some(p) => p.clone(),
+        None => config
+            .profile_names()
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid("profile", "no profile given".into()))?,
+    };
+    let profile = suite
+        .profiles
+        .get(&profile_name)
+        .cloned()
+        .ok_or_else(|| invalid("--profile", format!("unknown profile {profile_name:?}")))?;
+    if profile.kind != config.target.kind {
+        return Err(invalid(
+            "profile",
+            format!(
+                "profile {profile_name:?} is for {} targets; target.kind is {:?}",
+                profile.kind, config.target.kind
+            ),
+        ));
+    }
+    let phases = phases(&profile, &options.phases).map_err(|e| invalid("--phases", e))?;
+    let (service, token) = crate::runner::client(config, base_dir)?;
+    let mut secrets = vec![token];
+    let password = match &config.target.bind_password {
+        Some(source) => {
+            let p = source
+                .resolve(base_dir)
+                .map_err(|e| invalid("target.bind_password", e.to_string()))?;
+            secrets.push(p.clone());
+            Some(p)
+        }
+        None => None,
+    };
+    let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
+    let host = match &config.host.command {
+        Some(command) => {
+            let log =
+                std::env::temp_dir().join(format!("ecmacert-load-{}.log", crate::runner::run_id()));
+            Some(
+                crate::host::ManagedHost::start(
+                    command,
+                    base_dir,
+                    &log,
+                    &service,
+                    suite,
+                    &profile_name,
+                    Duration::from_secs(config.host.ready_timeout_seconds),
+                    &secrets,
+                )
+                .await
+                .map_err(|e| RunError::Preflight(redact(&e)))?,
+            )
+        }
+        None => None,
+    };
+    let result = run_rounds(
+        config,
+        base_dir,
+        options,
+        &profile,
+        &phases,
+        &service,
+        password.as_ref(),
+    )
+    .await;
+    if let Some(host) = host {
+        host.stop().await;
+    }
+    let mut report = result.map_err(|e| RunError::Setup(redact(&e)))?;
+    for p in &mut report.problems {
+        *p = redact(p);
+    }
+    Ok(report)
+}
+
+/// The phases to run: those asked (in the cycle's order), or all the profile's flows allow.
+fn phases(profile: &Profile, asked: &[Phase]) -> Result<Vec<Phase>, String> {
+    let disable_deletes = profile.deprovisioning.disable_flow == FlowAction::Delete;
+    if asked.is_empty() {
+        // A disable that deletes leaves nothing for Entra to delete.
+        return Ok(Phase::ALL
+            .into_iter()
+            .filter(|p| !(disable_deletes && *p == Phase::Delete))
+            .collect());
+    }
+    let mut phases = asked.to_vec();
+    phases.sort();
+    phases.dedup();
+    if disable_deletes && phases.contains(&Phase::Disable) && phases.contains(&Phase::Delete) {
+        return Err(format!(
+            "profile {}'s disable flow deletes the user, so there is nothing left to delete: ask for disable or delete, not both",
+            profile.name
+        ));
+    }
+    if !phases.contains(&Phase::Create)
+        && phases
+            .iter()
+            .any(|p| matches!(p, Phase::Patch | Phase::Disable | Phase::Delete))
+    {
+        return Err("patch, disable and delete need create (the users must exist)".into());
+    }
+    Ok(phases)
+}
+
+fn steps_of(phases: &[Phase]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for phase in phases {
+        match phase {
+            Phase::Match => steps.push(Step::MatchMiss),
+            Phase::Create => {
+                steps.push(Step::Create);
+                if phases.contains(&Phase::Match) {
+                    steps.push(Step::MatchHit);
+                }
+            }
+            Phase::Patch => steps.push(Step::Patch),
+            Phase::Disable => steps.push(Step::Disable),
+            Phase::Delete => steps.push(Step::Delete),
+        }
+    }
+    steps
+}
+
+async fn run_rounds(
+    config: &Config,
+    base_dir: &Path,
+    options: &LoadOptions,
+    profile: &Profile,
+    phases: &[Phase],
+    service: &ProvisioningService,
+    password: Option<&ecma_vocab::Secret>,
+) -> Result<LoadReport, ProbeError> {
+    let started = Instant::now();
+    let deadline = started + options.time_limit;
+    let probe =
+        Arc::new(Probe::connect(&config.target, password, base_dir, profile.sql.as_ref()).await?);
+    probe.ensure_container().await?;
+    let steps = steps_of(phases);
+    // Microseconds, 1 µs to 10 minutes, 3 significant digits.
+    let histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
+        .map_err(|e| ProbeError(format!("the latency histogram: {e}")))?;
+    let tag = crate::runner::run_id()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect::<String>();
+    let mut report = LoadReport {
+        host: service.base().to_owned(),
+        profile: profile.name.clone(),
+        dialect: options.dialect.to_string(),
+        users: options.users,
+        concurrency: options.concurrency,
+        rounds: Vec::new(),
+        ratios: Vec::new(),
+        verifications: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut number = 50_000_000u64 + u64::from(std::process::id() % 1000) * 1_000_000;
+    for round in 1..=options.rounds {
+        let order = if !options.direct {
+            vec![Side::Host]
+        } else if round % 2 == 1 {
+            vec![Side::Host, Side::Direct]
+        } else {
+            vec![Side::Direct, Side::Host]
+        };
+        let mut figures = Vec::new();
+        for side in &order {
+            let letter = if *side == Side::Host { 'h' } else { 'd' };
+            let users = make_users(
+                profile,
+                config,
+                &format!("ld{tag}{round}{letter}"),
+                options.users,
+                &mut number,
+            );
+            let cycle = Arc::new(Cycle {
+                matching_target: profile
+                    .attribute(&profile.matching_attribute)
+                    .map(|a| a.target.clone())
+                    .unwrap_or_default(),
+                patch: patched(profile),
+                histogram: histogram.clone(),
+                profile: profile.clone(),
+                users,
+                dialect: options.dialect,
+                service: service.clone(),
+                deadline,
+            });
+            let clients = match side {
+                Side::Host => Vec::new(),
+                Side::Direct => {
+                    let mut clients = Vec::with_capacity(options.concurrency);
+                    for _ in 0..options.concurrency {
+                        clients.push(Arc::new(
+                            Probe::connect(
+                                &config.target,
+                                password,
+                                base_dir,
+                                profile.sql.as_ref(),
+                            )
+                            .await?,
+                        ));
+                    }
+                    clients
+                }
+            };
+            for step in &steps {
+                let f = drive(&cycle, *side, *step, options.concurrency, &clients).await;
+                figures.push(f);
+                if *side == Side::Host && step.writes() {
+                    let expect = expectation(profile, *step, &cycle);
+                    report.verifications.push(
+                        verify(&probe, &cycle, round, *step, &expect, options.concurrency).await,
+                    );
+                }
+                if Instant::now() > deadline {
+                    break;
+                }
+            }
+            // Whatever is left goes, through the probe.
+            clean(&probe, &cycle, options.concurrency).await;
+            if Instant::now() > deadline {
+                report.problems.push(format!(
+                    "the time limit ({} s) ran out in round {round}: the figures are incomplete",
+                    options.time_limit.as_secs()
+                ));
+                break;
+            }
+        }
+        report.rounds.push(Round {
+            number: round,
+            order,
+            steps: figures,
+        });
+        if !report.problems.is_empty() {
+            break;
+        }
+    }
+    if options.direct {
+        report.ratios = ratios(&report.rounds, &steps);
+    }
+    Ok(report)
+}
+
+/// The users of one side's run: names `{prefix}-{i}` made into DNs and create bodies as the
+/// suite's scenarios make them.
+fn make_users(
+    profile: &Profile,
+    config: &Config,
+    prefix: &str,
+    n: usize,
+    number: &mut u64,
+) -> Vec<LoadUser> {
+    let container = &config.target.container;
+    (0..n)
+        .map(|i| {
+            *number += 1;
+            let name = format!("{prefix}-{i}");
+            let dn = profile
+                .dn_template()
+                .replace("{name}", &scim_proto::dn::escape_value(&name))
+                .replace("{container}", container);
+            let mut attributes = IndexMap::new();
+            if let Some(ldap) = &profile.ldap {
+                attributes.insert("-dn-".to_owned(), Value::String(dn.clone()));
+                if !ldap.object_classes.is_empty() {
+                    attributes.insert(
+                        "objectClass".to_owned(),
+                        Value::from(ldap.object_classes.clone()),
+                    );
+                }
+            }
+            if let Some(naming) = profile.attribute("name") {
+                attributes.insert(naming.target.clone(), Value::String(name.clone()));
+            }
+            for attribute in profile.attributes.values() {
+                if let Some(template) = &attribute.create {
+                    attributes.insert(
+                        attribute.target.clone(),
+                        crate::world::EcmaWorld::typed(
+                            attribute,
+                            &crate::world::expand_template(template, &name, *number),
+                        ),
+                    );
+                }
+            }
+            let matching = profile
+                .attribute(&profile.matching_attribute)
+                .and_then(|a| attributes.get(&a.target))
+                .map(crate::world::text)
+                .unwrap_or_else(|| name.clone());
+            LoadUser {
+                name,
+                number: *number,
+                dn,
+                matching,
+                attributes,
+                id: OnceLock::new(),
+                state: AtomicU8::new(0),
+            }
+        })
+        .collect()
+}
+
+/// The attribute the PATCH step changes, and the new value of user `{name}`'s template:
+/// `surname`'s update value (every profile has one).
+fn patched(profile: &Profile) -> (String, String) {
+    let attribute = profile
+        .attribute("surname")
+        .filter(|a| a.update.is_some())
+        .or_else(|| {
+            profile
+                .attributes
+                .values()
+                .find(|a| a.update.is_some() && !a.write_only)
+        });
+    match attribute {
+        Some(a) => (a.target.clone(), a.update.clone().unwrap_or_default()),
+        None => ("sn".into(), "Load-Patched".into()),
+    }
+}
+
+fn patch_value(cycle: &Cycle, i: usize) -> String {
+    let user = &cycle.users[i];
+    crate::world::expand_template(&cycle.patch.1, &user.name, user.number)
+}
+
+/// What the target must hold after `step`, by the profile's flows.
+fn expectation(profile: &Profile, step: Step, cycle: &Cycle) -> Expect {
+    let flow = |f: &FlowAction| match f {
+        FlowAction::Delete => Expect::Gone,
+        FlowAction::None => Expect::Present,
+        FlowAction::SetAttribute { attribute, value } => Expect::Value(
+            attribute.clone(),
+            if *value { "TRUE" } else { "FALSE" }.to_owned(),
+        ),
+    };
+    match step {
+        Step::Disable => flow(&profile.deprovisioning.disable_flow),
+        Step::Delete => flow(&profile.deprovisioning.delete_flow),
+        Step::Patch => Expect::Value(cycle.patch.0.clone(), String::new()),
+        _ => Expect::Present,
+    }
+}
+
+/// Carries out `step` for every user of `cycle` with `concurrency` clients.
+async fn drive(
+    cycle: &Arc<Cycle>,
+    side: Side,
+    step: Step,
+    concurrency: usize,
+    clients: &[Arc<Probe>],
+) -> StepFigures {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(concurrency);
+    for w in 0..concurrency {
+        let cycle = cycle.clone();
+        let next = next.clone();
+        let client = clients.get(w).cloned();
+        workers.push(tokio::spawn(async move {
+            let mut histogram = cycle.histogram.clone();
+            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+            let mut count = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cycle.users.len() || Instant::now() > cycle.deadline {
+                    break;
+                }
+                let user = &cycle.users[i];
+                // A user whose create failed is not carried further.
+                if step != Step::MatchMiss
+                    && step != Step::Create
+                    && user.state.load(Ordering::Relaxed) != 1
+                {
+                    continue;
+                }
+                let t0 = Instant::now();
+                let outcome = match (&client, side) {
+                    (Some(probe), Side::Direct) => direct(&cycle, probe, step, i).await,
+                    _ => through_host(&cycle, step, i).await,
+                };
+                let micros = t0.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                let _ = histogram.record(micros.max(1));
+                count += 1;
+                match outcome {
+                    Ok(()) => {
+                        if step != Step::MatchMiss {
+                            user.state.store(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(what) => {
+                        user.state.store(2, Ordering::Relaxed);
+                        *errors.entry(what).or_default() += 1;
+                    }
+                }
+            }
+            (histogram, errors, count)
+        }));
+    }
+    let mut histogram = cycle.histogram.clone();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut requests = 0;
+    for w in workers {
+        match w.await {
+            Ok((h, e, n)) => {
+                let _ = histogram.add(&h);
+                for (k, v) in e {
+                    *errors.entry(k).or_default() += v;
+                }
+                requests += n;
+            }
+            Err(e) => *errors.entry(format!("client failed: {e}")).or_default() += 1,
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    StepFigures {
+        step,
+        side,
+        requests,
+        seconds,
+        per_second: if seconds > 0.0 {
+            requests as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_ms: ms(0.5),
+        p95_ms: ms(0.95),
+        p99_ms: ms(0.99),
+        max_ms: histogram.max() as f64 / 1000.0,
+        errors,
+    }
+}
+
+/// One request of `step` for user `i`, as Entra sends it. `Err` names what went wrong.
+async fn through_host(cycle: &Cycle, step: Step, i: usize) -> Result<(), String> {
+    let user = &cycle.users[i];
+    let id = || user.id.get().cloned().unwrap_or_default();
+    let request = match step {
+        Step::MatchMiss | Step::MatchHit => {
+            entra::filter(&entra::urn_of(&cycle.matching_target), &user.matching)
+        }
+        Step::Create => entra::create(&user.attributes),
+        Step::Patch => entra::update(
+            cycle.dialect,
+            &id(),
+            &[Change {
+                attribute: cycle.patch.0.clone(),
+                value: Value::String(patch_value(cycle, i)),
+                had_value: true,
+            }],
+        ),
+        Step::Disable => entra::set_active(cycle.dialect, &id(), false),
+        Step::Delete => entra::delete(&id()),
+    };
+    let x = cycle.service.send(&request, &Auth::Token).await;
+    let Some(status) = x.status else {
+        return Err("no answer".into());
+    };
+    let ok = match step {
+        Step::Create => status == 201,
+        Step::MatchMiss | Step::MatchHit => status == 200,
+        Step::Patch | Step::Disable => status == 200 || status == 204,
+        Step::Delete => status == 204,
+    };
+    if !ok {
+        return Err(status.to_string());
+    }
+    let body: Value = x
+        .response_body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    match step {
+        Step::Create => match body.get("id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => {
+                let _ = user.id.set(id.to_owned());
+                Ok(())
+            }
+            _ => Err("201 without an id".into()),
+        },
+        Step::MatchMiss | Step::MatchHit => {
+            let found = body.get("totalResults").and_then(Value::as_u64);
+            let want = u64::from(step == Step::MatchHit);
+            if found != Some(want) {
+                return Err(format!("200 with totalResults {found:?}, not {want}"));
+            }
+            if step == Step::MatchHit {
+                let returned = body
+                    .pointer("/Resources/0/id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if returned != id() {
+                    return Err("200 with another user's id".into());
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The same step straight against the target, by `probe` (one client's own connection).
+async fn direct(cycle: &Cycle, probe: &Probe, step: Step, i: usize) -> Result<(), String> {
+    let user = &cycle.users[i];
+    let err = |e: ProbeError| e.0;
+    match step {
+        Step::MatchMiss | Step::MatchHit => {
+            let found = probe
+                .matches(&cycle.matching_target, &user.matching)
+                .await
+                .map_err(err)?;
+            let want = usize::from(step == Step::MatchHit);
+            if found != want {
+                return Err(format!("{found} found, not {want}"));
+            }
+            Ok(())
+        }
+        Step::Create => {
+            let attributes: Vec<(String, Vec<String>)> = user
+                .attributes
+                .iter()
+                .filter(|(k, _)| *k != "-dn-")
+                .map(|(k, v)| {
+                    let values = match v {
+                        Value::Array(a) => a.iter().map(crate::world::text).collect(),
+                        v => vec![crate::world::text(v)],
+                    };
+                    (k.clone(), values)
+                })
+                .collect();
+            probe.add(&user.dn, &attributes).await.map_err(err)
+        }
+        Step::Patch => probe
+            .replace(&user.dn, &cycle.patch.0, &[patch_value(cycle, i)])
+            .await
+            .map_err(err),
+        Step::Disable | Step::Delete => {
+            let flow = if step == Step::Disable {
+                &cycle.profile.deprovisioning.disable_flow
+            } else {
+                &cycle.profile.deprovisioning.delete_flow
+            };
+            match flow {
+                FlowAction::Delete => probe.delete(&user.dn).await.map_err(err),
+                FlowAction::None => Ok(()),
+                FlowAction::SetAttribute { attribute, value } => probe
+                    .replace(
+                        &user.dn,
+                        attribute,
+                        &[if *value { "TRUE" } else { "FALSE" }.to_owned()],
+                    )
+                    .await
+                    .map_err(err),
+            }
+        }
+    }
+}
+
+/// Reads back every user the host acknowledged in `step`.
+async fn verify(
+    probe: &Arc<Probe>,
+    cycle: &Arc<Cycle>,
+    round: usize,
+    step: Step,
+    expect: &Expect,
+    concurrency: usize,
+) -> Verification {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (probe, cycle, next, expect) =
+            (probe.clone(), cycle.clone(), next.clone(), expect.clone());
+        workers.push(tokio::spawn(async move {
+            let mut v = Verification::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(user) = cycle.users.get(i) else {
+                    break;
+                };
+                if user.state.load(Ordering::Relaxed) != 1 {
+                    continue;
+                }
+                v.checked += 1;
+                let note = |v: &mut Verification, what: String| {
+                    if v.examples.len() < 3 {
+                        v.examples.push(format!("{}: {what}", user.dn));
+                    }
+                };
+                let entry = match probe.entry(&user.dn).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        v.missing += 1;
+                        note(&mut v, format!("cannot be read: {}", e.0));
+                        continue;
+                    }
+                };
+                match (&expect, entry) {
+                    (Expect::Gone, None) => {}
+                    (Expect::Gone, Some(_)) => {
+                        v.missing += 1;
+                        note(&mut v, "still in the target".into());
+                    }
+                    (_, None) => {
+                        v.missing += 1;
+                        note(&mut v, "not in the target".into());
+                    }
+                    (Expect::Present, Some(e)) => {
+                        let held = e.values(&cycle.matching_target);
+                        if !held.iter().any(|h| h.eq_ignore_ascii_case(&user.matching)) {
+                            v.wrong += 1;
+                            note(&mut v, format!("{} is {held:?}", cycle.matching_target));
+                        }
+                    }
+                    (Expect::Value(attribute, value), Some(e)) => {
+                        let want = if value.is_empty() {
+                            patch_value(&cycle, i)
+                        } else {
+                            value.clone()
+                        };
+                        let held = e.values(attribute);
+                        let same = |h: &String| {
+                            h.eq_ignore_ascii_case(&want)
+                                || (want == "TRUE" && h == "1")
+                                || (want == "FALSE" && h == "0")
+                        };
+                        if !held.iter().any(same) {
+                            v.wrong += 1;
+                            note(&mut v, format!("{attribute} is {held:?}, not {want:?}"));
+                        }
+                    }
+                }
+            }
+            v
+        }));
+    }
+    let mut total = Verification {
+        round,
+        step: Some(step),
+        ..Verification::default()
+    };
+    for w in workers {
+        if let Ok(v) = w.await {
+            total.checked += v.checked;
+            total.missing += v.missing;
+            total.wrong += v.wrong;
+            for e in v.examples {
+                if total.examples.len() < 3 {
+                    total.examples.push(e);
+                }
+            }
+        }
+    }
+    total
+}
+
+/// Deletes every user of `cycle` from the target through the probe (one that is not there is
+/// not an error).
+async fn clean(probe: &Arc<Probe>, cycle: &Arc<Cycle>, concurrency: usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (probe, cycle, next) = (probe.clone(), cycle.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(user) = cycle.users.get(i) else {
+                    break;
+                };
+                if let Err(e) = probe.delete(&user.dn).await {
+                    tracing::warn!(dn = %user.dn, error = %e, "a load user could not be removed");
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Host ÷ direct per step: the median of the rounds' ratios, and their spread.
+fn ratios(rounds: &[Round], steps: &[Step]) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    for step in steps {
+        let mut host = Vec::new();
+        let mut direct = Vec::new();
+        let mut per_round = Vec::new();
+        for round in rounds {
+            let rate = |side: Side| {
+                round
+                    .steps
+                    .iter()
+                    .find(|s| s.step == *step && s.side == side)
+                    .map(|s| s.per_second)
+            };
+            if let (Some(h), Some(d)) = (rate(Side::Host), rate(Side::Direct)) {
+                host.push(h);
+                direct.push(d);
+                if d > 0.0 {
+                    per_round.push(h / d);
+                }
+            }
+        }
+        if per_round.is_empty() {
+            continue;
+        }
+        let min = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = per_round.iter().copied().fold(0.0, f64::max);
+        out.push(Ratio {
+            step: *step,
+            host_per_second: median(&mut host),
+            direct_per_second: median(&mut direct),
+            median: median(&mut per_round),
+            min,
+            max,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&mut [0.5, 0.9, 0.7]), 0.7);
+    }
+
+    #[test]
+    fn a_disable_that_deletes_leaves_the_delete_phase_out() {
+        let suite = Suite::embedded().unwrap();
+        let deletes = &suite.profiles["openldap-inetorgperson"];
+        assert_eq!(
+            phases(deletes, &[]).unwrap(),
+            [Phase::Match, Phase::Create, Phase::Patch, Phase::Disable]
+        );
+        let err = phases(deletes, &[Phase::Disable, Phase::Delete, Phase::Create]).unwrap_err();
+        assert!(err.contains("nothing left to delete"), "{err}");
+        let flag = &suite.profiles["openldap-disable-flag"];
+        assert_eq!(phases(flag, &[]).unwrap(), Phase::ALL);
+        assert!(phases(flag, &[Phase::Patch]).is_err());
+        assert_eq!(
+            steps_of(&[Phase::Match, Phase::Create, Phase::Delete]),
+            [Step::MatchMiss, Step::Create, Step::MatchHit, Step::Delete]
+        );
+    }
+
+    #[test]
+    fn ratios_are_host_over_direct_per_round() {
+        let figures = |step, side, per_second| StepFigures {
+            step,
+            side,
+            requests: 1,
+            seconds: 1.0,
+            per_second,
+            p50_ms: 0.0,
+            p95_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            errors: BTreeMap::new(),
+        };
+        let rounds: Vec<Round> = [(800.0, 1000.0), (450.0, 500.0), (700.0, 1000.0)]
+            .iter()
+            .enumerate()
+            .map(|(n, (h, d))| Round {
+                number: n + 1,
+                order: vec![Side::Host, Side::Direct],
+                steps: vec![
+                    figures(Step::Create, Side::Host, *h),
+                    figures(Step::Create, Side::Direct, *d),
+                ],
+            })
+            .collect();
+        let r = &ratios(&rounds, &[Step::Create, Step::Patch])[..];
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!((r[0].median - 0.8).abs() < 1e-9, "{r:?}");
+        assert!((r[0].min - 0.7).abs() < 1e-9 && (r[0].max - 0.9).abs() < 1e-9);
+        assert_eq!(r[0].direct_per_second, 1000.0);
+    }
+}
