@@ -98,3 +98,30 @@ ensure_databases() {
     done
   fi
 }
+
+# The SQL targets' databases, made afresh for the reference host's examples (SQL_PASSWORD must be
+# set: the `ecma` account's password).
+# fresh_postgres SCRIPT…: ecmacert_hr, owned by ecma, with the scripts run in it ("-- go"
+# separators become semicolons).
+fresh_postgres() {
+  psql -q -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS ecmacert_hr" \
+    -c "DROP ROLE IF EXISTS ecma" \
+    -c "CREATE ROLE ecma LOGIN PASSWORD '$SQL_PASSWORD'" \
+    -c "CREATE DATABASE ecmacert_hr OWNER ecma" >/dev/null
+  for script in "$@"; do sed 's/^-- go$/;/' "$script"; echo ';'; done |
+    psql -q -h 127.0.0.1 -U ecma -d ecmacert_hr -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# fresh_mariadb SCRIPT…: the same on MariaDB; "-- go" separators become the client's delimiter.
+fresh_mariadb() {
+  mariadb --no-defaults -h 127.0.0.1 -u root -e "
+    DROP DATABASE IF EXISTS ecmacert_hr;
+    DROP USER IF EXISTS 'ecma'@'127.0.0.1', 'ecma'@'localhost';
+    CREATE DATABASE ecmacert_hr CHARACTER SET utf8mb4;
+    CREATE USER 'ecma'@'127.0.0.1' IDENTIFIED BY '$SQL_PASSWORD';
+    CREATE USER 'ecma'@'localhost' IDENTIFIED BY '$SQL_PASSWORD';
+    GRANT ALL ON ecmacert_hr.* TO 'ecma'@'127.0.0.1', 'ecma'@'localhost';"
+  { echo 'DELIMITER $$'; for script in "$@"; do sed 's/^-- go$/$$/' "$script"; echo '$$'; done; } |
+    mariadb --no-defaults -h 127.0.0.1 -u ecma -p"$SQL_PASSWORD" ecmacert_hr
+}
