@@ -194,6 +194,15 @@ impl ManagedHost {
         }
     }
 
+    /// The process id of the host's command (the leader of its process group) while it runs.
+    pub async fn pid(&self) -> Option<u32> {
+        self.process
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|p| p.child.id())
+    }
+
     /// Starts the host again when it was stopped, and waits for Test Connection.
     pub async fn ensure_running(&self) -> Result<(), String> {
         let mut process = self.process.lock().await;

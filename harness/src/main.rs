@@ -74,9 +74,17 @@ enum Command {
         /// The profile (default: the configuration's first).
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
-        /// Users per round (and per side with --direct).
+        /// Users per round (and per side with --direct); 0 with --seed for the start-up
+        /// figures alone.
         #[arg(long, value_name = "N", default_value_t = 1000)]
         users: usize,
+        /// Seed N objects straight into the target first (the probe, --concurrency
+        /// connections), then start the host (host.command) and time its first import until
+        /// Test Connection answers, its resident memory (ready, peak), and a re-import
+        /// (host.import) with matching queries sent all along (p99, max). The seeded objects are
+        /// removed at the end.
+        #[arg(long, value_name = "N")]
+        seed: Option<usize>,
         /// Clients at once.
         #[arg(long, value_name = "C", default_value_t = 8)]
         concurrency: usize,
@@ -472,6 +480,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             rounds,
             time_limit,
             json,
+            seed,
         } => {
             let phases = phases
                 .iter()
@@ -502,6 +511,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 direct,
                 rounds: rounds.unwrap_or(if direct { 5 } else { 1 }),
                 time_limit: std::time::Duration::from_secs(time_limit),
+                seed,
             };
             let runtime = tokio::runtime::Runtime::new()?;
             let report =

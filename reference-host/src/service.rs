@@ -281,45 +281,33 @@ impl ConnectorService {
     /// it holds. Imports never overlap.
     pub async fn full_import(&self) -> Result<usize, ConnectorError> {
         let _one_import_at_a_time = self.import_lock.lock().await;
-        self.space.begin_import();
+        let mut builder = self.space.begin_import();
         let result = async {
             let mut session = self.connector.open_import().await?;
-            let mut entries = Vec::new();
             // The paging contract: every object once. A target whose paging repeats itself (a
             // read procedure that ignores @StartIndex, a server that hands back the same
             // cookie) would otherwise make the import endless and its memory unbounded; it
-            // fails at the first repeated object instead.
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            let mut pages = 0_usize;
+            // fails at the first repeated object instead. Each page goes into the new space
+            // as it arrives.
             while let Some(page) = session.next_page().await? {
-                pages += 1;
-                for entry in &page {
-                    if let Some(first) = seen.insert(self.space.key(&entry.anchor), pages) {
-                        let whereabouts = if first == pages {
-                            format!("in page {pages}")
-                        } else {
-                            format!("(pages {first} and {pages})")
-                        };
-                        return Err(ConnectorError::Unavailable {
-                            detail: format!(
-                                "import stopped: {} returned the object {:?} twice \
-                                 {whereabouts}, so its paging does not advance; the previous \
-                                 connector space is kept",
-                                session.source(),
-                                entry.anchor
-                            ),
-                        });
-                    }
+                if let Err((anchor, whereabouts)) = self.space.add_page(&mut builder, page) {
+                    return Err(ConnectorError::Unavailable {
+                        detail: format!(
+                            "import stopped: {} returned the object {anchor:?} twice \
+                             {whereabouts}, so its paging does not advance; the previous \
+                             connector space is kept",
+                            session.source(),
+                        ),
+                    });
                 }
-                entries.extend(page);
             }
-            Ok::<_, ConnectorError>(entries)
+            Ok::<_, ConnectorError>(())
         }
         .await;
         match result {
-            Ok(entries) => {
-                let n = entries.len();
-                self.space.finish_import(entries);
+            Ok(()) => {
+                let n = builder.len();
+                self.space.finish_import(builder);
                 Ok(n)
             }
             Err(e) => {

@@ -4,11 +4,18 @@
 //! export, and indexed by `(attribute, normalised value)` so that Entra's `eq` matching queries
 //! are answered without touching the target or scanning the space.
 //!
+//! Only the attributes queries match on are indexed: the DN always, and any other attribute
+//! from the first `eq` query that names it (that query scans; the index is then built once and
+//! kept by every import after). Entra matches on one or two attributes, so the index holds two
+//! or three keys per object rather than one per value of every attribute. Keys (the anchors)
+//! are shared between the objects and the index, not copied.
+//!
 //! Concurrency: one std `RwLock`, held only for in-memory work and never across an `.await`.
-//! A full import reads the target with no lock held and builds the new space off to the side;
-//! exports that land meanwhile are recorded in a journal and replayed onto the new space just
-//! before it replaces the old one, so an import never resurrects a deleted object or loses a
-//! created one.
+//! A full import reads the target with no lock held and builds the new space page by page off
+//! to the side ([`ImportBuilder`]); exports that land meanwhile are recorded in a journal and
+//! replayed onto the new space just before it replaces the old one, so an import never
+//! resurrects a deleted object or loses a created one. The swap is a pointer's: the old space
+//! is dropped after the lock is released, so readers wait for the journal's replay only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -49,16 +56,105 @@ pub struct ConnectorSpace {
     state: RwLock<State>,
 }
 
+/// The anchors (keys) holding one indexed value: nearly always one.
+#[derive(Clone, Debug)]
+enum Keys {
+    One(Arc<str>),
+    Many(BTreeSet<Arc<str>>),
+}
+
+impl Keys {
+    fn insert(&mut self, key: Arc<str>) {
+        match self {
+            Keys::One(k) if *k == key => {}
+            Keys::One(k) => *self = Keys::Many(BTreeSet::from([k.clone(), key])),
+            Keys::Many(set) => {
+                set.insert(key);
+            }
+        }
+    }
+
+    /// Removes `key`; true when none is left.
+    fn remove(&mut self, key: &str) -> bool {
+        match self {
+            Keys::One(k) => &**k == key,
+            Keys::Many(set) => {
+                set.remove(key);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn to_set(&self) -> BTreeSet<Arc<str>> {
+        match self {
+            Keys::One(k) => BTreeSet::from([k.clone()]),
+            Keys::Many(set) => set.clone(),
+        }
+    }
+}
+
+/// The index key of the DN.
+const DN: &str = "-dn-";
+
+/// Objects by key, and the index: attribute (lower case, [`DN`] for the DN) → normalised
+/// value → keys. Only the attributes in `indexed` have an index.
 #[derive(Default)]
 struct Contents {
-    entries: BTreeMap<String, Arc<CsEntry>>,
-    index: HashMap<(String, String), BTreeSet<String>>,
+    entries: BTreeMap<Arc<str>, Arc<CsEntry>>,
+    index: HashMap<String, HashMap<Box<str>, Keys>>,
+    indexed: BTreeSet<String>,
 }
 
 struct State {
     readiness: Readiness,
     contents: Contents,
     journal: Option<Vec<JournalOp>>,
+}
+
+impl Contents {
+    /// Empty, indexing the DN only.
+    fn with_dn_index() -> Self {
+        Contents::indexing(BTreeSet::new())
+    }
+
+    /// Empty, indexing `attributes` and the DN.
+    fn indexing(mut attributes: BTreeSet<String>) -> Self {
+        attributes.insert(DN.to_owned());
+        Contents {
+            indexed: attributes,
+            ..Contents::default()
+        }
+    }
+
+    /// The keys holding `value` (normalised) in `attribute` (lower case, indexed).
+    fn lookup(&self, attribute: &str, value: &str) -> BTreeSet<Arc<str>> {
+        self.index
+            .get(attribute)
+            .and_then(|values| values.get(value))
+            .map(Keys::to_set)
+            .unwrap_or_default()
+    }
+}
+
+/// A new connector space being filled by a full import, beside the live one
+/// ([`ConnectorSpace::begin_import`]); [`ConnectorSpace::finish_import`] puts it in place.
+pub struct ImportBuilder {
+    fresh: Contents,
+    /// The page each object came in, to name both when the target returns one twice.
+    pages: HashMap<Arc<str>, usize>,
+    page: usize,
+}
+
+impl ImportBuilder {
+    /// How many objects it holds.
+    pub fn len(&self) -> usize {
+        self.fresh.entries.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.fresh.entries.is_empty()
+    }
 }
 
 enum JournalOp {
@@ -83,7 +179,7 @@ impl ConnectorSpace {
             active_rule,
             state: RwLock::new(State {
                 readiness: Readiness::Importing { last_error: None },
-                contents: Contents::default(),
+                contents: Contents::with_dn_index(),
                 journal: None,
             }),
         }
@@ -120,7 +216,7 @@ impl ConnectorSpace {
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Option<Arc<CsEntry>> {
         let key = self.key(id);
-        self.read().contents.entries.get(&key).cloned()
+        self.read().contents.entries.get(key.as_str()).cloned()
     }
 
     /// Whether an entry counts as active under the connector's deprovisioning settings.
@@ -141,7 +237,7 @@ impl ConnectorSpace {
     /// Records an exported add or update.
     pub fn upsert(&self, entry: CsEntry) -> Arc<CsEntry> {
         let entry = Arc::new(entry);
-        let key = self.key(&entry.anchor);
+        let key: Arc<str> = self.key(&entry.anchor).into();
         let mut state = self.write();
         if let Some(journal) = &mut state.journal {
             journal.push(JournalOp::Upsert(entry.clone()));
@@ -161,7 +257,11 @@ impl ConnectorSpace {
     ) -> Option<Arc<CsEntry>> {
         let key = self.key(id);
         let mut state = self.write();
-        let current = state.contents.entries.get(&key)?.clone();
+        let (key, current) = state
+            .contents
+            .entries
+            .get_key_value(key.as_str())
+            .map(|(k, e)| (k.clone(), e.clone()))?;
         let updated = Arc::new(change(&current));
         if let Some(journal) = &mut state.journal {
             journal.push(JournalOp::Upsert(updated.clone()));
@@ -181,38 +281,99 @@ impl ConnectorSpace {
     }
 
     /// Empties the space and marks it importing, as it is at start-up: a restart of the host.
+    /// The attributes queries matched on stay indexed.
     pub fn reset(&self) {
         let mut state = self.write();
-        state.contents = Contents::default();
+        let fresh = Contents::indexing(state.contents.indexed.clone());
+        let old = std::mem::replace(&mut state.contents, fresh);
         state.journal = None;
         state.readiness = Readiness::Importing { last_error: None };
+        drop(state);
+        drop(old);
     }
 
-    /// Starts recording exports for an import that is about to read the target.
-    pub fn begin_import(&self) {
-        self.write().journal = Some(Vec::new());
-    }
-
-    /// Replaces the contents with an import's result, replaying the exports recorded since
-    /// [`begin_import`](Self::begin_import). The new index is built before the lock is taken.
-    pub fn finish_import(&self, entries: Vec<CsEntry>) {
-        let mut fresh = Contents::default();
-        for entry in entries {
-            let key = self.key(&entry.anchor);
-            self.insert(&mut fresh, key, Arc::new(entry));
-        }
+    /// Starts recording exports for an import that is about to read the target, and gives the
+    /// new space it fills page by page ([`add_page`](Self::add_page)) with the live one's
+    /// indexed attributes.
+    pub fn begin_import(&self) -> ImportBuilder {
         let mut state = self.write();
+        state.journal = Some(Vec::new());
+        ImportBuilder {
+            fresh: Contents::indexing(state.contents.indexed.clone()),
+            pages: HashMap::new(),
+            page: 0,
+        }
+    }
+
+    /// Adds one page of an import to `builder`, with no lock held. `Err` names an object the
+    /// target returned twice and the pages it came in (`"in page 3"`, `"(pages 1 and 2)"`):
+    /// paging that does not advance would make the import endless and its memory unbounded.
+    pub fn add_page(
+        &self,
+        builder: &mut ImportBuilder,
+        page: Vec<CsEntry>,
+    ) -> Result<(), (String, String)> {
+        builder.page += 1;
+        let number = builder.page;
+        for entry in page {
+            let key: Arc<str> = self.key(&entry.anchor).into();
+            if let Some(first) = builder.pages.insert(key.clone(), number) {
+                let whereabouts = if first == number {
+                    format!("in page {number}")
+                } else {
+                    format!("(pages {first} and {number})")
+                };
+                return Err((entry.anchor, whereabouts));
+            }
+            self.insert(&mut builder.fresh, key, Arc::new(entry));
+        }
+        Ok(())
+    }
+
+    /// Puts an import's space in place of the live one, replaying the exports recorded since
+    /// [`begin_import`](Self::begin_import). Readers wait only for the replay: the old space is
+    /// dropped after the lock is released.
+    pub fn finish_import(&self, builder: ImportBuilder) {
+        let ImportBuilder {
+            mut fresh, pages, ..
+        } = builder;
+        drop(pages);
+        let mut state = self.write();
+        // Attributes a query started matching on during the import.
+        let learned: Vec<String> = state
+            .contents
+            .indexed
+            .difference(&fresh.indexed)
+            .cloned()
+            .collect();
+        for attribute in learned {
+            self.build_index(&mut fresh, &attribute);
+        }
         for op in state.journal.take().unwrap_or_default() {
             match op {
                 JournalOp::Upsert(entry) => {
-                    let key = self.key(&entry.anchor);
+                    let key: Arc<str> = self.key(&entry.anchor).into();
                     self.insert(&mut fresh, key, entry);
                 }
                 JournalOp::Remove(key) => self.delete(&mut fresh, &key),
             }
         }
-        state.contents = fresh;
+        let old = std::mem::replace(&mut state.contents, fresh);
         state.readiness = Readiness::Ready;
+        drop(state);
+        drop(old);
+    }
+
+    /// Replaces the contents with `entries` at once: [`begin_import`](Self::begin_import),
+    /// one page, [`finish_import`](Self::finish_import).
+    pub fn import(&self, entries: Vec<CsEntry>) -> Result<(), (String, String)> {
+        let mut builder = self.begin_import();
+        if let Err(e) = self.add_page(&mut builder, entries) {
+            self.abort_import(format!("{} returned twice {}", e.0, e.1));
+            return Err(e);
+        }
+        self.finish_import(builder);
+        Ok(())
     }
 
     /// Abandons an import. Before the first import has succeeded, the reason is kept for the
@@ -225,14 +386,16 @@ impl ConnectorSpace {
         }
     }
 
-    fn insert(&self, contents: &mut Contents, key: String, entry: Arc<CsEntry>) {
+    fn insert(&self, contents: &mut Contents, key: Arc<str>, entry: Arc<CsEntry>) {
         self.delete(contents, &key);
-        for (attr, value) in self.index_keys(&entry) {
-            contents
-                .index
-                .entry((attr, value))
-                .or_default()
-                .insert(key.clone());
+        for (attr, value) in self.index_keys(&contents.indexed, &entry) {
+            let values = contents.index.entry(attr).or_default();
+            match values.get_mut(value.as_str()) {
+                Some(keys) => keys.insert(key.clone()),
+                None => {
+                    values.insert(value.into_boxed_str(), Keys::One(key.clone()));
+                }
+            }
         }
         contents.entries.insert(key, entry);
     }
@@ -241,52 +404,108 @@ impl ConnectorSpace {
         let Some(old) = contents.entries.remove(key) else {
             return;
         };
-        for index_key in self.index_keys(&old) {
-            if let Some(keys) = contents.index.get_mut(&index_key) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    contents.index.remove(&index_key);
-                }
+        for (attr, value) in self.index_keys(&contents.indexed, &old) {
+            if let Some(values) = contents.index.get_mut(&attr)
+                && values
+                    .get_mut(value.as_str())
+                    .is_some_and(|keys| keys.remove(key))
+            {
+                values.remove(value.as_str());
             }
         }
     }
 
-    fn index_keys(&self, entry: &CsEntry) -> Vec<(String, String)> {
+    /// The index keys of `entry` for the `indexed` attributes.
+    fn index_keys(&self, indexed: &BTreeSet<String>, entry: &CsEntry) -> Vec<(String, String)> {
         let schema = self.connector.schema();
-        let mut keys = vec![("-dn-".to_owned(), self.connector.normalize_dn(&entry.dn))];
+        let mut keys = vec![(DN.to_owned(), self.connector.normalize_dn(&entry.dn))];
         for (name, values) in &entry.attributes {
+            let lower = name.to_ascii_lowercase();
+            if !indexed.contains(&lower) {
+                continue;
+            }
             let Some(def) = schema.get(name) else {
                 continue;
             };
             for v in values {
-                keys.push((name.to_ascii_lowercase(), self.normalize(def, v)));
+                keys.push((lower.clone(), self.normalize(def, v)));
             }
         }
         keys
     }
 
+    /// Adds `attribute` (lower case) to what `contents` indexes, and indexes every object.
+    fn build_index(&self, contents: &mut Contents, attribute: &str) {
+        if !contents.indexed.insert(attribute.to_owned()) {
+            return;
+        }
+        let schema = self.connector.schema();
+        let mut values: HashMap<Box<str>, Keys> = HashMap::new();
+        for (key, entry) in &contents.entries {
+            for (name, vs) in &entry.attributes {
+                if !name.eq_ignore_ascii_case(attribute) {
+                    continue;
+                }
+                let Some(def) = schema.get(name) else {
+                    continue;
+                };
+                for v in vs {
+                    let value = self.normalize(def, v);
+                    match values.get_mut(value.as_str()) {
+                        Some(keys) => keys.insert(key.clone()),
+                        None => {
+                            values.insert(value.into_boxed_str(), Keys::One(key.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        contents.index.insert(attribute.to_owned(), values);
+    }
+
+    /// Indexes the attributes a query had to scan for, so the next one does not.
+    fn learn(&self, attributes: Vec<String>) {
+        if attributes.is_empty() {
+            return;
+        }
+        let mut state = self.write();
+        for attribute in attributes {
+            self.build_index(&mut state.contents, &attribute);
+        }
+    }
+
+    /// The attributes indexed now (lower case; `-dn-` for the DN).
+    pub fn indexed(&self) -> Vec<String> {
+        self.read().contents.indexed.iter().cloned().collect()
+    }
+
     /// The entries `filter` selects, in id order. Filters are checked for supported operators
     /// before this is called ([`check_filter`]).
     pub fn select(&self, filter: Option<&Filter>) -> Vec<Arc<CsEntry>> {
-        let state = self.read();
-        let contents = &state.contents;
-        let Some(filter) = filter else {
-            return contents.entries.values().cloned().collect();
+        let mut unindexed = Vec::new();
+        let selected = {
+            let state = self.read();
+            let contents = &state.contents;
+            let Some(filter) = filter else {
+                return contents.entries.values().cloned().collect();
+            };
+            match self.candidates(contents, filter, &mut unindexed) {
+                Some(keys) => keys
+                    .iter()
+                    .filter_map(|k| contents.entries.get(k))
+                    .filter(|e| self.matches(e, filter))
+                    .cloned()
+                    .collect(),
+                None => contents
+                    .entries
+                    .values()
+                    .filter(|e| self.matches(e, filter))
+                    .cloned()
+                    .collect(),
+            }
         };
-        match self.candidates(contents, filter) {
-            Some(keys) => keys
-                .iter()
-                .filter_map(|k| contents.entries.get(k))
-                .filter(|e| self.matches(e, filter))
-                .cloned()
-                .collect(),
-            None => contents
-                .entries
-                .values()
-                .filter(|e| self.matches(e, filter))
-                .cloned()
-                .collect(),
-        }
+        self.learn(unindexed);
+        selected
     }
 
     /// A value as the index stores it and filters compare it.
@@ -295,7 +514,13 @@ impl ConnectorSpace {
     }
 
     /// Keys that can match, from the index, when the filter allows it; `None` means "scan".
-    fn candidates(&self, contents: &Contents, filter: &Filter) -> Option<BTreeSet<String>> {
+    /// An `eq` on an attribute not indexed yet scans, and the attribute goes into `unindexed`.
+    fn candidates(
+        &self,
+        contents: &Contents,
+        filter: &Filter,
+        unindexed: &mut Vec<String>,
+    ) -> Option<BTreeSet<Arc<str>>> {
         match filter {
             Filter::Compare {
                 path,
@@ -310,8 +535,8 @@ impl ConnectorSpace {
                     Some(
                         contents
                             .entries
-                            .contains_key(&key)
-                            .then_some(key)
+                            .get_key_value(key.as_str())
+                            .map(|(k, _)| k.clone())
                             .into_iter()
                             .collect(),
                     )
@@ -320,26 +545,34 @@ impl ConnectorSpace {
                     let CompValue::Str(s) = value else {
                         return Some(BTreeSet::new());
                     };
-                    let k = ("-dn-".to_owned(), self.connector.normalize_dn(s));
-                    Some(contents.index.get(&k).cloned().unwrap_or_default())
+                    Some(contents.lookup(DN, &self.connector.normalize_dn(s)))
                 }
                 Resolved::Attr(def) => {
                     let Some(v) = comp_scalar(value) else {
                         return Some(BTreeSet::new());
                     };
-                    let k = (def.name.to_ascii_lowercase(), self.normalize(def, &v));
-                    Some(contents.index.get(&k).cloned().unwrap_or_default())
+                    let attribute = def.name.to_ascii_lowercase();
+                    if !contents.indexed.contains(&attribute) {
+                        unindexed.push(attribute);
+                        return None;
+                    }
+                    Some(contents.lookup(&attribute, &self.normalize(def, &v)))
                 }
                 Resolved::Unknown => Some(BTreeSet::new()),
                 Resolved::Active => None,
             },
-            Filter::And(a, b) => match (self.candidates(contents, a), self.candidates(contents, b))
-            {
+            Filter::And(a, b) => match (
+                self.candidates(contents, a, unindexed),
+                self.candidates(contents, b, unindexed),
+            ) {
                 (Some(x), Some(y)) => Some(x.intersection(&y).cloned().collect()),
                 (x, y) => x.or(y),
             },
             Filter::Or(a, b) => {
-                match (self.candidates(contents, a), self.candidates(contents, b)) {
+                match (
+                    self.candidates(contents, a, unindexed),
+                    self.candidates(contents, b, unindexed),
+                ) {
                     (Some(x), Some(y)) => Some(x.union(&y).cloned().collect()),
                     _ => None,
                 }

@@ -246,19 +246,15 @@ pub(crate) fn ecma_host_binary() -> std::path::PathBuf {
     bin
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_off_a_pipe() {
-    let slapd = slapd().await;
-    let bin = tokio::task::spawn_blocking(ecma_host_binary).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let container = format!("ou=cmd-{},dc=contoso,dc=lab", std::process::id());
-    // The host's configuration: the example, pointed at this slapd and port.
+/// Writes `ecma-host.toml` into `dir`: the OpenLDAP example pointed at `slapd`, listening on
+/// `port`, over `container`, its token and bind password read from the files `token` and
+/// `ldap-password` (which the caller writes).
+pub(crate) fn write_host_config(
+    dir: &std::path::Path,
+    slapd: &crate::slapd::Slapd,
+    port: u16,
+    container: &str,
+) {
     let example = std::fs::read_to_string(
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../examples/ecma-host-openldap.toml"),
@@ -284,7 +280,22 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
         "bind_password = { env = \"LDAP_BIND_PASSWORD\" }",
         "bind_password = { file = \"ldap-password\" }",
     );
-    std::fs::write(dir.path().join("ecma-host.toml"), example).unwrap();
+    std::fs::write(dir.join("ecma-host.toml"), example).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_off_a_pipe() {
+    let slapd = slapd().await;
+    let bin = tokio::task::spawn_blocking(ecma_host_binary).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let container = format!("ou=cmd-{},dc=contoso,dc=lab", std::process::id());
+    write_host_config(dir.path(), slapd, port, &container);
     let path = write_harness_config(
         dir.path(),
         slapd,

@@ -177,3 +177,80 @@ async fn the_command_prints_the_figures_writes_json_and_refuses_unknown_phases()
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("\"rename\" is not a phase"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_times_the_start_up_import_and_a_re_import_under_queries_then_removes_the_seeds() {
+    let slapd = crate::slapd::slapd().await;
+    let bin = tokio::task::spawn_blocking(crate::cli::ecma_host_binary)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
+    let port = support::free_port();
+    let container = format!("ou=seed-{},dc=contoso,dc=lab", std::process::id());
+    crate::cli::write_host_config(dir.path(), slapd, port, &container);
+    let path = support::write_harness_config(
+        dir.path(),
+        slapd,
+        "openldap-inetorgperson",
+        &format!("https://localhost:{port}"),
+        support::TOKEN,
+        &container,
+    );
+    support::add_container(slapd, &container).await;
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[target]",
+        &format!(
+            "command = [{:?}, \"--config\", \"ecma-host.toml\"]\n\n[target]",
+            bin.display().to_string()
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    let config = harness::config::Config::load(&path).unwrap();
+    let options = LoadOptions {
+        users: 0,
+        concurrency: 4,
+        seed: Some(300),
+        ..LoadOptions::default()
+    };
+    let suite = Suite::embedded().unwrap();
+    let report = load::run(&suite, &config, dir.path(), &options)
+        .await
+        .unwrap();
+    let text = report.text();
+    assert!(report.passed(), "{text}");
+    let seed = report.seed.as_ref().unwrap();
+    assert_eq!(seed.entries, 300);
+    assert!(
+        seed.ready_seconds > 0.0 && seed.ready_rss_mib > 1.0,
+        "{text}"
+    );
+    assert!(seed.import_peak_rss_mib >= seed.ready_rss_mib, "{text}");
+    let reimport = seed.reimport.as_ref().unwrap();
+    assert!(reimport.queries > 0 && reimport.max_ms > 0.0, "{text}");
+    assert!(reimport.errors.is_empty(), "{text}");
+    assert!(text.contains("re-import"), "{text}");
+    assert!(report.rounds.is_empty(), "--users 0: no cycle");
+    // The seeds are gone and the host is stopped.
+    let probe = Probe::connect(
+        &config.target,
+        Some(&ecma_vocab::Secret::new(slapd.admin_password)),
+        dir.path(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        probe
+            .ldap()
+            .unwrap()
+            .find("(cn=sd*)")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the host still listens"
+    );
+}

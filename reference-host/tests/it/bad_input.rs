@@ -469,7 +469,8 @@ async fn an_unreachable_target_gives_503_and_the_host_keeps_answering() {
     host.service("LDAP")
         .unwrap()
         .space()
-        .finish_import(Vec::new());
+        .import(Vec::new())
+        .unwrap();
     let before = probe.snapshot(&ou).await;
     let body = json!({"schemas": [EXT], EXT: {"-dn-": format!("cn=x,{ou}"), "cn": "x", "sn": "x"}});
     let r = send(

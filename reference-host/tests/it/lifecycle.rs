@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{EXT, Profile, TestHost, enc, entra_url_form, ext, new_ou};
+use crate::support::{EXT, Profile, Reply, TestHost, enc, entra_url_form, ext, new_ou};
 
 /// Entra's create body for an ECMA host: core members it always sends, target attributes in the
 /// extension.
@@ -173,6 +173,83 @@ async fn get_by_id_and_filter_hit_return_the_same_resource() {
             .await
             .body["totalResults"],
         0
+    );
+}
+
+#[tokio::test]
+async fn an_attribute_is_indexed_from_the_first_query_on_it_and_stays_right_through_changes() {
+    let host = TestHost::start("index", Profile::inetorgperson()).await;
+    let service = host.host.service("LDAP").unwrap();
+    let space = service.space();
+    assert_eq!(space.indexed(), ["-dn-"], "only the DN before any query");
+    let created = host.post(&entra_create(&host, "idx")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // The first query on mail scans and answers right; mail is indexed from then on.
+    let hits = |reply: Reply| reply.body["totalResults"].as_u64();
+    assert_eq!(
+        hits(host.filter_eq("mail", "idx@contoso.lab").await),
+        Some(1)
+    );
+    assert_eq!(space.indexed(), ["-dn-", "mail"]);
+    assert_eq!(
+        hits(host.filter_eq("mail", "IDX@contoso.lab").await),
+        Some(1)
+    );
+    assert_eq!(
+        hits(host.filter_eq("mail", "other@contoso.lab").await),
+        Some(0)
+    );
+    // A change moves the value in the index: the old one finds nobody, the new one the user.
+    let moved = host
+        .patch(
+            &id,
+            &patch(
+                json!([{"op": "Replace", "path": ext("mail"), "value": "idx.moved@contoso.lab"}]),
+            ),
+        )
+        .await;
+    assert!(matches!(moved.status, 200 | 204), "{moved:#?}");
+    assert_eq!(
+        hits(host.filter_eq("mail", "idx@contoso.lab").await),
+        Some(0)
+    );
+    assert_eq!(
+        hits(host.filter_eq("mail", "idx.moved@contoso.lab").await),
+        Some(1)
+    );
+    // An object made out of band arrives with a full import, which keeps the index.
+    host.probe
+        .add(
+            &host.dn("oob"),
+            &[
+                ("objectClass", &["inetOrgPerson"]),
+                ("cn", &["oob"]),
+                ("sn", &["Band"]),
+                ("mail", &["oob@contoso.lab"]),
+            ],
+        )
+        .await
+        .success()
+        .unwrap();
+    assert_eq!(
+        hits(host.filter_eq("mail", "oob@contoso.lab").await),
+        Some(0)
+    );
+    service.full_import().await.unwrap();
+    assert_eq!(space.indexed(), ["-dn-", "mail"]);
+    assert_eq!(
+        hits(host.filter_eq("mail", "oob@contoso.lab").await),
+        Some(1)
+    );
+    assert_eq!(
+        hits(host.filter_eq("mail", "idx.moved@contoso.lab").await),
+        Some(1)
+    );
+    // Deleted: gone from the index too.
+    assert_eq!(host.delete(&id).await.status, 204);
+    assert_eq!(
+        hits(host.filter_eq("mail", "idx.moved@contoso.lab").await),
+        Some(0)
     );
 }
 
