@@ -33,6 +33,11 @@ enum Command {
     },
 }
 
+/// mimalloc rather than glibc's malloc: a request allocates and frees many small objects, and a
+/// connector space holds millions; measured with `scripts/load` (README "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One crypto provider for the whole process (ring; see the workspace Cargo.toml), so that
