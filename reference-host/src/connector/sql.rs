@@ -711,6 +711,25 @@ impl SqlConnector {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // PostgreSQL and SQLite return the row as stored (defaults and BEFORE triggers
+        // applied) in the INSERT's answer; MySQL has no RETURNING, so the row is read back
+        // with a second statement there.
+        if matches!(self.kind, SqlEngine::Postgres | SqlEngine::Sqlite) {
+            let sql = format!("{sql} RETURNING {}", self.select_list());
+            let row = self
+                .with_retries(&what, || {
+                    let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+                    for a in &given {
+                        q = self.bind(q, &a.name, a.values.first());
+                    }
+                    q.fetch_optional(&self.pool)
+                })
+                .await?;
+            let entry = row
+                .map(|r| self.entry(&r, RowLayout::InOrder))
+                .transpose()?;
+            return Ok(Exported { entry });
+        }
         self.with_retries(&what, || {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for a in &given {
