@@ -11,13 +11,14 @@
 //! are shared between the objects and the index, not copied.
 //!
 //! Concurrency: one std `RwLock`, held only for in-memory work and never across an `.await`.
-//! A full import reads the target with no lock held and builds the new space page by page off
-//! to the side ([`ImportBuilder`]); exports that land meanwhile are recorded in a journal and
-//! replayed onto the new space just before it replaces the old one, so an import never
-//! resurrects a deleted object or loses a created one. The swap is a pointer's: the old space
-//! is dropped after the lock is released, so readers wait for the journal's replay only.
+//! A full import applies the target to the live space page by page: the lock is held for one
+//! page's objects at a time (the unchanged ones are left as they are), and at the end for the
+//! removal of what the target no longer holds, in batches. Objects an export wrote while the
+//! import ran are left as the export made them, so an import never resurrects a deleted object
+//! or loses a created one. Memory stays that of one space (not two side by side), and readers
+//! never wait for more than a page.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use scim_proto::filter::{CompValue, CompareOp, Filter};
@@ -93,6 +94,21 @@ impl Keys {
     }
 }
 
+/// Objects removed per hold of the lock at the end of an import.
+pub const REMOVAL_BATCH: usize = 1000;
+
+/// Frees `value` on a thread of its own: a space's worth of objects takes long enough to free
+/// that a runtime worker would stall the requests queued on it.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    if std::thread::Builder::new()
+        .name("space-drop".into())
+        .spawn(move || drop(value))
+        .is_err()
+    {
+        // No thread to be had: the value was moved into the closure and is dropped with it.
+    }
+}
+
 /// The index key of the DN.
 const DN: &str = "-dn-";
 
@@ -108,7 +124,8 @@ struct Contents {
 struct State {
     readiness: Readiness,
     contents: Contents,
-    journal: Option<Vec<JournalOp>>,
+    /// While an import runs: the keys exports have written since it began.
+    touched: Option<HashSet<Arc<str>>>,
 }
 
 impl Contents {
@@ -136,30 +153,23 @@ impl Contents {
     }
 }
 
-/// A new connector space being filled by a full import, beside the live one
-/// ([`ConnectorSpace::begin_import`]); [`ConnectorSpace::finish_import`] puts it in place.
+/// A full import in progress ([`ConnectorSpace::begin_import`]): the objects it has seen, and
+/// the page each came in, to name both when the target returns one twice.
 pub struct ImportBuilder {
-    fresh: Contents,
-    /// The page each object came in, to name both when the target returns one twice.
     pages: HashMap<Arc<str>, usize>,
     page: usize,
 }
 
 impl ImportBuilder {
-    /// How many objects it holds.
+    /// How many objects it has seen.
     pub fn len(&self) -> usize {
-        self.fresh.entries.len()
+        self.pages.len()
     }
 
-    /// True when it holds none.
+    /// True when it has seen none.
     pub fn is_empty(&self) -> bool {
-        self.fresh.entries.is_empty()
+        self.pages.is_empty()
     }
-}
-
-enum JournalOp {
-    Upsert(Arc<CsEntry>),
-    Remove(String),
 }
 
 /// A filter attribute resolved against the connector's schema.
@@ -180,7 +190,7 @@ impl ConnectorSpace {
             state: RwLock::new(State {
                 readiness: Readiness::Importing { last_error: None },
                 contents: Contents::with_dn_index(),
-                journal: None,
+                touched: None,
             }),
         }
     }
@@ -239,8 +249,8 @@ impl ConnectorSpace {
         let entry = Arc::new(entry);
         let key: Arc<str> = self.key(&entry.anchor).into();
         let mut state = self.write();
-        if let Some(journal) = &mut state.journal {
-            journal.push(JournalOp::Upsert(entry.clone()));
+        if let Some(touched) = &mut state.touched {
+            touched.insert(key.clone());
         }
         self.insert(&mut state.contents, key, entry.clone());
         entry
@@ -263,8 +273,8 @@ impl ConnectorSpace {
             .get_key_value(key.as_str())
             .map(|(k, e)| (k.clone(), e.clone()))?;
         let updated = Arc::new(change(&current));
-        if let Some(journal) = &mut state.journal {
-            journal.push(JournalOp::Upsert(updated.clone()));
+        if let Some(touched) = &mut state.touched {
+            touched.insert(key.clone());
         }
         self.insert(&mut state.contents, key, updated.clone());
         Some(updated)
@@ -274,8 +284,8 @@ impl ConnectorSpace {
     pub fn remove(&self, id: &str) {
         let key = self.key(id);
         let mut state = self.write();
-        if let Some(journal) = &mut state.journal {
-            journal.push(JournalOp::Remove(key.clone()));
+        if let Some(touched) = &mut state.touched {
+            touched.insert(key.as_str().into());
         }
         self.delete(&mut state.contents, &key);
     }
@@ -286,28 +296,26 @@ impl ConnectorSpace {
         let mut state = self.write();
         let fresh = Contents::indexing(state.contents.indexed.clone());
         let old = std::mem::replace(&mut state.contents, fresh);
-        state.journal = None;
+        state.touched = None;
         state.readiness = Readiness::Importing { last_error: None };
         drop(state);
-        drop(old);
+        drop_elsewhere(old);
     }
 
-    /// Starts recording exports for an import that is about to read the target, and gives the
-    /// new space it fills page by page ([`add_page`](Self::add_page)) with the live one's
-    /// indexed attributes.
+    /// Starts an import that is about to read the target: from now on the keys exports write
+    /// are noted, and the import leaves those objects as the exports made them.
     pub fn begin_import(&self) -> ImportBuilder {
-        let mut state = self.write();
-        state.journal = Some(Vec::new());
+        self.write().touched = Some(HashSet::new());
         ImportBuilder {
-            fresh: Contents::indexing(state.contents.indexed.clone()),
             pages: HashMap::new(),
             page: 0,
         }
     }
 
-    /// Adds one page of an import to `builder`, with no lock held. `Err` names an object the
-    /// target returned twice and the pages it came in (`"in page 3"`, `"(pages 1 and 2)"`):
-    /// paging that does not advance would make the import endless and its memory unbounded.
+    /// Applies one page of an import to the live space, holding the lock for this page only.
+    /// `Err` names an object the target returned twice and the pages it came in (`"in page
+    /// 3"`, `"(pages 1 and 2)"`), before anything of the page is applied: paging that does not
+    /// advance would make the import endless.
     pub fn add_page(
         &self,
         builder: &mut ImportBuilder,
@@ -315,6 +323,7 @@ impl ConnectorSpace {
     ) -> Result<(), (String, String)> {
         builder.page += 1;
         let number = builder.page;
+        let mut keyed = Vec::with_capacity(page.len());
         for entry in page {
             let key: Arc<str> = self.key(&entry.anchor).into();
             if let Some(first) = builder.pages.insert(key.clone(), number) {
@@ -325,43 +334,56 @@ impl ConnectorSpace {
                 };
                 return Err((entry.anchor, whereabouts));
             }
-            self.insert(&mut builder.fresh, key, Arc::new(entry));
+            keyed.push((key, entry));
+        }
+        let mut state = self.write();
+        let State {
+            contents, touched, ..
+        } = &mut *state;
+        for (key, entry) in keyed {
+            if touched.as_ref().is_some_and(|t| t.contains(&key)) {
+                continue;
+            }
+            if contents.entries.get(&key).is_some_and(|e| **e == entry) {
+                continue;
+            }
+            self.insert(contents, key, Arc::new(entry));
         }
         Ok(())
     }
 
-    /// Puts an import's space in place of the live one, replaying the exports recorded since
-    /// [`begin_import`](Self::begin_import). Readers wait only for the replay: the old space is
-    /// dropped after the lock is released.
+    /// Ends an import: removes what the target no longer holds (unless an export wrote it
+    /// meanwhile), in batches of [`REMOVAL_BATCH`] under the lock, and marks the space ready.
     pub fn finish_import(&self, builder: ImportBuilder) {
-        let ImportBuilder {
-            mut fresh, pages, ..
-        } = builder;
-        drop(pages);
-        let mut state = self.write();
-        // Attributes a query started matching on during the import.
-        let learned: Vec<String> = state
+        let stale: Vec<Arc<str>> = self
+            .read()
             .contents
-            .indexed
-            .difference(&fresh.indexed)
+            .entries
+            .keys()
+            .filter(|k| !builder.pages.contains_key(*k))
             .cloned()
             .collect();
-        for attribute in learned {
-            self.build_index(&mut fresh, &attribute);
-        }
-        for op in state.journal.take().unwrap_or_default() {
-            match op {
-                JournalOp::Upsert(entry) => {
-                    let key: Arc<str> = self.key(&entry.anchor).into();
-                    self.insert(&mut fresh, key, entry);
+        drop(builder);
+        let mut removed = Vec::new();
+        for batch in stale.chunks(REMOVAL_BATCH) {
+            let mut state = self.write();
+            let State {
+                contents, touched, ..
+            } = &mut *state;
+            for key in batch {
+                if touched.as_ref().is_some_and(|t| t.contains(key)) {
+                    continue;
                 }
-                JournalOp::Remove(key) => self.delete(&mut fresh, &key),
+                if let Some(old) = self.delete(contents, key) {
+                    removed.push(old);
+                }
             }
         }
-        let old = std::mem::replace(&mut state.contents, fresh);
+        let mut state = self.write();
+        state.touched = None;
         state.readiness = Readiness::Ready;
         drop(state);
-        drop(old);
+        drop_elsewhere(removed);
     }
 
     /// Replaces the contents with `entries` at once: [`begin_import`](Self::begin_import),
@@ -376,11 +398,12 @@ impl ConnectorSpace {
         Ok(())
     }
 
-    /// Abandons an import. Before the first import has succeeded, the reason is kept for the
-    /// answers the host gives while it is not ready.
+    /// Abandons an import: what its pages brought stays (it is what the target holds), nothing
+    /// is removed. Before the first import has succeeded, the reason is kept for the answers
+    /// the host gives while it is not ready.
     pub fn abort_import(&self, reason: String) {
         let mut state = self.write();
-        state.journal = None;
+        state.touched = None;
         if let Readiness::Importing { last_error } = &mut state.readiness {
             *last_error = Some(reason);
         }
@@ -400,10 +423,8 @@ impl ConnectorSpace {
         contents.entries.insert(key, entry);
     }
 
-    fn delete(&self, contents: &mut Contents, key: &str) {
-        let Some(old) = contents.entries.remove(key) else {
-            return;
-        };
+    fn delete(&self, contents: &mut Contents, key: &str) -> Option<Arc<CsEntry>> {
+        let old = contents.entries.remove(key)?;
         for (attr, value) in self.index_keys(&contents.indexed, &old) {
             if let Some(values) = contents.index.get_mut(&attr)
                 && values
@@ -413,6 +434,7 @@ impl ConnectorSpace {
                 values.remove(value.as_str());
             }
         }
+        Some(old)
     }
 
     /// The index keys of `entry` for the `indexed` attributes.

@@ -253,6 +253,52 @@ async fn an_attribute_is_indexed_from_the_first_query_on_it_and_stays_right_thro
     );
 }
 
+#[tokio::test]
+async fn an_import_applied_page_by_page_neither_resurrects_a_delete_nor_drops_a_create() {
+    let host = TestHost::start("live", Profile::inetorgperson()).await;
+    let space = host.host.service("LDAP").unwrap().space();
+    let id = |r: &Reply| r.body["id"].as_str().unwrap().to_owned();
+    let gone = id(&host.post(&entra_create(&host, "gone")).await);
+    let kept = id(&host.post(&entra_create(&host, "kept")).await);
+    let (gone_entry, kept_entry) = (space.get(&gone).unwrap(), space.get(&kept).unwrap());
+    // The import reads the target; meanwhile one user is deleted and another created.
+    let mut import = space.begin_import();
+    assert_eq!(host.delete(&gone).await.status, 204);
+    let made = id(&host.post(&entra_create(&host, "made")).await);
+    // The pages it read still hold the deleted user, not the created one; and the kept user
+    // with a value changed out of band.
+    let mut changed = (*kept_entry).clone();
+    changed.attributes.insert(
+        "sn".into(),
+        vec![scim_proto::value::Scalar::String("Changed".into())],
+    );
+    space
+        .add_page(&mut import, vec![(*gone_entry).clone()])
+        .unwrap();
+    space.add_page(&mut import, vec![changed]).unwrap();
+    // A page that repeats an object names both pages and applies nothing of itself.
+    let err = space
+        .add_page(&mut import, vec![(*gone_entry).clone()])
+        .unwrap_err();
+    assert_eq!(err.1, "(pages 1 and 3)");
+    assert_eq!(import.len(), 2);
+    space.finish_import(import);
+    assert!(space.get(&gone).is_none(), "the deleted user came back");
+    assert!(space.get(&made).is_some(), "the created user was dropped");
+    assert_eq!(
+        space.get(&kept).unwrap().attributes["sn"],
+        [scim_proto::value::Scalar::String("Changed".into())]
+    );
+    assert_eq!(space.len(), 2);
+    // A later import that no longer finds a user removes it.
+    let mut import = space.begin_import();
+    let kept_now = (*space.get(&kept).unwrap()).clone();
+    space.add_page(&mut import, vec![kept_now]).unwrap();
+    space.finish_import(import);
+    assert!(space.get(&made).is_none());
+    assert_eq!(space.len(), 1);
+}
+
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
