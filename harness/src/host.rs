@@ -112,7 +112,8 @@ impl Launch {
                 Err(e) => last = e,
             }
             if Instant::now() > deadline {
-                let _ = child.kill().await;
+                // The whole group: a wrapper's host must not go on importing.
+                HostProcess { child }.stop().await;
                 return Err(format!(
                     "the host did not answer Test Connection with 200 within {} s (last: {last}); the end of {}: {}",
                     self.ready_timeout.as_secs(),

@@ -473,9 +473,19 @@ struct LoadUser {
     attributes: IndexMap<String, Value>,
     /// The id the host returned.
     id: OnceLock<String>,
-    /// The outcome of the last step: 0 not run, 1 succeeded, 2 failed.
+    /// The outcome of the last step: [`NOT_RUN`], [`ACKNOWLEDGED`], [`FAILED`] or (while a
+    /// step runs) [`PENDING`].
     state: AtomicU8,
 }
+
+/// Not reached by the last step (or no step yet).
+const NOT_RUN: u8 = 0;
+/// The last step succeeded for the user.
+const ACKNOWLEDGED: u8 = 1;
+/// The last step failed for the user; it is carried no further.
+const FAILED: u8 = 2;
+/// Carried into the running step, not reached yet.
+const PENDING: u8 = 3;
 
 /// Everything one side's run of the steps needs.
 struct Cycle {
@@ -605,6 +615,7 @@ pub async fn run(
         histogram: Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
             .map_err(|e| RunError::Setup(format!("the latency histogram: {e}")))?,
         number: 50_000_000u64 + u64::from(std::process::id() % 1000) * 1_000_000,
+        live: Vec::new(),
     };
     let mut report = LoadReport {
         host: service.base().to_owned(),
@@ -619,50 +630,70 @@ pub async fn run(
         problems: Vec::new(),
         notes: Vec::new(),
     };
+    let interrupted = "interrupted (Ctrl-C): the figures are incomplete";
     // The seeded objects, straight into the target before the host starts.
-    let seeded = match options.seed {
-        Some(n) => {
-            let users = make_users(
+    let seeded = options.seed.map(|n| {
+        Arc::new(Cycle {
+            matching_target: matching_target(&profile),
+            patch: patched(&profile),
+            histogram: context.histogram.clone(),
+            profile: profile.clone(),
+            users: make_users(
                 &profile,
                 config,
                 &format!("sd{}", context.tag),
                 n,
                 &mut context.number,
-            );
-            let cycle = Arc::new(Cycle {
-                matching_target: matching_target(&profile),
-                patch: patched(&profile),
-                histogram: context.histogram.clone(),
-                profile: profile.clone(),
-                users,
-                dialect: options.dialect,
-                service: service.clone(),
-                deadline: context.deadline,
-            });
-            let writers = clients(options.concurrency).await.map_err(setup)?;
-            let figures = drive(
-                &cycle,
-                Side::Direct,
-                Step::Create,
-                options.concurrency,
-                &writers,
+            ),
+            dialect: options.dialect,
+            service: service.clone(),
+            deadline: context.deadline,
+        })
+    });
+    if let Some(cycle) = &seeded {
+        let seeding = async {
+            let writers = clients(options.concurrency).await?;
+            Ok::<_, ProbeError>(
+                drive(
+                    cycle,
+                    Side::Direct,
+                    Step::Create,
+                    options.concurrency,
+                    &writers,
+                )
+                .await,
             )
-            .await;
-            if !figures.errors.is_empty() {
-                report.problems.push(format!(
-                    "seeding the target failed for some objects: {:?}",
-                    figures.errors
-                ));
+        };
+        let outcome = tokio::select! {
+            r = seeding => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        match outcome {
+            Some(Ok(figures)) => {
+                if !figures.errors.is_empty() {
+                    report.problems.push(format!(
+                        "seeding the target failed for some objects: {:?}",
+                        figures.errors
+                    ));
+                }
+                report.seed = Some(SeedFigures {
+                    entries: cycle.users.len(),
+                    seed_seconds: figures.seconds,
+                    ..SeedFigures::default()
+                });
             }
-            report.seed = Some(SeedFigures {
-                entries: n,
-                seed_seconds: figures.seconds,
-                ..SeedFigures::default()
-            });
-            Some(cycle)
+            Some(Err(e)) => {
+                clean(&context.probe, cycle, options.concurrency).await;
+                return Err(setup(e));
+            }
+            None => {
+                clean(&context.probe, cycle, options.concurrency).await;
+                report.problems.push(interrupted.into());
+                redact_all(&mut report, &redact);
+                return Ok(report);
+            }
         }
-        None => None,
-    };
+    }
     let started = Instant::now();
     let host = match &config.host.command {
         Some(command) => {
@@ -692,48 +723,91 @@ pub async fn run(
         None => None,
     };
     let ready = started.elapsed();
-    if let (Some(cycle), Some(host), Some(seed)) = (&seeded, &host, &mut report.seed) {
-        seed.ready_seconds = ready.as_secs_f64();
-        let pid = host.pid().await;
-        let memory = pid.and_then(group_memory).unwrap_or_default();
-        (seed.ready_rss_mib, seed.import_peak_rss_mib) = (memory.0, memory.1);
-        match &config.host.import {
-            Some(hook @ (crate::config::ImportHook::Http { .. } | crate::config::ImportHook::Command { .. })) => {
-                let mut reimport = reimport_under_queries(cycle, &service, hook, options.concurrency).await;
-                reimport.peak_rss_mib = pid.and_then(group_memory).unwrap_or_default().1;
-                seed.reimport = Some(reimport);
+    let work = async {
+        if let (Some(cycle), Some(host), Some(seed)) = (&seeded, &host, &mut report.seed) {
+            seed.ready_seconds = ready.as_secs_f64();
+            let pid = host.pid().await;
+            let memory = pid.and_then(group_memory).unwrap_or_default();
+            (seed.ready_rss_mib, seed.import_peak_rss_mib) = (memory.0, memory.1);
+            match &config.host.import {
+                Some(
+                    hook @ (crate::config::ImportHook::Http { .. }
+                    | crate::config::ImportHook::Command { .. }),
+                ) => {
+                    let mut reimport =
+                        reimport_under_queries(cycle, &service, hook, options.concurrency).await;
+                    reimport.peak_rss_mib = pid.and_then(group_memory).unwrap_or_default().1;
+                    seed.reimport = Some(reimport);
+                }
+                _ => report.notes.push(
+                    "the configuration has no host.import hook to call: the re-import under queries was not measured".into(),
+                ),
             }
-            _ => report.notes.push(
-                "the configuration has no host.import hook to call: the re-import under queries was not measured".into(),
-            ),
         }
-    }
-    let result = if options.users > 0 {
-        run_rounds(
-            config,
-            options,
-            &profile,
-            &phases,
-            &service,
-            &mut context,
-            &mut report,
-            &clients,
-        )
-        .await
-    } else {
-        Ok(())
+        if options.users > 0 {
+            run_rounds(
+                config,
+                options,
+                &profile,
+                &phases,
+                &service,
+                &mut context,
+                &mut report,
+                &clients,
+            )
+            .await
+        } else {
+            Ok(())
+        }
+    };
+    let outcome = tokio::select! {
+        r = work => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
     };
     if let Some(host) = host {
         host.stop().await;
     }
+    let unfinished = match outcome {
+        Some(Ok(())) => None,
+        Some(Err(e)) => Some(format!("the target could not be reached directly: {e}")),
+        None => Some(interrupted.to_owned()),
+    };
+    if let Some(problem) = unfinished {
+        report.problems.push(problem);
+        for cycle in std::mem::take(&mut context.live) {
+            clean(&context.probe, &cycle, options.concurrency).await;
+        }
+    }
     if let Some(cycle) = &seeded {
         clean(&context.probe, cycle, options.concurrency).await;
     }
-    result.map_err(setup)?;
-    for p in &mut report.problems {
-        *p = redact(p);
-    }
+    redact_all(&mut report, &redact);
     Ok(report)
+}
+
+/// Every text of `report` that came from the host or the target (failure keys, examples,
+/// problems, notes) with the run's secrets redacted.
+fn redact_all(report: &mut LoadReport, redact: &dyn Fn(&dyn std::fmt::Display) -> String) {
+    let keys = |errors: &mut BTreeMap<String, u64>| {
+        *errors = std::mem::take(errors)
+            .into_iter()
+            .map(|(k, v)| (redact(&k), v))
+            .collect();
+    };
+    for step in report.rounds.iter_mut().flat_map(|r| &mut r.steps) {
+        keys(&mut step.errors);
+    }
+    if let Some(r) = report.seed.as_mut().and_then(|s| s.reimport.as_mut()) {
+        keys(&mut r.errors);
+    }
+    for v in &mut report.verifications {
+        for e in &mut v.examples {
+            *e = redact(e);
+        }
+    }
+    for text in report.problems.iter_mut().chain(&mut report.notes) {
+        *text = redact(text);
+    }
 }
 
 /// What every side's run shares.
@@ -745,6 +819,8 @@ struct Context {
     histogram: Histogram<u64>,
     /// The next `{number}`.
     number: u64,
+    /// The rounds' users that may be in the target, for the clean-up of a run cut short.
+    live: Vec<Arc<Cycle>>,
 }
 
 fn matching_target(profile: &Profile) -> String {
@@ -801,16 +877,23 @@ async fn reimport_under_queries(
 ) -> Reimport {
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let next = Arc::new(AtomicUsize::new(0));
+    // Only users the seeding wrote: the others would count as the host's misses.
+    let seeded: Arc<Vec<usize>> = Arc::new(
+        (0..cycle.users.len())
+            .filter(|i| cycle.users[*i].state.load(Ordering::Relaxed) == ACKNOWLEDGED)
+            .collect(),
+    );
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (cycle, done, next) = (cycle.clone(), done.clone(), next.clone());
+        let (cycle, done, next, seeded) =
+            (cycle.clone(), done.clone(), next.clone(), seeded.clone());
         workers.push(tokio::spawn(async move {
             let mut histogram = cycle.histogram.clone();
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-            let n = cycle.users.len().max(1);
-            while !done.load(Ordering::Relaxed) && Instant::now() < cycle.deadline {
+            let n = seeded.len();
+            while n > 0 && !done.load(Ordering::Relaxed) && Instant::now() < cycle.deadline {
                 // Spread over the space, not in creation order.
-                let i = next.fetch_add(1, Ordering::Relaxed).wrapping_mul(7919) % n;
+                let i = seeded[next.fetch_add(1, Ordering::Relaxed).wrapping_mul(7919) % n];
                 let t0 = Instant::now();
                 let outcome = through_host(&cycle, Step::MatchHit, i).await;
                 let micros = t0.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
@@ -823,7 +906,11 @@ async fn reimport_under_queries(
         }));
     }
     let started = Instant::now();
-    let answer = call_hook(service, hook).await;
+    let limit = cycle
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_secs(1));
+    let answer = call_hook(service, hook, limit).await;
     let seconds = started.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
     let mut histogram = cycle.histogram.clone();
@@ -849,10 +936,12 @@ async fn reimport_under_queries(
     }
 }
 
-/// Calls an HTTP or command import hook; `Err` says how it failed.
+/// Calls an HTTP or command import hook, giving up after `limit` (the run's time limit);
+/// `Err` says how it failed.
 async fn call_hook(
     service: &ProvisioningService,
     hook: &crate::config::ImportHook,
+    limit: Duration,
 ) -> Result<(), String> {
     match hook {
         crate::config::ImportHook::Http { method, path } => {
@@ -866,7 +955,9 @@ async fn call_hook(
                 path: path.clone(),
                 body: None,
             };
-            let x = service.send(&request, &Auth::Token).await;
+            let x = service
+                .send_within(&request, &Auth::Token, Some(limit))
+                .await;
             match x.status {
                 Some(200..=299) => Ok(()),
                 _ => Err(crate::checks::got(&x)),
@@ -876,11 +967,18 @@ async fn call_hook(
             let (program, args) = command
                 .split_first()
                 .ok_or("host.import.command is empty")?;
-            let status = tokio::process::Command::new(program)
+            let child = tokio::process::Command::new(program)
                 .args(args)
                 .kill_on_drop(true)
-                .status()
+                .status();
+            let status = tokio::time::timeout(limit, child)
                 .await
+                .map_err(|_| {
+                    format!(
+                        "{program} did not end within {} s (the time limit); it was stopped",
+                        limit.as_secs()
+                    )
+                })?
                 .map_err(|e| format!("{program}: {e}"))?;
             if status.success() {
                 Ok(())
@@ -988,6 +1086,7 @@ where
                 service: service.clone(),
                 deadline,
             });
+            context.live.push(cycle.clone());
             let clients = match side {
                 Side::Host => Vec::new(),
                 Side::Direct => clients(options.concurrency).await?,
@@ -1007,6 +1106,7 @@ where
             }
             // Whatever is left goes, through the probe.
             clean(&probe, &cycle, options.concurrency).await;
+            context.live.retain(|c| !Arc::ptr_eq(c, &cycle));
             if Instant::now() > deadline {
                 report.problems.push(format!(
                     "the time limit ({} s) ran out in round {round}: the figures are incomplete",
@@ -1084,7 +1184,7 @@ fn make_users(
                 matching,
                 attributes,
                 id: OnceLock::new(),
-                state: AtomicU8::new(0),
+                state: AtomicU8::new(NOT_RUN),
             }
         })
         .collect()
@@ -1139,6 +1239,20 @@ async fn drive(
     concurrency: usize,
     clients: &[Arc<Probe>],
 ) -> StepFigures {
+    // Users carried into this step are marked pending; those the step does not reach (the
+    // time limit) end up not acknowledged, so the verification looks only at what this step
+    // did.
+    let carried = step != Step::MatchMiss && step != Step::Create;
+    if carried {
+        for user in &cycle.users {
+            let _ = user.state.compare_exchange(
+                ACKNOWLEDGED,
+                PENDING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
@@ -1157,10 +1271,7 @@ async fn drive(
                 }
                 let user = &cycle.users[i];
                 // A user whose create failed is not carried further.
-                if step != Step::MatchMiss
-                    && step != Step::Create
-                    && user.state.load(Ordering::Relaxed) != 1
-                {
+                if carried && user.state.load(Ordering::Relaxed) != PENDING {
                     continue;
                 }
                 let t0 = Instant::now();
@@ -1174,11 +1285,11 @@ async fn drive(
                 match outcome {
                     Ok(()) => {
                         if step != Step::MatchMiss {
-                            user.state.store(1, Ordering::Relaxed);
+                            user.state.store(ACKNOWLEDGED, Ordering::Relaxed);
                         }
                     }
                     Err(what) => {
-                        user.state.store(2, Ordering::Relaxed);
+                        user.state.store(FAILED, Ordering::Relaxed);
                         *errors.entry(what).or_default() += 1;
                     }
                 }
@@ -1202,6 +1313,13 @@ async fn drive(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    if carried {
+        for user in &cycle.users {
+            let _ =
+                user.state
+                    .compare_exchange(PENDING, NOT_RUN, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
     StepFigures {
         step,
@@ -1368,7 +1486,7 @@ async fn verify(
                 let Some(user) = cycle.users.get(i) else {
                     break;
                 };
-                if user.state.load(Ordering::Relaxed) != 1 {
+                if user.state.load(Ordering::Relaxed) != ACKNOWLEDGED {
                     continue;
                 }
                 v.checked += 1;
@@ -1544,6 +1662,57 @@ mod tests {
             steps_of(&[Phase::Match, Phase::Create, Phase::Delete]),
             [Step::MatchMiss, Step::Create, Step::MatchHit, Step::Delete]
         );
+    }
+
+    #[test]
+    fn every_text_from_the_host_or_the_target_is_redacted() {
+        let secret = "s3cr3t-token-value";
+        let mut errors = BTreeMap::new();
+        errors.insert(format!("401 Bearer {secret}"), 2);
+        let mut report = LoadReport {
+            host: "https://h".into(),
+            profile: "p".into(),
+            dialect: "d".into(),
+            users: 1,
+            concurrency: 1,
+            rounds: vec![Round {
+                number: 1,
+                order: vec![Side::Host],
+                steps: vec![StepFigures {
+                    step: Step::Create,
+                    side: Side::Host,
+                    requests: 2,
+                    seconds: 1.0,
+                    per_second: 2.0,
+                    p50_ms: 0.0,
+                    p95_ms: 0.0,
+                    p99_ms: 0.0,
+                    max_ms: 0.0,
+                    errors: errors.clone(),
+                }],
+            }],
+            ratios: Vec::new(),
+            verifications: vec![Verification {
+                examples: vec![format!("cn=x: cannot be read: bind with {secret}")],
+                ..Verification::default()
+            }],
+            seed: Some(SeedFigures {
+                reimport: Some(Reimport {
+                    errors,
+                    ..Reimport::default()
+                }),
+                ..SeedFigures::default()
+            }),
+            problems: vec![format!("the hook said {secret}")],
+            notes: vec![format!("note {secret}")],
+        };
+        let secrets = [ecma_vocab::Secret::new(secret)];
+        let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
+        redact_all(&mut report, &redact);
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains(secret), "{json}");
+        assert!(!report.text().contains(secret));
+        assert!(json.contains("401 Bearer"), "{json}");
     }
 
     #[test]

@@ -287,15 +287,15 @@ impl ConnectorService {
             // The paging contract: every object once. A target whose paging repeats itself (a
             // read procedure that ignores @StartIndex, a server that hands back the same
             // cookie) would otherwise make the import endless and its memory unbounded; it
-            // fails at the first repeated object instead. Each page goes into the new space
-            // as it arrives.
+            // fails at the first repeated object instead. Each page goes into the space as it
+            // arrives; what the target no longer holds is removed only once every page came.
             while let Some(page) = session.next_page().await? {
                 if let Err((anchor, whereabouts)) = self.space.add_page(&mut builder, page) {
                     return Err(ConnectorError::Unavailable {
                         detail: format!(
                             "import stopped: {} returned the object {anchor:?} twice \
-                             {whereabouts}, so its paging does not advance; the previous \
-                             connector space is kept",
+                             {whereabouts}, so its paging does not advance; the connector \
+                             space keeps what it held, nothing is removed",
                             session.source(),
                         ),
                     });
@@ -333,7 +333,7 @@ impl ConnectorService {
                         tracing::info!(connector = %this.name, objects = n, "autosync import finished")
                     }
                     Err(e) => {
-                        tracing::warn!(connector = %this.name, error = %e, "autosync import failed; keeping the previous connector space")
+                        tracing::warn!(connector = %this.name, error = %e, "autosync import failed; the connector space keeps what it held")
                     }
                 }
             }

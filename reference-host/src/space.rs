@@ -13,7 +13,8 @@
 //! Concurrency: one std `RwLock`, held only for in-memory work and never across an `.await`.
 //! A full import applies the target to the live space page by page: the lock is held for one
 //! page's objects at a time (the unchanged ones are left as they are), and at the end for the
-//! removal of what the target no longer holds, in batches. Objects an export wrote while the
+//! removal of what the target no longer holds, in batches (found in chunks of 10,000).
+//! Objects an export wrote while the
 //! import ran are left as the export made them, so an import never resurrects a deleted object
 //! or loses a created one. Memory stays that of one space (not two side by side), and readers
 //! never wait for more than a page.
@@ -96,6 +97,9 @@ impl Keys {
 
 /// Objects removed per hold of the lock at the end of an import.
 pub const REMOVAL_BATCH: usize = 1000;
+
+/// Objects looked at per hold of the read lock when an import looks for what it did not see.
+const SCAN_CHUNK: usize = 10_000;
 
 /// Frees `value` on a thread of its own: a space's worth of objects takes long enough to free
 /// that a runtime worker would stall the requests queued on it.
@@ -355,14 +359,29 @@ impl ConnectorSpace {
     /// Ends an import: removes what the target no longer holds (unless an export wrote it
     /// meanwhile), in batches of [`REMOVAL_BATCH`] under the lock, and marks the space ready.
     pub fn finish_import(&self, builder: ImportBuilder) {
-        let stale: Vec<Arc<str>> = self
-            .read()
-            .contents
-            .entries
-            .keys()
-            .filter(|k| !builder.pages.contains_key(*k))
-            .cloned()
-            .collect();
+        // Found in chunks, the lock released between them: writers (and the readers queued
+        // behind them) wait for one chunk, not the whole space.
+        let mut stale: Vec<Arc<str>> = Vec::new();
+        let mut after: Option<Arc<str>> = None;
+        loop {
+            let state = self.read();
+            let range = match &after {
+                Some(k) => state.contents.entries.range::<Arc<str>, _>((
+                    std::ops::Bound::Excluded(k),
+                    std::ops::Bound::Unbounded,
+                )),
+                None => state.contents.entries.range::<Arc<str>, _>(..),
+            };
+            let chunk: Vec<&Arc<str>> = range.map(|(k, _)| k).take(SCAN_CHUNK).collect();
+            let Some(last) = chunk.last() else { break };
+            after = Some((*last).clone());
+            stale.extend(
+                chunk
+                    .into_iter()
+                    .filter(|k| !builder.pages.contains_key(*k))
+                    .cloned(),
+            );
+        }
         drop(builder);
         let mut removed = Vec::new();
         for batch in stale.chunks(REMOVAL_BATCH) {

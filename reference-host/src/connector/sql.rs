@@ -1005,7 +1005,7 @@ impl SqlConnector {
                 detail: format!(
                     "import stopped: the read procedure {} returned {} rows for @StartIndex {start} \
                      and @EndIndex {end}; it must return at most those {} rows (1-based, in \
-                     anchor order); the previous connector space is kept",
+                     anchor order); the connector space keeps what it held, nothing is removed",
                     p.read_page,
                     rows.len(),
                     self.page_size

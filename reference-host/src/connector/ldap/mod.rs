@@ -315,7 +315,14 @@ impl LdapConnector {
                 return Err(e);
             }
         }
-        let entry = match post_read(&res, dn).and_then(|e| self.entry(e)) {
+        // With a password set after the add, the entry is read again: the change may have
+        // touched readable attributes (pwdChangedTime).
+        let read = if password.is_none() {
+            post_read(&res, dn)
+        } else {
+            None
+        };
+        let entry = match read.and_then(|e| self.entry(e)) {
             Some(entry) => Some(entry),
             None => self.read(&mut ldap, dn).await?,
         };
