@@ -635,7 +635,7 @@ pub async fn run(
     let seeded = options.seed.map(|n| {
         Arc::new(Cycle {
             matching_target: matching_target(&profile),
-            patch: patched(&profile),
+            patch: patched(&profile).unwrap_or_default(),
             histogram: context.histogram.clone(),
             profile: profile.clone(),
             users: make_users(
@@ -936,72 +936,40 @@ async fn reimport_under_queries(
     }
 }
 
-/// Calls an HTTP or command import hook, giving up after `limit` (the run's time limit);
-/// `Err` says how it failed.
+/// Calls the import hook ([`crate::world::call_hook`]), giving up after `limit` (the run's
+/// time limit); `Err` says how it failed.
 async fn call_hook(
     service: &ProvisioningService,
     hook: &crate::config::ImportHook,
     limit: Duration,
 ) -> Result<(), String> {
-    match hook {
-        crate::config::ImportHook::Http { method, path } => {
-            let method: &'static str = match method.to_ascii_uppercase().as_str() {
-                "GET" => "GET",
-                "PUT" => "PUT",
-                _ => "POST",
-            };
-            let request = crate::provisioning::Request {
-                method,
-                path: path.clone(),
-                body: None,
-            };
-            let x = service
-                .send_within(&request, &Auth::Token, Some(limit))
-                .await;
-            match x.status {
-                Some(200..=299) => Ok(()),
-                _ => Err(crate::checks::got(&x)),
-            }
-        }
-        crate::config::ImportHook::Command { command } => {
-            let (program, args) = command
-                .split_first()
-                .ok_or("host.import.command is empty")?;
-            let child = tokio::process::Command::new(program)
-                .args(args)
-                .kill_on_drop(true)
-                .status();
-            let status = tokio::time::timeout(limit, child)
-                .await
-                .map_err(|_| {
-                    format!(
-                        "{program} did not end within {} s (the time limit); it was stopped",
-                        limit.as_secs()
-                    )
-                })?
-                .map_err(|e| format!("{program}: {e}"))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(format!("{program} exited with {status}"))
-            }
-        }
-        crate::config::ImportHook::Wait { wait_seconds } => {
-            tokio::time::sleep(Duration::from_secs(*wait_seconds)).await;
-            Ok(())
-        }
+    use crate::world::ImportAnswer;
+    match crate::world::call_hook(service, hook, "host.import", Some(limit)).await? {
+        ImportAnswer::Http(x) if x.status.is_some_and(|s| (200..300).contains(&s)) => Ok(()),
+        ImportAnswer::Http(x) => Err(crate::checks::got(&x)),
+        ImportAnswer::Command { status, .. } if status.success() => Ok(()),
+        ImportAnswer::Command { program, status } => Err(format!("{program} exited with {status}")),
+        ImportAnswer::Waited => Ok(()),
     }
 }
 
 /// The phases to run: those asked (in the cycle's order), or all the profile's flows allow.
 fn phases(profile: &Profile, asked: &[Phase]) -> Result<Vec<Phase>, String> {
     let disable_deletes = profile.deprovisioning.disable_flow == FlowAction::Delete;
+    let can_patch = patched(profile).is_some();
     if asked.is_empty() {
         // A disable that deletes leaves nothing for Entra to delete.
         return Ok(Phase::ALL
             .into_iter()
             .filter(|p| !(disable_deletes && *p == Phase::Delete))
+            .filter(|p| can_patch || *p != Phase::Patch)
             .collect());
+    }
+    if !can_patch && asked.contains(&Phase::Patch) {
+        return Err(format!(
+            "profile {} gives no attribute an `update` value: there is nothing to PATCH",
+            profile.name
+        ));
     }
     let mut phases = asked.to_vec();
     phases.sort();
@@ -1078,7 +1046,7 @@ where
             );
             let cycle = Arc::new(Cycle {
                 matching_target: matching_target(profile),
-                patch: patched(profile),
+                patch: patched(profile).unwrap_or_default(),
                 histogram: context.histogram.clone(),
                 profile: profile.clone(),
                 users,
@@ -1144,34 +1112,8 @@ fn make_users(
         .map(|i| {
             *number += 1;
             let name = format!("{prefix}-{i}");
-            let dn = profile
-                .dn_template()
-                .replace("{name}", &scim_proto::dn::escape_value(&name))
-                .replace("{container}", container);
-            let mut attributes = IndexMap::new();
-            if let Some(ldap) = &profile.ldap {
-                attributes.insert("-dn-".to_owned(), Value::String(dn.clone()));
-                if !ldap.object_classes.is_empty() {
-                    attributes.insert(
-                        "objectClass".to_owned(),
-                        Value::from(ldap.object_classes.clone()),
-                    );
-                }
-            }
-            if let Some(naming) = profile.attribute("name") {
-                attributes.insert(naming.target.clone(), Value::String(name.clone()));
-            }
-            for attribute in profile.attributes.values() {
-                if let Some(template) = &attribute.create {
-                    attributes.insert(
-                        attribute.target.clone(),
-                        crate::world::EcmaWorld::typed(
-                            attribute,
-                            &crate::world::expand_template(template, &name, *number),
-                        ),
-                    );
-                }
-            }
+            let dn = crate::world::dn_of(profile, &name, container);
+            let attributes = crate::world::create_attributes(profile, &name, &dn, *number);
             let matching = profile
                 .attribute(&profile.matching_attribute)
                 .and_then(|a| attributes.get(&a.target))
@@ -1192,7 +1134,7 @@ fn make_users(
 
 /// The attribute the PATCH step changes, and the new value of user `{name}`'s template:
 /// `surname`'s update value (every profile has one).
-fn patched(profile: &Profile) -> (String, String) {
+fn patched(profile: &Profile) -> Option<(String, String)> {
     let attribute = profile
         .attribute("surname")
         .filter(|a| a.update.is_some())
@@ -1202,10 +1144,7 @@ fn patched(profile: &Profile) -> (String, String) {
                 .values()
                 .find(|a| a.update.is_some() && !a.write_only)
         });
-    match attribute {
-        Some(a) => (a.target.clone(), a.update.clone().unwrap_or_default()),
-        None => ("sn".into(), "Load-Patched".into()),
-    }
+    attribute.map(|a| (a.target.clone(), a.update.clone().unwrap_or_default()))
 }
 
 fn patch_value(cycle: &Cycle, i: usize) -> String {
@@ -1658,6 +1597,17 @@ mod tests {
         let flag = &suite.profiles["openldap-disable-flag"];
         assert_eq!(phases(flag, &[]).unwrap(), Phase::ALL);
         assert!(phases(flag, &[Phase::Patch]).is_err());
+        // A profile that gives no attribute an update value has nothing to PATCH.
+        let mut fixed = flag.clone();
+        for a in fixed.attributes.values_mut() {
+            a.update = None;
+        }
+        assert_eq!(
+            phases(&fixed, &[]).unwrap(),
+            [Phase::Match, Phase::Create, Phase::Disable, Phase::Delete]
+        );
+        let err = phases(&fixed, &[Phase::Create, Phase::Patch]).unwrap_err();
+        assert!(err.contains("nothing to PATCH"), "{err}");
         assert_eq!(
             steps_of(&[Phase::Match, Phase::Create, Phase::Delete]),
             [Step::MatchMiss, Step::Create, Step::MatchHit, Step::Delete]

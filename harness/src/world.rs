@@ -281,11 +281,7 @@ impl EcmaWorld {
             let run = self.run()?;
             let name = format!("{logical}-{}", self.suffix);
             let number = run.numbers.fetch_add(1, Ordering::Relaxed);
-            let dn = run
-                .profile
-                .dn_template()
-                .replace("{name}", &scim_proto::dn::escape_value(&name))
-                .replace("{container}", &run.container);
+            let dn = dn_of(&run.profile, &name, &run.container);
             self.scim.users.insert(
                 logical.to_owned(),
                 User {
@@ -368,28 +364,7 @@ impl EcmaWorld {
             resolved.push((attribute, value));
         }
         let user = self.user(logical)?.clone();
-        let mut attrs = IndexMap::new();
-        if let Some(ldap) = &run.profile.ldap {
-            attrs.insert("-dn-".to_owned(), Value::String(user.dn.clone()));
-            // Entra sends objectClass only when it is mapped (AD LDS does not need it).
-            if !ldap.object_classes.is_empty() {
-                attrs.insert(
-                    "objectClass".to_owned(),
-                    Value::from(ldap.object_classes.clone()),
-                );
-            }
-        }
-        if let Some(naming) = run.profile.attribute("name") {
-            attrs.insert(naming.target.clone(), Value::String(user.name.clone()));
-        }
-        for attribute in run.profile.attributes.values() {
-            if let Some(template) = &attribute.create {
-                attrs.insert(
-                    attribute.target.clone(),
-                    Self::typed(attribute, &Self::expand(template, &user)),
-                );
-            }
-        }
+        let mut attrs = create_attributes(&run.profile, &user.name, &user.dn, user.number);
         for (attribute, value) in resolved {
             attrs.insert(attribute.target.clone(), Self::typed(&attribute, &value));
         }
@@ -781,64 +756,77 @@ impl EcmaWorld {
         key: &str,
     ) -> Result<ImportAnswer, Failure> {
         let run = self.run()?;
-        match hook {
-            None => Err(Failure::new(format!("the configuration has no {key} hook"))),
-            Some(ImportHook::Http { method, path }) => {
-                let method: &'static str = match method.to_ascii_uppercase().as_str() {
-                    "GET" => "GET",
-                    "PUT" => "PUT",
-                    _ => "POST",
-                };
-                let x = self
-                    .service()?
-                    .send(
-                        &Request {
-                            method,
-                            path: path.clone(),
-                            body: None,
-                        },
-                        &Auth::Token,
+        let hook =
+            hook.ok_or_else(|| Failure::new(format!("the configuration has no {key} hook")))?;
+        let answer = call_hook(&self.service()?, hook, key, None)
+            .await
+            .map_err(Failure::new)?;
+        if let ImportAnswer::Http(x) = &answer {
+            let mut evidence = x.clone();
+            let _ = checks::redact_secrets(&mut evidence, &run.secrets);
+            self.evidence.exchanges.push(evidence);
+        }
+        Ok(answer)
+    }
+}
+
+/// Calls `hook` (`key` names it in messages) through `service` and returns its answer,
+/// whatever it is. `limit` bounds an HTTP hook (default: the client's request timeout) and a
+/// command (default: [`HOOK_TIMEOUT`]); `Err` when a command cannot run or outlasts it.
+pub async fn call_hook(
+    service: &ProvisioningService,
+    hook: &ImportHook,
+    key: &str,
+    limit: Option<std::time::Duration>,
+) -> Result<ImportAnswer, String> {
+    match hook {
+        ImportHook::Http { method, path } => {
+            let method: &'static str = match method.to_ascii_uppercase().as_str() {
+                "GET" => "GET",
+                "PUT" => "PUT",
+                _ => "POST",
+            };
+            let request = Request {
+                method,
+                path: path.clone(),
+                body: None,
+            };
+            Ok(ImportAnswer::Http(
+                service.send_within(&request, &Auth::Token, limit).await,
+            ))
+        }
+        ImportHook::Wait { wait_seconds } => {
+            tokio::time::sleep(std::time::Duration::from_secs(*wait_seconds)).await;
+            Ok(ImportAnswer::Waited)
+        }
+        ImportHook::Command { command } => {
+            let (program, args) = command
+                .split_first()
+                .ok_or_else(|| format!("{key}.command is empty"))?;
+            let child = tokio::process::Command::new(program)
+                .args(args)
+                .kill_on_drop(true)
+                .status();
+            let limit = limit.unwrap_or(HOOK_TIMEOUT);
+            let status = tokio::time::timeout(limit, child)
+                .await
+                .map_err(|_| {
+                    format!(
+                        "the {key} hook {program} did not end within {} s; it was stopped",
+                        limit.as_secs()
                     )
-                    .await;
-                let mut evidence = x.clone();
-                let _ = checks::redact_secrets(&mut evidence, &run.secrets);
-                self.evidence.exchanges.push(evidence);
-                Ok(ImportAnswer::Http(x))
-            }
-            Some(ImportHook::Wait { wait_seconds }) => {
-                tokio::time::sleep(std::time::Duration::from_secs(*wait_seconds)).await;
-                Ok(ImportAnswer::Waited)
-            }
-            Some(ImportHook::Command { command }) => {
-                let (program, args) = command
-                    .split_first()
-                    .ok_or_else(|| Failure::new(format!("{key}.command is empty")))?;
-                let child = tokio::process::Command::new(program)
-                    .args(args)
-                    .kill_on_drop(true)
-                    .status();
-                let status = tokio::time::timeout(HOOK_TIMEOUT, child)
-                    .await
-                    .map_err(|_| {
-                        Failure::new(format!(
-                            "the {key} hook {program} did not end within {} s; it was stopped",
-                            HOOK_TIMEOUT.as_secs()
-                        ))
-                    })?
-                    .map_err(|e| {
-                        Failure::new(format!("cannot run the {key} hook {program}: {e}"))
-                    })?;
-                Ok(ImportAnswer::Command {
-                    program: program.clone(),
-                    status,
-                })
-            }
+                })?
+                .map_err(|e| format!("cannot run the {key} hook {program}: {e}"))?;
+            Ok(ImportAnswer::Command {
+                program: program.clone(),
+                status,
+            })
         }
     }
 }
 
 /// How long an import or restart command may run before it is stopped.
-const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+pub const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What the import hook answered.
 #[derive(Debug)]
@@ -918,6 +906,48 @@ pub fn text(v: &Value) -> String {
         Value::Bool(false) => "FALSE".into(),
         v => v.to_string(),
     }
+}
+
+/// The DN the provisioning service gives the user called `name`: the profile's template
+/// filled in, the name escaped as an RDN value (RFC 4514).
+pub fn dn_of(profile: &Profile, name: &str, container: &str) -> String {
+    profile
+        .dn_template()
+        .replace("{name}", &scim_proto::dn::escape_value(name))
+        .replace("{container}", container)
+}
+
+/// The target attributes a create of the user called `name` at `dn` carries: `-dn-` and
+/// `objectClass` (LDAP), the naming attribute, and every attribute with a `create` template.
+pub fn create_attributes(
+    profile: &Profile,
+    name: &str,
+    dn: &str,
+    number: u64,
+) -> IndexMap<String, Value> {
+    let mut attrs = IndexMap::new();
+    if let Some(ldap) = &profile.ldap {
+        attrs.insert("-dn-".to_owned(), Value::String(dn.to_owned()));
+        // Entra sends objectClass only when it is mapped (AD LDS does not need it).
+        if !ldap.object_classes.is_empty() {
+            attrs.insert(
+                "objectClass".to_owned(),
+                Value::from(ldap.object_classes.clone()),
+            );
+        }
+    }
+    if let Some(naming) = profile.attribute("name") {
+        attrs.insert(naming.target.clone(), Value::String(name.to_owned()));
+    }
+    for attribute in profile.attributes.values() {
+        if let Some(template) = &attribute.create {
+            attrs.insert(
+                attribute.target.clone(),
+                EcmaWorld::typed(attribute, &expand_template(template, name, number)),
+            );
+        }
+    }
+    attrs
 }
 
 /// A profile's value template with `{name}`, `{number}` and `{uuid}` (a UUID made of the

@@ -18,6 +18,19 @@ fn mutant(name: &str) -> fn(axum::Router) -> axum::Router {
         .apply
 }
 
+/// `ecmacert load` in-process, and its report as text.
+async fn load_with(
+    config: &harness::config::Config,
+    dir: &std::path::Path,
+    options: &LoadOptions,
+) -> (load::LoadReport, String) {
+    let report = load::run(&Suite::embedded().unwrap(), config, dir, options)
+        .await
+        .unwrap();
+    let text = report.text();
+    (report, text)
+}
+
 async fn leftovers(fixture: &support::Fixture) -> usize {
     let config = fixture.config();
     let password = config
@@ -44,11 +57,7 @@ async fn a_correct_host_passes_and_is_compared_with_the_directory_step_by_step()
         time_limit: Duration::from_secs(120),
         ..LoadOptions::default()
     };
-    let suite = Suite::embedded().unwrap();
-    let report = load::run(&suite, &fixture.config(), fixture.dir.path(), &options)
-        .await
-        .unwrap();
-    let text = report.text();
+    let (report, text) = load_with(&fixture.config(), fixture.dir.path(), &options).await;
     assert!(report.passed(), "{text}");
     assert_eq!(report.exit_code(), 0);
     // The disable flow deletes, so there is no delete phase; every other step, both sides,
@@ -90,11 +99,7 @@ async fn a_host_that_acknowledges_creates_without_writing_fails_with_the_objects
         phases: vec![Phase::Create],
         ..LoadOptions::default()
     };
-    let suite = Suite::embedded().unwrap();
-    let report = load::run(&suite, &fixture.config(), fixture.dir.path(), &options)
-        .await
-        .unwrap();
-    let text = report.text();
+    let (report, text) = load_with(&fixture.config(), fixture.dir.path(), &options).await;
     // Every create was answered 201: only the reading of the target shows the defect.
     assert!(report.rounds[0].steps[0].errors.is_empty(), "{text}");
     assert_eq!(report.verifications[0].missing, 25, "{text}");
@@ -112,11 +117,7 @@ async fn a_host_that_acknowledges_patches_without_writing_fails_with_the_values_
         phases: vec![Phase::Create, Phase::Patch],
         ..LoadOptions::default()
     };
-    let suite = Suite::embedded().unwrap();
-    let report = load::run(&suite, &fixture.config(), fixture.dir.path(), &options)
-        .await
-        .unwrap();
-    let text = report.text();
+    let (report, text) = load_with(&fixture.config(), fixture.dir.path(), &options).await;
     assert!(
         report.rounds[0].steps.iter().all(|s| s.errors.is_empty()),
         "{text}"
@@ -213,11 +214,7 @@ async fn seed_times_the_start_up_import_and_a_re_import_under_queries_then_remov
         seed: Some(300),
         ..LoadOptions::default()
     };
-    let suite = Suite::embedded().unwrap();
-    let report = load::run(&suite, &config, dir.path(), &options)
-        .await
-        .unwrap();
-    let text = report.text();
+    let (report, text) = load_with(&config, dir.path(), &options).await;
     assert!(report.passed(), "{text}");
     let seed = report.seed.as_ref().unwrap();
     assert_eq!(seed.entries, 300);
