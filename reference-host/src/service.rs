@@ -563,21 +563,15 @@ impl ConnectorService {
             }
             None => None,
         };
-        let matched = self.space.select(filter.as_ref());
         // RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0.
         let start = query.start_index.unwrap_or(1).max(1);
         let count = query.count.map_or(self.max_results, |c| {
             usize::try_from(c.max(0)).unwrap_or(0).min(self.max_results)
         });
         let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-        let total = matched.len() as u64;
-        let page: Vec<Value> = matched
-            .iter()
-            .skip(skip)
-            .take(count)
-            .map(|e| self.render(e, base))
-            .collect();
-        Ok(ListResponse::page(page, total, start as u64))
+        let (total, matched) = self.space.select(filter.as_ref(), skip, count);
+        let page: Vec<Value> = matched.iter().map(|e| self.render(e, base)).collect();
+        Ok(ListResponse::page(page, total as u64, start as u64))
     }
 
     /// `PATCH /Users/{id}`: the updated resource, or `None` when the disable flow deleted it.
