@@ -1056,7 +1056,10 @@ where
             });
             context.live.push(cycle.clone());
             let clients = match side {
-                Side::Host => Vec::new(),
+                Side::Host => {
+                    warm_up(&cycle, options.concurrency).await;
+                    Vec::new()
+                }
                 Side::Direct => clients(options.concurrency).await?,
             };
             for step in &steps {
@@ -1276,6 +1279,19 @@ async fn drive(
         max_ms: histogram.max() as f64 / 1000.0,
         errors,
     }
+}
+
+/// Opens the host side's `concurrency` connections (TLS handshakes included) with as many
+/// matching queries at once for a user nobody has, untimed and unchecked: the direct side's
+/// clients connect and bind before their first timed operation too, and a handshake is not a
+/// request. Without it the first request of each client carried its handshake into the maximum.
+async fn warm_up(cycle: &Cycle, concurrency: usize) {
+    let request = entra::filter(
+        &entra::urn_of(&cycle.matching_target),
+        "ecmacert-load-warm-up",
+    );
+    let sends = (0..concurrency).map(|_| cycle.service.send(&request, &Auth::Token));
+    futures_util::future::join_all(sends).await;
 }
 
 /// One request of `step` for user `i`, as Entra sends it. `Err` names what went wrong.

@@ -79,7 +79,11 @@ fn run(path: PathBuf) -> ExitCode {
     };
     let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let listen = config.server.listen;
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.server.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ecma-host: cannot start the runtime: {e}");

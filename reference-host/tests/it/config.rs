@@ -65,6 +65,11 @@ fn mistakes_name_their_key() {
             "server.plain_http: cannot be true",
         ),
         (
+            "plain_http = true",
+            "plain_http = true\nworker_threads = 0",
+            "server.worker_threads: must be 1 or more",
+        ),
+        (
             "name = \"LDAP\"",
             "name = \"LD AP\"",
             "connector \"LD AP\": name",
