@@ -1285,6 +1285,8 @@ async fn drive(
 /// matching queries at once for a user nobody has, untimed and unchecked: the direct side's
 /// clients connect and bind before their first timed operation too, and a handshake is not a
 /// request. Without it the first request of each client carried its handshake into the maximum.
+/// On a fresh host the warm-up query is also the first `eq` on the matching attribute, so a
+/// host that indexes on first use (the reference host) pays that scan untimed too.
 async fn warm_up(cycle: &Cycle, concurrency: usize) {
     let request = entra::filter(
         &entra::urn_of(&cycle.matching_target),

@@ -307,7 +307,7 @@ impl ConnectorService {
         match result {
             Ok(()) => {
                 let n = builder.len();
-                self.space.finish_import(builder);
+                self.space.finish_import(builder).await;
                 Ok(n)
             }
             Err(e) => {

@@ -33,7 +33,7 @@ use crate::connector::{AttrRole, AttributeDef, Connector, CsEntry};
 
 mod packed;
 
-use packed::Packed;
+use packed::{Packed, ScalarRef};
 
 /// Whether the space can answer queries yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,6 +255,20 @@ impl ConnectorSpace {
         }
     }
 
+    /// [`is_active`](Self::is_active) of a packed object, read from its bytes.
+    fn is_active_packed(&self, entry: &Packed) -> bool {
+        match &self.active_rule {
+            None => true,
+            Some(rule) => {
+                let value = entry
+                    .attributes()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&rule.attribute))
+                    .map(|(_, v)| v.collect::<Vec<_>>());
+                value.as_deref() != Some(&[ScalarRef::Boolean(rule.disabled_value)][..])
+            }
+        }
+    }
+
     /// Records an exported add or update.
     pub fn upsert(&self, entry: CsEntry) -> Arc<CsEntry> {
         let key: Arc<str> = self.key(&entry.anchor).into();
@@ -363,6 +377,8 @@ impl ConnectorSpace {
             if touched.as_ref().is_some_and(|t| t.contains(&key)) {
                 continue;
             }
+            // Unchanged byte for byte, attribute order included: an object an export wrote
+            // (its new attributes last) is replaced once, by the target's order.
             if contents.entries.get(&key) == Some(&entry) {
                 continue;
             }
@@ -375,45 +391,22 @@ impl ConnectorSpace {
 
     /// Ends an import: removes what the target no longer holds (unless an export wrote it
     /// meanwhile), in batches of [`REMOVAL_BATCH`] under the lock, and marks the space ready.
-    pub fn finish_import(&self, builder: ImportBuilder) {
+    /// Yields to the runtime between chunks and batches, so that a host serving on one thread
+    /// (`server.worker_threads = 1`) answers requests meanwhile.
+    pub async fn finish_import(&self, builder: ImportBuilder) {
         // Found in chunks, the lock released between them: writers (and the readers queued
         // behind them) wait for one chunk, not the whole space.
         let mut stale: Vec<Arc<str>> = Vec::new();
         let mut after: Option<Arc<str>> = None;
-        loop {
-            let state = self.read();
-            let range = match &after {
-                Some(k) => state.contents.entries.range::<Arc<str>, _>((
-                    std::ops::Bound::Excluded(k),
-                    std::ops::Bound::Unbounded,
-                )),
-                None => state.contents.entries.range::<Arc<str>, _>(..),
-            };
-            let chunk: Vec<&Arc<str>> = range.map(|(k, _)| k).take(SCAN_CHUNK).collect();
-            let Some(last) = chunk.last() else { break };
-            after = Some((*last).clone());
-            stale.extend(
-                chunk
-                    .into_iter()
-                    .filter(|k| !builder.pages.contains_key(*k))
-                    .cloned(),
-            );
+        while let Some(last) = self.stale_chunk(&builder, after.as_ref(), &mut stale) {
+            after = Some(last);
+            tokio::task::yield_now().await;
         }
         drop(builder);
         let mut removed = Vec::new();
         for batch in stale.chunks(REMOVAL_BATCH) {
-            let mut state = self.write();
-            let State {
-                contents, touched, ..
-            } = &mut *state;
-            for key in batch {
-                if touched.as_ref().is_some_and(|t| t.contains(key)) {
-                    continue;
-                }
-                if let Some(old) = self.delete(contents, key) {
-                    removed.push(old);
-                }
-            }
+            self.remove_batch(batch, &mut removed);
+            tokio::task::yield_now().await;
         }
         let mut state = self.write();
         state.touched = None;
@@ -422,15 +415,59 @@ impl ConnectorSpace {
         drop_elsewhere(removed);
     }
 
+    /// Looks at up to [`SCAN_CHUNK`] keys after `after` under the read lock, adding those the
+    /// import did not see to `stale`; returns the last key looked at, `None` at the end.
+    fn stale_chunk(
+        &self,
+        builder: &ImportBuilder,
+        after: Option<&Arc<str>>,
+        stale: &mut Vec<Arc<str>>,
+    ) -> Option<Arc<str>> {
+        let state = self.read();
+        let range = match after {
+            Some(k) => state
+                .contents
+                .entries
+                .range::<Arc<str>, _>((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded)),
+            None => state.contents.entries.range::<Arc<str>, _>(..),
+        };
+        let chunk: Vec<&Arc<str>> = range.map(|(k, _)| k).take(SCAN_CHUNK).collect();
+        let last = (*chunk.last()?).clone();
+        stale.extend(
+            chunk
+                .into_iter()
+                .filter(|k| !builder.pages.contains_key(*k))
+                .cloned(),
+        );
+        Some(last)
+    }
+
+    /// Removes `batch` under one hold of the write lock, except what an export wrote during
+    /// the import; the removed objects go to `removed`, to be freed elsewhere.
+    fn remove_batch(&self, batch: &[Arc<str>], removed: &mut Vec<Packed>) {
+        let mut state = self.write();
+        let State {
+            contents, touched, ..
+        } = &mut *state;
+        for key in batch {
+            if touched.as_ref().is_some_and(|t| t.contains(key)) {
+                continue;
+            }
+            if let Some(old) = self.delete(contents, key) {
+                removed.push(old);
+            }
+        }
+    }
+
     /// Replaces the contents with `entries` at once: [`begin_import`](Self::begin_import),
     /// one page, [`finish_import`](Self::finish_import).
-    pub fn import(&self, entries: Vec<CsEntry>) -> Result<(), (String, String)> {
+    pub async fn import(&self, entries: Vec<CsEntry>) -> Result<(), (String, String)> {
         let mut builder = self.begin_import();
         if let Err(e) = self.add_page(&mut builder, entries) {
             self.abort_import(format!("{} returned twice {}", e.0, e.1));
             return Err(e);
         }
-        self.finish_import(builder);
+        self.finish_import(builder).await;
         Ok(())
     }
 
@@ -558,16 +595,23 @@ impl ConnectorSpace {
             let Some(filter) = filter else {
                 return page(contents.entries.values().collect());
             };
-            let test = |e: &&Packed| self.matches(&e.unpack(), filter);
-            match self.candidates(contents, filter, &mut unindexed) {
-                Some(keys) => page(
-                    keys.iter()
-                        .filter_map(|k| contents.entries.get(k))
-                        .filter(test)
-                        .collect(),
-                ),
-                None => page(contents.entries.values().filter(test).collect()),
-            }
+            // Tested on the bytes: a scan unpacks nothing.
+            let test = |(k, e): &(&Arc<str>, &Packed)| self.matches(k, e, filter);
+            let matched: Vec<&Packed> = match self.candidates(contents, filter, &mut unindexed) {
+                Some(keys) => keys
+                    .iter()
+                    .filter_map(|k| contents.entries.get_key_value(k))
+                    .filter(test)
+                    .map(|(_, e)| e)
+                    .collect(),
+                None => contents
+                    .entries
+                    .iter()
+                    .filter(test)
+                    .map(|(_, e)| e)
+                    .collect(),
+            };
+            page(matched)
         };
         self.learn(unindexed);
         selected
@@ -674,30 +718,30 @@ impl ConnectorSpace {
         }
     }
 
-    fn matches(&self, entry: &CsEntry, filter: &Filter) -> bool {
+    /// Whether the object stored under `key` matches `filter`, read from its bytes.
+    fn matches(&self, key: &str, entry: &Packed, filter: &Filter) -> bool {
         match filter {
-            Filter::And(a, b) => self.matches(entry, a) && self.matches(entry, b),
-            Filter::Or(a, b) => self.matches(entry, a) || self.matches(entry, b),
-            Filter::Not(f) => !self.matches(entry, f),
+            Filter::And(a, b) => self.matches(key, entry, a) && self.matches(key, entry, b),
+            Filter::Or(a, b) => self.matches(key, entry, a) || self.matches(key, entry, b),
+            Filter::Not(f) => !self.matches(key, entry, f),
             // No attribute an ECMA host exposes is multi-valued and complex.
             Filter::ValuePath { .. } => false,
             Filter::Present(path) => match self.resolve(path) {
                 Resolved::Id | Resolved::Dn | Resolved::Active => true,
                 Resolved::Attr(def) => entry
-                    .attributes
-                    .get(&def.name)
-                    .is_some_and(|v| !v.is_empty()),
+                    .values(&def.name)
+                    .is_some_and(|mut v| v.next().is_some()),
                 Resolved::Unknown => false,
             },
             Filter::Compare { path, op, value } => {
                 let (def, values): (Option<&AttributeDef>, Vec<String>) = match self.resolve(path) {
-                    Resolved::Id => (None, vec![self.key(&entry.anchor)]),
-                    Resolved::Dn => (None, vec![self.connector.normalize_dn(&entry.dn)]),
-                    Resolved::Active => (None, vec![self.is_active(entry).to_string()]),
+                    Resolved::Id => (None, vec![key.to_owned()]),
+                    Resolved::Dn => (None, vec![self.connector.normalize_dn(entry.dn())]),
+                    Resolved::Active => (None, vec![self.is_active_packed(entry).to_string()]),
                     Resolved::Attr(def) => (
                         Some(def),
-                        entry.attributes.get(&def.name).map_or(Vec::new(), |vs| {
-                            vs.iter().map(|v| self.normalize(def, v)).collect()
+                        entry.values(&def.name).map_or(Vec::new(), |vs| {
+                            vs.map(|v| self.normalize(def, &v.to_scalar())).collect()
                         }),
                     ),
                     Resolved::Unknown => (None, Vec::new()),

@@ -238,6 +238,11 @@ impl Packed {
         Attributes { reader, left }
     }
 
+    /// The values of the attribute named `name` (the schema's spelling, exactly).
+    pub(super) fn values(&self, name: &str) -> Option<Values<'_>> {
+        self.attributes().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
     /// The entry, unpacked.
     pub(super) fn unpack(&self) -> CsEntry {
         let (anchor, dn, _) = self.head();
@@ -322,6 +327,11 @@ mod tests {
             let names: Vec<&str> = p.attributes().map(|(n, _)| n).collect();
             let expected: Vec<&str> = e.attributes.keys().map(String::as_str).collect();
             assert_eq!(names, expected);
+            for (name, want) in &e.attributes {
+                let got: Vec<Scalar> = p.values(name).unwrap().map(ScalarRef::to_scalar).collect();
+                assert_eq!(&got, want);
+            }
+            assert!(p.values("absent").is_none());
             for ((_, values), (_, want)) in p.attributes().zip(&e.attributes) {
                 let got: Vec<Scalar> = values.map(ScalarRef::to_scalar).collect();
                 assert_eq!(&got, want);

@@ -470,6 +470,7 @@ async fn an_unreachable_target_gives_503_and_the_host_keeps_answering() {
         .unwrap()
         .space()
         .import(Vec::new())
+        .await
         .unwrap();
     let before = probe.snapshot(&ou).await;
     let body = json!({"schemas": [EXT], EXT: {"-dn-": format!("cn=x,{ou}"), "cn": "x", "sn": "x"}});

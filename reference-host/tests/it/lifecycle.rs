@@ -282,7 +282,7 @@ async fn an_import_applied_page_by_page_neither_resurrects_a_delete_nor_drops_a_
         .unwrap_err();
     assert_eq!(err.1, "(pages 1 and 3)");
     assert_eq!(import.len(), 2);
-    space.finish_import(import);
+    space.finish_import(import).await;
     assert!(space.get(&gone).is_none(), "the deleted user came back");
     assert!(space.get(&made).is_some(), "the created user was dropped");
     assert_eq!(
@@ -294,7 +294,7 @@ async fn an_import_applied_page_by_page_neither_resurrects_a_delete_nor_drops_a_
     let mut import = space.begin_import();
     let kept_now = (*space.get(&kept).unwrap()).clone();
     space.add_page(&mut import, vec![kept_now]).unwrap();
-    space.finish_import(import);
+    space.finish_import(import).await;
     assert!(space.get(&made).is_none());
     assert_eq!(space.len(), 1);
 }
