@@ -10,7 +10,7 @@
 //! or three keys per object rather than one per value of every attribute. Keys (the anchors)
 //! are shared between the objects and the index, not copied.
 //!
-//! Objects are kept packed ([`packed`]): one allocation of a few hundred bytes each instead
+//! Objects are kept packed (`space/packed.rs`): one allocation of a few hundred bytes each instead
 //! of a `CsEntry`'s twenty, unpacked when a request reads one.
 //!
 //! Concurrency: one std `RwLock`, held only for in-memory work and never across an `.await`.
