@@ -242,31 +242,27 @@ impl ConnectorSpace {
 
     /// Whether an entry counts as active under the connector's deprovisioning settings.
     pub fn is_active(&self, entry: &CsEntry) -> bool {
-        match &self.active_rule {
-            None => true,
-            Some(rule) => {
-                let value = entry
-                    .attributes
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&rule.attribute))
-                    .map(|(_, v)| v.as_slice());
-                value != Some(&[Scalar::Boolean(rule.disabled_value)][..])
-            }
-        }
+        self.active_in(
+            entry
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.iter().map(ScalarRef::from))),
+        )
     }
 
-    /// [`is_active`](Self::is_active) of a packed object, read from its bytes.
-    fn is_active_packed(&self, entry: &Packed) -> bool {
-        match &self.active_rule {
-            None => true,
-            Some(rule) => {
-                let value = entry
-                    .attributes()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&rule.attribute))
-                    .map(|(_, v)| v.collect::<Vec<_>>());
-                value.as_deref() != Some(&[ScalarRef::Boolean(rule.disabled_value)][..])
-            }
-        }
+    /// [`is_active`](Self::is_active) of the object whose attributes (name and values) these
+    /// are: an unpacked entry's or a packed one's.
+    fn active_in<'a, V: Iterator<Item = ScalarRef<'a>>>(
+        &self,
+        mut attributes: impl Iterator<Item = (&'a str, V)>,
+    ) -> bool {
+        let Some(rule) = &self.active_rule else {
+            return true;
+        };
+        let value: Option<Vec<ScalarRef>> = attributes
+            .find(|(k, _)| k.eq_ignore_ascii_case(&rule.attribute))
+            .map(|(_, v)| v.collect());
+        value.as_deref() != Some(&[ScalarRef::Boolean(rule.disabled_value)][..])
     }
 
     /// Records an exported add or update.
@@ -582,36 +578,33 @@ impl ConnectorSpace {
         let selected = {
             let state = self.read();
             let contents = &state.contents;
-            let page = |matched: Vec<&Packed>| {
-                let total = matched.len();
-                let page = matched
-                    .into_iter()
-                    .skip(skip)
-                    .take(count)
-                    .map(Packed::unpack)
-                    .collect();
+            // Counts every match, unpacks only the page's.
+            let page = |matched: &mut dyn Iterator<Item = &Packed>| {
+                let mut total = 0;
+                let mut page = Vec::new();
+                for e in matched {
+                    if total >= skip && page.len() < count {
+                        page.push(e.unpack());
+                    }
+                    total += 1;
+                }
                 (total, page)
             };
             let Some(filter) = filter else {
-                return page(contents.entries.values().collect());
+                return page(&mut contents.entries.values());
             };
             // Tested on the bytes: a scan unpacks nothing.
             let test = |(k, e): &(&Arc<str>, &Packed)| self.matches(k, e, filter);
-            let matched: Vec<&Packed> = match self.candidates(contents, filter, &mut unindexed) {
-                Some(keys) => keys
-                    .iter()
-                    .filter_map(|k| contents.entries.get_key_value(k))
-                    .filter(test)
-                    .map(|(_, e)| e)
-                    .collect(),
-                None => contents
-                    .entries
-                    .iter()
-                    .filter(test)
-                    .map(|(_, e)| e)
-                    .collect(),
-            };
-            page(matched)
+            match self.candidates(contents, filter, &mut unindexed) {
+                Some(keys) => page(
+                    &mut keys
+                        .iter()
+                        .filter_map(|k| contents.entries.get_key_value(k))
+                        .filter(test)
+                        .map(|(_, e)| e),
+                ),
+                None => page(&mut contents.entries.iter().filter(test).map(|(_, e)| e)),
+            }
         };
         self.learn(unindexed);
         selected
@@ -737,7 +730,9 @@ impl ConnectorSpace {
                 let (def, values): (Option<&AttributeDef>, Vec<String>) = match self.resolve(path) {
                     Resolved::Id => (None, vec![key.to_owned()]),
                     Resolved::Dn => (None, vec![self.connector.normalize_dn(entry.dn())]),
-                    Resolved::Active => (None, vec![self.is_active_packed(entry).to_string()]),
+                    Resolved::Active => {
+                        (None, vec![self.active_in(entry.attributes()).to_string()])
+                    }
                     Resolved::Attr(def) => (
                         Some(def),
                         entry.values(&def.name).map_or(Vec::new(), |vs| {

@@ -209,12 +209,13 @@ async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    let ok = response.status().is_success();
     let status = response.status().as_u16();
     let ms = started.elapsed().as_millis() as u64;
     // Never the headers: they carry the bearer token. Answers that did what was asked are
     // logged at debug (RUST_LOG=debug): at info, the log line was a write to the log per
     // request, a seventh of the host's system calls under load.
-    if response.status().is_success() {
+    if ok {
         tracing::debug!(%method, %path, status, ms, "request");
     } else {
         tracing::info!(%method, %path, status, ms, "request");

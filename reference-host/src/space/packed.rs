@@ -33,6 +33,16 @@ pub(super) enum ScalarRef<'a> {
     Integer(i64),
 }
 
+impl<'a> From<&'a Scalar> for ScalarRef<'a> {
+    fn from(v: &'a Scalar) -> Self {
+        match v {
+            Scalar::String(s) => ScalarRef::String(s),
+            Scalar::Boolean(b) => ScalarRef::Boolean(*b),
+            Scalar::Integer(i) => ScalarRef::Integer(*i),
+        }
+    }
+}
+
 impl ScalarRef<'_> {
     /// The owned value.
     pub(super) fn to_scalar(self) -> Scalar {
@@ -170,25 +180,8 @@ impl<'a> Iterator for Attributes<'a> {
 impl Packed {
     /// `entry`, packed.
     pub(super) fn pack(entry: &CsEntry) -> Packed {
-        let mut out = Vec::with_capacity(
-            entry.anchor.len()
-                + entry.dn.len()
-                + entry
-                    .attributes
-                    .iter()
-                    .map(|(k, vs)| {
-                        k.len()
-                            + 2
-                            + vs.iter()
-                                .map(|v| match v {
-                                    Scalar::String(s) => s.len() + 2,
-                                    _ => 9,
-                                })
-                                .sum::<usize>()
-                    })
-                    .sum::<usize>()
-                + 4,
-        );
+        // A typical person fits; `into_boxed_slice` trims what is left over.
+        let mut out = Vec::with_capacity(256);
         put_str(&mut out, &entry.anchor);
         if entry.dn == entry.anchor {
             out.push(1);
