@@ -1,0 +1,28 @@
+//! NormalizeDiacritics: the reference's table of characters with diacritics and their plain
+//! equivalents. Canonical decomposition (NFD) with the combining marks dropped covers most of
+//! it; the letters that do not decompose are mapped first (æ → ae, ø → oe, ß → ss, ł → l, ı → i).
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// `s` with every diacritic of the reference's table removed or replaced.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str("AE"),
+            'ø' | 'œ' => out.push_str("oe"),
+            'Ø' | 'Œ' => out.push_str("OE"),
+            'ß' => out.push_str("ss"),
+            'ł' => out.push('l'),
+            'Ł' => out.push('L'),
+            'ı' => out.push('i'),
+            c => out.push(c),
+        }
+    }
+    out
+}

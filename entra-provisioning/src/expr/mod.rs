@@ -1,0 +1,41 @@
+//! The expression language of Entra's attribute mappings ("Reference for writing expressions
+//! for attribute mappings in Microsoft Entra ID"): [`parse`] an expression, [`evaluate`] it
+//! over an Entra user in an [`Env`] that supplies the clock, the random seed, the uniqueness
+//! oracle of SelectUniqueValue and the tenant's default domain.
+//!
+//! Every function of the reference is here ([`function::ALL`], 45 with Len and
+//! DefaultDomain). AppRoleAssignmentsComplex evaluates to an [`EvalError::Unsupported`]: it
+//! needs the tenant's app role objects, which a simulator outside the cloud does not have.
+//!
+//! Where the reference is silent, these choices hold (each has a test):
+//! - a missing attribute is null; string functions read null as `""` except where the
+//!   reference says otherwise (Left, Word, Len return `""`/0, Coalesce and Switch test it);
+//! - a single-valued function given a multi-valued attribute reads its first value;
+//! - Join skips null and empty sources (the reference's `Join(", ", "", [surname],
+//!   [givenName])` gives `Doe, John`); Split trims the spaces around each piece (its example
+//!   gives `PermissionSetTwo` from `", PermissionSetTwo"`);
+//! - Word counts runs of non-delimiters, so consecutive delimiters make no empty word;
+//! - an IIF condition that reads a null or empty attribute is an error, as the reference
+//!   lists such conditions as unsupported ("the condition check fails");
+//! - comparisons are numeric when both sides are integers, otherwise ordinal and
+//!   case-sensitive;
+//! - Mid with a start below 1 is an error; past the end it gives `""`; Item out of range is
+//!   an error (as Cloud Sync documents);
+//! - regular expressions are Rust `regex` syntax, which reads .NET's named groups
+//!   `(?<name>…)` and `${name}` substitutions; a pattern it cannot read (look-around,
+//!   back-references) is an error that names the pattern.
+
+mod dates;
+mod diacritics;
+mod eval;
+pub mod function;
+mod parse;
+mod value;
+
+pub use dates::{
+    Interval, format as format_date, general as general_date, parse_exact, parse_lenient,
+};
+pub use eval::{Env, EvalError, Evaluation, Step, evaluate};
+pub use function::Function;
+pub use parse::{CompareOp, Expr, MAX_CHARS, ParseError, parse};
+pub use value::Value;

@@ -1,0 +1,6 @@
+//! entra-provisioning's tests: the expression language against Microsoft's examples.
+
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod expr;
