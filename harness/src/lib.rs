@@ -13,7 +13,8 @@
 //! With no configuration, [`embedded`] runs everything in-process: the reference host on mock
 //! directories (`mock-targets`), fault-injection scenarios included.
 //!
-//! [`bundle`] writes and verifies signed certification bundles.
+//! [`bundle`] writes and verifies signed certification bundles; [`provision`] provisions one
+//! Entra user on demand through a host, computed from Entra's own attribute mappings.
 
 pub mod bundle;
 pub mod capability;
@@ -31,6 +32,7 @@ pub mod host;
 pub mod load;
 pub mod probe;
 pub mod profile;
+pub mod provision;
 pub mod provisioning;
 pub mod runner;
 #[cfg(feature = "embedded")]

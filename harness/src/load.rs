@@ -531,41 +531,12 @@ pub async fn run(
             "0 users and no --seed: nothing to measure".into(),
         ));
     }
-    let profile_name = match &options.profile {
-        Some(p) => p.clone(),
-        None => config
-            .profile_names()
-            .into_iter()
-            .next()
-            .ok_or_else(|| invalid("profile", "no profile given".into()))?,
-    };
-    let profile = suite
-        .profiles
-        .get(&profile_name)
-        .cloned()
-        .ok_or_else(|| invalid("--profile", format!("unknown profile {profile_name:?}")))?;
-    if profile.kind != config.target.kind {
-        return Err(invalid(
-            "profile",
-            format!(
-                "profile {profile_name:?} is for {} targets; target.kind is {:?}",
-                profile.kind, config.target.kind
-            ),
-        ));
-    }
+    let profile = crate::runner::one_profile(suite, config, options.profile.as_deref())?;
+    let profile_name = profile.name.clone();
     let phases = phases(&profile, &options.phases).map_err(|e| invalid("--phases", e))?;
     let (service, token) = crate::runner::client(config, base_dir)?;
-    let mut secrets = vec![token];
-    let password = match &config.target.bind_password {
-        Some(source) => {
-            let p = source
-                .resolve(base_dir)
-                .map_err(|e| invalid("target.bind_password", e.to_string()))?;
-            secrets.push(p.clone());
-            Some(p)
-        }
-        None => None,
-    };
+    let password = crate::runner::target_password(config, base_dir)?;
+    let secrets: Vec<_> = std::iter::once(token).chain(password.clone()).collect();
     let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
     if options.seed.is_some() && config.host.command.is_none() {
         return Err(invalid(
@@ -695,32 +666,24 @@ pub async fn run(
         }
     }
     let started = Instant::now();
-    let host = match &config.host.command {
-        Some(command) => {
-            let log =
-                std::env::temp_dir().join(format!("ecmacert-load-{}.log", crate::runner::run_id()));
-            let host = crate::host::ManagedHost::start(
-                command,
-                base_dir,
-                &log,
-                &service,
-                suite,
-                &profile_name,
-                Duration::from_secs(config.host.ready_timeout_seconds),
-                &secrets,
-            )
-            .await;
-            match host {
-                Ok(host) => Some(host),
-                Err(e) => {
-                    if let Some(cycle) = &seeded {
-                        clean(&context.probe, cycle, options.concurrency).await;
-                    }
-                    return Err(RunError::Preflight(redact(&e)));
-                }
+    let host = match crate::runner::start_managed_host(
+        config,
+        base_dir,
+        &service,
+        suite,
+        &profile_name,
+        &secrets,
+        "load",
+    )
+    .await
+    {
+        Ok(host) => host,
+        Err(e) => {
+            if let Some(cycle) = &seeded {
+                clean(&context.probe, cycle, options.concurrency).await;
             }
+            return Err(RunError::Preflight(redact(&e)));
         }
-        None => None,
     };
     let ready = started.elapsed();
     let work = async {

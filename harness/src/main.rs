@@ -109,6 +109,40 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Provision one Entra user on demand, as the provisioning service would with an
+    /// attribute-mapping file (Entra's own mapping types, expressions, "apply only during object
+    /// creation", matching precedence, scoping filters), and print the trace: scoping clause by
+    /// clause, each mapping's value with every expression call's result, the matching queries
+    /// and answers, the create or update (only the changed attributes) and its answer, and the
+    /// target's object read by the probe. Exits 0 when the host provisioned the user as sent (or
+    /// had nothing to change, or the user is out of scope), 1 when it did not, 2 when the
+    /// configuration, mapping or user cannot be used.
+    Provision {
+        /// The run configuration (`ecmacert run --config`): the host, its target, the profile.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The profile (default: the configuration's first).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The attribute mappings and scoping filters (TOML; examples/mappings/).
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// The Entra user: a JSON object of Entra attributes (examples/users/).
+        #[arg(long, value_name = "FILE")]
+        user: PathBuf,
+        /// Stop before the first write: scoping, mappings and matching queries only.
+        #[arg(long)]
+        dry_run: bool,
+        /// The PATCH dialect of an update.
+        #[arg(long, value_enum, default_value = "entra-default")]
+        dialect: OneDialect,
+        /// Seed of Guid() and RandomString(), so that a trace repeats.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
+        /// Also write the trace as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// List the scenarios and profiles a run would use, without contacting anything.
     List {
         #[command(flatten)]
@@ -473,6 +507,44 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 FormatArg::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
             }
             Ok(coverage.exit_code())
+        }
+        Command::Provision {
+            config,
+            profile,
+            mapping,
+            user,
+            dry_run,
+            dialect,
+            seed,
+            json,
+        } => {
+            let mut suite = Suite::embedded()?;
+            let loaded = Config::load(&config)?;
+            let base_dir = config.parent().map(PathBuf::from).unwrap_or_default();
+            if let Some(dir) = &loaded.profiles_dir {
+                suite.add_profiles_dir(&base_dir.join(dir))?;
+            }
+            let options = harness::provision::ProvisionOptions {
+                profile,
+                mapping,
+                user,
+                dry_run,
+                dialect: match dialect {
+                    OneDialect::EntraDefault => Dialect::EntraDefault,
+                    OneDialect::EntraScim2020 => Dialect::EntraScim2020,
+                },
+                seed,
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let trace = runtime.block_on(harness::provision::provision(
+                &suite, &loaded, &base_dir, &options,
+            ))?;
+            print!("{}", harness::provision::render(&trace));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&trace)?)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            Ok(u8::from(!trace.passed))
         }
         Command::Load {
             config,

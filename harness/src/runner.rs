@@ -220,6 +220,85 @@ fn resolve(
     })
 }
 
+/// The profile a single-profile command (`load`, `provision`) works with: `name`, or the
+/// configuration's first; it must be for the configured target's kind.
+pub fn one_profile(
+    suite: &Suite,
+    config: &Config,
+    name: Option<&str>,
+) -> Result<crate::profile::Profile, RunError> {
+    let name = match name {
+        Some(p) => p.to_owned(),
+        None => config
+            .profile_names()
+            .into_iter()
+            .next()
+            .ok_or_else(|| ConfigError::invalid("profile", "no profile given"))?,
+    };
+    let profile =
+        suite.profiles.get(&name).cloned().ok_or_else(|| {
+            ConfigError::invalid("--profile", format!("unknown profile {name:?}"))
+        })?;
+    if profile.kind != config.target.kind {
+        return Err(ConfigError::invalid(
+            "profile",
+            format!(
+                "profile {name:?} is for {} targets; target.kind is {:?}",
+                profile.kind, config.target.kind
+            ),
+        )
+        .into());
+    }
+    Ok(profile)
+}
+
+/// The probe's bind password (`target.bind_password`), when the target has one.
+pub fn target_password(
+    config: &Config,
+    base_dir: &Path,
+) -> Result<Option<ecma_vocab::Secret>, RunError> {
+    config
+        .target
+        .bind_password
+        .as_ref()
+        .map(|source| {
+            source
+                .resolve(base_dir)
+                .map_err(|e| ConfigError::invalid("target.bind_password", e.to_string()).into())
+        })
+        .transpose()
+}
+
+/// Starts the host under test when `host.command` is set (its log in the system's temporary
+/// directory, named after `what` and the run id) and waits until Test Connection answers.
+/// `Err` is the reason, secrets redacted.
+pub async fn start_managed_host(
+    config: &Config,
+    base_dir: &Path,
+    service: &ProvisioningService,
+    suite: &Suite,
+    profile: &str,
+    secrets: &[ecma_vocab::Secret],
+    what: &str,
+) -> Result<Option<crate::host::ManagedHost>, String> {
+    let Some(command) = &config.host.command else {
+        return Ok(None);
+    };
+    let log = std::env::temp_dir().join(format!("ecmacert-{what}-{}.log", run_id()));
+    crate::host::ManagedHost::start(
+        command,
+        base_dir,
+        &log,
+        service,
+        suite,
+        profile,
+        Duration::from_secs(config.host.ready_timeout_seconds),
+        secrets,
+    )
+    .await
+    .map(Some)
+}
+
 /// The provisioning service's client for the configured host (token read, trust set up), and
 /// the token, to redact.
 pub fn client(

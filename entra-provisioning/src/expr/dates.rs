@@ -182,7 +182,8 @@ pub fn parse_exact(text: &str, fmt: &str) -> Result<OffsetDateTime, String> {
                     let v = digits(&mut i, n.min(4), if n <= 2 { 2 } else { n.max(4) })?;
                     year = i32::try_from(v).map_err(|_| "year out of range".to_owned())?;
                     if n <= 2 {
-                        year += 2000;
+                        // .NET's two-digit year cutoff: 00–49 are 2000s, 50–99 the 1900s.
+                        year += if year < 50 { 2000 } else { 1900 };
                     }
                 }
                 'M' => month = small(digits(&mut i, if n == 1 { 1 } else { 2 }, 2)?)?,
@@ -191,10 +192,16 @@ pub fn parse_exact(text: &str, fmt: &str) -> Result<OffsetDateTime, String> {
                 'm' => minute = small(digits(&mut i, if n == 1 { 1 } else { 2 }, 2)?)?,
                 's' => second = small(digits(&mut i, if n == 1 { 1 } else { 2 }, 2)?)?,
                 'f' | 'F' => {
-                    let start = i;
-                    let v = digits(&mut i, if c == 'f' { n } else { 0 }, n)?;
-                    let width = u32::try_from(i - start).unwrap_or(0);
-                    nanos = v * 10u32.pow(9 - width.min(9));
+                    let width = s[i..]
+                        .iter()
+                        .take(n)
+                        .take_while(|c| c.is_ascii_digit())
+                        .count();
+                    if width > 0 || c == 'f' {
+                        let v = digits(&mut i, if c == 'f' { n } else { 1 }, n)?;
+                        let width = u32::try_from(width).unwrap_or(9).min(9);
+                        nanos = v * 10u32.pow(9 - width);
+                    }
                 }
                 't' => {
                     let word: String = s[i..].iter().take(n.min(2)).collect();
@@ -378,7 +385,9 @@ impl Interval {
 pub fn add(d: OffsetDateTime, interval: Interval, n: i64) -> Result<OffsetDateTime, String> {
     let overflow = || format!("adding {n} {interval:?} to {} overflows", general(d));
     let months = |m: i64| -> Result<OffsetDateTime, String> {
-        let total = i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1 + m;
+        let total = (i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1)
+            .checked_add(m)
+            .ok_or_else(overflow)?;
         let year = i32::try_from(total.div_euclid(12)).map_err(|_| overflow())?;
         let month =
             Month::try_from(u8::try_from(total.rem_euclid(12) + 1).map_err(|_| overflow())?)
@@ -387,26 +396,28 @@ pub fn add(d: OffsetDateTime, interval: Interval, n: i64) -> Result<OffsetDateTi
         let date = Date::from_calendar_date(year, month, day).map_err(|_| overflow())?;
         Ok(d.replace_date(date))
     };
-    let unit = match interval {
+    let seconds_per = match interval {
         Interval::Year => return months(n.checked_mul(12).ok_or_else(overflow)?),
         Interval::Month => return months(n),
-        Interval::Day => Duration::DAY,
-        Interval::Week => Duration::WEEK,
-        Interval::Hour => Duration::HOUR,
-        Interval::Minute => Duration::MINUTE,
-        Interval::Second => Duration::SECOND,
+        Interval::Day => 86_400,
+        Interval::Week => 7 * 86_400,
+        Interval::Hour => 3_600,
+        Interval::Minute => 60,
+        Interval::Second => 1,
     };
-    let n = i32::try_from(n).map_err(|_| overflow())?;
-    unit.checked_mul(n)
+    n.checked_mul(seconds_per)
+        .map(Duration::seconds)
         .and_then(|span| d.checked_add(span))
         .ok_or_else(overflow)
 }
 
-/// DateDiff: `d2 − d1` in intervals, both taken in UTC. Years and months count calendar
+/// DateDiff: `d2 − d1` in intervals, both taken in UTC (where UTC is still a date `time`
+/// holds). Years and months count calendar
 /// boundaries (VB: the month parts' difference, the day ignored); weeks count Sundays
 /// crossed; days, hours, minutes and seconds are the elapsed time, truncated toward zero.
 pub fn diff(interval: Interval, d1: OffsetDateTime, d2: OffsetDateTime) -> i64 {
-    let (d1, d2) = (d1.to_offset(UtcOffset::UTC), d2.to_offset(UtcOffset::UTC));
+    let utc = |d: OffsetDateTime| d.checked_to_offset(UtcOffset::UTC).unwrap_or(d);
+    let (d1, d2) = (utc(d1), utc(d2));
     let elapsed = d2 - d1;
     match interval {
         Interval::Year => i64::from(d2.year() - d1.year()),

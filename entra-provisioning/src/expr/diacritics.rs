@@ -5,13 +5,20 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// `s` with every diacritic of the reference's table removed or replaced.
+/// `s` with every diacritic of the reference's table removed or replaced. Only marks on
+/// Latin letters go (the table is Latin); other scripts keep theirs and are recomposed (NFC),
+/// so "が" stays "が".
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut latin_base = false;
     for c in s.nfd() {
         if is_combining_mark(c) {
+            if !latin_base {
+                out.push(c);
+            }
             continue;
         }
+        latin_base = is_latin(c);
         match c {
             'æ' => out.push_str("ae"),
             'Æ' => out.push_str("AE"),
@@ -24,5 +31,10 @@ pub fn normalize(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    out.nfc().collect()
+}
+
+/// Basic Latin, Latin-1, Latin Extended-A/B and Additional letters.
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
 }

@@ -109,14 +109,14 @@ pub fn evaluate(expr: &Expr, env: &Env<'_>) -> Result<Evaluation, EvalError> {
         env,
         ignore_flow: false,
         redacted: 0,
-        used_redact: false,
+        redact_calls: 0,
         steps: Vec::new(),
     };
     let value = cx.eval(expr, true)?;
     Ok(Evaluation {
         value,
         ignore_flow: cx.ignore_flow,
-        redacted: cx.used_redact,
+        redacted: cx.redact_calls > 0,
         steps: cx.steps,
     })
 }
@@ -126,10 +126,14 @@ struct Cx<'e, 'a> {
     ignore_flow: bool,
     /// Depth of Redact calls being evaluated.
     redacted: usize,
-    /// Redact was called.
-    used_redact: bool,
+    /// Redact calls completed so far.
+    redact_calls: usize,
     steps: Vec<Step>,
 }
+
+/// The longest value a call may yield (1 MiB): attribute values are far smaller, and a
+/// mapping that multiplies strings (nested Replace) stops here instead of exhausting memory.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 fn text(v: &Value) -> String {
     v.text().unwrap_or_default()
@@ -153,16 +157,30 @@ impl Cx<'_, '_> {
             } => {
                 if *function == Function::Redact {
                     self.redacted += 1;
-                    self.used_redact = true;
                 }
+                let redacts_before = self.redact_calls;
                 let value = self.call(*function, args, *at, top);
                 if *function == Function::Redact {
                     self.redacted -= 1;
+                    self.redact_calls += 1;
                 }
                 let value = value?;
+                if text(&value).len() > MAX_VALUE_BYTES {
+                    return Err(EvalError::Invalid {
+                        function: function.name(),
+                        at: *at,
+                        message: format!(
+                            "the result is longer than {MAX_VALUE_BYTES} bytes, far beyond any \
+                             attribute value"
+                        ),
+                    });
+                }
+                // A result computed from a redacted value is redacted too: the logs never
+                // show it, however it was transformed.
+                let hidden = self.redacted > 0 || self.redact_calls > redacts_before;
                 self.steps.push(Step {
                     call: call.clone(),
-                    value: if self.redacted > 0 || *function == Function::Redact {
+                    value: if hidden {
                         "[Redact]".into()
                     } else {
                         value.to_string()
@@ -216,11 +234,16 @@ impl Cx<'_, '_> {
                     at,
                     message: "the date is null".into(),
                 }),
-                v => dates::parse_lenient(&text(v)).map_err(|message| EvalError::Invalid {
-                    function: f.name(),
-                    at,
-                    message,
-                }),
+                v => dates::parse_lenient(&text(v))
+                    .and_then(|d| {
+                        d.checked_to_offset(time::UtcOffset::UTC)
+                            .ok_or_else(|| format!("{} is outside the dates in UTC", text(v)))
+                    })
+                    .map_err(|message| EvalError::Invalid {
+                        function: f.name(),
+                        at,
+                        message,
+                    }),
             }
         };
         Ok(match f {
@@ -241,14 +264,13 @@ impl Cx<'_, '_> {
             }
             F::CBool => {
                 let v = self.arg(args, 0)?;
-                Value::Bool(
-                    truth(&v)
-                        .ok_or_else(|| invalid(format!("{v} is not a boolean or a number")))?,
-                )
+                // "If the expression evaluates to a non-zero value, then CBool returns True, else
+                // it returns False": null and text that is neither a number nor True are False.
+                Value::Bool(truth(&v).unwrap_or(false))
             }
             F::CDate => {
                 let v = self.arg(args, 0)?;
-                Value::Date(date(&v)?.to_offset(time::UtcOffset::UTC))
+                Value::Date(date(&v)?)
             }
             F::Coalesce => {
                 let mut found = Value::Null;
@@ -338,11 +360,16 @@ impl Cx<'_, '_> {
                     _ => return Err(invalid("no condition".into())),
                 };
                 if let Some(name) = null_attribute_in(condition, self.env) {
-                    return Err(invalid(format!(
-                        "the condition reads [{name}], which is null or empty; Microsoft documents \
-                         such conditions as unsupported (\"the condition check fails\"): use \
-                         Switch([{name}], …, \"\", …) instead"
-                    )));
+                    // "If the source attribute used within the IIF function is empty or null,
+                    // the condition check fails": the condition is false.
+                    self.steps.push(Step {
+                        call: format!("IIF condition {condition}"),
+                        value: format!(
+                            "false: [{name}] is null or empty, so the condition check fails \
+                             (Microsoft suggests Switch([{name}], …, \"\", …))"
+                        ),
+                    });
+                    return self.arg(args, 2);
                 }
                 let c = self.eval(condition, false)?;
                 let yes = truth(&c)
@@ -361,21 +388,19 @@ impl Cx<'_, '_> {
                 if start < 1 {
                     return Err(invalid(format!("start must be 1 or more, got {start}")));
                 }
-                let (hay, needle) = if text_compare {
-                    (hay.to_lowercase(), needle.to_lowercase())
-                } else {
-                    (hay, needle)
-                };
-                let chars: Vec<char> = hay.chars().collect();
+                // Positions count characters of the text as given; vbTextCompare folds each
+                // character on its own, so folding never shifts them.
+                let fold = |c: char| if text_compare { simple_lower(c) } else { c };
+                let hay: Vec<char> = hay.chars().map(fold).collect();
+                let needle: Vec<char> = needle.chars().map(fold).collect();
                 let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-                let rest: String = chars.iter().skip(skip).collect();
-                Value::Int(match rest.find(&needle) {
-                    Some(byte) => {
-                        let pos = rest[..byte].chars().count() + skip + 1;
-                        i64::try_from(pos).unwrap_or(0)
-                    }
-                    None => 0,
-                })
+                let found = if needle.is_empty() {
+                    (skip <= hay.len()).then_some(skip)
+                } else {
+                    (skip..hay.len())
+                        .find(|&i| hay.get(i..i + needle.len()) == Some(needle.as_slice()))
+                };
+                Value::Int(found.map_or(0, |i| i64::try_from(i + 1).unwrap_or(0)))
             }
             F::IsNull => Value::Bool(self.arg(args, 0)? == Value::Null),
             F::IsNullOrEmpty => Value::Bool(self.arg(args, 0)?.is_null_or_empty()),
@@ -449,7 +474,12 @@ impl Cx<'_, '_> {
                 let v = self.arg(args, 0)?;
                 Value::Bool(!matches!(truth(&v), Some(true)))
             }
-            F::Now => Value::Date(self.env.now.to_offset(time::UtcOffset::UTC)),
+            F::Now => Value::Date(
+                self.env
+                    .now
+                    .checked_to_offset(time::UtcOffset::UTC)
+                    .unwrap_or(self.env.now),
+            ),
             F::NumFromDate => {
                 let d = date(&self.arg(args, 0)?)?;
                 Value::Int(dates::to_filetime(d))
@@ -551,12 +581,19 @@ impl Cx<'_, '_> {
                     || culture == "az"
                     || culture.starts_with("az-");
                 let s = text(&v);
-                Value::Str(match (f, turkic) {
-                    (F::ToLower, true) => s.replace('I', "ı").replace('İ', "i").to_lowercase(),
-                    (F::ToLower, false) => s.to_lowercase(),
-                    (_, true) => s.replace('i', "İ").to_uppercase(),
-                    _ => s.to_uppercase(),
-                })
+                // .NET's invariant culture maps case one character to one: "ß" stays "ß" in
+                // ToUpper. Turkish and Azeri map I/ı and İ/i.
+                Value::Str(
+                    s.chars()
+                        .map(|c| match (f, turkic, c) {
+                            (F::ToLower, true, 'I') => 'ı',
+                            (F::ToLower, true, 'İ') => 'i',
+                            (F::ToLower, _, c) => simple_lower(c),
+                            (_, true, 'i') => 'İ',
+                            (_, _, c) => simple_upper(c),
+                        })
+                        .collect(),
+                )
             }
             F::Word => {
                 let s = text(&self.arg(args, 0)?);
@@ -616,6 +653,12 @@ impl Cx<'_, '_> {
                 }
                 let s = text(&source);
                 let replacement = text(&self.arg(args, 4)?);
+                bounded(
+                    re.captures_iter(&s).count(),
+                    replacement.len(),
+                    s.len(),
+                    invalid,
+                )?;
                 let mut out = String::new();
                 let mut last = 0;
                 for c in re.captures_iter(&s) {
@@ -633,15 +676,33 @@ impl Cx<'_, '_> {
                     return Ok(Value::Null);
                 }
                 let replacement = text(&self.arg(args, 4)?);
+                let source = text(&source);
+                // An expansion (${name}) can be as long as the source itself.
+                let each = replacement.len()
+                    + if replacement.contains('$') {
+                        source.len()
+                    } else {
+                        0
+                    };
+                bounded(re.find_iter(&source).count(), each, source.len(), invalid)?;
                 Ok(Value::Str(
-                    re.replace_all(&text(&source), replacement.as_str())
-                        .into_owned(),
+                    re.replace_all(&source, replacement.as_str()).into_owned(),
                 ))
             }
             (true, None, _) if given(6) => {
                 let old = text(&self.arg(args, 1)?);
                 let template = text(&self.arg(args, 6)?);
-                Ok(Value::Str(template.replace(&old, &text(&source))))
+                if old.is_empty() {
+                    return Err(invalid("oldValue is empty".into()));
+                }
+                let source = text(&source);
+                bounded(
+                    template.matches(old.as_str()).count(),
+                    source.len(),
+                    template.len(),
+                    invalid,
+                )?;
+                Ok(Value::Str(template.replace(&old, &source)))
             }
             (true, None, _) => {
                 if source == Value::Null {
@@ -652,13 +713,37 @@ impl Cx<'_, '_> {
                     return Err(invalid("oldValue is empty".into()));
                 }
                 let new = text(&self.arg(args, 4)?);
-                Ok(Value::Str(text(&source).replace(&old, &new)))
+                let source = text(&source);
+                bounded(
+                    source.matches(old.as_str()).count(),
+                    new.len(),
+                    source.len(),
+                    invalid,
+                )?;
+                Ok(Value::Str(source.replace(&old, &new)))
             }
             (false, None, _) => Err(invalid(
                 "give oldValue or regexPattern (the second or third argument)".into(),
             )),
         }
     }
+}
+
+/// Refuses a replacement whose result (`base` bytes plus `count` insertions of `each`) would
+/// pass [`MAX_VALUE_BYTES`], before building it.
+fn bounded(
+    count: usize,
+    each: usize,
+    base: usize,
+    invalid: &dyn Fn(String) -> EvalError,
+) -> Result<(), EvalError> {
+    let size = count.saturating_mul(each).saturating_add(base);
+    if size > MAX_VALUE_BYTES {
+        return Err(invalid(format!(
+            "the result would be about {size} bytes, more than {MAX_VALUE_BYTES}"
+        )));
+    }
+    Ok(())
 }
 
 /// The value as a boolean: booleans, numbers (non-zero is true, as CBool), and the texts
@@ -735,10 +820,33 @@ fn pcase(s: &str, separators: Option<&str>) -> String {
         }
         start = match separators {
             Some(seps) => seps.contains(c),
-            None => !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'),
+            None => {
+                !(c.is_alphanumeric()
+                    || c == '\''
+                    || c == '\u{2019}'
+                    || unicode_normalization::char::is_combining_mark(c))
+            }
         };
     }
     out
+}
+
+/// `c` in lower case when that is one character, else `c` (.NET's invariant mapping).
+fn simple_lower(c: char) -> char {
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// `c` in upper case when that is one character, else `c`.
+fn simple_upper(c: char) -> char {
+    let mut u = c.to_uppercase();
+    match (u.next(), u.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
 }
 
 /// The special characters of Windows' "Password must meet complexity requirements".
@@ -751,6 +859,9 @@ fn random_string(rng: &mut StdRng, n: [i64; 5], avoid: &str) -> Result<String, S
     }
     if !(1..=256).contains(&length) {
         return Err(format!("Length must be 1 to 256, got {length}"));
+    }
+    if let Some(x) = n.iter().find(|&&x| x > length) {
+        return Err(format!("a minimum ({x}) is more than Length {length}"));
     }
     if numbers + special + capital + lower > length {
         return Err(format!(

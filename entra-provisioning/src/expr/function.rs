@@ -1,10 +1,31 @@
 //! The functions of the expression language: names, argument counts, and which arguments may
 //! be left empty. Their behaviour is in `eval.rs`.
 
-/// One of the functions Microsoft documents for attribute-mapping expressions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // each variant is the function of the same name
-pub enum Function {
+/// Declares the functions once: the enum, [`ALL`] and [`Function::name`].
+macro_rules! functions {
+    ($($f:ident),* $(,)?) => {
+        /// One of the functions Microsoft documents for attribute-mapping expressions.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)] // each variant is the function of the same name
+        pub enum Function {
+            $($f),*
+        }
+
+        /// Every function, in the reference's (alphabetical) order.
+        pub const ALL: [Function; [$(stringify!($f)),*].len()] = [$(Function::$f),*];
+
+        impl Function {
+            /// The function's name as the reference spells it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Function::$f => stringify!($f)),*
+                }
+            }
+        }
+    };
+}
+
+functions!(
     Append,
     AppRoleAssignmentsComplex,
     BitAnd,
@@ -50,113 +71,9 @@ pub enum Function {
     ToLower,
     ToUpper,
     Word,
-}
-
-/// Every function, in the reference's (alphabetical) order.
-pub const ALL: [Function; 45] = {
-    use Function::*;
-    [
-        Append,
-        AppRoleAssignmentsComplex,
-        BitAnd,
-        CBool,
-        CDate,
-        Coalesce,
-        ConvertToBase64,
-        ConvertToUTF8Hex,
-        Count,
-        CStr,
-        DateAdd,
-        DateDiff,
-        DateFromNum,
-        DefaultDomain,
-        FormatDateTime,
-        Guid,
-        IgnoreFlowIfNullOrEmpty,
-        IIF,
-        InStr,
-        IsNull,
-        IsNullOrEmpty,
-        IsPresent,
-        IsString,
-        Item,
-        Join,
-        Left,
-        Len,
-        Mid,
-        NormalizeDiacritics,
-        Not,
-        Now,
-        NumFromDate,
-        PCase,
-        RandomString,
-        Redact,
-        RemoveDuplicates,
-        Replace,
-        SelectUniqueValue,
-        SingleAppRoleAssignment,
-        Split,
-        StripSpaces,
-        Switch,
-        ToLower,
-        ToUpper,
-        Word,
-    ]
-};
+);
 
 impl Function {
-    /// The function's name as the reference spells it.
-    pub fn name(self) -> &'static str {
-        use Function::*;
-        match self {
-            Append => "Append",
-            AppRoleAssignmentsComplex => "AppRoleAssignmentsComplex",
-            BitAnd => "BitAnd",
-            CBool => "CBool",
-            CDate => "CDate",
-            Coalesce => "Coalesce",
-            ConvertToBase64 => "ConvertToBase64",
-            ConvertToUTF8Hex => "ConvertToUTF8Hex",
-            Count => "Count",
-            CStr => "CStr",
-            DateAdd => "DateAdd",
-            DateDiff => "DateDiff",
-            DateFromNum => "DateFromNum",
-            DefaultDomain => "DefaultDomain",
-            FormatDateTime => "FormatDateTime",
-            Guid => "Guid",
-            IgnoreFlowIfNullOrEmpty => "IgnoreFlowIfNullOrEmpty",
-            IIF => "IIF",
-            InStr => "InStr",
-            IsNull => "IsNull",
-            IsNullOrEmpty => "IsNullOrEmpty",
-            IsPresent => "IsPresent",
-            IsString => "IsString",
-            Item => "Item",
-            Join => "Join",
-            Left => "Left",
-            Len => "Len",
-            Mid => "Mid",
-            NormalizeDiacritics => "NormalizeDiacritics",
-            Not => "Not",
-            Now => "Now",
-            NumFromDate => "NumFromDate",
-            PCase => "PCase",
-            RandomString => "RandomString",
-            Redact => "Redact",
-            RemoveDuplicates => "RemoveDuplicates",
-            Replace => "Replace",
-            SelectUniqueValue => "SelectUniqueValue",
-            SingleAppRoleAssignment => "SingleAppRoleAssignment",
-            Split => "Split",
-            StripSpaces => "StripSpaces",
-            Switch => "Switch",
-            ToLower => "ToLower",
-            ToUpper => "ToUpper",
-            Word => "Word",
-        }
-    }
-
     /// The function named `name`, compared without regard to case.
     pub fn from_name(name: &str) -> Option<Function> {
         ALL.into_iter()
@@ -207,8 +124,9 @@ impl Function {
     pub fn required_args(self) -> impl Iterator<Item = usize> {
         use Function::*;
         let required: &'static [usize] = match self {
-            // Replace's, FormatDateTime's dateTimeStyles, ToLower's culture, InStr's start and
-            // RandomString's minimums may be left empty; Join's separator may be "" but given.
+            // Replace's optional arguments, FormatDateTime's dateTimeStyles, ToLower's culture,
+            // InStr's start and compareType and RandomString's CharactersToAvoid may be left
+            // empty; an empty Join separator reads as "".
             Replace => &[0],
             FormatDateTime => &[0],
             ToLower | ToUpper | PCase => &[0],

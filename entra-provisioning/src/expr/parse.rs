@@ -130,8 +130,10 @@ pub fn parse(source: &str) -> Result<Expr, ParseError> {
 /// mapping expression is 10,000 characters").
 pub const MAX_CHARS: usize = 10_000;
 
-/// Calls nested deeper than this are refused (a stack bound for hostile mappings).
-const MAX_DEPTH: usize = 64;
+/// Calls nested deeper than this are refused: a stack bound for hostile mappings, so that
+/// evaluation fits a 2 MiB thread stack even in a debug build (the walkthroughs' expressions
+/// nest four deep).
+const MAX_DEPTH: usize = 32;
 
 struct Parser<'a> {
     src: &'a str,

@@ -6,6 +6,7 @@ use entra_provisioning::expr::{Env, EvalError, Evaluation, Function, Value, eval
 use indexmap::IndexMap;
 use rstest::rstest;
 use time::macros::datetime;
+use unicode_normalization::UnicodeNormalization as _;
 
 /// The reference's Now example: "7/2/2021 3:33:38 PM".
 const NOW: time::OffsetDateTime = datetime!(2021-07-02 15:33:38 UTC);
@@ -94,6 +95,10 @@ fn ms_cbool_of_a_comparison() {
         Value::Bool(false)
     );
     assert_eq!(text(r#"CBool("0")"#, &[]), "False");
+    assert_eq!(text(r#"CBool("1")"#, &[]), "True");
+    // "If the expression evaluates to a non-zero value … True, else … False".
+    assert_eq!(text(r#"CBool("abc")"#, &[]), "False");
+    assert_eq!(text("CBool([missing])", &[]), "False");
 }
 
 #[rstest]
@@ -313,13 +318,23 @@ fn ms_iif_with_nested_and_and_or() {
     assert_eq!(text(or, &fr), "True");
 }
 
+/// "If the source attribute used within the IIF function is empty or null, the condition check
+/// fails": the condition is false, so these "unsupported" forms do not do what they seem to.
 #[rstest]
-#[case(r#"IIF([country]="","Other",[country])"#)]
-#[case(r#"IIF(IsNullOrEmpty([country]),"Other",[country])"#)]
-#[case(r#"IIF(IsPresent([country]),[country],"Other")"#)]
-fn ms_iif_on_a_null_attribute_is_unsupported(#[case] expression: &str) {
-    let err = run(expression, &[]).unwrap_err();
-    assert!(err.to_string().contains("Switch"), "{err}");
+#[case(r#"IIF([country]="","Other",[country])"#, Value::Null)]
+#[case(r#"IIF(IsNullOrEmpty([country]),"Other",[country])"#, Value::Null)]
+#[case(r#"IIF(IsPresent([country]),[country],"Other")"#, s("Other"))]
+#[case(r#"IIF([country]="USA",[country],[department])"#, s("Sales"))]
+fn ms_iif_on_a_null_attribute_fails_the_condition(#[case] expression: &str, #[case] value: Value) {
+    let r = run(expression, &[("department", s("Sales"))]).unwrap();
+    assert_eq!(r.value, value);
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.value.contains("condition check fails")),
+        "{:?}",
+        r.steps
+    );
 }
 
 #[test]
@@ -635,6 +650,17 @@ fn ms_redact_flows_the_value_and_hides_it_from_the_trace() {
     );
     let r = run(r#"Redact("StringToBeRedacted")"#, &[]).unwrap();
     assert_eq!(r.value, s("StringToBeRedacted"));
+    // What is computed from a redacted value is hidden too.
+    let r = run(r#"Append(Redact([pwd]), "x")"#, &[("pwd", s("s3cret"))]).unwrap();
+    assert_eq!(r.value, s("s3cretx"));
+    assert!(
+        r.steps.iter().all(|s| !s.value.contains("s3cret")),
+        "{:?}",
+        r.steps
+    );
+    // A call beside it is not.
+    let r = run(r#"Join("-", Redact("a"), ToUpper("b"))"#, &[]).unwrap();
+    assert!(r.steps.iter().any(|s| s.value == r#""B""#), "{:?}", r.steps);
 }
 
 #[test]
@@ -830,7 +856,9 @@ fn ms_tolower_and_toupper() {
         ),
         "john.smith@contoso.com"
     );
-    assert_eq!(text(r#"ToUpper("Straße")"#, &[]), "STRASSE");
+    // Invariant culture: one character to one, so ß has no upper case of its own.
+    assert_eq!(text(r#"ToUpper("Straße")"#, &[]), "STRAßE");
+    assert_eq!(text(r#"ToLower("ÀÉÎ")"#, &[]), "àéî");
     assert_eq!(text(r#"ToUpper("istanbul", "tr-TR")"#, &[]), "İSTANBUL");
     assert_eq!(text(r#"ToLower("ISTANBUL", "tr-TR")"#, &[]), "ıstanbul");
 }
@@ -936,7 +964,7 @@ fn expressions_longer_than_entra_allows_are_refused() {
 
 #[test]
 fn nesting_is_bounded() {
-    let deep = format!("{}[x]{}", "ToLower(".repeat(100), ")".repeat(100));
+    let deep = format!("{}[x]{}", "ToLower(".repeat(33), ")".repeat(33));
     assert!(parse(&deep).unwrap_err().message.contains("nested"));
 }
 
@@ -945,15 +973,137 @@ fn function_names_are_read_without_regard_to_case_and_every_function_parses() {
     assert_eq!(text(r#"iif("a"="a", "y", "n")"#, &[]), "y");
     for f in entra_provisioning::expr::function::ALL {
         assert_eq!(Function::from_name(&f.name().to_uppercase()), Some(f));
+        let (min, _) = f.arity();
+        let args = vec![r#""1""#; min.max(if f == Function::Switch { 2 } else { 0 })];
+        let source = format!("{}({})", f.name(), args.join(", "));
+        match parse(&source) {
+            Ok(entra_provisioning::expr::Expr::Call {
+                function,
+                args: parsed,
+                ..
+            }) => {
+                assert_eq!(function, f);
+                assert_eq!(parsed.len(), args.len(), "{source}");
+            }
+            other => panic!("{source}: {other:?}"),
+        }
     }
 }
 
 #[test]
 fn parsing_then_printing_gives_the_source_back() {
-    let source = r#"Join("", "CN=", Word([userPrincipalName], 1, "@"), ",DC=Contoso,DC=lab")"#;
-    assert_eq!(parse(source).unwrap().to_string(), source);
+    // Constants print escaped, so a string with quotes and backslashes survives the round trip.
+    let e = parse(r#""a \"q\" \\ b""#).unwrap();
     assert_eq!(
-        parse(r#""a \"q\" \\ b""#).unwrap().to_string(),
-        r#""a \"q\" \\ b""#
+        e,
+        entra_provisioning::expr::Expr::Str(r#"a "q" \ b"#.into())
+    );
+    assert_eq!(e.to_string(), r#""a \"q\" \\ b""#);
+    let c = parse(r#"[a] <> "b""#).unwrap();
+    assert_eq!(c.to_string(), r#"[a]<>"b""#);
+}
+
+// ---- Choices where the reference is silent, and hostile input ----
+
+#[test]
+fn a_single_valued_function_reads_the_first_value_of_a_multi_valued_attribute() {
+    let proxies = [("proxyAddresses", multi(&["SMTP:A@x", "smtp:b@x"]))];
+    assert_eq!(text("ToLower([proxyAddresses])", &proxies), "smtp:a@x");
+}
+
+#[test]
+fn comparisons_are_numeric_between_integers_and_ordinal_otherwise() {
+    assert_eq!(text(r#"IIF("10" > "9", "y", "n")"#, &[]), "y");
+    assert_eq!(text(r#"IIF("b" > "a", "y", "n")"#, &[]), "y");
+    assert_eq!(text(r#"IIF("B" = "b", "y", "n")"#, &[]), "n");
+    assert_eq!(text(r#"IIF("a" <> "b", "y", "n")"#, &[]), "y");
+    assert_eq!(text(r#"IIF(5 <= 5, "y", "n")"#, &[]), "y");
+}
+
+#[test]
+fn a_pattern_the_regex_engine_cannot_read_is_an_error_that_names_it() {
+    let err = run(r#"Replace("abc", , "(?<=a)b", , "x", , )"#, &[]).unwrap_err();
+    assert!(err.to_string().contains("(?<=a)b"), "{err}");
+}
+
+#[test]
+fn instr_positions_are_those_of_the_text_as_given() {
+    assert_eq!(
+        eval(r#"InStr("İstanbul","s",1,vbTextCompare)"#, &[]),
+        Value::Int(2)
+    );
+    assert_eq!(eval(r#"InStr("Zoë Zoë","ë",4)"#, &[]), Value::Int(7));
+}
+
+#[test]
+fn two_digit_years_follow_the_dotnet_cutoff() {
+    let f = |d: &str| {
+        text(
+            r#"FormatDateTime([d], , "MM/dd/yy", "yyyy-MM-dd")"#,
+            &[("d", s(d))],
+        )
+    };
+    assert_eq!(f("01/01/75"), "1975-01-01");
+    assert_eq!(f("01/01/25"), "2025-01-01");
+}
+
+#[test]
+fn dateadd_on_a_date_string_answers_in_utc() {
+    assert_eq!(
+        text(r#"DateAdd("d", 7, "2012-03-16-07:00")"#, &[]),
+        "3/23/2012 7:00:00 AM"
+    );
+    assert_eq!(
+        text(r#"DateAdd("s", 3000000000, CDate("2000-01-01"))"#, &[]),
+        "1/24/2095 5:20:00 AM"
+    );
+}
+
+#[test]
+fn hostile_values_give_errors_not_panics() {
+    // A date whose UTC form is past year 9999.
+    assert!(run("CDate([d])", &[("d", s("9999-12-31T23:00:00-05:00"))]).is_err());
+    assert!(
+        run(
+            r#"DateDiff("d", Now(), [d])"#,
+            &[("d", s("9999-12-31T23:00:00-05:00"))]
+        )
+        .is_err()
+    );
+    assert!(run("RandomString(10, 9223372036854775807, 1, 0, 0)", &[]).is_err());
+    assert!(run(r#"DateAdd("m", 9223372036854775807, Now())"#, &[]).is_err());
+    assert!(run(r#"DateAdd("yyyy", 9223372036854775807, Now())"#, &[]).is_err());
+    // Nested replacements that would multiply a string beyond any attribute value.
+    let a = "a".repeat(1500);
+    let nested = format!(
+        r#"Replace(Replace(Replace("{a}","a", , ,"{a}", , ),"a", , ,"{a}", , ),"a", , ,"{a}", , )"#
+    );
+    let err = run(&nested, &[]).unwrap_err();
+    assert!(err.to_string().contains("bytes"), "{err}");
+}
+
+#[test]
+fn the_deepest_expression_the_parser_takes_evaluates() {
+    // The parser's limit is 32 calls deep; the deepest it takes evaluates on a test thread's
+    // 2 MiB stack.
+    let depth = 32;
+    let deep = format!("{}[x]{}", "ToLower(".repeat(depth), ")".repeat(depth));
+    assert_eq!(text(&deep, &[("x", s("ABC"))]), "abc");
+}
+
+#[test]
+fn normalize_diacritics_leaves_other_scripts_alone() {
+    for word in ["が", "한국", "Ελλάδα", "Москва́"] {
+        let out = text("NormalizeDiacritics([x])", &[("x", s(word))]);
+        let expected: String = word.nfc().collect();
+        assert_eq!(out, expected, "{word}");
+    }
+}
+
+#[test]
+fn pcase_does_not_split_a_word_at_a_combining_mark() {
+    assert_eq!(
+        text("PCase([x])", &[("x", s("JOSE\u{301}PHINE"))]),
+        "Jose\u{301}phine"
     );
 }

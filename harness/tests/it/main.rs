@@ -20,6 +20,7 @@ mod ha;
 mod html;
 mod large_body;
 mod load;
+mod provision;
 mod reference;
 mod shapes;
 mod sql;
