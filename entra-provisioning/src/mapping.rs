@@ -225,6 +225,14 @@ impl Mappings {
                     }
                 })?),
             };
+            if let (Source::Expression(e), Some(_)) = (&source, m.matching_precedence)
+                && uses(e, expr::Function::Redact)
+            {
+                return Err(invalid(
+                    "a redacted value cannot be matched on: the matching query would show it"
+                        .into(),
+                ));
+            }
             if matches!(&source, Source::Expression(Expr::Call { function, .. })
                 if *function == expr::Function::SelectUniqueValue)
                 && m.matching_precedence.is_some()
@@ -278,6 +286,17 @@ impl Mappings {
                 })
             })
             .collect()
+    }
+}
+
+/// Whether `e` calls `f` anywhere.
+fn uses(e: &Expr, f: expr::Function) -> bool {
+    match e {
+        Expr::Call { function, args, .. } => {
+            *function == f || args.iter().flatten().any(|a| uses(a, f))
+        }
+        Expr::Compare(_, l, r) => uses(l, f) || uses(r, f),
+        _ => false,
     }
 }
 

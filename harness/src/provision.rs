@@ -190,15 +190,9 @@ pub async fn provision(
         return Ok(trace);
     }
     let env = Env::new(&user, time::OffsetDateTime::now_utc(), options.seed);
-    let mapped = match mappings.evaluate(&env) {
-        Ok(m) => m,
-        Err(e) => {
-            trace.outcome = "failed: a mapping cannot be evaluated".into();
-            trace.passed = false;
-            trace.problems.push(e.to_string());
-            return Ok(trace);
-        }
-    };
+    let mapped = mappings
+        .evaluate(&env)
+        .map_err(|e| invalid("--mapping", format!("for this user, {e}")))?;
     trace.mappings = mapped
         .iter()
         .map(|m| MappingTrace {
@@ -227,7 +221,20 @@ pub async fn provision(
 
     let (service, token) = crate::runner::client(config, base_dir)?;
     let password = crate::runner::target_password(config, base_dir)?;
-    let secrets: Vec<_> = std::iter::once(token).chain(password.clone()).collect();
+    // The token, the bind password and every value a mapping redacted: none of them may reach
+    // the trace, whatever the host echoes.
+    let secrets: Vec<_> = std::iter::once(token)
+        .chain(password.clone())
+        .chain(
+            mapped
+                .iter()
+                .filter(|m| m.redacted)
+                .flat_map(|m| m.value.values())
+                .filter_map(|v| v.text())
+                .filter(|v| !v.is_empty())
+                .map(ecma_vocab::Secret::new),
+        )
+        .collect();
     let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
     let probe = Probe::connect(
         &config.target,
@@ -251,6 +258,29 @@ pub async fn provision(
     let result = exchange(&service, &probe, &mapped, &queries, options, &mut trace).await;
     if let Some(host) = host {
         host.stop().await;
+    }
+    for sent in trace.matching.iter_mut().chain(trace.export.iter_mut()) {
+        sent.answer = sent.answer.as_deref().map(|a| redact(&a));
+        sent.request = redact(&sent.request);
+    }
+    let hidden: Vec<String> = mapped
+        .iter()
+        .filter(|m| m.redacted)
+        .map(|m| {
+            m.target
+                .rsplit(':')
+                .next()
+                .unwrap_or(&m.target)
+                .to_ascii_lowercase()
+        })
+        .collect();
+    if let Some(target) = &mut trace.target {
+        target.attributes.retain(|k, _| !hidden.contains(k));
+        for values in target.attributes.values_mut() {
+            for v in values.iter_mut() {
+                *v = redact(&v.as_str());
+            }
+        }
     }
     if let Err(problem) = result {
         trace.passed = false;
@@ -280,12 +310,18 @@ async fn exchange(
             .response_body
             .as_deref()
             .and_then(|b| serde_json::from_str(b).ok());
-        let resource = body
+        let resources = body
             .as_ref()
             .and_then(|b| b.get("Resources"))
             .and_then(|r| r.as_array())
-            .and_then(|r| r.first())
-            .cloned();
+            .cloned()
+            .unwrap_or_default();
+        let total = body
+            .as_ref()
+            .and_then(|b| b.get("totalResults"))
+            .and_then(Json::as_u64)
+            .unwrap_or(0);
+        let resource = resources.first().cloned();
         let id = resource
             .as_ref()
             .and_then(|r| r.get("id"))
@@ -304,6 +340,13 @@ async fn exchange(
                 "the matching query on {} answered {}",
                 q.target,
                 x.status.map_or("nothing".into(), |s| s.to_string())
+            ));
+        }
+        if resources.len() > 1 || total > 1 {
+            trace.outcome = "failed: more than one match".into();
+            return Err(format!(
+                "{total} objects match {} = {:?}: Entra refuses to choose and fails the user",
+                q.target, q.value
             ));
         }
         if resource.is_some() {
@@ -375,14 +418,22 @@ async fn exchange(
         .as_deref()
         .and_then(|b| serde_json::from_str(b).ok());
     let resource = answered.or(found).unwrap_or(Json::Null);
-    let entry = read_target(probe, mapped, &resource).await?;
+    let entry = read_target(probe, mapped, &resource, planned == "create").await?;
     let Some(entry) = entry else {
         return Err("the target holds no such object after the export".into());
     };
+    // On a create every non-null value sent; on an update every value that flows on update,
+    // a null one meaning the attribute was removed.
     let compared: Vec<&Mapped> = mapped
         .iter()
-        .filter(|m| !m.ignored && !m.redacted && m.value != Value::Null)
-        .filter(|m| planned == "create" || m.apply == Apply::Always)
+        .filter(|m| !m.ignored && !m.redacted)
+        .filter(|m| {
+            if planned == "create" {
+                m.value != Value::Null
+            } else {
+                m.apply == Apply::Always
+            }
+        })
         .collect();
     let mut mismatches = Vec::new();
     for m in compared {
@@ -398,7 +449,9 @@ async fn exchange(
             }
             continue;
         }
-        let mut sent: Vec<String> = m.value.values().iter().filter_map(Value::text).collect();
+        // As sent: typed by the schema ("020001" went out as the integer 20001).
+        let mut sent = json_texts(&types.typed(&name, &m.value));
+        let boolean = types.kind(&name) == Some("boolean");
         let mut held: Vec<String> = entry.values(&name).to_vec();
         // An LDAP entry holds its RDN's value (RFC 4512 §2.3): with a DN built from the UPN
         // and cn from displayName, as in Microsoft's walkthrough, cn has both.
@@ -409,14 +462,20 @@ async fn exchange(
         }
         sent.sort_by_key(|v| v.to_lowercase());
         held.sort_by_key(|v| v.to_lowercase());
-        let same = sent.len() == held.len()
-            && sent.iter().zip(&held).all(|(a, b)| {
-                if name.eq_ignore_ascii_case("objectClass") {
-                    a.eq_ignore_ascii_case(b)
-                } else {
-                    a == b
-                }
-            });
+        let same = if name.eq_ignore_ascii_case("objectClass") {
+            // A directory adds superclasses (top, person, …): what was sent must be there.
+            sent.iter()
+                .all(|a| held.iter().any(|b| a.eq_ignore_ascii_case(b)))
+        } else {
+            sent.len() == held.len()
+                && sent.iter().zip(&held).all(|(a, b)| {
+                    if boolean {
+                        a.eq_ignore_ascii_case(b)
+                    } else {
+                        a == b
+                    }
+                })
+        };
         if !same {
             mismatches.push(format!("{name}: sent {sent:?}, the target holds {held:?}"));
         }
@@ -524,6 +583,13 @@ impl Types {
             }
         }
         Types(out)
+    }
+
+    /// The declared type of extension attribute `name`.
+    fn kind(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(&name.to_ascii_lowercase())
+            .map(|(k, _)| k.as_str())
     }
 
     /// `value` (of extension attribute `name`) as the declared type.
@@ -653,6 +719,17 @@ fn current_values(resource: &Json) -> IndexMap<String, Value> {
     out
 }
 
+/// The texts of a JSON value as a target stores them: strings as they are, numbers and
+/// booleans written out, arrays flattened, null as nothing.
+fn json_texts(v: &Json) -> Vec<String> {
+    match v {
+        Json::Null => Vec::new(),
+        Json::String(s) => vec![s.clone()],
+        Json::Array(a) => a.iter().flat_map(json_texts).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
 fn request_json(request: &Request) -> Option<Json> {
     match &request.body {
         Some(Body::Json(j)) => Some(j.clone()),
@@ -710,11 +787,22 @@ async fn read_target(
     probe: &Probe,
     mapped: &[Mapped],
     resource: &Json,
+    created: bool,
 ) -> Result<Option<crate::probe::Entry>, String> {
-    let dn_sent = mapped.iter().find_map(|m| match target_slot(&m.target) {
-        Ok(Slot::Extension(name)) if name == "-dn-" => m.value.text(),
-        _ => None,
-    });
+    // The -dn- computed now was sent only on a create (it is create-only in the walkthroughs);
+    // after an update the object is where the host said it is.
+    let dn_sent = mapped
+        .iter()
+        .filter(|m| created && !m.ignored)
+        .find_map(|m| match target_slot(&m.target) {
+            Ok(Slot::Extension(name)) if name == "-dn-" => m.value.text(),
+            _ => None,
+        });
+    let dn_id = resource
+        .get("id")
+        .and_then(Json::as_str)
+        .filter(|id| id.contains('='))
+        .map(str::to_owned);
     let dn_answered = resource
         .get(urn::ECMA2HOST_USER)
         .and_then(|e| e.get("-dn-"))
@@ -722,7 +810,7 @@ async fn read_target(
         .map(str::to_owned);
     match probe {
         Probe::Ldap(_) => {
-            let Some(dn) = dn_sent.or(dn_answered) else {
+            let Some(dn) = dn_sent.or(dn_answered).or(dn_id) else {
                 return Err("no -dn- was sent or answered: the object cannot be found".into());
             };
             probe.entry(&dn).await.map_err(|e| e.to_string())

@@ -160,11 +160,23 @@ impl Cx<'_, '_> {
                 }
                 let redacts_before = self.redact_calls;
                 let value = self.call(*function, args, *at, top);
+                let redacting = self.redacted > 0;
                 if *function == Function::Redact {
                     self.redacted -= 1;
                     self.redact_calls += 1;
                 }
-                let value = value?;
+                // An error inside Redact would quote the value it hides.
+                let value = value.map_err(|e| {
+                    if redacting {
+                        EvalError::Invalid {
+                            function: function.name(),
+                            at: *at,
+                            message: "fails on a redacted value ([Redact])".into(),
+                        }
+                    } else {
+                        e
+                    }
+                })?;
                 if text(&value).len() > MAX_VALUE_BYTES {
                     return Err(EvalError::Invalid {
                         function: function.name(),

@@ -658,6 +658,9 @@ fn ms_redact_flows_the_value_and_hides_it_from_the_trace() {
         "{:?}",
         r.steps
     );
+    // An error inside Redact does not quote the value either.
+    let err = run("Redact(CDate([pwd]))", &[("pwd", s("hunter2"))]).unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
     // A call beside it is not.
     let r = run(r#"Join("-", Redact("a"), ToUpper("b"))"#, &[]).unwrap();
     assert!(r.steps.iter().any(|s| s.value == r#""B""#), "{:?}", r.steps);

@@ -195,6 +195,10 @@ matching_precedence = 1
     "unknown field"
 )]
 #[case(
+    "[[mapping]]\ntype = \"expression\"\nexpression = 'Redact([employeeId])'\ntarget = \"x\"\nmatching_precedence = 1\n",
+    "cannot be matched on"
+)]
+#[case(
     "[[scoping]]\nclauses = [{ attribute = \"a\", operator = \"LIKE\", value = \"b\" }]\n",
     "not an operator"
 )]

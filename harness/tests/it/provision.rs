@@ -118,10 +118,14 @@ async fn the_walkthrough_mappings_provision_create_leave_update_and_skip_as_entr
             text.contains(r#"Word([userPrincipalName], 1, "@") → "Alice.Smith""#),
             "{text}"
         );
+        let password = trace_password(&trace);
+        assert!(!text.contains(&password), "a redacted value was printed");
+        let json = serde_json::to_string(&trace).unwrap();
         assert!(
-            !text.contains(&trace_password(&trace)),
-            "a redacted value was printed"
+            !json.contains(&password),
+            "a redacted value is in the JSON trace"
         );
+        assert!(json.contains("[Redact]"), "{json}");
         let entry = probe.entry(&dn).await.unwrap().expect("created in slapd");
         assert_eq!(entry.values("uid"), ["alice.smith"]);
         assert_eq!(entry.values("homeDirectory"), ["/home/alice.smith"]);
@@ -146,6 +150,10 @@ async fn the_walkthrough_mappings_provision_create_leave_update_and_skip_as_entr
         assert!(trace.export.is_empty(), "{text}");
 
         let jones = user(&fixture, "alice-jones", alice("Smith-Jones"));
+        let (trace, text) = provision_with(&fixture, &mapping, &jones, true, dialect).await;
+        assert_eq!(trace.outcome, "dry run: would update", "{text}");
+        let entry = probe.entry(&dn).await.unwrap().unwrap();
+        assert_eq!(entry.values("sn"), ["Smith"], "a dry run wrote");
         let (trace, text) = provision_with(&fixture, &mapping, &jones, false, dialect).await;
         assert_eq!(
             (trace.outcome.as_str(), trace.passed),
