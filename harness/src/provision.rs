@@ -830,22 +830,20 @@ async fn read_target(
 }
 
 /// The value of `attribute` in the first RDN of `dn` (`cn=Alice.Smith,…` → `Alice.Smith`),
-/// for the simple unescaped RDNs the walkthroughs build.
+/// escapes and multi-valued RDNs read as RFC 4514 has them.
 fn rdn_value(dn: &str, attribute: &str) -> Option<String> {
-    let first = dn.split(',').next()?;
-    let (name, value) = first.split_once('=')?;
-    name.trim()
-        .eq_ignore_ascii_case(attribute)
-        .then(|| value.trim().to_owned())
+    scim_proto::dn::Dn::parse(dn)
+        .ok()?
+        .rdns()
+        .first()?
+        .0
+        .iter()
+        .find(|ava| ava.attr.eq_ignore_ascii_case(attribute))
+        .map(|ava| ava.value.clone())
 }
 
 fn dn_equal(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split(',')
-            .map(|rdn| rdn.trim().to_ascii_lowercase())
-            .collect::<Vec<_>>()
-    };
-    norm(a) == norm(b)
+    scim_proto::dn::normalize(a) == scim_proto::dn::normalize(b)
 }
 
 /// The trace as the terminal shows it.

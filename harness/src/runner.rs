@@ -185,16 +185,7 @@ fn resolve(
             )
             .into());
         };
-        if profile.kind != config.target.kind {
-            return Err(ConfigError::invalid(
-                "profile",
-                format!(
-                    "profile {name:?} is for {} targets; target.kind is {:?}",
-                    profile.kind, config.target.kind
-                ),
-            )
-            .into());
-        }
+        same_kind(profile, config)?;
     }
     let tags = match &options.tags {
         Some(expr) => Some(expr.parse::<TagOperation>().map_err(|e| {
@@ -239,17 +230,23 @@ pub fn one_profile(
         suite.profiles.get(&name).cloned().ok_or_else(|| {
             ConfigError::invalid("--profile", format!("unknown profile {name:?}"))
         })?;
+    same_kind(&profile, config)?;
+    Ok(profile)
+}
+
+/// A profile is for one kind of target: refuses it for the configured target of another.
+fn same_kind(profile: &crate::profile::Profile, config: &Config) -> Result<(), RunError> {
     if profile.kind != config.target.kind {
         return Err(ConfigError::invalid(
             "profile",
             format!(
-                "profile {name:?} is for {} targets; target.kind is {:?}",
-                profile.kind, config.target.kind
+                "profile {:?} is for {} targets; target.kind is {:?}",
+                profile.name, profile.kind, config.target.kind
             ),
         )
         .into());
     }
-    Ok(profile)
+    Ok(())
 }
 
 /// The probe's bind password (`target.bind_password`), when the target has one.

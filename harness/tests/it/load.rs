@@ -32,17 +32,7 @@ async fn load_with(
 }
 
 async fn leftovers(fixture: &support::Fixture) -> usize {
-    let config = fixture.config();
-    let password = config
-        .target
-        .bind_password
-        .as_ref()
-        .unwrap()
-        .resolve(fixture.dir.path())
-        .unwrap();
-    let probe = Probe::connect(&config.target, Some(&password), fixture.dir.path(), None)
-        .await
-        .unwrap();
+    let probe = fixture.probe().await;
     probe.ldap().unwrap().find("(cn=ld*)").await.unwrap().len()
 }
 

@@ -4,7 +4,6 @@
 //! create-only mappings), a user out of scope is skipped; a host that acknowledges a create or
 //! a PATCH without writing fails by the probe's reading of the target.
 
-use harness::probe::Probe;
 use harness::provision::{self, ProvisionOptions, Trace};
 use harness::suite::Suite;
 use scim_proto::Dialect;
@@ -81,20 +80,6 @@ async fn provision_with(
     (trace, text)
 }
 
-async fn probe(fixture: &support::Fixture) -> Probe {
-    let config = fixture.config();
-    let password = config
-        .target
-        .bind_password
-        .as_ref()
-        .unwrap()
-        .resolve(fixture.dir.path())
-        .unwrap();
-    Probe::connect(&config.target, Some(&password), fixture.dir.path(), None)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_walkthrough_mappings_provision_create_leave_update_and_skip_as_entra_does() {
     for dialect in [Dialect::EntraDefault, Dialect::EntraScim2020] {
@@ -102,7 +87,7 @@ async fn the_walkthrough_mappings_provision_create_leave_update_and_skip_as_entr
         let mapping = mapping(&fixture);
         let container = fixture.config().target.container;
         let dn = format!("CN=Alice.Smith,{container}");
-        let probe = probe(&fixture).await;
+        let probe = fixture.probe().await;
 
         let smith = user(&fixture, "alice", alice("Smith"));
         let (trace, text) = provision_with(&fixture, &mapping, &smith, true, dialect).await;

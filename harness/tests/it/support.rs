@@ -48,6 +48,21 @@ impl Fixture {
         Config::load(&self.config_path).unwrap()
     }
 
+    /// The probe on the fixture's slapd, bound as the configuration says.
+    pub async fn probe(&self) -> harness::probe::Probe {
+        let config = self.config();
+        let password = config
+            .target
+            .bind_password
+            .as_ref()
+            .unwrap()
+            .resolve(self.dir.path())
+            .unwrap();
+        harness::probe::Probe::connect(&config.target, Some(&password), self.dir.path(), None)
+            .await
+            .unwrap()
+    }
+
     /// Runs the suite in-process; `Err` as the run gives it.
     pub async fn try_run(&self, options: &RunOptions) -> Result<Report, runner::RunError> {
         let suite = Suite::embedded().unwrap();
