@@ -10,7 +10,10 @@
 //!   gives each mapping's value for a user;
 //! - [`scoping`] decides whether a user is in scope, clause by clause;
 //! - [`export`] derives what Entra sends: the matching queries in precedence order, a
-//!   create's attributes, or an update's changed attributes.
+//!   create's attributes, or an update's changed attributes;
+//! - [`cycle`] decides which users an initial or incremental cycle processes and what it does
+//!   with each (provision, disable, delete, skip), keeps the job's state and escrow between
+//!   cycles, counts the provisioning log and applies the quarantine rule.
 //!
 //! What it does not do: any I/O. The clock, the random seed and SelectUniqueValue's
 //! uniqueness check come from the caller ([`expr::Env`]); sending requests and reading the
@@ -19,6 +22,7 @@
 //! The expression parser and evaluator are our own: the language is the semantics being
 //! simulated, and no crate implements it.
 
+pub mod cycle;
 pub mod export;
 pub mod expr;
 pub mod mapping;

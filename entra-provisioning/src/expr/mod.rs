@@ -31,7 +31,7 @@
 //! - a result longer than [`MAX_VALUE_BYTES`] is an error, checked before a Replace builds it.
 
 mod dates;
-mod diacritics;
+pub(crate) mod diacritics;
 mod eval;
 pub mod function;
 mod parse;

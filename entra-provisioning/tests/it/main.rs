@@ -4,5 +4,6 @@
 // Test helpers outside #[test] functions unwrap too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cycle;
 mod expr;
 mod mapping;
