@@ -121,6 +121,9 @@ pub struct UserState {
     pub seen: Json,
     /// The target object's id, once matched or created.
     pub target_id: Option<String>,
+    /// Where a reader of the target finds the object (an LDAP DN), as the harness last read it.
+    #[serde(default)]
+    pub object: Option<String>,
     /// Where the user stands in the target.
     pub standing: Standing,
     /// Escrow: failed attempts in a row (0: none); a user with failures is retried next cycle.
@@ -281,6 +284,7 @@ impl JobState {
             Outcome::Deleted => {
                 entry.standing = Standing::Deleted;
                 entry.target_id = None;
+                entry.object = None;
             }
             Outcome::Skipped(_) => {}
             Outcome::Failed(error) => entry.last_error = Some(error.clone()),

@@ -314,140 +314,235 @@ pub async fn run_embedded_defective(
         )
         .into());
     }
-    let dir = tempfile::tempdir().map_err(setup)?;
-    let san = if host_defect == HostDefect::CertificateForAnotherName {
-        "ecma-host.invalid"
-    } else {
-        "localhost"
-    };
-    let (cert, key) = reference_host::cert::generate(san, dir.path()).map_err(setup)?;
-    let admin_password = secret();
-    let accounts: Vec<(String, String)> =
-        SERVED.iter().map(|s| (host_account(s), secret())).collect();
-    // AD LDS takes updates only over TLS: its mock serves LDAPS with a certificate of its own
-    // (for localhost, whatever the host's says), and the profile requires it (directory_tls).
-    let directory_dir = dir.path().join("directory");
-    std::fs::create_dir_all(&directory_dir).map_err(setup)?;
-    let (directory_cert, directory_key) =
-        reference_host::cert::generate("localhost", &directory_dir).map_err(setup)?;
-    let directory_tls =
-        reference_host::cert::server_config(&directory_cert, &directory_key).map_err(setup)?;
-    let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts, None).await?;
-    let adlds = mock(
-        Flavour::AdLds,
-        &admin_password,
-        &accounts,
-        Some(directory_tls),
-    )
-    .await?;
-    let mock_for = |f: Option<Flavour>| {
-        if f == Some(Flavour::AdLds) {
-            &adlds
-        } else {
-            &openldap
-        }
-    };
-    // The URL and CA to reach a flavour's mock with: LDAPS where it serves it.
-    let reach = |f: Option<Flavour>| {
-        let m = mock_for(f);
-        match m.ldaps_url() {
-            Some(url) => (url, Some(directory_cert.clone())),
-            None => (m.url(), None),
-        }
-    };
-    // Each SQLite profile's table: a file of its own, made by the profile's setup script.
-    let mut sqlite = std::collections::BTreeMap::new();
-    for s in SERVED.iter().filter(|s| s.flavour.is_none()) {
-        let script = suite.setup_script(s.profile).ok_or_else(|| {
-            setup(format!(
-                "the {} profile or its setup script is missing",
-                s.profile
-            ))
-        })?;
-        let sandbox = mock_targets::sql::Sandbox::create(
-            &format!("sqlite://{}", dir.path().display()),
-            &s.profile.replace('-', "_"),
-            &script,
-        )
-        .await
-        .map_err(setup)?;
-        sqlite.insert(s.profile, sandbox);
-    }
-    let sqlite_url = |profile: &str| {
-        sqlite
-            .get(profile)
-            .map(|s| s.url.clone())
-            .unwrap_or_default()
-    };
-    // The host: one connector per profile, from its example configuration, each with a token
-    // of its own (ECMA-AUTH-004 tries one connector's token on the next).
-    let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
-    let mut host_config: Option<HostConfig> = None;
-    for ((s, (account, password)), token) in SERVED.iter().zip(&accounts).zip(&tokens) {
-        let mut c = HostConfig::parse(s.example).map_err(setup)?;
-        let mut connector = c.connectors.remove(0);
-        connector.name = s.connector.to_owned();
-        connector.token = SecretSource::Inline(Secret::new(token.clone()));
-        connector.autosync_minutes = 0;
-        if let Some(sql) = &mut connector.sql {
-            sql.url = sqlite_url(s.profile);
-            sql.page_size = 2;
-        }
-        if let Some(ldap) = &mut connector.ldap {
-            (ldap.url, ldap.ca_certificate) = reach(s.flavour);
-            if host_defect == HostDefect::PlaintextDirectory {
-                ldap.url = mock_for(s.flavour).url();
-            }
-            ldap.starttls = false;
-            ldap.bind_dn = account.clone();
-            ldap.bind_password = SecretSource::Inline(Secret::new(password.clone()));
-            ldap.base_dn = s.container.to_owned();
-            ldap.page_size = 2;
-            // A slow directory must turn into a 503 quickly here: the suite waits for it.
-            ldap.timeout_seconds = 1;
-            if host_defect == HostDefect::EveryObjectClass {
-                ldap.object_class = "top".into();
-            }
-        }
-        match &mut host_config {
-            None => {
-                c.connectors = vec![connector];
-                host_config = Some(c);
-            }
-            Some(h) => h.connectors.push(connector),
-        }
-    }
-    let host_config = host_config.ok_or_else(|| setup("no connector"))?;
-    let host = reference_host::Host::new(host_config, dir.path()).map_err(setup)?;
-    host.import_all().await.map_err(setup)?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
-    let port = listener.local_addr().map_err(setup)?.port();
-    let tls = if host_defect == HostDefect::Tls13Only {
-        tls13_only(&cert, &key)?
-    } else {
-        reference_host::cert::server_config(&cert, &key).map_err(setup)?
-    };
-    let app = defect(host.app());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(reference_host::serve_router(
-        app,
-        Some(tls),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let host = Started::start(suite, defect, host_defect).await?;
+    let port = host.port;
     // Every selected profile at once: each has its own connector, container and account, so
     // one run id marks them all.
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
     let runs = selected.iter().enumerate().map(|(i, s)| {
+        let config = host.config(s);
+        // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.
+        let faults = s.flavour.map(|_| {
+            std::sync::Arc::new(MockFaults {
+                mock: host.mock_for(s.flavour).clone(),
+                host_bind_dn: host_account(s),
+            }) as std::sync::Arc<dyn ControlledTarget>
+        });
+        let options = RunOptions {
+            profiles: vec![s.profile.to_owned()],
+            run_id: Some(run_id.clone()),
+            first_scenario: 1 + 10_000 * i as u64,
+            ..options.clone()
+        };
+        let base: &Path = host.dir.path();
+        async move { run_with(suite, &config, base, &options, faults).await }
+    });
+    let results = futures_util::future::join_all(runs).await;
+    host.stop().await;
+    let mut merged: Option<Report> = None;
+    for result in results {
+        let report = result?;
+        match &mut merged {
+            None => merged = Some(report),
+            Some(m) => {
+                m.runs.extend(report.runs);
+                m.leftovers.extend(report.leftovers);
+                m.host_facts.extend(report.host_facts);
+                if let Some(c) = report.dialects_compared {
+                    let total = m.dialects_compared.get_or_insert_default();
+                    total.scenarios += c.scenarios;
+                    total.with_objects += c.with_objects;
+                    total.unread.extend(c.unread);
+                }
+            }
+        }
+    }
+    let mut report = merged.ok_or_else(|| setup("no profile ran"))?;
+    report.host = format!(
+        "the reference host on mock directories and SQLite (https://localhost:{port}, embedded default)"
+    );
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// The embedded default, started: the mock directories, the SQLite tables, and the reference
+/// host serving every profile's connector over HTTPS on a free loopback port.
+struct Started {
+    targets: Targets,
+    dir: tempfile::TempDir,
+    port: u16,
+    host: reference_host::Host,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), reference_host::ServeError>>,
+}
+
+/// What the embedded host serves: the mock directories and SQLite tables, with the
+/// certificates and secrets to reach them.
+struct Targets {
+    cert: std::path::PathBuf,
+    directory_cert: std::path::PathBuf,
+    tokens: Vec<String>,
+    admin_password: String,
+    openldap: MockLdap,
+    adlds: MockLdap,
+    sqlite: std::collections::BTreeMap<&'static str, mock_targets::sql::Sandbox>,
+}
+
+impl Started {
+    /// Starts the mocks, the tables and the host (its router passed through `defect`).
+    async fn start(
+        suite: &Suite,
+        defect: impl FnOnce(axum::Router) -> axum::Router,
+        host_defect: HostDefect,
+    ) -> Result<Started, RunError> {
+        let dir = tempfile::tempdir().map_err(setup)?;
+        let san = if host_defect == HostDefect::CertificateForAnotherName {
+            "ecma-host.invalid"
+        } else {
+            "localhost"
+        };
+        let (cert, key) = reference_host::cert::generate(san, dir.path()).map_err(setup)?;
+        let admin_password = secret();
+        let accounts: Vec<(String, String)> =
+            SERVED.iter().map(|s| (host_account(s), secret())).collect();
+        // AD LDS takes updates only over TLS: its mock serves LDAPS with a certificate of its
+        // own (for localhost, whatever the host's says), and the profile requires it
+        // (directory_tls).
+        let directory_dir = dir.path().join("directory");
+        std::fs::create_dir_all(&directory_dir).map_err(setup)?;
+        let (directory_cert, directory_key) =
+            reference_host::cert::generate("localhost", &directory_dir).map_err(setup)?;
+        let directory_tls =
+            reference_host::cert::server_config(&directory_cert, &directory_key).map_err(setup)?;
+        let openldap = mock(Flavour::OpenLdap, &admin_password, &accounts, None).await?;
+        let adlds = mock(
+            Flavour::AdLds,
+            &admin_password,
+            &accounts,
+            Some(directory_tls),
+        )
+        .await?;
+        // Each SQLite profile's table: a file of its own, made by the profile's setup script.
+        let mut sqlite = std::collections::BTreeMap::new();
+        for s in SERVED.iter().filter(|s| s.flavour.is_none()) {
+            let script = suite.setup_script(s.profile).ok_or_else(|| {
+                setup(format!(
+                    "the {} profile or its setup script is missing",
+                    s.profile
+                ))
+            })?;
+            let sandbox = mock_targets::sql::Sandbox::create(
+                &format!("sqlite://{}", dir.path().display()),
+                &s.profile.replace('-', "_"),
+                &script,
+            )
+            .await
+            .map_err(setup)?;
+            sqlite.insert(s.profile, sandbox);
+        }
+        // The host: one connector per profile, from its example configuration, each with a
+        // token of its own (ECMA-AUTH-004 tries one connector's token on the next).
+        let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
+        let targets = Targets {
+            cert,
+            directory_cert,
+            tokens,
+            admin_password,
+            openldap,
+            adlds,
+            sqlite,
+        };
+        let mut host_config: Option<HostConfig> = None;
+        for ((s, (account, password)), token) in SERVED.iter().zip(&accounts).zip(&targets.tokens) {
+            let mut c = HostConfig::parse(s.example).map_err(setup)?;
+            let mut connector = c.connectors.remove(0);
+            connector.name = s.connector.to_owned();
+            connector.token = SecretSource::Inline(Secret::new(token.clone()));
+            connector.autosync_minutes = 0;
+            if let Some(sql) = &mut connector.sql {
+                sql.url = targets.sqlite_url(s.profile);
+                sql.page_size = 2;
+            }
+            if let Some(ldap) = &mut connector.ldap {
+                (ldap.url, ldap.ca_certificate) = targets.reach(s.flavour);
+                if host_defect == HostDefect::PlaintextDirectory {
+                    ldap.url = targets.mock_for(s.flavour).url();
+                }
+                ldap.starttls = false;
+                ldap.bind_dn = account.clone();
+                ldap.bind_password = SecretSource::Inline(Secret::new(password.clone()));
+                ldap.base_dn = s.container.to_owned();
+                ldap.page_size = 2;
+                // A slow directory must turn into a 503 quickly here: the suite waits for it.
+                ldap.timeout_seconds = 1;
+                if host_defect == HostDefect::EveryObjectClass {
+                    ldap.object_class = "top".into();
+                }
+            }
+            match &mut host_config {
+                None => {
+                    c.connectors = vec![connector];
+                    host_config = Some(c);
+                }
+                Some(h) => h.connectors.push(connector),
+            }
+        }
+        let host_config = host_config.ok_or_else(|| setup("no connector"))?;
+        let host = reference_host::Host::new(host_config, dir.path()).map_err(setup)?;
+        host.import_all().await.map_err(setup)?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
+        let port = listener.local_addr().map_err(setup)?.port();
+        let tls = if host_defect == HostDefect::Tls13Only {
+            tls13_only(&targets.cert, &key)?
+        } else {
+            reference_host::cert::server_config(&targets.cert, &key).map_err(setup)?
+        };
+        let app = defect(host.app());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(reference_host::serve_router(
+            app,
+            Some(tls),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Started {
+            targets,
+            dir,
+            port,
+            host,
+            stop,
+            server,
+        })
+    }
+
+    /// The host's mock of `flavour` (OpenLDAP for SQLite profiles, which have none).
+    fn mock_for(&self, flavour: Option<Flavour>) -> &MockLdap {
+        self.targets.mock_for(flavour)
+    }
+
+    /// Stops the host and waits for it.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        drop(self.host);
+    }
+
+    /// The run configuration for profile `s` on this host.
+    fn config(&self, s: &Served) -> Config {
         let served = SERVED
             .iter()
             .position(|x| x.profile == s.profile)
             .unwrap_or_default();
-        let token = tokens[served].clone();
+        let token = self.targets.tokens[served].clone();
         let other_connector = SERVED[(served + 1) % SERVED.len()].connector.to_owned();
-        let config = Config {
+        let port = self.port;
+        let cert = &self.targets.cert;
+        let admin_password = &self.targets.admin_password;
+        let reach = |f| self.targets.reach(f);
+        let sqlite_url = |p| self.targets.sqlite_url(p);
+        Config {
             profile: Some(s.profile.to_owned()),
             profiles: Vec::new(),
             profiles_dir: None,
@@ -501,51 +596,36 @@ pub async fn run_embedded_defective(
                 }
                 None => TargetConfig::sql(sqlite_url(s.profile)),
             },
-        };
-        // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.
-        let faults = s.flavour.map(|_| {
-            std::sync::Arc::new(MockFaults {
-                mock: mock_for(s.flavour).clone(),
-                host_bind_dn: host_account(s),
-            }) as std::sync::Arc<dyn ControlledTarget>
-        });
-        let options = RunOptions {
-            profiles: vec![s.profile.to_owned()],
-            run_id: Some(run_id.clone()),
-            first_scenario: 1 + 10_000 * i as u64,
-            ..options.clone()
-        };
-        let base: &Path = dir.path();
-        async move { run_with(suite, &config, base, &options, faults).await }
-    });
-    let results = futures_util::future::join_all(runs).await;
-    let _ = stop.send(());
-    let _ = server.await;
-    drop(host);
-    let mut merged: Option<Report> = None;
-    for result in results {
-        let report = result?;
-        match &mut merged {
-            None => merged = Some(report),
-            Some(m) => {
-                m.runs.extend(report.runs);
-                m.leftovers.extend(report.leftovers);
-                m.host_facts.extend(report.host_facts);
-                if let Some(c) = report.dialects_compared {
-                    let total = m.dialects_compared.get_or_insert_default();
-                    total.scenarios += c.scenarios;
-                    total.with_objects += c.with_objects;
-                    total.unread.extend(c.unread);
-                }
-            }
         }
     }
-    let mut report = merged.ok_or_else(|| setup("no profile ran"))?;
-    report.host = format!(
-        "the reference host on mock directories and SQLite (https://localhost:{port}, embedded default)"
-    );
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+}
+
+impl Targets {
+    /// The mock of `flavour` (OpenLDAP for `None`).
+    fn mock_for(&self, f: Option<Flavour>) -> &MockLdap {
+        if f == Some(Flavour::AdLds) {
+            &self.adlds
+        } else {
+            &self.openldap
+        }
+    }
+
+    /// The URL and CA to reach a flavour's mock with: LDAPS where it serves it.
+    fn reach(&self, f: Option<Flavour>) -> (String, Option<std::path::PathBuf>) {
+        let m = self.mock_for(f);
+        match m.ldaps_url() {
+            Some(url) => (url, Some(self.directory_cert.clone())),
+            None => (m.url(), None),
+        }
+    }
+
+    /// The URL of a SQLite profile's table.
+    fn sqlite_url(&self, profile: &str) -> String {
+        self.sqlite
+            .get(profile)
+            .map(|s| s.url.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// The reference host's TLS configuration, restricted to TLS 1.3.
@@ -566,4 +646,37 @@ fn tls13_only(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, RunError>
     .map_err(setup)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Serves `profile` of the embedded default (the reference host on its mock directory or
+/// SQLite table, its router passed through `defect`) and runs `f` with the profile's run
+/// configuration and base directory; the host stops when `f` ends. How the single-profile
+/// commands (`ecmacert cycle`) run without a configuration.
+///
+/// # Errors
+/// [`RunError`] (exit code 2) when `profile` is not one the embedded default serves, or what
+/// starting the mocks and the host met.
+pub async fn with_profile<T>(
+    suite: &Suite,
+    profile: &str,
+    defect: impl FnOnce(axum::Router) -> axum::Router,
+    f: impl AsyncFnOnce(&Config, &Path) -> T,
+) -> Result<T, RunError> {
+    let served = SERVED
+        .iter()
+        .find(|s| s.profile == profile)
+        .ok_or_else(|| {
+            crate::config::ConfigError::invalid(
+                "--profile",
+                format!(
+                    "the embedded default serves {}, not {profile:?}",
+                    profiles().join(", ")
+                ),
+            )
+        })?;
+    let host = Started::start(suite, defect, HostDefect::None).await?;
+    let config = host.config(served);
+    let out = f(&config, host.dir.path()).await;
+    host.stop().await;
+    Ok(out)
 }

@@ -22,6 +22,7 @@ pub mod checks;
 pub mod config;
 pub mod corpus;
 pub mod coverage;
+pub mod cycle;
 pub mod differential;
 #[cfg(feature = "embedded")]
 pub mod embedded;

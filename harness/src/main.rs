@@ -143,6 +143,59 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Run Entra's provisioning cycles over a set of users through the host with an
+    /// attribute-mapping file: the initial cycle (every user: scoping, mappings, matching
+    /// queries in precedence order, create or update of only the changed attributes), then
+    /// incremental ones (only users new, changed, gone — deleted — or in escrow; a provisioned
+    /// user out of scope or soft-deleted is disabled). Prints per cycle the counts Entra's
+    /// provisioning log would show (created, updated, disabled, deleted, skipped, failed), the
+    /// requests sent, the objects read back by the probe, the escrow and the quarantine. With
+    /// no --config, the embedded default (the reference host on its mock directory, profile
+    /// openldap-disable-flag). Exits 0 when every user was provisioned as sent, 1 when one
+    /// failed or the job is quarantined, 2 when the configuration, mapping or users cannot be
+    /// used.
+    Cycle {
+        /// The run configuration (`ecmacert run --config`); without it, the embedded default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The profile (default: the configuration's first; embedded: openldap-disable-flag).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The attribute mappings and scoping filters (TOML; examples/mappings/).
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// A JSON array of Entra users, one cycle per --users, in order.
+        #[arg(long = "users", value_name = "FILE", conflicts_with = "generate")]
+        users: Vec<PathBuf>,
+        /// Generate N users (from --seed) for the first cycle.
+        #[arg(long, value_name = "N")]
+        generate: Option<usize>,
+        /// Then a second cycle with K generated users changed (surname and displayName).
+        #[arg(long, value_name = "K", default_value_t = 0, requires = "generate")]
+        change: usize,
+        /// … K soft-deleted (IsSoftDeleted true: disabled).
+        #[arg(long, value_name = "K", default_value_t = 0, requires = "generate")]
+        soft_delete: usize,
+        /// … K removed from the set (deleted in Entra: DELETE).
+        #[arg(long, value_name = "K", default_value_t = 0, requires = "generate")]
+        remove: usize,
+        /// The job's state: read first when the file exists, written after each cycle, so a
+        /// later invocation runs an incremental cycle.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// What happens to a provisioned user who leaves the scope.
+        #[arg(long, value_enum, default_value = "disable")]
+        out_of_scope: OutOfScopeArg,
+        /// The PATCH dialect.
+        #[arg(long, value_enum, default_value = "entra-default")]
+        dialect: OneDialect,
+        /// Seed of the generated users, Guid() and RandomString().
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
+        /// Also write the summary as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// List the scenarios and profiles a run would use, without contacting anything.
     List {
         #[command(flatten)]
@@ -373,6 +426,17 @@ enum OneDialect {
     EntraScim2020,
 }
 
+/// What a job does with a provisioned user who leaves the scope.
+#[derive(Clone, Copy, ValueEnum)]
+enum OutOfScopeArg {
+    /// PATCH active false (Entra's default).
+    Disable,
+    /// DELETE.
+    Delete,
+    /// Nothing ("Skip out of scope deletions").
+    Skip,
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -545,6 +609,98 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             }
             Ok(u8::from(!trace.passed))
+        }
+        Command::Cycle {
+            config,
+            profile,
+            mapping,
+            users,
+            generate,
+            change,
+            soft_delete,
+            remove,
+            state,
+            out_of_scope,
+            dialect,
+            seed,
+            json,
+        } => {
+            use entra_provisioning::cycle::{self as job, Evolution, OutOfScope};
+            use harness::cycle::UserSet;
+            let mut cycles: Vec<UserSet> = users.into_iter().map(UserSet::File).collect();
+            if let Some(n) = generate {
+                let first = job::generate(n, seed);
+                let evolution = Evolution {
+                    changed: change,
+                    soft_deleted: soft_delete,
+                    removed: remove,
+                };
+                let second = (evolution != Evolution::default())
+                    .then(|| job::evolve(&first, evolution, seed))
+                    .transpose()
+                    .map_err(|e| harness::config::ConfigError::invalid("--generate", e))?;
+                cycles.push(UserSet::Given {
+                    name: format!("{n} generated users"),
+                    users: first,
+                });
+                if let Some((users, _)) = second {
+                    cycles.push(UserSet::Given {
+                        name: format!(
+                            "{change} changed, {soft_delete} soft-deleted, {remove} removed"
+                        ),
+                        users,
+                    });
+                }
+            }
+            let options = harness::cycle::CycleOptions {
+                profile: profile.clone(),
+                mapping,
+                cycles,
+                state,
+                dialect: match dialect {
+                    OneDialect::EntraDefault => Dialect::EntraDefault,
+                    OneDialect::EntraScim2020 => Dialect::EntraScim2020,
+                },
+                seed,
+                out_of_scope: match out_of_scope {
+                    OutOfScopeArg::Disable => OutOfScope::Disable,
+                    OutOfScopeArg::Delete => OutOfScope::Delete,
+                    OutOfScopeArg::Skip => OutOfScope::Skip,
+                },
+            };
+            let mut suite = Suite::embedded()?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = match config {
+                Some(config) => {
+                    let loaded = Config::load(&config)?;
+                    let base_dir = config.parent().map(PathBuf::from).unwrap_or_default();
+                    if let Some(dir) = &loaded.profiles_dir {
+                        suite.add_profiles_dir(&base_dir.join(dir))?;
+                    }
+                    runtime.block_on(harness::cycle::cycle(&suite, &loaded, &base_dir, &options))?
+                }
+                None => {
+                    let profile = profile.unwrap_or_else(|| "openldap-disable-flag".into());
+                    let options = harness::cycle::CycleOptions {
+                        profile: Some(profile.clone()),
+                        ..options
+                    };
+                    runtime.block_on(harness::embedded::with_profile(
+                        &suite,
+                        &profile,
+                        |app| app,
+                        async |config, base| {
+                            harness::cycle::cycle(&suite, config, base, &options).await
+                        },
+                    ))??
+                }
+            };
+            print!("{}", harness::cycle::render(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            Ok(u8::from(!report.passed))
         }
         Command::Load {
             config,

@@ -127,15 +127,7 @@ pub async fn provision(
     base_dir: &Path,
     options: &ProvisionOptions,
 ) -> Result<Trace, RunError> {
-    let invalid =
-        |key: &str, reason: String| -> RunError { ConfigError::invalid(key, reason).into() };
-    let text = std::fs::read_to_string(&options.mapping).map_err(|e| {
-        invalid(
-            "--mapping",
-            format!("cannot read {}: {e}", options.mapping.display()),
-        )
-    })?;
-    let mappings = Mappings::from_toml(&text).map_err(|e| invalid("--mapping", e.to_string()))?;
+    let mappings = read_mappings(&options.mapping)?;
     let user_text = std::fs::read_to_string(&options.user).map_err(|e| {
         invalid(
             "--user",
@@ -149,16 +141,69 @@ pub async fn provision(
         )
     })?;
     let user = user_from_json(&user_json).map_err(|e| invalid("--user", e))?;
+    let profile = crate::runner::one_profile(suite, config, options.profile.as_deref())?;
+    let name = user
+        .get("userPrincipalName")
+        .and_then(Value::text)
+        .unwrap_or_else(|| options.user.display().to_string());
+    let (mut trace, mapped) =
+        prepare(&mappings, &user, name, options.seed).map_err(|e| invalid("--mapping", e))?;
+    let Some(mapped) = mapped else {
+        return Ok(trace);
+    };
+    if export::matching_queries(&mapped).is_empty() {
+        return Err(invalid("--mapping", NO_MATCHING.into()));
+    }
+    let session = Session::open(suite, config, base_dir, &profile.name, "provision").await?;
+    let how = Export {
+        dialect: options.dialect,
+        dry_run: options.dry_run,
+        external_id: user_json
+            .get("id")
+            .and_then(Json::as_str)
+            .map(str::to_owned),
+        enable: false,
+    };
+    export_user(&session, &mapped, &how, &mut trace).await;
+    session.close().await;
+    Ok(trace)
+}
+
+/// Why a user without a matching value cannot be provisioned.
+pub(crate) const NO_MATCHING: &str = "no matching attribute has a value for this user: Entra cannot match (set matching_precedence on a mapping)";
+
+fn invalid(key: &str, reason: String) -> RunError {
+    ConfigError::invalid(key, reason).into()
+}
+
+/// An attribute-mapping file, read and checked: every target one an ECMA host takes.
+///
+/// # Errors
+/// [`RunError`] (exit code 2) naming `--mapping` when the file cannot be read or used.
+pub(crate) fn read_mappings(path: &Path) -> Result<Mappings, RunError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid("--mapping", format!("cannot read {}: {e}", path.display())))?;
+    let mappings = Mappings::from_toml(&text).map_err(|e| invalid("--mapping", e.to_string()))?;
     for m in &mappings.mappings {
         target_slot(&m.target).map_err(|e| invalid("--mapping", e))?;
     }
-    let profile = crate::runner::one_profile(suite, config, options.profile.as_deref())?;
+    Ok(mappings)
+}
 
+/// A user's scoping and mapped values, the first part of a trace, with no I/O: the values
+/// are `None` when the user is out of scope (the trace then says skipped).
+///
+/// # Errors
+/// A message when a scoping clause or a mapping's expression cannot be evaluated for this
+/// user (Entra fails the user).
+pub(crate) fn prepare(
+    mappings: &Mappings,
+    user: &IndexMap<String, Value>,
+    name: String,
+    seed: u64,
+) -> Result<(Trace, Option<Vec<Mapped>>), String> {
     let mut trace = Trace {
-        user: user
-            .get("userPrincipalName")
-            .and_then(Value::text)
-            .unwrap_or_else(|| options.user.display().to_string()),
+        user: name,
         scope: ScopeTrace {
             in_scope: true,
             filters: Vec::new(),
@@ -171,8 +216,7 @@ pub async fn provision(
         passed: true,
         problems: Vec::new(),
     };
-    let scope = scoping::evaluate(&mappings.scoping, &user)
-        .map_err(|e| invalid("--mapping", e.to_string()))?;
+    let scope = scoping::evaluate(&mappings.scoping, user).map_err(|e| e.to_string())?;
     trace.scope = ScopeTrace {
         in_scope: scope.in_scope,
         filters: scope
@@ -187,12 +231,12 @@ pub async fn provision(
     };
     if !scope.in_scope {
         trace.outcome = "skipped: out of scope".into();
-        return Ok(trace);
+        return Ok((trace, None));
     }
-    let env = Env::new(&user, time::OffsetDateTime::now_utc(), options.seed);
+    let env = Env::new(user, time::OffsetDateTime::now_utc(), seed);
     let mapped = mappings
         .evaluate(&env)
-        .map_err(|e| invalid("--mapping", format!("for this user, {e}")))?;
+        .map_err(|e| format!("for this user, {e}"))?;
     trace.mappings = mapped
         .iter()
         .map(|m| MappingTrace {
@@ -211,20 +255,104 @@ pub async fn provision(
                 .collect(),
         })
         .collect();
-    let queries = export::matching_queries(&mapped);
-    if queries.is_empty() {
-        return Err(invalid(
-            "--mapping",
-            "no matching attribute has a value for this user: Entra cannot match (set matching_precedence on a mapping)".into(),
-        ));
+    Ok((trace, Some(mapped)))
+}
+
+/// What provisioning users through a host needs once it runs: the client, the probe, the
+/// attribute types the host's `/Schemas` declares, the secrets no output may show, and the
+/// host process when ecmacert started it.
+pub(crate) struct Session {
+    pub(crate) service: crate::provisioning::ProvisioningService,
+    pub(crate) probe: Probe,
+    types: Types,
+    pub(crate) secrets: Vec<ecma_vocab::Secret>,
+    host: Option<crate::host::ManagedHost>,
+}
+
+impl Session {
+    /// Connects the probe, starts the host when the configuration says how, and reads its
+    /// schema.
+    ///
+    /// # Errors
+    /// [`RunError`] when the configuration cannot be used, the target cannot be reached or the
+    /// host does not start; messages redacted.
+    pub(crate) async fn open(
+        suite: &Suite,
+        config: &Config,
+        base_dir: &Path,
+        profile: &str,
+        what: &str,
+    ) -> Result<Session, RunError> {
+        let profile = crate::runner::one_profile(suite, config, Some(profile))?;
+        let (service, token) = crate::runner::client(config, base_dir)?;
+        let password = crate::runner::target_password(config, base_dir)?;
+        let secrets: Vec<_> = std::iter::once(token).chain(password.clone()).collect();
+        let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
+        let probe = Probe::connect(
+            &config.target,
+            password.as_ref(),
+            base_dir,
+            profile.sql.as_ref(),
+        )
+        .await
+        .map_err(|e| RunError::Setup(redact(&e)))?;
+        let host = crate::runner::start_managed_host(
+            config,
+            base_dir,
+            &service,
+            suite,
+            &profile.name,
+            &secrets,
+            what,
+        )
+        .await
+        .map_err(|e| RunError::Preflight(redact(&e)))?;
+        let types = Types::discover(&service).await;
+        Ok(Session {
+            service,
+            probe,
+            types,
+            secrets,
+            host,
+        })
     }
 
-    let (service, token) = crate::runner::client(config, base_dir)?;
-    let password = crate::runner::target_password(config, base_dir)?;
-    // The token, the bind password and every value a mapping redacted: none of them may reach
-    // the trace, whatever the host echoes.
-    let secrets: Vec<_> = std::iter::once(token)
-        .chain(password.clone())
+    /// Stops the host if ecmacert started it.
+    pub(crate) async fn close(self) {
+        if let Some(host) = self.host {
+            host.stop().await;
+        }
+    }
+}
+
+/// How a user's export is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Export {
+    /// The PATCH dialect of an update.
+    pub(crate) dialect: Dialect,
+    /// Stop before the first write.
+    pub(crate) dry_run: bool,
+    /// The `externalId` of a create when no mapping sets it (the Entra user's id).
+    pub(crate) external_id: Option<String>,
+    /// The user was disabled: an update sets `active` true again, unless a mapping sets it.
+    pub(crate) enable: bool,
+}
+
+/// The matching queries, the export and the target check for one in-scope user, written into
+/// `trace` (redacted: the session's secrets and every value a mapping redacted).
+pub(crate) async fn export_user(
+    session: &Session,
+    mapped: &[Mapped],
+    how: &Export,
+    trace: &mut Trace,
+) {
+    let queries = export::matching_queries(mapped);
+    // The session's secrets and every value a mapping redacted: none of them may reach the
+    // trace, whatever the host echoes.
+    let secrets: Vec<_> = session
+        .secrets
+        .iter()
+        .cloned()
         .chain(
             mapped
                 .iter()
@@ -236,29 +364,12 @@ pub async fn provision(
         )
         .collect();
     let redact = |e: &dyn std::fmt::Display| crate::checks::redact(&e.to_string(), &secrets);
-    let probe = Probe::connect(
-        &config.target,
-        password.as_ref(),
-        base_dir,
-        profile.sql.as_ref(),
-    )
-    .await
-    .map_err(|e| RunError::Setup(redact(&e)))?;
-    let host = crate::runner::start_managed_host(
-        config,
-        base_dir,
-        &service,
-        suite,
-        &profile.name,
-        &secrets,
-        "provision",
-    )
-    .await
-    .map_err(|e| RunError::Preflight(redact(&e)))?;
-    let result = exchange(&service, &probe, &mapped, &queries, options, &mut trace).await;
-    if let Some(host) = host {
-        host.stop().await;
-    }
+    let result = if queries.is_empty() {
+        trace.outcome = "failed: no matching value".into();
+        Err(NO_MATCHING.to_owned())
+    } else {
+        exchange(session, mapped, &queries, how, trace).await
+    };
     for sent in trace.matching.iter_mut().chain(trace.export.iter_mut()) {
         sent.answer = sent.answer.as_deref().map(|a| redact(&a));
         sent.request = redact(&sent.request);
@@ -289,19 +400,17 @@ pub async fn provision(
             trace.outcome = "failed".into();
         }
     }
-    Ok(trace)
 }
 
 /// The matching queries, the export and the target check.
 async fn exchange(
-    service: &crate::provisioning::ProvisioningService,
-    probe: &Probe,
+    session: &Session,
     mapped: &[Mapped],
     queries: &[MatchingQuery],
-    options: &ProvisionOptions,
+    options: &Export,
     trace: &mut Trace,
 ) -> Result<(), String> {
-    let types = Types::discover(service).await;
+    let (service, probe, types) = (&session.service, &session.probe, &session.types);
     let mut found: Option<Json> = None;
     for q in queries {
         let request = entra::filter(&q.target, &q.value);
@@ -357,7 +466,7 @@ async fn exchange(
     let shown = |body: &Json| redacted_body(body, mapped);
     let (request, planned) = match &found {
         None => {
-            let request = create(mapped, &types);
+            let request = create(mapped, types, options.external_id.as_deref());
             (request, "create")
         }
         Some(resource) => {
@@ -365,7 +474,17 @@ async fn exchange(
                 .get("id")
                 .and_then(Json::as_str)
                 .unwrap_or_default();
-            let changes = export::update_changes(mapped, &current_values(resource));
+            let mut changes = export::update_changes(mapped, &current_values(resource));
+            let active_mapped = mapped
+                .iter()
+                .any(|m| m.target.eq_ignore_ascii_case("active"));
+            if options.enable && !active_mapped {
+                changes.push(UpdateChange {
+                    target: "active".into(),
+                    value: Value::Bool(true),
+                    had_value: true,
+                });
+            }
             if changes.is_empty() {
                 trace.outcome = if options.dry_run {
                     "dry run: would change nothing".into()
@@ -374,7 +493,7 @@ async fn exchange(
                 };
                 return Ok(());
             }
-            (update(options.dialect, id, &changes, &types), "update")
+            (update(options.dialect, id, &changes, types), "update")
         }
     };
     if options.dry_run {
@@ -618,8 +737,10 @@ impl Types {
     }
 }
 
-/// `POST /Users` with every mapped attribute that flows on create, typed by the schema.
-fn create(mapped: &[Mapped], types: &Types) -> Request {
+/// `POST /Users` with every mapped attribute that flows on create, typed by the schema;
+/// `externalId` (when no mapping sets it) `external_id` or a fresh GUID, `active` true unless
+/// mapped.
+fn create(mapped: &[Mapped], types: &Types, external_id: Option<&str>) -> Request {
     let mut body = serde_json::Map::new();
     body.insert(
         "schemas".into(),
@@ -632,6 +753,10 @@ fn create(mapped: &[Mapped], types: &Types) -> Request {
                 let value = types.typed(&name, &m.value);
                 extension.insert(name, value);
             }
+            Ok(Slot::Core(name)) if name.eq_ignore_ascii_case("active") => {
+                // Entra sends active as a boolean, whatever the mapping's text.
+                body.insert("active".into(), json!(truthy(&m.value)));
+            }
             Ok(Slot::Core(name)) => {
                 body.insert(name, m.value.to_json());
             }
@@ -639,7 +764,8 @@ fn create(mapped: &[Mapped], types: &Types) -> Request {
         }
     }
     if !body.contains_key("externalId") {
-        body.insert("externalId".into(), json!(uuid::Uuid::new_v4().to_string()));
+        let id = external_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        body.insert("externalId".into(), json!(id));
     }
     if !body.contains_key("active") {
         body.insert("active".into(), json!(true));
@@ -652,6 +778,11 @@ fn create(mapped: &[Mapped], types: &Types) -> Request {
     }
 }
 
+/// Whether a mapped `active` value is true (`true`, `"True"`).
+fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true)) || v.text().is_some_and(|t| t.eq_ignore_ascii_case("true"))
+}
+
 /// `PATCH /Users/{id}` with the changes, in `dialect`: Add or Replace (Remove for a value that
 /// became null) per attribute in Entra's default dialect; one path-less replace (and removes)
 /// with the SCIM 2020 flag.
@@ -661,12 +792,8 @@ fn update(dialect: Dialect, id: &str, changes: &[UpdateChange], types: &Types) -
         _ => target.to_owned(),
     };
     let value_of = |c: &UpdateChange| match target_slot(&c.target) {
-        Ok(Slot::Core(name)) if name == "active" => {
-            let on = matches!(&c.value, Value::Bool(true))
-                || c.value
-                    .text()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("true"));
-            entra::boolean(dialect, on)
+        Ok(Slot::Core(name)) if name.eq_ignore_ascii_case("active") => {
+            entra::boolean(dialect, truthy(&c.value))
         }
         Ok(Slot::Extension(name)) => types.typed(&name, &c.value),
         _ => c.value.to_json(),

@@ -13,6 +13,7 @@ mod slapd;
 
 mod adlds;
 mod cli;
+mod cycle;
 mod embedded;
 mod failures;
 mod fault_proxy;
