@@ -1183,3 +1183,105 @@ fn a_certification_bundle_verifies_and_any_tampering_is_caught() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is not an Ed25519 public key"), "{stderr}");
 }
+
+/// `ecmacert cycle` on the embedded default: exit 0 with the log's counts (the figure:
+/// an initial cycle, then an incremental one with ten users changed sends ten PATCHes); exit 1
+/// when users fail (a mapping without the class that carries the disable flag); exit 2 for
+/// what cannot be used.
+#[test]
+fn cycle_prints_the_log_counts_and_exits_by_what_happened() {
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/mappings/embedded-inetorgperson.toml"
+    );
+    let out = exited_0(
+        &ecmacert()
+            .args([
+                "cycle",
+                "--mapping",
+                mapping,
+                "--generate",
+                "120",
+                "--change",
+                "10",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(out.contains("cycle 1 (initial"), "{out}");
+    assert!(
+        out.contains(
+            "log: created 120 · updated 0 · disabled 0 · deleted 0 · skipped 0 · failed 0"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("requests: GET /Users?filter 10 · POST /Users 0 · PATCH /Users/{id} 10 · DELETE /Users/{id} 0"),
+        "{out}"
+    );
+
+    // Without ecmaUser the directory refuses the disable flag: those users fail, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("mapping.toml");
+    let text = std::fs::read_to_string(mapping).unwrap();
+    let text = text.replace("inetOrgPerson,ecmaUser", "inetOrgPerson");
+    std::fs::write(&broken, text).unwrap();
+    let json = dir.path().join("cycle.json");
+    let output = ecmacert()
+        .args(["cycle", "--mapping"])
+        .arg(&broken)
+        .args(["--generate", "10", "--soft-delete", "2", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("disabled 0") && stdout.contains("failed 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("objectClassViolation"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["cycles"][1]["escrow"], 2);
+    assert_eq!(report["passed"], false);
+
+    // What cannot be used: exit 2, nothing run.
+    let not_array = dir.path().join("users.json");
+    std::fs::write(&not_array, "{\"id\": \"x\"}").unwrap();
+    for args in [
+        vec!["cycle", "--mapping", mapping, "--change", "3"],
+        vec!["cycle", "--mapping", mapping],
+        vec!["cycle", "--mapping", "/nonexistent.toml", "--generate", "3"],
+        vec![
+            "cycle",
+            "--mapping",
+            mapping,
+            "--generate",
+            "3",
+            "--remove",
+            "4",
+        ],
+        vec![
+            "cycle",
+            "--mapping",
+            mapping,
+            "--users",
+            not_array.to_str().unwrap(),
+        ],
+        vec![
+            "cycle",
+            "--mapping",
+            mapping,
+            "--generate",
+            "3",
+            "--profile",
+            "nope",
+        ],
+    ] {
+        let output = ecmacert().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.is_empty(), "{args:?}");
+    }
+}
