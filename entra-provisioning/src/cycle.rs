@@ -32,19 +32,22 @@ pub struct SourceUser {
 }
 
 impl SourceUser {
-    /// Whether the user is soft-deleted in Entra (`IsSoftDeleted` true): deprovisioned by a
-    /// disable, as an unassigned user is.
+    /// Whether Entra deprovisions the user as soft-deleted: `IsSoftDeleted` true, or
+    /// `accountEnabled` false (Entra computes IsSoftDeleted true for a disabled user too).
+    /// Such a user is disabled in the target, as an unassigned one is.
     pub fn soft_deleted(&self) -> bool {
-        self.json
-            .as_object()
-            .and_then(|o| {
-                o.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("IsSoftDeleted"))
-            })
-            .is_some_and(|(_, v)| {
-                v.as_bool() == Some(true)
-                    || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
-            })
+        let flag = |name: &str, wanted: bool| {
+            self.json
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .is_some_and(|(_, v)| {
+                    v.as_bool() == Some(wanted)
+                        || v.as_str().is_some_and(|s| {
+                            s.eq_ignore_ascii_case(if wanted { "true" } else { "false" })
+                        })
+                })
+        };
+        flag("IsSoftDeleted", true) || flag("accountEnabled", false)
     }
 }
 
@@ -159,6 +162,10 @@ pub struct JobState {
     pub users: BTreeMap<String, UserState>,
     /// Set when the job is quarantined.
     pub quarantine: Option<Quarantine>,
+    /// The profile (connector and target) the job provisions: a state is not carried over to
+    /// another.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// Why a cycle processes a user.

@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ecma_vocab::FlowAction;
 use entra_provisioning::cycle::{
     Decision, JobState, LogCounts, OutOfScope, Outcome, Quarantine, SourceUser, Standing,
     users_from_json,
@@ -75,6 +76,8 @@ pub struct CycleOptions {
 pub struct Requests {
     /// Matching queries (`GET /Users?filter=…`).
     pub matching_queries: u64,
+    /// Reads by id of users provisioned before (`GET /Users/{id}`).
+    pub reads: u64,
     /// Creates (`POST /Users`).
     pub creates: u64,
     /// Updates, disables included (`PATCH /Users/{id}`).
@@ -109,7 +112,8 @@ pub struct CycleSummary {
     pub log: LogCounts,
     /// The requests sent.
     pub requests: Requests,
-    /// Objects the probe read back as sent (creates and updates) or found gone (deletes).
+    /// Objects the probe read back as sent (creates, updates) or as the profile's
+    /// deprovisioning flow leaves them (disables, deletes).
     pub verified: u64,
     /// Users that failed.
     pub failures: Vec<Failure>,
@@ -169,6 +173,18 @@ pub async fn cycle(
         _ => JobState::default(),
     };
     let profile = crate::runner::one_profile(suite, config, options.profile.as_deref())?;
+    match &state.profile {
+        Some(p) if *p != profile.name => {
+            return Err(invalid(
+                "--state",
+                format!(
+                    "the job state is of profile {p}, not {}: start a new state for another job",
+                    profile.name
+                ),
+            ));
+        }
+        _ => state.profile = Some(profile.name.clone()),
+    }
     let session = Session::open(suite, config, base_dir, &profile.name, "cycle").await?;
     let mut report = CycleReport {
         profile: profile.name.clone(),
@@ -229,133 +245,315 @@ async fn one_cycle(
         "incremental"
     };
     let selected = state.select(users);
-    let mut log = LogCounts::default();
-    let mut requests = Requests::default();
-    let mut failures = Vec::new();
-    let mut verified = 0;
-    let mut events = 0;
-    let mut unauthorized = 0;
+    let mut tally = Tally::default();
     for (i, sel) in selected.iter().enumerate() {
-        let standing = state.users.get(&sel.id).map(|s| s.standing);
-        let (outcome, object) = match sel.user {
-            Some(u) => {
-                let user = match user_from_json(&u.json) {
-                    Ok(user) => user,
-                    Err(e) => {
-                        let outcome = Outcome::Failed(e);
-                        record(state, &mut log, &mut failures, sel, &outcome, None);
-                        continue;
-                    }
-                };
-                match prepare(
-                    mappings,
-                    &user,
-                    u.id.clone(),
-                    options.seed.wrapping_add(i as u64),
-                ) {
-                    Err(e) => (Outcome::Failed(e), None),
-                    Ok((mut trace, mapped)) => {
-                        match state.decide(sel, mapped.is_some(), options.out_of_scope) {
-                            Decision::Provision => {
-                                let how = Export {
-                                    dialect: options.dialect,
-                                    dry_run: false,
-                                    external_id: u
-                                        .json
-                                        .get("id")
-                                        .and_then(Json::as_str)
-                                        .map(str::to_owned),
-                                    enable: standing == Some(Standing::Disabled),
-                                };
-                                let mapped = mapped.unwrap_or_default();
-                                export_user(session, &mapped, &how, &mut trace).await;
-                                events += 1;
-                                count_requests(&trace, &mut requests);
-                                unauthorized += u64::from(refused(&trace));
-                                let outcome = outcome_of(&trace);
-                                if matches!(outcome, Outcome::Created(_) | Outcome::Updated(_)) {
-                                    verified += 1;
-                                }
-                                (outcome, trace.target.map(|t| t.dn))
-                            }
-                            Decision::Disable(id) => {
-                                events += 1;
-                                requests.patches += 1;
-                                (disable(session, &id, options.dialect).await, None)
-                            }
-                            Decision::Delete(id) => {
-                                events += 1;
-                                requests.deletes += 1;
-                                let object =
-                                    state.users.get(&sel.id).and_then(|s| s.object.clone());
-                                let outcome = delete(session, &id, object.as_deref()).await;
-                                verified += u64::from(outcome == Outcome::Deleted);
-                                (outcome, None)
-                            }
-                            Decision::Skip(reason) => (Outcome::Skipped(reason.into()), None),
-                        }
-                    }
-                }
+        let (outcome, object, acknowledged) =
+            process(session, mappings, state, sel, i, options, &mut tally).await;
+        tally.log.count(&outcome);
+        if let Outcome::Failed(problem) = &outcome {
+            tally.failures.push(Failure {
+                user: sel.id.clone(),
+                problem: problem.clone(),
+            });
+        }
+        state.record(&sel.id, sel.user, &outcome);
+        if let Some(s) = state.users.get_mut(&sel.id) {
+            if let Some(object) = object {
+                s.object = Some(object);
             }
-            None => match state.decide(sel, false, options.out_of_scope) {
-                Decision::Delete(id) => {
-                    events += 1;
-                    requests.deletes += 1;
-                    let object = state.users.get(&sel.id).and_then(|s| s.object.clone());
-                    let outcome = delete(session, &id, object.as_deref()).await;
-                    verified += u64::from(outcome == Outcome::Deleted);
-                    (outcome, None)
-                }
-                Decision::Skip(reason) => (Outcome::Skipped(reason.into()), None),
-                other => (
-                    Outcome::Failed(format!("no rule for a user gone from the set: {other:?}")),
-                    None,
-                ),
-            },
-        };
-        record(state, &mut log, &mut failures, sel, &outcome, object);
+            // A write the host acknowledged before the user failed (a create whose object
+            // then differed): Entra knows the id, so a later disable or delete reaches it.
+            if let (Some(id), None) = (acknowledged, &s.target_id) {
+                s.target_id = Some(id);
+                s.standing = Standing::Active;
+            }
+        }
     }
-    let all_refused = events > 0 && unauthorized == events;
-    state.assess(events, log.failed, all_refused);
+    let all_refused = tally.events > 0 && tally.unauthorized == tally.events;
+    state.assess(tally.events, tally.log.failed, all_refused);
     CycleSummary {
         number: state.cycles,
         kind,
         set: name.to_owned(),
         users: users.len(),
         processed: selected.len(),
-        log,
-        requests,
-        verified,
-        failures,
+        log: tally.log,
+        requests: tally.requests,
+        verified: tally.verified,
+        failures: tally.failures,
         escrow: state.escrowed(),
         quarantine: state.quarantine.clone(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }
 
-fn record(
-    state: &mut JobState,
-    log: &mut LogCounts,
-    failures: &mut Vec<Failure>,
+/// A cycle's running counts.
+#[derive(Default)]
+struct Tally {
+    log: LogCounts,
+    requests: Requests,
+    failures: Vec<Failure>,
+    verified: u64,
+    /// Users the cycle tried to export (or failed before it could): the quarantine's events.
+    events: u64,
+    /// Users whose requests were refused as unauthorized.
+    unauthorized: u64,
+}
+
+/// One selected user: what came of it, where its object is (an LDAP DN), and the id of an
+/// object the host acknowledged making.
+async fn process(
+    session: &Session,
+    mappings: &entra_provisioning::mapping::Mappings,
+    state: &JobState,
     sel: &entra_provisioning::cycle::Selected<'_>,
-    outcome: &Outcome,
-    object: Option<String>,
-) {
-    log.count(outcome);
-    if let Outcome::Failed(problem) = outcome {
-        failures.push(Failure {
-            user: sel.id.clone(),
-            problem: problem.clone(),
-        });
-    }
-    state.record(&sel.id, sel.user, outcome);
-    if let (Some(object), Some(s)) = (object, state.users.get_mut(&sel.id)) {
-        s.object = Some(object);
+    position: usize,
+    options: &CycleOptions,
+    tally: &mut Tally,
+) -> (Outcome, Option<String>, Option<String>) {
+    let known = state.users.get(&sel.id);
+    let object = known.and_then(|s| s.object.clone());
+    let standing = known.map(|s| s.standing);
+    // Gone from the set or soft-deleted: deprovisioned whatever the mappings make of the user.
+    let early = match sel.user {
+        None => Some(state.decide(sel, false, options.out_of_scope)),
+        Some(u) if u.soft_deleted() => Some(state.decide(sel, true, options.out_of_scope)),
+        Some(_) => None,
+    };
+    let decision = match early {
+        Some(d) => d,
+        None => {
+            let Some(u) = sel.user else {
+                return (Outcome::Failed("no user".into()), None, None);
+            };
+            let user = match user_from_json(&u.json) {
+                Ok(user) => user,
+                Err(e) => {
+                    tally.events += 1;
+                    return (Outcome::Failed(e), None, None);
+                }
+            };
+            let seed = options.seed.wrapping_add(position as u64);
+            let (mut trace, mapped) = match prepare(mappings, &user, u.id.clone(), seed) {
+                Ok(p) => p,
+                Err(e) => {
+                    tally.events += 1;
+                    return (Outcome::Failed(e), None, None);
+                }
+            };
+            match (
+                state.decide(sel, mapped.is_some(), options.out_of_scope),
+                mapped,
+            ) {
+                (Decision::Provision, Some(mapped)) => {
+                    let how = Export {
+                        dialect: options.dialect,
+                        dry_run: false,
+                        external_id: u.json.get("id").and_then(Json::as_str).map(str::to_owned),
+                        enable: standing == Some(Standing::Disabled),
+                        known_id: known
+                            .filter(|s| matches!(s.standing, Standing::Active | Standing::Disabled))
+                            .and_then(|s| s.target_id.clone()),
+                    };
+                    export_user(session, &mapped, &how, &mut trace).await;
+                    tally.events += 1;
+                    count_requests(&trace, &mut tally.requests);
+                    tally.unauthorized += u64::from(refused(&trace));
+                    let acknowledged = acknowledged_create(&trace);
+                    let mut outcome = outcome_of(&trace);
+                    let object = trace.target.as_ref().map(|t| t.dn.clone());
+                    // Re-enabled: the disable flow's mark must be gone.
+                    if how.enable
+                        && let Outcome::Updated(id) | Outcome::NoChange(id) = &outcome
+                        && let Err(e) =
+                            check_flow(session, Flow::Enable, id, object.as_deref()).await
+                    {
+                        outcome = Outcome::Failed(e);
+                    }
+                    if matches!(outcome, Outcome::Created(_) | Outcome::Updated(_)) {
+                        tally.verified += 1;
+                    }
+                    return (outcome, object, acknowledged);
+                }
+                (d, _) => d,
+            }
+        }
+    };
+    match decision {
+        Decision::Provision => (
+            Outcome::Failed("in scope but nothing mapped".into()),
+            None,
+            None,
+        ),
+        Decision::Disable(id) => {
+            tally.events += 1;
+            tally.requests.patches += 1;
+            let x = session
+                .service
+                .send(
+                    &entra::set_active(options.dialect, &id, false),
+                    &Auth::Token,
+                )
+                .await;
+            tally.unauthorized += u64::from(matches!(x.status, Some(401 | 403)));
+            if !matches!(x.status, Some(200 | 204)) {
+                return (answered(session, "disable", &x), None, None);
+            }
+            match check_flow(session, Flow::Disable, &id, object.as_deref()).await {
+                Ok(()) => {
+                    tally.verified += 1;
+                    (Outcome::Disabled, None, None)
+                }
+                Err(e) => (Outcome::Failed(e), None, None),
+            }
+        }
+        Decision::Delete(id) => {
+            tally.events += 1;
+            tally.requests.deletes += 1;
+            let x = session
+                .service
+                .send(&entra::delete(&id), &Auth::Token)
+                .await;
+            tally.unauthorized += u64::from(matches!(x.status, Some(401 | 403)));
+            let flow = match x.status {
+                Some(200 | 204) => Flow::Delete,
+                // Gone already (a disable flow that deletes): fine if the target agrees.
+                Some(404) => Flow::Gone,
+                _ => return (answered(session, "delete", &x), None, None),
+            };
+            match check_flow(session, flow, &id, object.as_deref()).await {
+                Ok(()) => {
+                    tally.verified += 1;
+                    (Outcome::Deleted, None, None)
+                }
+                Err(e) => (Outcome::Failed(e), None, None),
+            }
+        }
+        Decision::Skip(reason) => (Outcome::Skipped(reason.into()), None, None),
     }
 }
 
+/// The failure of a disable or delete the host did not answer with success, redacted, then
+/// cut to 300 characters (in that order: a cut secret would escape redaction).
+fn answered(session: &Session, what: &str, x: &reports::Exchange) -> Outcome {
+    let text = crate::checks::redact(
+        &format!(
+            "the {what} answered {}: {}",
+            x.status.map_or_else(|| "nothing".into(), |s| s.to_string()),
+            x.response_body
+                .as_deref()
+                .or(x.error.as_deref())
+                .unwrap_or_default()
+        ),
+        &session.secrets,
+    );
+    Outcome::Failed(text.chars().take(400).collect())
+}
+
+/// What the target must show afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// After a disable: the profile's disable flow.
+    Disable,
+    /// After a re-enable: the disable flow's mark undone.
+    Enable,
+    /// After a delete: the profile's delete flow.
+    Delete,
+    /// After a delete answered 404: nothing there.
+    Gone,
+}
+
+/// Checks the target after a deprovisioning step against the profile's flow ("delete": the
+/// object is gone; "none": it is there; set_attribute: it is there with the attribute set, or
+/// cleared after a re-enable).
+async fn check_flow(
+    session: &Session,
+    flow: Flow,
+    id: &str,
+    object: Option<&str>,
+) -> Result<(), String> {
+    let action = match flow {
+        Flow::Disable | Flow::Enable => &session.deprovisioning.disable_flow,
+        Flow::Delete => &session.deprovisioning.delete_flow,
+        Flow::Gone => &FlowAction::Delete,
+    };
+    let entry = locate(session, id, object).await?;
+    let what = match flow {
+        Flow::Disable => "the disable",
+        Flow::Enable => "the re-enable",
+        Flow::Delete => "the delete",
+        Flow::Gone => "a delete answered 404",
+    };
+    let at = object.unwrap_or(id);
+    match (action, entry, flow) {
+        (FlowAction::Delete, _, Flow::Enable) | (FlowAction::None, Some(_), _) => Ok(()),
+        (FlowAction::Delete, None, _) => Ok(()),
+        (FlowAction::Delete, Some(_), _) => Err(format!(
+            "after {what} the target still holds {at} (the profile's flow deletes)"
+        )),
+        (_, None, _) => Err(format!(
+            "after {what} the target no longer holds {at} (the profile's flow keeps it)"
+        )),
+        (FlowAction::SetAttribute { attribute, value }, Some(e), _) => {
+            let want = if flow == Flow::Enable {
+                !*value
+            } else {
+                *value
+            };
+            let stored = e.values(attribute);
+            let (text, number) = if want { ("TRUE", "1") } else { ("FALSE", "0") };
+            // Cleared on a re-enable may also mean the attribute is gone.
+            let holds = (stored.len() == 1
+                && (stored[0].eq_ignore_ascii_case(text) || stored[0] == number))
+                || (flow == Flow::Enable && stored.is_empty());
+            if holds {
+                Ok(())
+            } else {
+                Err(format!(
+                    "after {what} {at} has {attribute} = {stored:?}, the profile's flow sets {text}"
+                ))
+            }
+        }
+    }
+}
+
+/// The object a user's id designates, read by the probe: by its DN in an LDAP directory (the
+/// one last read, or the id when it is a DN), by the anchor's value in a SQL table.
+async fn locate(
+    session: &Session,
+    id: &str,
+    object: Option<&str>,
+) -> Result<Option<crate::probe::Entry>, String> {
+    let read = match (&session.probe, object) {
+        (Probe::Ldap(_), Some(dn)) => session.probe.entry(dn).await,
+        (Probe::Ldap(_), None) if id.contains('=') => session.probe.entry(id).await,
+        (Probe::Ldap(_), None) => {
+            return Err(format!(
+                "the object of {id} was never read, so the target cannot be checked"
+            ));
+        }
+        (Probe::Sql(_), _) => session
+            .probe
+            .find(&[], Match::Is(id))
+            .await
+            .map(|e| e.into_iter().next()),
+    };
+    read.map_err(|e| {
+        crate::checks::redact(
+            &format!("the target could not be read: {e}"),
+            &session.secrets,
+        )
+    })
+}
+
 fn count_requests(trace: &Trace, requests: &mut Requests) {
-    requests.matching_queries += trace.matching.len() as u64;
+    for sent in &trace.matching {
+        if sent.request.contains("?filter") {
+            requests.matching_queries += 1;
+        } else {
+            requests.reads += 1;
+        }
+    }
     for sent in trace.export.iter().filter(|s| s.status.is_some()) {
         match sent.request.split(' ').next() {
             Some("POST") => requests.creates += 1,
@@ -366,12 +564,25 @@ fn count_requests(trace: &Trace, requests: &mut Requests) {
     }
 }
 
-/// Whether the host refused the user's first request as unauthorized.
+/// Whether the host refused the user's requests as unauthorized.
 fn refused(trace: &Trace) -> bool {
     trace
         .matching
-        .first()
-        .is_some_and(|s| matches!(s.status, Some(401 | 403)))
+        .iter()
+        .chain(&trace.export)
+        .any(|s| matches!(s.status, Some(401 | 403)))
+}
+
+/// The id of a create the host answered 201 with an id.
+fn acknowledged_create(trace: &Trace) -> Option<String> {
+    trace
+        .export
+        .iter()
+        .filter(|s| s.request.starts_with("POST") && s.status == Some(201))
+        .filter_map(|s| s.answer.as_deref())
+        .filter_map(|a| serde_json::from_str::<Json>(a).ok())
+        .find_map(|a| a.get("id").and_then(Json::as_str).map(str::to_owned))
+        .filter(|id| !id.is_empty())
 }
 
 /// The log's outcome of a provisioned user's trace.
@@ -380,80 +591,12 @@ fn outcome_of(trace: &Trace) -> Outcome {
         return Outcome::Failed(format!("{}: {}", trace.outcome, trace.problems.join("; ")));
     }
     let found = trace.matching.iter().find_map(|m| m.found.clone());
-    let answered = trace
-        .export
-        .iter()
-        .filter_map(|s| s.answer.as_deref())
-        .filter_map(|a| serde_json::from_str::<Json>(a).ok())
-        .find_map(|a| a.get("id").and_then(Json::as_str).map(str::to_owned));
-    let id = answered.or(found).unwrap_or_default();
+    let id = acknowledged_create(trace).or(found).unwrap_or_default();
     match trace.outcome.as_str() {
         "created" => Outcome::Created(id),
         "updated" => Outcome::Updated(id),
         "no change" => Outcome::NoChange(id),
         other => Outcome::Skipped(other.to_owned()),
-    }
-}
-
-async fn disable(session: &Session, id: &str, dialect: Dialect) -> Outcome {
-    let x = session
-        .service
-        .send(&entra::set_active(dialect, id, false), &Auth::Token)
-        .await;
-    match x.status {
-        Some(200 | 204) => Outcome::Disabled,
-        status => Outcome::Failed(crate::checks::redact(
-            &format!(
-                "the disable answered {}: {}",
-                status.map_or_else(|| "nothing".into(), |s| s.to_string()),
-                short(x.response_body.as_deref().or(x.error.as_deref()))
-            ),
-            &session.secrets,
-        )),
-    }
-}
-
-/// At most 300 characters of an answer, for a failure's message.
-fn short(answer: Option<&str>) -> String {
-    answer.unwrap_or_default().chars().take(300).collect()
-}
-
-/// `DELETE /Users/{id}`, then the probe must not find the object (`object`: its DN in an LDAP
-/// directory; in a SQL table it is found by `id`, the anchor's value).
-async fn delete(session: &Session, id: &str, object: Option<&str>) -> Outcome {
-    let x = session.service.send(&entra::delete(id), &Auth::Token).await;
-    if !matches!(x.status, Some(200 | 204)) {
-        return Outcome::Failed(crate::checks::redact(
-            &format!(
-                "the delete answered {}: {}",
-                x.status.map_or_else(|| "nothing".into(), |s| s.to_string()),
-                short(x.response_body.as_deref().or(x.error.as_deref()))
-            ),
-            &session.secrets,
-        ));
-    }
-    let still = match (&session.probe, object) {
-        (Probe::Ldap(_), Some(dn)) => session.probe.entry(dn).await.map(|e| e.is_some()),
-        (Probe::Ldap(_), None) if id.contains('=') => {
-            session.probe.entry(id).await.map(|e| e.is_some())
-        }
-        (Probe::Ldap(_), None) => Ok(false),
-        (Probe::Sql(_), _) => session
-            .probe
-            .find(&[], Match::Is(id))
-            .await
-            .map(|e| !e.is_empty()),
-    };
-    match still {
-        Ok(false) => Outcome::Deleted,
-        Ok(true) => Outcome::Failed(format!(
-            "the delete was acknowledged but the target still holds {}",
-            object.unwrap_or(id)
-        )),
-        Err(e) => Outcome::Failed(crate::checks::redact(
-            &format!("the target could not be read after the delete: {e}"),
-            &session.secrets,
-        )),
     }
 }
 
@@ -490,12 +633,12 @@ pub fn render(report: &CycleReport) -> String {
         let r = &c.requests;
         let _ = writeln!(
             out,
-            "  requests: GET /Users?filter {} · POST /Users {} · PATCH /Users/{{id}} {} · DELETE /Users/{{id}} {}",
-            r.matching_queries, r.creates, r.patches, r.deletes
+            "  requests: GET /Users?filter {} · GET /Users/{{id}} {} · POST /Users {} · PATCH /Users/{{id}} {} · DELETE /Users/{{id}} {}",
+            r.matching_queries, r.reads, r.creates, r.patches, r.deletes
         );
         let _ = writeln!(
             out,
-            "  target: {} objects read back by the probe as sent (or gone after a delete)",
+            "  target: {} objects read back by the probe as the requests and the profile's deprovisioning flows say",
             c.verified
         );
         let _ = writeln!(

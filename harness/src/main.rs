@@ -679,7 +679,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                     runtime.block_on(harness::cycle::cycle(&suite, &loaded, &base_dir, &options))?
                 }
+                #[cfg(not(feature = "embedded"))]
+                None => return Err(no_embedded_default()),
+                #[cfg(feature = "embedded")]
                 None => {
+                    if options.state.is_some() {
+                        return Err(harness::config::ConfigError::invalid(
+                            "--state",
+                            "the embedded default's directory lives only as long as one invocation: \
+                             keep a job state with --config and a target of your own",
+                        )
+                        .into());
+                    }
                     let profile = profile.unwrap_or_else(|| "openldap-disable-flag".into());
                     let options = harness::cycle::CycleOptions {
                         profile: Some(profile.clone()),

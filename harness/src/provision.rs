@@ -163,6 +163,7 @@ pub async fn provision(
             .and_then(Json::as_str)
             .map(str::to_owned),
         enable: false,
+        known_id: None,
     };
     export_user(&session, &mapped, &how, &mut trace).await;
     session.close().await;
@@ -266,6 +267,8 @@ pub(crate) struct Session {
     pub(crate) probe: Probe,
     types: Types,
     pub(crate) secrets: Vec<ecma_vocab::Secret>,
+    /// What the host's disable and delete do, as the profile declares.
+    pub(crate) deprovisioning: crate::profile::Deprovisioning,
     host: Option<crate::host::ManagedHost>,
 }
 
@@ -313,6 +316,7 @@ impl Session {
             probe,
             types,
             secrets,
+            deprovisioning: profile.deprovisioning.clone(),
             host,
         })
     }
@@ -336,6 +340,9 @@ pub(crate) struct Export {
     pub(crate) external_id: Option<String>,
     /// The user was disabled: an update sets `active` true again, unless a mapping sets it.
     pub(crate) enable: bool,
+    /// The id the host gave the user when Entra provisioned it: read by `GET /Users/{id}`
+    /// instead of matched.
+    pub(crate) known_id: Option<String>,
 }
 
 /// The matching queries, the export and the target check for one in-scope user, written into
@@ -412,7 +419,35 @@ async fn exchange(
 ) -> Result<(), String> {
     let (service, probe, types) = (&session.service, &session.probe, &session.types);
     let mut found: Option<Json> = None;
-    for q in queries {
+    // A user Entra provisioned before is read by the id the host gave it, not matched again
+    // (so that, say, a changed UPN does not make a second object); gone (404), it is matched.
+    if let Some(id) = &options.known_id {
+        let request = entra::get(id);
+        let x = service.send(&request, &Auth::Token).await;
+        let body: Option<Json> = x
+            .response_body
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok());
+        trace.matching.push(Sent {
+            request: format!("GET {}", request.path),
+            body: None,
+            status: x.status,
+            found: (x.status == Some(200)).then(|| id.clone()),
+            answer: x.response_body.clone().or(x.error.clone()),
+        });
+        match x.status {
+            Some(200) => found = body,
+            Some(404) => {}
+            other => {
+                trace.outcome = "failed: the read by id was refused".into();
+                return Err(format!(
+                    "GET /Users/{{id}} of a provisioned user answered {}",
+                    other.map_or("nothing".into(), |s| s.to_string())
+                ));
+            }
+        }
+    }
+    for q in queries.iter().filter(|_| found.is_none()) {
         let request = entra::filter(&q.target, &q.value);
         let x = service.send(&request, &Auth::Token).await;
         let body: Option<Json> = x
@@ -491,6 +526,12 @@ async fn exchange(
                 } else {
                     "no change".into()
                 };
+                // Where the object is, for what later cycles check (a delete).
+                if !options.dry_run
+                    && let Ok(Some(entry)) = read_target(probe, mapped, resource, false).await
+                {
+                    trace.target = Some(target_trace(&entry));
+                }
                 return Ok(());
             }
             (update(options.dialect, id, &changes, types), "update")
@@ -526,16 +567,25 @@ async fn exchange(
             x.status.map_or("nothing".into(), |s| s.to_string())
         ));
     }
+    let answered: Option<Json> = x
+        .response_body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let answered_id = answered
+        .as_ref()
+        .and_then(|a| a.get("id"))
+        .and_then(Json::as_str)
+        .filter(|id| !id.is_empty());
+    if planned == "create" && answered_id.is_none() {
+        trace.outcome = "failed: the create answered no id".into();
+        return Err("the create answered 201 without an id: Entra cannot address the user".into());
+    }
     trace.outcome = if planned == "create" {
         "created"
     } else {
         "updated"
     }
     .into();
-    let answered: Option<Json> = x
-        .response_body
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok());
     let resource = answered.or(found).unwrap_or(Json::Null);
     let entry = read_target(probe, mapped, &resource, planned == "create").await?;
     let Some(entry) = entry else {
@@ -599,15 +649,7 @@ async fn exchange(
             mismatches.push(format!("{name}: sent {sent:?}, the target holds {held:?}"));
         }
     }
-    trace.target = Some(TargetTrace {
-        dn: entry.dn.clone(),
-        attributes: entry
-            .attributes
-            .iter()
-            .filter(|(k, _)| !k.contains("password") && !OPERATIONAL.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    });
+    trace.target = Some(target_trace(&entry));
     if mismatches.is_empty() {
         Ok(())
     } else {
@@ -615,6 +657,19 @@ async fn exchange(
             "the target differs from what was sent: {}",
             mismatches.join("; ")
         ))
+    }
+}
+
+/// The target's object for the trace: passwords and operational attributes left out.
+fn target_trace(entry: &crate::probe::Entry) -> TargetTrace {
+    TargetTrace {
+        dn: entry.dn.clone(),
+        attributes: entry
+            .attributes
+            .iter()
+            .filter(|(k, _)| !k.contains("password") && !OPERATIONAL.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

@@ -1667,18 +1667,18 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("adlds-user", 149),
-        ("mariadb-procedures", 138),
-        ("mariadb-table", 136),
-        ("mariadb-types", 135),
-        ("openldap-disable-flag", 150),
-        ("openldap-flows", 139),
-        ("openldap-inetorgperson", 150),
-        ("openldap-posix", 151),
-        ("postgres-procedures", 138),
-        ("postgres-table", 136),
-        ("postgres-types", 135),
-        ("sqlite-flows", 126),
-        ("sqlite-table", 136),
+        ("adlds-user", 152),
+        ("mariadb-procedures", 140),
+        ("mariadb-table", 138),
+        ("mariadb-types", 137),
+        ("openldap-disable-flag", 152),
+        ("openldap-flows", 141),
+        ("openldap-inetorgperson", 153),
+        ("openldap-posix", 153),
+        ("postgres-procedures", 140),
+        ("postgres-table", 138),
+        ("postgres-types", 137),
+        ("sqlite-flows", 128),
+        ("sqlite-table", 139),
     ];
 }

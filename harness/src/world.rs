@@ -175,6 +175,8 @@ pub struct EcmaWorld {
     pub evidence: Evidence,
     /// What the last bad-input corpus sent (ECMA-ROBUST-018), for the step that judges it.
     pub corpus: Option<CorpusResult>,
+    /// Entra's side: the job's attribute mappings and Entra users (`steps::mappings`).
+    pub entra: crate::steps::mappings::EntraSide,
 }
 
 /// What sending one class of the bad-input corpus showed.

@@ -253,3 +253,22 @@ fn an_evolution_larger_than_the_set_is_refused() {
     .unwrap_err();
     assert!(e.contains("3 users"), "{e}");
 }
+
+#[test]
+fn a_disabled_or_soft_deleted_entra_user_is_deprovisioned_as_soft_deleted() {
+    let users = set(&[
+        json!({"id": "a", "accountEnabled": false}),
+        json!({"id": "b", "IsSoftDeleted": "True"}),
+        json!({"id": "c", "accountEnabled": true, "IsSoftDeleted": false}),
+        json!({"id": "d"}),
+    ]);
+    let soft: Vec<bool> = users.iter().map(|u| u.soft_deleted()).collect();
+    assert_eq!(soft, [true, true, false, false]);
+    let mut state = JobState::default();
+    state.record("a", Some(&users[0]), &Outcome::Created("t".into()));
+    let sel = state.select(&users);
+    assert_eq!(
+        state.decide(&sel[0], true, OutOfScope::Disable),
+        Decision::Disable("t".into())
+    );
+}

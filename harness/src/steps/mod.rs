@@ -1,5 +1,6 @@
 //! Step definitions, one file per concept: what the provisioning service does
-//! ([`provisioning`]), what the host answers ([`host`]), what the target holds ([`target`]),
+//! ([`provisioning`]; in Entra's own terms, attribute mappings and Entra users: [`mappings`]),
+//! what the host answers ([`host`]), what the target holds ([`target`]),
 //! and the bad-input corpus, which does all three per case ([`corpus`]).
 //!
 //! Steps are registered by hand rather than through cucumber's attribute macros: the macros
@@ -10,6 +11,7 @@
 
 pub mod corpus;
 pub mod host;
+pub mod mappings;
 pub mod provisioning;
 pub mod target;
 
@@ -84,16 +86,19 @@ pub fn definitions() -> Vec<(gherkin::StepType, &'static str, Step<EcmaWorld>)> 
     let given = provisioning::GIVEN
         .iter()
         .chain(target::GIVEN)
+        .chain(mappings::GIVEN)
         .map(|(p, f)| (Given, *p, *f));
     let when = provisioning::WHEN
         .iter()
         .chain(target::WHEN)
         .chain(corpus::WHEN)
+        .chain(mappings::WHEN)
         .map(|(p, f)| (When, *p, *f));
     let then = host::THEN
         .iter()
         .chain(target::THEN)
         .chain(corpus::THEN)
+        .chain(mappings::THEN)
         .map(|(p, f)| (Then, *p, *f));
     given.chain(when).chain(then).collect()
 }

@@ -849,7 +849,13 @@ async fn match_value(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 /// Sends an update of target attributes in the run's dialect and remembers what was sent.
-async fn update(w: &mut EcmaWorld, logical: &str, values: Vec<(String, Value)>) -> StepResult {
+/// Sends an update of `values` (target attribute → value) to user `logical` in the run's
+/// dialect, and records the values on success.
+pub(crate) async fn update(
+    w: &mut EcmaWorld,
+    logical: &str,
+    values: Vec<(String, Value)>,
+) -> StepResult {
     let run = w.run()?;
     let id = w.id_of(logical)?;
     let user = w.user(logical)?;

@@ -1216,7 +1216,7 @@ fn cycle_prints_the_log_counts_and_exits_by_what_happened() {
         "{out}"
     );
     assert!(
-        out.contains("requests: GET /Users?filter 10 · POST /Users 0 · PATCH /Users/{id} 10 · DELETE /Users/{id} 0"),
+        out.contains("requests: GET /Users?filter 0 · GET /Users/{id} 10 · POST /Users 0 · PATCH /Users/{id} 10 · DELETE /Users/{id} 0"),
         "{out}"
     );
 
@@ -1277,6 +1277,15 @@ fn cycle_prints_the_log_counts_and_exits_by_what_happened() {
             "3",
             "--profile",
             "nope",
+        ],
+        vec![
+            "cycle",
+            "--mapping",
+            mapping,
+            "--generate",
+            "3",
+            "--state",
+            "/tmp/x.json",
         ],
     ] {
         let output = ecmacert().args(&args).output().unwrap();

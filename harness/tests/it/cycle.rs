@@ -46,6 +46,29 @@ fn counted(seen: &Seen, app: Router) -> Router {
     ))
 }
 
+/// The `userPassword` values of the creates the host received.
+type Passwords = Arc<Mutex<Vec<String>>>;
+
+fn passwords_of(passwords: &Passwords, app: Router) -> Router {
+    let passwords = passwords.clone();
+    app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let passwords = passwords.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    && let Some(p) = json[scim_proto::urn::ECMA2HOST_USER]["userPassword"].as_str()
+                {
+                    passwords.lock().unwrap().push(p.to_owned());
+                }
+                next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                    .await
+            }
+        },
+    ))
+}
+
 fn take(seen: &Seen) -> BTreeMap<String, u64> {
     std::mem::take(&mut *seen.lock().unwrap())
 }
@@ -184,23 +207,27 @@ async fn an_incremental_cycle_sends_only_what_changed_and_the_host_receives_exac
     assert_eq!(received[0]["GET Users?filter"], 300);
     assert!(!received[0].contains_key("PATCH Users"));
 
-    // Ten users changed: ten matching queries and exactly ten PATCHes reach the host.
+    // Ten users changed: each read by its id (Entra knows it now, so no matching query) and
+    // exactly ten PATCHes reach the host.
     assert_eq!((c[1].kind, c[1].processed), ("incremental", 10));
     assert_eq!(counts(1), (0, 10, 0, 0, 0, 0));
     assert_eq!(received[1]["PATCH Users"], 10);
-    assert_eq!(received[1]["GET Users?filter"], 10);
+    assert_eq!(received[1]["GET Users"], 10);
+    assert_eq!(received[1].get("GET Users?filter"), None);
     assert_eq!(received[1].get("POST Users"), None);
-    assert_eq!(c[1].requests.patches, 10);
+    assert_eq!((c[1].requests.patches, c[1].requests.reads), (10, 10));
 
-    // Four soft-deleted: four disables; three removed: three deletes, checked gone.
+    // Four soft-deleted: four disables, each flag checked in the target; three removed: three
+    // deletes, checked gone.
     assert_eq!(counts(2), (0, 0, 4, 3, 0, 0));
     assert_eq!(received[2]["PATCH Users"], 4);
     assert_eq!(received[2]["DELETE Users"], 3);
-    assert_eq!(c[2].verified, 3);
+    assert_eq!(c[2].verified, 7);
 
-    // One restored: matched, then updated with active true.
+    // One restored: read by id, then updated with active true, its flag cleared in the target.
     assert_eq!(counts(3), (0, 1, 0, 0, 0, 0));
     assert_eq!(received[3]["PATCH Users"], 1);
+    assert_eq!(received[3]["GET Users"], 1);
 
     // Nothing changed: nothing processed, nothing sent.
     assert_eq!(c[4].processed, 0);
@@ -267,12 +294,6 @@ async fn writes_acknowledged_but_not_made_fail_their_users_who_stay_in_escrow() 
     // Escrow: retried in the next cycle though nothing changed, and failing again.
     assert_eq!((c[2].processed, c[2].log.failed), (4, 4), "{text}");
     assert!(text.contains("FAILED"));
-    // The redacted passwords never reach the report.
-    assert!(
-        !serde_json::to_string(&report)
-            .unwrap()
-            .contains("userPassword\":\"")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,4 +476,135 @@ async fn cycles_on_a_real_slapd() {
     assert_eq!(count(&mut ldap, "(objectClass=inetOrgPerson)").await, 38);
     assert_eq!(count(&mut ldap, "(ecmaAccountDisabled=TRUE)").await, 2);
     assert_eq!(count(&mut ldap, "(sn=*-Lindqvist)").await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_passwords_reach_neither_the_report_nor_the_state() {
+    let users = generate(8, 4);
+    let (fewer, _) = evolve(
+        &users,
+        Evolution {
+            changed: 2,
+            ..Evolution::default()
+        },
+        4,
+    )
+    .unwrap();
+    let passwords: Passwords = Arc::default();
+    let p = passwords.clone();
+    let suite = Suite::embedded().unwrap();
+    let (report, state) = harness::embedded::with_profile(
+        &suite,
+        "openldap-disable-flag",
+        move |app| passwords_of(&p, app),
+        async |config, base| {
+            let state = base.join("state.json");
+            let r = cycle(
+                &suite,
+                config,
+                base,
+                &options(
+                    vec![
+                        given("first", users.clone()),
+                        given("second", fewer.clone()),
+                    ],
+                    Some(state.clone()),
+                ),
+            )
+            .await
+            .unwrap();
+            (r, std::fs::read_to_string(state).unwrap())
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.passed, "{}", harness::cycle::render(&report));
+    let sent = passwords.lock().unwrap().clone();
+    assert_eq!(sent.len(), 8, "every create carried a password");
+    let shown = format!(
+        "{}{}{state}",
+        harness::cycle::render(&report),
+        serde_json::to_string(&report).unwrap()
+    );
+    for p in &sent {
+        assert!(p.len() >= 16);
+        assert!(
+            !shown.contains(p.as_str()),
+            "a generated password was shown"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_ignores_active_fails_the_disable_and_a_flow_that_keeps_objects_passes() {
+    let users = generate(6, 8);
+    let (later, _) = evolve(
+        &users,
+        Evolution {
+            soft_deleted: 2,
+            removed: 2,
+            ..Evolution::default()
+        },
+        8,
+    )
+    .unwrap();
+    let seen: Seen = Arc::default();
+    let suite = Suite::embedded().unwrap();
+    // One host refuses the disable's PATCH once it drops `active` from it; the other takes the
+    // string "False" for true and answers 200: only the target shows that it did not disable.
+    for (name, shown) in [
+        ("active-ignored", "the disable answered 400"),
+        ("false-string-read-as-true", "ecmaAccountDisabled"),
+    ] {
+        let report = embedded(mutant(name), &seen, async |config, base| {
+            cycle(
+                &suite,
+                config,
+                base,
+                &options(
+                    vec![given("first", users.clone()), given("later", later.clone())],
+                    None,
+                ),
+            )
+            .await
+            .unwrap()
+        })
+        .await;
+        let text = harness::cycle::render(&report);
+        assert!(!report.passed, "{name}: {text}");
+        assert_eq!(report.cycles[1].log.failed, 2, "{name}: {text}");
+        assert!(text.contains(shown), "{name}: {text}");
+    }
+
+    // openldap-flows: a disable changes nothing, a delete sets the flag and keeps the entry.
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("flows.toml");
+    let text = std::fs::read_to_string(MAPPING)
+        .unwrap()
+        .replace("OU=flag,", "OU=flows,");
+    std::fs::write(&mapping, text).unwrap();
+    let report = harness::embedded::with_profile(
+        &suite,
+        "openldap-flows",
+        |a| a,
+        async |config, base| {
+            let mut o = options(
+                vec![given("first", users.clone()), given("later", later.clone())],
+                None,
+            );
+            o.profile = Some("openldap-flows".into());
+            o.mapping = mapping.clone();
+            cycle(&suite, config, base, &o).await.unwrap()
+        },
+    )
+    .await
+    .unwrap();
+    let text = harness::cycle::render(&report);
+    assert!(report.passed, "{text}");
+    let l = &report.cycles[1].log;
+    assert_eq!(
+        (l.disabled, l.deleted, report.cycles[1].verified),
+        (2, 2, 4),
+        "{text}"
+    );
 }
