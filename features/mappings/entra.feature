@@ -9,7 +9,7 @@ Feature: Provisioning from Entra's attribute mappings
   mailNickname (its unique name in the run), userPrincipalName, and each logical attribute's
   usual value under the logical attribute's name.
 
-  @req:ECMA-READ-001 @req:ECMA-UPDATE-011 @must
+  @req:ECMA-UPDATE-011 @must
   Scenario: A mapping applied only on create is not sent when the user changes
     Given the provisioning job maps:
       | attribute  | mapping                    | apply     | matching |
