@@ -63,3 +63,26 @@ Feature: Provisioning from Entra's attribute mappings
     And the provisioning service sent an update of surname only
     And the target holds user "prec" with:
       | surname | Precedence |
+
+  @req:ECMA-DEPROV-001 @req:ECMA-DEPROV-003 @requires:disable-flow-set-attribute @must
+  Scenario: A provisioned user who leaves the scope is disabled and kept
+    The scoping filter's clauses must all hold; a user Entra provisioned who no longer passes
+    them is disabled by an update of active, and the host runs its disable flow.
+    Given the provisioning job maps:
+      | attribute  | mapping      | apply  | matching |
+      | {matching} | [{matching}] | always | 1        |
+      | surname    | [surname]    | always |          |
+    And the provisioning job scopes users by:
+      | attribute  | operator    | value   |
+      | department | EQUALS      | Sales   |
+      | jobTitle   | NOT EQUALS  | Intern  |
+    And the provisioning service has provisioned Entra user "leaver" with:
+      | surname    | Lind    |
+      | department | Sales   |
+      | jobTitle   | Analyst |
+    When Entra user "leaver" changes:
+      | department | Finance |
+    And the provisioning service provisions Entra user "leaver"
+    Then the host answers 200 or 204
+    And the provisioning service sent a disable
+    And the target holds user "leaver" marked disabled

@@ -1668,17 +1668,17 @@ mod tests {
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
         ("adlds-user", 152),
-        ("mariadb-procedures", 140),
-        ("mariadb-table", 138),
-        ("mariadb-types", 137),
-        ("openldap-disable-flag", 152),
+        ("mariadb-procedures", 141),
+        ("mariadb-table", 139),
+        ("mariadb-types", 138),
+        ("openldap-disable-flag", 153),
         ("openldap-flows", 141),
         ("openldap-inetorgperson", 153),
         ("openldap-posix", 153),
-        ("postgres-procedures", 140),
-        ("postgres-table", 138),
-        ("postgres-types", 137),
+        ("postgres-procedures", 141),
+        ("postgres-table", 139),
+        ("postgres-types", 138),
         ("sqlite-flows", 128),
-        ("sqlite-table", 139),
+        ("sqlite-table", 140),
     ];
 }

@@ -25,6 +25,10 @@ use crate::world::{EcmaWorld, Failure, StepResult};
 pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
     (r"^the provisioning job maps:$", step!(job_maps)),
     (
+        r"^the provisioning job scopes users by:$",
+        step!(job_scopes),
+    ),
+    (
         r#"^the provisioning service has provisioned Entra user "([^"]+)" with:$"#,
         step!(given_provisioned),
     ),
@@ -54,6 +58,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(sent_nothing),
     ),
     (
+        r"^the provisioning service sent a disable$",
+        step!(sent_disable),
+    ),
+    (
         r"^the provisioning service sent an update of ([A-Za-z]+) only$",
         step!(sent_update_of),
     ),
@@ -65,6 +73,8 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
 pub struct EntraSide {
     /// The job's mappings, targets by logical attribute.
     pub mappings: Option<Mappings>,
+    /// The mappings (and scoping filters) as TOML, for the scoping step to add to.
+    pub toml: String,
     /// Entra users by logical name: their attributes.
     pub users: IndexMap<String, IndexMap<String, EntraValue>>,
     /// The last provisioning's matching queries: (logical attribute, value, ids found).
@@ -159,6 +169,57 @@ async fn job_maps(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let mappings = Mappings::from_toml(&toml)
         .map_err(|e| Failure::new(format!("the mapping table cannot be used: {e}")))?;
     w.entra.mappings = Some(mappings);
+    w.entra.toml = toml;
+    Ok(())
+}
+
+/// A scoping filter: a header row (`attribute | operator | value`), then its clauses, which
+/// must all hold (Entra's operators: `EQUALS`, `NOT EQUALS`, `IS TRUE`, `REGEX MATCH`, …).
+async fn job_scopes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let rows = &ctx
+        .step
+        .table
+        .as_ref()
+        .ok_or_else(|| Failure::new("the step needs a table"))?
+        .rows;
+    let Some((header, rows)) = rows.split_first() else {
+        return Err(Failure::new("the scoping table is empty"));
+    };
+    let header: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+    if header != ["attribute", "operator", "value"] {
+        return Err(Failure::new(format!(
+            "the scoping table's header is | attribute | operator | value |, not {header:?}"
+        )));
+    }
+    if w.entra.mappings.is_none() {
+        return Err(Failure::new(
+            "scope after the mappings: say what the job maps first",
+        ));
+    }
+    let quote = |s: &str| serde_json::to_string(s.trim()).unwrap_or_default();
+    let mut clauses = Vec::new();
+    for row in rows {
+        let [attribute, operator, value] = &row[..] else {
+            return Err(Failure::new(format!(
+                "a scoping row has three cells: {row:?}"
+            )));
+        };
+        clauses.push(format!(
+            "{{ attribute = {}, operator = {}, value = {} }}",
+            quote(attribute),
+            quote(operator),
+            quote(value)
+        ));
+    }
+    let toml = format!(
+        "{}[[scoping]]\nclauses = [{}]\n",
+        w.entra.toml,
+        clauses.join(", ")
+    );
+    let mappings = Mappings::from_toml(&toml)
+        .map_err(|e| Failure::new(format!("the scoping table cannot be used: {e}")))?;
+    w.entra.mappings = Some(mappings);
+    w.entra.toml = toml;
     Ok(())
 }
 
@@ -228,6 +289,24 @@ async fn provision_user(w: &mut EcmaWorld, logical: &str) -> StepResult {
             Failure::new("no mapping table: the scenario must say what the job maps")
         })?;
     let attrs = entra_user(w, logical)?.clone();
+    w.entra.queries.clear();
+    w.entra.write = None;
+    w.entra.read_by_id = false;
+    w.scim.subject = Some(logical.to_owned());
+    let scope = entra_provisioning::scoping::evaluate(&mappings.scoping, &attrs)
+        .map_err(|e| Failure::new(format!("a scoping clause cannot be evaluated: {e}")))?;
+    if !scope.in_scope {
+        // Out of scope: a user Entra provisioned is disabled (an update of active); one it
+        // never provisioned is skipped.
+        if w.entra.known.contains(logical) {
+            let run = w.run()?;
+            let id = w.id_of(logical)?;
+            w.entra.write = Some(("disable".into(), Vec::new()));
+            w.send(entra::set_active(run.dialect, &id, false), Auth::Token)
+                .await?;
+        }
+        return Ok(());
+    }
     let env = Env::new(&attrs, time::OffsetDateTime::now_utc(), 1);
     let mapped = mappings
         .evaluate(&env)
@@ -238,10 +317,6 @@ async fn provision_user(w: &mut EcmaWorld, logical: &str) -> StepResult {
             "no matching mapping has a value: Entra cannot match",
         ));
     }
-    w.entra.queries.clear();
-    w.entra.write = None;
-    w.entra.read_by_id = false;
-    w.scim.subject = Some(logical.to_owned());
     let mut found: Option<Value> = None;
     // A user it provisioned before, Entra reads by the id the host gave it ("Microsoft Entra
     // ID … GET request to retrieve the user using the anchor … rather than the matching
@@ -399,6 +474,15 @@ async fn read_by_id(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             w.entra.queries
         ))
         .with_requirement("ECMA-READ-001"))
+    }
+}
+
+async fn sent_disable(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
+    match &w.entra.write {
+        Some((kind, _)) if kind == "disable" => Ok(()),
+        other => Err(Failure::new(format!(
+            "expected a disable of a user who left the scope, the provisioning service sent {other:?}"
+        ))),
     }
 }
 

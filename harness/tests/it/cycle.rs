@@ -608,3 +608,52 @@ async fn a_host_that_ignores_active_fails_the_disable_and_a_flow_that_keeps_obje
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cycles_on_a_sql_table() {
+    let users = generate(30, 31);
+    let (later, _) = evolve(
+        &users,
+        Evolution {
+            changed: 5,
+            soft_deleted: 2,
+            removed: 2,
+        },
+        31,
+    )
+    .unwrap();
+    let seen: Seen = Arc::default();
+    let suite = Suite::embedded().unwrap();
+    let s = seen.clone();
+    let report = harness::embedded::with_profile(
+        &suite,
+        "sqlite-table",
+        move |app| counted(&s, app),
+        async |config, base| {
+            let mut o = options(
+                vec![given("first", users.clone()), given("later", later.clone())],
+                None,
+            );
+            o.profile = Some("sqlite-table".into());
+            o.mapping = PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../examples/mappings/embedded-sqlite.toml"
+            ));
+            cycle(&suite, config, base, &o).await.unwrap()
+        },
+    )
+    .await
+    .unwrap();
+    let text = harness::cycle::render(&report);
+    assert!(report.passed, "{text}");
+    assert_eq!(report.cycles[0].log.created, 30, "{text}");
+    let l = &report.cycles[1].log;
+    assert_eq!((l.updated, l.disabled, l.deleted), (5, 2, 2), "{text}");
+    // Read back: 30 creates, then 5 updates, 2 rows flagged, 2 rows gone.
+    assert_eq!(
+        (report.cycles[0].verified, report.cycles[1].verified),
+        (30, 9),
+        "{text}"
+    );
+    assert_eq!(take(&seen)["PATCH Users"], 7);
+}
