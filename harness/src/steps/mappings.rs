@@ -122,24 +122,39 @@ fn resolve(w: &EcmaWorld, text: &str) -> Result<String, Failure> {
     Ok(out)
 }
 
-/// The mapping table: a header row (`attribute | mapping | apply | matching`), then one row
-/// per mapping, each an expression in Entra's language.
-async fn job_maps(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+/// The rows of the step's table under a header row that must be `header`.
+fn headed_rows<'c>(
+    ctx: &'c Context,
+    what: &str,
+    header: &[&str],
+) -> Result<&'c [Vec<String>], Failure> {
     let rows = &ctx
         .step
         .table
         .as_ref()
         .ok_or_else(|| Failure::new("the step needs a table"))?
         .rows;
-    let Some((header, rows)) = rows.split_first() else {
-        return Err(Failure::new("the mapping table is empty"));
+    let Some((first, rows)) = rows.split_first() else {
+        return Err(Failure::new(format!("the {what} table is empty")));
     };
-    let header: Vec<&str> = header.iter().map(|h| h.trim()).collect();
-    if header != ["attribute", "mapping", "apply", "matching"] {
+    let first: Vec<&str> = first.iter().map(|h| h.trim()).collect();
+    if first != header {
         return Err(Failure::new(format!(
-            "the mapping table's header is | attribute | mapping | apply | matching |, not {header:?}"
+            "the {what} table's header is | {} |, not {first:?}",
+            header.join(" | ")
         )));
     }
+    Ok(rows)
+}
+
+/// The mapping table: a header row (`attribute | mapping | apply | matching`), then one row
+/// per mapping, each an expression in Entra's language.
+async fn job_maps(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let rows = headed_rows(
+        &ctx,
+        "mapping",
+        &["attribute", "mapping", "apply", "matching"],
+    )?;
     let mut toml = String::new();
     for row in rows {
         let [attribute, mapping, apply, matching] = &row[..] else {
@@ -176,21 +191,7 @@ async fn job_maps(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// A scoping filter: a header row (`attribute | operator | value`), then its clauses, which
 /// must all hold (Entra's operators: `EQUALS`, `NOT EQUALS`, `IS TRUE`, `REGEX MATCH`, …).
 async fn job_scopes(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let rows = &ctx
-        .step
-        .table
-        .as_ref()
-        .ok_or_else(|| Failure::new("the step needs a table"))?
-        .rows;
-    let Some((header, rows)) = rows.split_first() else {
-        return Err(Failure::new("the scoping table is empty"));
-    };
-    let header: Vec<&str> = header.iter().map(|h| h.trim()).collect();
-    if header != ["attribute", "operator", "value"] {
-        return Err(Failure::new(format!(
-            "the scoping table's header is | attribute | operator | value |, not {header:?}"
-        )));
-    }
+    let rows = headed_rows(&ctx, "scoping", &["attribute", "operator", "value"])?;
     if w.entra.mappings.is_none() {
         return Err(Failure::new(
             "scope after the mappings: say what the job maps first",
