@@ -114,6 +114,30 @@ pub struct ConnectorConfig {
     /// A SQL database target.
     #[serde(default)]
     pub sql: Option<SqlConfig>,
+    /// A script target: a program the host runs per operation (the PowerShell connector's
+    /// analogue).
+    #[serde(default)]
+    pub script: Option<ScriptConfig>,
+    /// A plug-in connector: one registered in code with `Host::builder().connector(type, …)`
+    /// (ECMA 2.0's custom connectors).
+    #[serde(default)]
+    pub plugin: Option<PluginConfig>,
+}
+
+/// `[connector.plugin]`: a connector built by code registered with the host
+/// (`reference_host::HostBuilder::connector`), as ECMA2Host loads a custom ECMA 2.0 connector's
+/// DLL and hands it the wizard's parameters (Microsoft, "Microsoft Entra ECMA Connector Host
+/// generic … connector" pages: the connector's own configuration parameters).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// The type the connector's factory was registered under (`"csv"`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The connector's own settings, passed to its factory as they are; the factory checks
+    /// them and names the key when one is wrong.
+    #[serde(default)]
+    pub parameters: toml::Table,
 }
 
 fn default_autosync() -> u64 {
@@ -297,27 +321,56 @@ impl ConnectorConfig {
                 "must be greater than 0",
             ));
         }
-        let selected: Vec<&AttributeConfig> = match (&self.ldap, &self.sql) {
-            (Some(ldap), None) => {
+        let given: Vec<&str> = [
+            ("ldap", self.ldap.is_some()),
+            ("sql", self.sql.is_some()),
+            ("script", self.script.is_some()),
+            ("plugin", self.plugin.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if given.len() > 1 {
+            return Err(ConfigError::invalid(
+                self.key(given[1]),
+                format!(
+                    "a connector has one target: [connector.{}] or [connector.{}], not both",
+                    given[0], given[1]
+                ),
+            ));
+        }
+        let selected: Vec<&AttributeConfig> = match (&self.ldap, &self.sql, &self.script) {
+            (Some(ldap), _, _) => {
                 ldap.validate(self)?;
                 ldap.attributes.iter().collect()
             }
-            (None, Some(sql)) => {
+            (None, Some(sql), _) => {
                 sql.validate(self)?;
                 sql.attributes.iter().collect()
             }
-            (None, None) => {
-                return Err(ConfigError::invalid(
-                    self.key("ldap"),
-                    "missing: every connector needs a target, [connector.ldap] or [connector.sql]",
-                ));
+            (None, None, Some(script)) => {
+                script.validate(self)?;
+                script.attributes.iter().collect()
             }
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::invalid(
-                    self.key("sql"),
-                    "a connector has one target: [connector.ldap] or [connector.sql], not both",
-                ));
-            }
+            (None, None, None) => match &self.plugin {
+                Some(plugin) => {
+                    if plugin.kind.is_empty() {
+                        return Err(ConfigError::invalid(
+                            self.key("plugin.type"),
+                            "must name the type the connector was registered under",
+                        ));
+                    }
+                    // A plug-in's attributes are its own: its factory checks them.
+                    Vec::new()
+                }
+                None => {
+                    return Err(ConfigError::invalid(
+                        self.key("ldap"),
+                        "missing: every connector needs a target, [connector.ldap], \
+                         [connector.sql], [connector.script] or [connector.plugin]",
+                    ));
+                }
+            },
         };
         for (flow, action) in [
             (
@@ -399,6 +452,125 @@ fn default_retries() -> u32 {
 
 fn default_connections() -> u32 {
     4
+}
+
+/// `[connector.script]`: a program the host runs once per operation — schema, import page,
+/// export batch — with a JSON request on its standard input and a JSON answer on its standard
+/// output; the contract is in `reference_host::connector::script`. The Linux-native analogue of
+/// the ECMA PowerShell connector (Microsoft, "PowerShell connector technical reference": a
+/// script per operation, run by the host).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptConfig {
+    /// The program and its arguments, run without a shell (no interpolation, no globbing). A
+    /// relative program path with a `/` in it, and the working directory, are the
+    /// configuration file's directory; a bare name is looked up in `PATH`.
+    pub command: Vec<String>,
+    /// Environment variables the program gets besides `PATH`, `HOME`, `LANG` and `TZ` (the
+    /// rest of the host's environment is not passed): values read like tokens
+    /// (`{ env = … }`, `{ file = … }`), never on the command line, and every one redacted from
+    /// what the program writes to its standard error before the host logs it.
+    #[serde(default)]
+    pub environment: indexmap::IndexMap<String, SecretSource>,
+    /// The anchor attribute: unique, never changing, given on create (as the Generic SQL
+    /// connector's anchor column). The SCIM `id` is its value; the DN is
+    /// `CN=<anchor>,OBJECT=USER`.
+    pub anchor: String,
+    /// Objects per page of a full import (passed to the program as `pageSize`).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Seconds one run of the program may take; it is then killed and the host answers 503.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// The selected attributes, the anchor among them (string, boolean or integer).
+    pub attributes: Vec<AttributeConfig>,
+}
+
+impl ScriptConfig {
+    fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
+        match self.command.first() {
+            None => {
+                return Err(ConfigError::invalid(
+                    c.key("script.command"),
+                    "must name a program: [\"program\", \"argument\", …]",
+                ));
+            }
+            Some(p) if p.is_empty() => {
+                return Err(ConfigError::invalid(
+                    c.key("script.command"),
+                    "the program's name is empty",
+                ));
+            }
+            Some(_) => {}
+        }
+        if self.command.iter().any(|a| a.contains('\0')) {
+            return Err(ConfigError::invalid(
+                c.key("script.command"),
+                "an argument holds a NUL character",
+            ));
+        }
+        for name in self.environment.keys() {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                || name.starts_with(|ch: char| ch.is_ascii_digit())
+            {
+                return Err(ConfigError::invalid(
+                    c.key(&format!("script.environment.{name}")),
+                    "an environment variable's name is letters, digits and '_', not starting with a digit",
+                ));
+            }
+        }
+        if self.page_size == 0 {
+            return Err(ConfigError::invalid(
+                c.key("script.page_size"),
+                "must be greater than 0",
+            ));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(ConfigError::invalid(
+                c.key("script.timeout_seconds"),
+                "must be greater than 0",
+            ));
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            let key = || c.key(&format!("script.attributes[{i}]"));
+            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
+            if self.attributes[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!("{:?} is listed twice", a.name),
+                ));
+            }
+            if !matches!(
+                a.kind,
+                AttrType::String | AttrType::Boolean | AttrType::Integer
+            ) {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!(
+                        "type {:?} is not supported; use string, boolean or integer",
+                        a.kind.noun()
+                    ),
+                ));
+            }
+        }
+        if !self
+            .attributes
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(&self.anchor))
+        {
+            return Err(ConfigError::invalid(
+                c.key("script.anchor"),
+                format!("{:?} must be one of script.attributes", self.anchor),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[connector.sql.procedures]`: the four stored procedures of the MIM Generic SQL connector's

@@ -36,6 +36,7 @@ use axum::Router;
 use crate::config::{Config, ConfigError, MIN_TOKEN_CHARS};
 use crate::connector::Connector;
 use crate::connector::ldap::LdapConnector;
+use crate::connector::script::ScriptConnector;
 use crate::connector::sql::SqlConnector;
 use crate::service::ConnectorService;
 
@@ -45,11 +46,82 @@ pub struct Host {
     services: Vec<Arc<ConnectorService>>,
 }
 
-impl Host {
-    /// Builds every connector of a validated configuration, reading secrets and certificates
-    /// relative to `base_dir`. Touches no target.
-    pub fn new(config: Config, base_dir: &Path) -> Result<Host, ConfigError> {
+/// What a plug-in connector's factory gets: its `[[connector]]` entry's name, its
+/// `[connector.plugin] parameters` as written, the deprovisioning flows (a factory whose
+/// connector reads a flow's attribute adds it to its schema as [`connector::AttrRole::Hidden`]),
+/// and the configuration file's directory, against which relative paths resolve.
+pub struct PluginContext<'a> {
+    /// The connector's name (`/ecma2host_{name}/scim`).
+    pub name: &'a str,
+    /// `[connector.plugin] parameters`.
+    pub parameters: &'a toml::Table,
+    /// `[connector.deprovisioning]`.
+    pub deprovisioning: &'a config::Deprovisioning,
+    /// The configuration file's directory.
+    pub base_dir: &'a Path,
+}
+
+/// Builds a plug-in connector from its context; `Err` is a message naming the parameter that
+/// is wrong (the host prefixes the connector's name and `plugin.parameters`).
+pub type ConnectorFactory =
+    Box<dyn Fn(&PluginContext<'_>) -> Result<Arc<dyn Connector>, String> + Send + Sync>;
+
+/// Builds a [`Host`] with plug-in connectors: ECMA 2.0's extension point. ECMA2Host loads a
+/// custom connector's DLL and runs it like its own (Microsoft, "Microsoft Entra ECMA Connector
+/// Host": "custom ECMA 2.0 connectors"); here a crate implements [`Connector`], registers a
+/// factory under a type name, and a `[[connector]]` entry with `[connector.plugin] type = "…"`
+/// gets one. `examples/connector-csv` is one.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # fn csv(ctx: &reference_host::PluginContext<'_>) -> Result<Arc<dyn reference_host::connector::Connector>, String> { unimplemented!() }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = reference_host::config::Config::load("ecma-host.toml".as_ref())?;
+/// let host = reference_host::Host::builder(config, ".".as_ref())
+///     .connector("csv", csv)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+pub struct HostBuilder {
+    config: Config,
+    base_dir: std::path::PathBuf,
+    factories: Vec<(String, ConnectorFactory)>,
+}
+
+impl HostBuilder {
+    /// Registers `factory` for `[connector.plugin] type = kind`. Registering a type twice is an
+    /// error at [`HostBuilder::build`].
+    pub fn connector(
+        mut self,
+        kind: impl Into<String>,
+        factory: impl Fn(&PluginContext<'_>) -> Result<Arc<dyn Connector>, String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> HostBuilder {
+        self.factories.push((kind.into(), Box::new(factory)));
+        self
+    }
+
+    /// Builds every connector of the validated configuration, reading secrets relative to the
+    /// base directory. Touches no target. Errors name the key: a token that cannot be read or
+    /// is too short, a plug-in type registered twice or not at all, a factory's refusal.
+    pub fn build(self) -> Result<Host, ConfigError> {
+        let HostBuilder {
+            config,
+            base_dir,
+            factories,
+        } = self;
+        let base_dir = base_dir.as_path();
         config.validate()?;
+        for (i, (kind, _)) in factories.iter().enumerate() {
+            if factories[..i].iter().any(|(k, _)| k == kind) {
+                return Err(ConfigError::Invalid {
+                    key: format!("plug-in connector type {kind:?}"),
+                    reason: "registered twice".into(),
+                });
+            }
+        }
         let mut services = Vec::new();
         for c in &config.connectors {
             let key = |k: &str| format!("connector {:?}: {k}", c.name);
@@ -69,20 +141,61 @@ impl Host {
                     ),
                 });
             }
-            let connector: Arc<dyn Connector> = match (&c.ldap, &c.sql) {
-                (Some(ldap), _) => Arc::new(LdapConnector::new(
+            let connector: Arc<dyn Connector> = match (&c.ldap, &c.sql, &c.script, &c.plugin) {
+                (Some(ldap), ..) => Arc::new(LdapConnector::new(
                     &c.name,
                     ldap,
                     &c.deprovisioning,
                     base_dir,
                 )?),
-                (None, Some(sql)) => Arc::new(SqlConnector::new(
+                (None, Some(sql), ..) => Arc::new(SqlConnector::new(
                     &c.name,
                     sql,
                     &c.deprovisioning,
                     base_dir,
                 )?),
-                (None, None) => {
+                (None, None, Some(script), _) => Arc::new(ScriptConnector::new(
+                    &c.name,
+                    script,
+                    &c.deprovisioning,
+                    base_dir,
+                )?),
+                (None, None, None, Some(plugin)) => {
+                    let factory = factories
+                        .iter()
+                        .find(|(k, _)| *k == plugin.kind)
+                        .map(|(_, f)| f)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            key: key("plugin.type"),
+                            reason: format!(
+                                "no connector of type {:?} is registered in this host; a plug-in \
+                                 connector runs in a host built with \
+                                 Host::builder().connector({:?}, …) (registered: {})",
+                                plugin.kind,
+                                plugin.kind,
+                                if factories.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    factories
+                                        .iter()
+                                        .map(|(k, _)| k.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                }
+                            ),
+                        })?;
+                    factory(&PluginContext {
+                        name: &c.name,
+                        parameters: &plugin.parameters,
+                        deprovisioning: &c.deprovisioning,
+                        base_dir,
+                    })
+                    .map_err(|reason| ConfigError::Invalid {
+                        key: key("plugin.parameters"),
+                        reason,
+                    })?
+                }
+                (None, None, None, None) => {
                     return Err(ConfigError::Invalid {
                         key: key("ldap"),
                         reason: "missing".into(),
@@ -99,6 +212,24 @@ impl Host {
             )));
         }
         Ok(Host { config, services })
+    }
+}
+
+impl Host {
+    /// Builds every connector of a validated configuration, reading secrets and certificates
+    /// relative to `base_dir`. Touches no target. The built-in connectors only: a host with
+    /// plug-in connectors comes from [`Host::builder`].
+    pub fn new(config: Config, base_dir: &Path) -> Result<Host, ConfigError> {
+        Host::builder(config, base_dir).build()
+    }
+
+    /// A builder, to register plug-in connectors before the connectors are built.
+    pub fn builder(config: Config, base_dir: &Path) -> HostBuilder {
+        HostBuilder {
+            config,
+            base_dir: base_dir.to_owned(),
+            factories: Vec::new(),
+        }
     }
 
     /// The connectors.

@@ -1,0 +1,478 @@
+//! The script connector: the example program (`examples/connectors/script-sqlite.py`) over an
+//! SQLite table through a whole lifecycle, read back from the table itself; and the contract's
+//! edges with small shell programs — exit status 3 and its error object, other statuses, a
+//! timeout, output that is not an answer, no shell between the host and the program, a clean
+//! environment, and secrets kept out of every answer.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use reference_host::Host;
+use reference_host::config::Config;
+use reference_host::secret::{Secret, SecretSource};
+use serde_json::{Value, json};
+
+use crate::sql_sandbox::{self as sandbox, Sandbox};
+use crate::support::{EXT, Reply, TOKEN, send};
+
+const SETUP: &str = include_str!("../../../features/sql/sqlite-table.sql");
+const PROGRAM: &str = "../examples/connectors/script-sqlite.py";
+
+fn host_config(command: &[String], extra: &str) -> Config {
+    let command = serde_json::to_string(command).unwrap();
+    let text = format!(
+        r#"[server]
+plain_http = true
+
+[[connector]]
+name = "Script"
+token = {{ env = "UNUSED_TOKEN_VARIABLE" }}
+autosync_minutes = 0
+
+[connector.deprovisioning]
+disable_flow = {{ set_attribute = "isSoftDeleted", value = true }}
+delete_flow = "delete"
+
+[connector.script]
+command = {command}
+anchor = "ContosoLogin"
+page_size = 2
+timeout_seconds = 5
+{extra}
+attributes = [
+  {{ name = "ContosoLogin", treat_as_single_value = true }},
+  {{ name = "FirstName", treat_as_single_value = true }},
+  {{ name = "LastName", treat_as_single_value = true }},
+  {{ name = "Email", treat_as_single_value = true }},
+]
+"#
+    );
+    let mut config = Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
+    config.validate().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config
+}
+
+async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    send(
+        app,
+        method,
+        &format!("/ecma2host_Script/scim{path}"),
+        body.map(Value::to_string),
+        Some(TOKEN),
+        "application/scim+json",
+    )
+    .await
+}
+
+fn create(login: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+        "userName": format!("{login}@contoso.lab"),
+        "active": true,
+        EXT: { "ContosoLogin": login, "LastName": "Jacobson", "FirstName": "Lee",
+               "Email": format!("{login}@contoso.lab") },
+    })
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+fn python() -> String {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3".into()
+    } else {
+        "python3".into()
+    }
+}
+
+/// A table of its own and a host whose script connector runs the example program on it.
+struct ScriptHost {
+    app: Router,
+    host: Host,
+    pool: sqlx::AnyPool,
+    _sandbox: Sandbox,
+    _dir: tempfile::TempDir,
+}
+
+impl ScriptHost {
+    async fn start(name: &str) -> ScriptHost {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::create(
+            &format!("sqlite://{}", dir.path().display()),
+            &format!("script_{name}"),
+            SETUP,
+        )
+        .await
+        .unwrap();
+        let pool = sandbox::connect(&sandbox.url).await.unwrap();
+        let program = Path::new(env!("CARGO_MANIFEST_DIR")).join(PROGRAM);
+        let command = vec![
+            python(),
+            program.display().to_string(),
+            sandbox.url.trim_start_matches("sqlite://").to_owned(),
+            "Employees".into(),
+            "ContosoLogin".into(),
+        ];
+        let host = Host::new(host_config(&command, ""), dir.path()).unwrap();
+        host.check_targets(Duration::from_secs(10)).await.unwrap();
+        host.import_all().await.unwrap();
+        ScriptHost {
+            app: host.app(),
+            host,
+            pool,
+            _sandbox: sandbox,
+            _dir: dir,
+        }
+    }
+
+    /// The row of `login`, read from the table: column → text (NULL as `None`).
+    async fn row(&self, login: &str) -> Option<Vec<(String, Option<String>)>> {
+        use sqlx::Row as _;
+        let row = sqlx::query(
+            "SELECT ContosoLogin, FirstName, LastName, Email, Notes, \
+             CAST(isSoftDeleted AS TEXT) AS isSoftDeleted FROM Employees WHERE ContosoLogin = ?",
+        )
+        .bind(login.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .unwrap()?;
+        Some(
+            [
+                "ContosoLogin",
+                "FirstName",
+                "LastName",
+                "Email",
+                "Notes",
+                "isSoftDeleted",
+            ]
+            .iter()
+            .map(|c| {
+                (
+                    (*c).to_owned(),
+                    row.try_get::<Option<String>, _>(*c).unwrap(),
+                )
+            })
+            .collect(),
+        )
+    }
+
+    async fn column(&self, login: &str, column: &str) -> Option<String> {
+        self.row(login)
+            .await
+            .and_then(|r| r.into_iter().find(|(c, _)| c == column))
+            .and_then(|(_, v)| v)
+    }
+}
+
+#[tokio::test]
+async fn the_example_program_keeps_the_whole_lifecycle_in_the_table() {
+    let h = ScriptHost::start("lifecycle").await;
+    // Create: 201, the anchor as id, the row in the table.
+    let r = call(&h.app, "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], "lee");
+    assert_eq!(
+        h.column("lee", "LastName").await.as_deref(),
+        Some("Jacobson")
+    );
+    assert_eq!(h.column("lee", "isSoftDeleted").await.as_deref(), Some("0"));
+
+    // The same Email for another user: the table's UNIQUE refuses it — 409, nothing written.
+    let mut twin = create("lee2");
+    twin[EXT]["Email"] = json!("lee@contoso.lab");
+    let r = call(&h.app, "POST", "/Users", Some(&twin)).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["scimType"], "uniqueness");
+    assert!(h.row("lee2").await.is_none());
+
+    // A value the table's CHECK refuses (LastName over 64 characters): 400, row unchanged.
+    let before = h.row("lee").await;
+    let r = call(
+        &h.app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(
+            json!([{"op": "Replace", "path": format!("{EXT}:LastName"), "value": "x".repeat(65)}]),
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("CHECK"),
+        "{}",
+        r.body
+    );
+    assert_eq!(h.row("lee").await, before);
+
+    // PATCH: one column, an apostrophe and a diacritic carried as they are; Notes untouched.
+    let r = call(
+        &h.app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(
+            json!([{"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien-Zoë"}]),
+        )),
+    )
+    .await;
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(
+        h.column("lee", "LastName").await.as_deref(),
+        Some("O'Brien-Zoë")
+    );
+    assert_eq!(h.column("lee", "Notes").await, None);
+
+    // Disable: the flow sets isSoftDeleted.
+    let r = call(
+        &h.app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )),
+    )
+    .await;
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(h.column("lee", "isSoftDeleted").await.as_deref(), Some("1"));
+
+    // A row added out of band is found after an import (pages of 2: three rows, two pages).
+    for login in ["ann", "bo"] {
+        sqlx::query("INSERT INTO Employees (ContosoLogin, LastName) VALUES (?, 'Out')")
+            .bind(login)
+            .execute(&h.pool)
+            .await
+            .unwrap();
+    }
+    h.host.import_all().await.unwrap();
+    for login in ["ann", "bo", "lee"] {
+        let r = call(&h.app, "GET", &format!("/Users/{login}"), None).await;
+        assert_eq!(r.status, 200, "{login}: {}", r.body);
+    }
+
+    // Delete: the row is gone; again: 404.
+    let r = call(&h.app, "DELETE", "/Users/lee", None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(h.row("lee").await.is_none());
+    let r = call(&h.app, "DELETE", "/Users/lee", None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
+/// A host whose script connector runs `sh -c BODY` as its program — an inline program for the
+/// contract's edges (the program is `sh`; the host itself never runs a shell). `sh` gets
+/// `marker` as `$1`.
+async fn shell_host(dir: &Path, body: &str, marker: &str, extra: &str) -> Host {
+    let command = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        body.to_owned(),
+        "program".to_owned(),
+        marker.to_owned(),
+    ];
+    Host::new(host_config(&command, extra), dir).unwrap()
+}
+
+const ANSWER_IMPORT: &str = r#"read request; case "$request" in *'"import"'*) echo '{"objects":[],"cursor":null}'; exit 0;; esac;"#;
+
+#[tokio::test]
+async fn exit_status_3_is_the_programs_own_error_and_other_failures_are_503_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "hunter2-very-secret").unwrap();
+    let secret_env = r#"environment = { HR_PASSWORD = { file = "secret" } }"#;
+
+    // Exit 3 with a classified error: the host answers by its kind, with the message.
+    let body = format!(
+        r#"{ANSWER_IMPORT} echo '{{"error":{{"kind":"rejected","message":"LastName: too long for HR"}}}}'; exit 3"#
+    );
+    let host = shell_host(dir.path(), &body, "", secret_env).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too long for HR"),
+        "{}",
+        r.body
+    );
+
+    // Per-change errors in an exit-0 answer: alreadyExists is 409.
+    let body = format!(
+        r#"{ANSWER_IMPORT} echo '{{"results":[{{"error":{{"kind":"alreadyExists","message":"taken"}}}}]}}'"#
+    );
+    let host = shell_host(dir.path(), &body, "", secret_env).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    // Any other status, with the secret on stderr: 503, and the secret in no answer.
+    let body = format!(r#"{ANSWER_IMPORT} echo "cannot log in with $HR_PASSWORD" >&2; exit 1"#);
+    let host = shell_host(dir.path(), &body, "", secret_env).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 1"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.to_string().contains("hunter2"), "{}", r.body);
+
+    // Output that is not an answer: 503.
+    let body = format!(r#"{ANSWER_IMPORT} echo 'not json'"#);
+    let host = shell_host(dir.path(), &body, "", "").await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+
+    // An add answered without the object: the host cannot know the target's picture.
+    let body = format!(r#"{ANSWER_IMPORT} echo '{{"results":[{{}}]}}'"#);
+    let host = shell_host(dir.path(), &body, "", "").await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let body = format!(r#"{ANSWER_IMPORT} echo $$ > "$1"; exec sleep 30"#);
+    let host = shell_host(dir.path(), &body, &pid_file.display().to_string(), "").await;
+    // timeout_seconds = 5 in the configuration; a second one overrides it here.
+    let mut config = host_config(
+        &[
+            "sh".into(),
+            "-c".into(),
+            body.clone(),
+            "program".into(),
+            pid_file.display().to_string(),
+        ],
+        "",
+    );
+    config.connectors[0]
+        .script
+        .as_mut()
+        .unwrap()
+        .timeout_seconds = 1;
+    drop(host);
+    let host = Host::new(config, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let started = Instant::now();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1 s"),
+        "{}",
+        r.body
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The program (sleep, which replaced sh) is gone.
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while PathBuf::from(format!("/proc/{pid}/status")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| !s.contains("State:\tZ"))
+    {
+        assert!(Instant::now() < deadline, "the program {pid} still runs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn arguments_reach_the_program_as_written_with_a_clean_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seen");
+    let body = format!(
+        r#"{ANSWER_IMPORT} printf '%s\n' "$2" > "$1"; env >> "$1"; echo '{{"results":[{{}}]}}'"#
+    );
+    let command = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        body,
+        "program".to_owned(),
+        out.display().to_string(),
+        "$(touch pwned); `touch pwned2` *".to_owned(),
+    ];
+    std::fs::write(dir.path().join("secret"), "s3cret-value").unwrap();
+    let host = Host::new(
+        host_config(
+            &command,
+            r#"environment = { HR_PASSWORD = { file = "secret" } }"#,
+        ),
+        dir.path(),
+    )
+    .unwrap();
+    host.import_all().await.unwrap();
+    let _ = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    let seen = std::fs::read_to_string(&out).unwrap();
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some("$(touch pwned); `touch pwned2` *"));
+    assert!(!dir.path().join("pwned").exists() && !dir.path().join("pwned2").exists());
+    let env: Vec<&str> = lines.collect();
+    assert!(env.contains(&"HR_PASSWORD=s3cret-value"), "{env:?}");
+    // Cargo sets CARGO_PKG_NAME for the test process; the program does not inherit it.
+    assert!(std::env::var("CARGO_PKG_NAME").is_ok());
+    assert!(
+        !env.iter().any(|l| l.starts_with("CARGO_PKG_NAME=")),
+        "{env:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_schema_without_a_configured_attribute_stops_the_host_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"echo '{"attributes":[{"name":"ContosoLogin"},{"name":"LastName"},{"name":"FirstName"}]}'"#;
+    let host = shell_host(dir.path(), body, "", "").await;
+    let e = host
+        .check_targets(Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(e.contains("no attribute \"Email\""), "{e}");
+}
+
+#[tokio::test]
+async fn a_configuration_without_a_program_or_with_a_foreign_anchor_is_refused() {
+    for (command, anchor, key) in [
+        ("[]", "ContosoLogin", "script.command"),
+        (r#"["prog"]"#, "Nope", "script.anchor"),
+    ] {
+        let text = format!(
+            r#"[server]
+plain_http = true
+[[connector]]
+name = "Script"
+token = {{ env = "T" }}
+[connector.script]
+command = {command}
+anchor = "{anchor}"
+attributes = [{{ name = "ContosoLogin" }}]
+"#
+        );
+        let e = Config::parse(&text).unwrap().validate().unwrap_err();
+        assert!(e.to_string().contains(key), "{e}");
+    }
+}
