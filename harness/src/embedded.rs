@@ -133,6 +133,13 @@ static SERVED: &[Served] = &[
         container: "",
     },
     Served {
+        profile: "scim-target",
+        connector: "SCIM",
+        example: include_str!("../../examples/ecma-host-scim.toml"),
+        flavour: None,
+        container: "",
+    },
+    Served {
         profile: "sqlite-flows",
         connector: "SQLiteFlows",
         example: include_str!("../../examples/ecma-host-sqlite-flows.toml"),
@@ -397,6 +404,82 @@ struct Started {
     host: reference_host::Host,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<Result<(), reference_host::ServeError>>,
+    /// The SCIM endpoint the `scim-target` profile's connector writes to.
+    endpoint: ScimEndpoint,
+}
+
+/// The on-premises SCIM endpoint of the `scim-target` profile: a second reference host serving
+/// the profile's SQLite table at `/ecma2host_HR/scim`, over plain HTTP on loopback. It is a
+/// target, not the host under test: a defective router wraps the first host only.
+struct ScimEndpoint {
+    url: String,
+    token: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), reference_host::ServeError>>,
+}
+
+impl ScimEndpoint {
+    /// Serves the table at `table_url` (imported before this returns).
+    async fn start(table_url: &str, base_dir: &Path) -> Result<ScimEndpoint, RunError> {
+        let mut c = HostConfig::parse(include_str!("../../examples/ecma-host-sqlite.toml"))
+            .map_err(setup)?;
+        c.server.tls = None;
+        c.server.plain_http = true;
+        let token = secret();
+        let connector = c
+            .connectors
+            .first_mut()
+            .ok_or_else(|| setup("examples/ecma-host-sqlite.toml has no connector"))?;
+        connector.name = "HR".into();
+        connector.token = SecretSource::Inline(Secret::new(token.clone()));
+        connector.autosync_minutes = 0;
+        if let Some(sql) = &mut connector.sql {
+            sql.url = table_url.to_owned();
+        }
+        let host = std::sync::Arc::new(reference_host::Host::new(c, base_dir).map_err(setup)?);
+        host.import_all().await.map_err(setup)?;
+        // An application reads its own database: a listing's first page (a full import by the
+        // connector under test) is answered from the table as it stands, so rows the probe
+        // wrote or removed out of band are seen, as they would be in the application.
+        let live = std::sync::Arc::clone(&host);
+        let app = host.app().layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let live = std::sync::Arc::clone(&live);
+                async move {
+                    let first_listing = request.method() == axum::http::Method::GET
+                        && request.uri().path().ends_with("/Users")
+                        && !request.uri().query().unwrap_or("").contains("filter=")
+                        && request
+                            .uri()
+                            .query()
+                            .unwrap_or("")
+                            .split('&')
+                            .all(|p| !p.starts_with("startIndex=") || p == "startIndex=1");
+                    if first_listing && let Err(e) = live.import_all().await {
+                        tracing::warn!(error = %e, "the SCIM endpoint could not read its table");
+                    }
+                    next.run(request).await
+                }
+            },
+        ));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
+        let port = listener.local_addr().map_err(setup)?.port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(reference_host::serve_router(app, None, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(ScimEndpoint {
+            url: format!("http://127.0.0.1:{port}/ecma2host_HR/scim"),
+            token,
+            stop,
+            server,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
 }
 
 /// What the embedded host serves: the mock directories and SQLite tables, with the
@@ -463,6 +546,14 @@ impl Started {
             .map_err(setup)?;
             sqlite.insert(s.profile, sandbox);
         }
+        let endpoint = ScimEndpoint::start(
+            &sqlite
+                .get("scim-target")
+                .map(|s: &mock_targets::sql::Sandbox| s.url.clone())
+                .unwrap_or_default(),
+            dir.path(),
+        )
+        .await?;
         // The host: one connector per profile, from its example configuration, each with a
         // token of its own (ECMA-AUTH-004 tries one connector's token on the next).
         let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
@@ -485,6 +576,12 @@ impl Started {
             if let Some(sql) = &mut connector.sql {
                 sql.url = targets.sqlite_url(s.profile);
                 sql.page_size = 2;
+            }
+            if let Some(scim) = &mut connector.scim {
+                scim.url = endpoint.url.clone();
+                scim.token = SecretSource::Inline(Secret::new(endpoint.token.clone()));
+                scim.page_size = 2;
+                scim.timeout_seconds = 10;
             }
             if let Some(script) = &mut connector.script {
                 // The example program, written beside the host's files, on the profile's table.
@@ -552,6 +649,7 @@ impl Started {
             host,
             stop,
             server,
+            endpoint,
         })
     }
 
@@ -565,6 +663,7 @@ impl Started {
         let _ = self.stop.send(());
         let _ = self.server.await;
         drop(self.host);
+        self.endpoint.stop().await;
     }
 
     /// The run configuration for profile `s` on this host.

@@ -118,6 +118,9 @@ pub struct ConnectorConfig {
     /// analogue).
     #[serde(default)]
     pub script: Option<ScriptConfig>,
+    /// An on-premises SCIM 2.0 endpoint as the target: the host is its SCIM client.
+    #[serde(default)]
+    pub scim: Option<ScimConfig>,
     /// A plug-in connector: one registered in code with `Host::builder().connector(type, …)`
     /// (ECMA 2.0's custom connectors).
     #[serde(default)]
@@ -325,6 +328,7 @@ impl ConnectorConfig {
             ("ldap", self.ldap.is_some()),
             ("sql", self.sql.is_some()),
             ("script", self.script.is_some()),
+            ("scim", self.scim.is_some()),
             ("plugin", self.plugin.is_some()),
         ]
         .into_iter()
@@ -352,8 +356,13 @@ impl ConnectorConfig {
                 script.validate(self)?;
                 script.attributes.iter().collect()
             }
-            (None, None, None) => match &self.plugin {
-                Some(plugin) => {
+            (None, None, None) => match (&self.scim, &self.plugin) {
+                (Some(scim), _) => {
+                    scim.validate(self)?;
+                    // Checked against the deprovisioning attribute by name below.
+                    Vec::new()
+                }
+                (None, Some(plugin)) => {
                     if plugin.kind.is_empty() {
                         return Err(ConfigError::invalid(
                             self.key("plugin.type"),
@@ -363,11 +372,12 @@ impl ConnectorConfig {
                     // A plug-in's attributes are its own: its factory checks them.
                     Vec::new()
                 }
-                None => {
+                (None, None) => {
                     return Err(ConfigError::invalid(
                         self.key("ldap"),
                         "missing: every connector needs a target, [connector.ldap], \
-                         [connector.sql], [connector.script] or [connector.plugin]",
+                         [connector.sql], [connector.script], [connector.scim] or \
+                         [connector.plugin]",
                     ));
                 }
             },
@@ -392,6 +402,11 @@ impl ConnectorConfig {
                 if selected
                     .iter()
                     .any(|a| a.name.eq_ignore_ascii_case(attribute))
+                    || self.scim.as_ref().is_some_and(|scim| {
+                        scim.attributes
+                            .iter()
+                            .any(|a| a.name.eq_ignore_ascii_case(attribute))
+                    })
                 {
                     return Err(ConfigError::invalid(
                         self.key(flow),
@@ -568,6 +583,132 @@ impl ScriptConfig {
                 c.key("script.anchor"),
                 format!("{:?} must be one of script.attributes", self.anchor),
             ));
+        }
+        Ok(())
+    }
+}
+
+/// `[connector.scim]`: an on-premises application's SCIM 2.0 endpoint (RFC 7644) as the
+/// target, the host its client: full imports page through `GET /Users`, creates `POST`,
+/// updates `PATCH` with RFC 7644 §3.5.2 operations, deletes `DELETE`. The anchor is the
+/// endpoint's `id`; the DN is `CN=<id>,OBJECT=USER`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimConfig {
+    /// The endpoint's base URL (`https://hr.contoso.lab/scim/v2`); `/Users` is appended.
+    /// `http://` only for loopback addresses.
+    pub url: String,
+    /// The bearer token the endpoint expects.
+    pub token: SecretSource,
+    /// A PEM file of the CA certificates to trust for the endpoint (the system's trust store
+    /// otherwise).
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+    /// Resources per page of a full import (`count`).
+    #[serde(default = "default_scim_page_size")]
+    pub page_size: u32,
+    /// Seconds one request may take before the host answers 503.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// The selected attributes: `name` is the host's (what Entra maps to), `path` the
+    /// endpoint's attribute (`userName`, `name.familyName`,
+    /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`); the name
+    /// when left out.
+    pub attributes: Vec<ScimAttributeConfig>,
+}
+
+fn default_scim_page_size() -> u32 {
+    100
+}
+
+/// One selected attribute of a SCIM target.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimAttributeConfig {
+    /// The host's name for it.
+    pub name: String,
+    /// The endpoint's attribute path; `name` when left out.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The wizard's "Treat as single value".
+    #[serde(default)]
+    pub treat_as_single_value: bool,
+    /// `string` (default), `boolean` or `integer`.
+    #[serde(default, rename = "type")]
+    pub kind: AttrType,
+    /// Filters compare its values with case.
+    #[serde(default)]
+    pub case_exact: bool,
+}
+
+impl ScimAttributeConfig {
+    /// The endpoint's attribute path.
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.name)
+    }
+}
+
+impl ScimConfig {
+    fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.url)
+            .map_err(|e| ConfigError::invalid(c.key("scim.url"), format!("{:?}: {e}", self.url)))?;
+        match url.scheme() {
+            "https" => {}
+            "http"
+                if url.host_str().is_some_and(|h| {
+                    h == "localhost"
+                        || h.parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                        || h.trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }) => {}
+            _ => {
+                return Err(ConfigError::invalid(
+                    c.key("scim.url"),
+                    "must be https:// (http:// only for a loopback address): the bearer token travels with every request",
+                ));
+            }
+        }
+        if self.page_size == 0 {
+            return Err(ConfigError::invalid(
+                c.key("scim.page_size"),
+                "must be greater than 0",
+            ));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(ConfigError::invalid(
+                c.key("scim.timeout_seconds"),
+                "must be greater than 0",
+            ));
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            let key = || c.key(&format!("scim.attributes[{i}]"));
+            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
+            if self.attributes[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!("{:?} is listed twice", a.name),
+                ));
+            }
+            if a.path().is_empty() {
+                return Err(ConfigError::invalid(key(), "the path is empty"));
+            }
+            if !matches!(
+                a.kind,
+                AttrType::String | AttrType::Boolean | AttrType::Integer
+            ) {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!(
+                        "type {:?} is not supported; use string, boolean or integer",
+                        a.kind.noun()
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ use axum::Router;
 use crate::config::{Config, ConfigError, MIN_TOKEN_CHARS};
 use crate::connector::Connector;
 use crate::connector::ldap::LdapConnector;
+use crate::connector::scim::ScimConnector;
 use crate::connector::script::ScriptConnector;
 use crate::connector::sql::SqlConnector;
 use crate::service::ConnectorService;
@@ -142,6 +143,18 @@ impl HostBuilder {
                 });
             }
             let connector: Arc<dyn Connector> = match (&c.ldap, &c.sql, &c.script, &c.plugin) {
+                (None, None, None, _) if c.scim.is_some() => {
+                    let scim = c.scim.as_ref().ok_or_else(|| ConfigError::Invalid {
+                        key: key("scim"),
+                        reason: "missing".into(),
+                    })?;
+                    Arc::new(ScimConnector::new(
+                        &c.name,
+                        scim,
+                        &c.deprovisioning,
+                        base_dir,
+                    )?)
+                }
                 (Some(ldap), ..) => Arc::new(LdapConnector::new(
                     &c.name,
                     ldap,

@@ -30,7 +30,7 @@
 //!   `{"error":{"kind":KIND,"message":"…"}}`.
 //! - `KIND` classifies a failure as the host answers it: `alreadyExists` (409 uniqueness),
 //!   `noSuchObject` (404), `rejected` (400 invalidValue, with the message), `refused` (the
-//!   program's own account was refused; 500) or `unavailable` (503, Entra retries).
+//!   program's own account was refused; 502) or `unavailable` (503, Entra retries).
 //! - **Exit status:** 0 — standard output is the answer; 3 — the whole operation failed and
 //!   standard output is `{"error":{"kind":KIND,"message":"…"}}`; anything else, a signal, no
 //!   answer within `timeout_seconds` (the program is then killed) or output that is not the

@@ -703,7 +703,7 @@ fn ldap_schema(config: &LdapConfig, deprovisioning: &Deprovisioning) -> Connecto
     ConnectorSchema { attributes }
 }
 
-fn client_tls(ca: &Path) -> Result<rustls::ClientConfig, String> {
+pub(crate) fn client_tls(ca: &Path) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(ca)
         .map_err(|e| format!("cannot read {}: {e}", ca.display()))?

@@ -1,0 +1,364 @@
+//! The SCIM connector: a host whose target is an on-premises SCIM endpoint. The endpoint is a
+//! second host serving an SQLite table (the lifecycle is read back from the table itself), or a
+//! stub that answers what a test needs (statuses, a slow answer), which also records what the
+//! connector sent.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use reference_host::Host;
+use reference_host::config::Config;
+use reference_host::secret::{Secret, SecretSource};
+use serde_json::{Value, json};
+
+use crate::sql_sandbox::{self as sandbox, Sandbox};
+use crate::support::{EXT, Reply, TOKEN, send};
+
+const SETUP: &str = include_str!("../../../features/sql/sqlite-table.sql");
+const ENDPOINT_TOKEN: &str = "endpoint-token-0123456789";
+
+fn outer_config(url: &str, extra: &str) -> Config {
+    let path = |a: &str| format!("{EXT}:{a}");
+    let text = format!(
+        r#"[server]
+plain_http = true
+
+[[connector]]
+name = "SCIM"
+token = {{ env = "UNUSED" }}
+autosync_minutes = 0
+
+[connector.deprovisioning]
+disable_flow = {{ set_attribute = "active", value = false }}
+delete_flow = "delete"
+
+[connector.scim]
+url = "{url}"
+token = {{ file = "endpoint-token" }}
+page_size = 2
+timeout_seconds = 2
+{extra}
+attributes = [
+  {{ name = "ContosoLogin", path = "{}", treat_as_single_value = true }},
+  {{ name = "FirstName", path = "{}", treat_as_single_value = true }},
+  {{ name = "LastName", path = "{}", treat_as_single_value = true }},
+  {{ name = "Email", path = "{}", treat_as_single_value = true }},
+]
+"#,
+        path("ContosoLogin"),
+        path("FirstName"),
+        path("LastName"),
+        path("Email"),
+    );
+    let mut config = Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
+    config.validate().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config
+}
+
+fn inner_config(url: &str) -> Config {
+    let text = format!(
+        r#"[server]
+plain_http = true
+
+[[connector]]
+name = "HR"
+token = {{ env = "UNUSED" }}
+autosync_minutes = 0
+
+[connector.deprovisioning]
+disable_flow = {{ set_attribute = "isSoftDeleted", value = true }}
+delete_flow = "delete"
+
+[connector.sql]
+url = "{url}"
+table = "Employees"
+anchor = "ContosoLogin"
+attributes = [{{ name = "ContosoLogin" }}, {{ name = "FirstName" }}, {{ name = "LastName" }}, {{ name = "Email" }}]
+"#
+    );
+    let mut config = Config::parse(&text).unwrap();
+    config.connectors[0].token = SecretSource::Inline(Secret::new(ENDPOINT_TOKEN));
+    config
+}
+
+/// Serves `app` on a loopback port until the test ends; its base URL.
+async fn serve(app: Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(reference_host::serve_router(
+        app,
+        None,
+        listener,
+        std::future::pending(),
+    ));
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn outer(dir: &Path, url: &str) -> Host {
+    std::fs::write(dir.join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
+    let host = Host::new(outer_config(url, ""), dir).unwrap();
+    host.import_all().await.unwrap();
+    host
+}
+
+async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    send(
+        app,
+        method,
+        &format!("/ecma2host_SCIM/scim{path}"),
+        body.map(Value::to_string),
+        Some(TOKEN),
+        "application/scim+json",
+    )
+    .await
+}
+
+fn create(login: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+        "userName": format!("{login}@contoso.lab"),
+        "active": true,
+        EXT: { "ContosoLogin": login, "LastName": "Jacobson", "FirstName": "Lee",
+               "Email": format!("{login}@contoso.lab") },
+    })
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+async fn column(pool: &sqlx::AnyPool, login: &str, column: &str) -> Option<Option<String>> {
+    use sqlx::Row as _;
+    // `column` is one of this file's literals.
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT CAST({column} AS TEXT) AS v FROM Employees WHERE ContosoLogin = ?"
+    )))
+    .bind(login.to_owned())
+    .fetch_optional(pool)
+    .await
+    .unwrap()?;
+    Some(row.try_get::<Option<String>, _>("v").unwrap())
+}
+
+#[tokio::test]
+async fn a_user_goes_through_the_endpoint_into_its_table_and_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Sandbox::create(
+        &format!("sqlite://{}", dir.path().display()),
+        "scim_lifecycle",
+        SETUP,
+    )
+    .await
+    .unwrap();
+    let pool = sandbox::connect(&table.url).await.unwrap();
+    let inner = Host::new(inner_config(&table.url), dir.path()).unwrap();
+    inner.import_all().await.unwrap();
+    let base = serve(inner.app()).await;
+    let host = outer(dir.path(), &format!("{base}/ecma2host_HR/scim")).await;
+    let app = host.app();
+
+    let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], "lee");
+    assert_eq!(r.body[EXT]["LastName"], "Jacobson");
+    assert_eq!(
+        column(&pool, "lee", "LastName").await,
+        Some(Some("Jacobson".into()))
+    );
+
+    // The endpoint's uniqueness (the table's UNIQUE Email) comes back as 409 uniqueness.
+    let mut twin = create("lee2");
+    twin[EXT]["Email"] = json!("lee@contoso.lab");
+    let r = call(&app, "POST", "/Users", Some(&twin)).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["scimType"], "uniqueness");
+    assert_eq!(column(&pool, "lee2", "LastName").await, None);
+
+    // PATCH of one attribute; clearing another removes it.
+    let r = call(
+        &app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(json!([
+            {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
+            {"op": "Remove", "path": format!("{EXT}:FirstName")},
+        ]))),
+    )
+    .await;
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(
+        column(&pool, "lee", "LastName").await,
+        Some(Some("O'Brien".into()))
+    );
+    assert_eq!(column(&pool, "lee", "FirstName").await, Some(None));
+
+    // Disable: active false at the endpoint, which sets its flag in the table.
+    let r = call(
+        &app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )),
+    )
+    .await;
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(
+        column(&pool, "lee", "isSoftDeleted").await,
+        Some(Some("1".into()))
+    );
+    // The host's import reads the endpoint's list, pages of 2, and keeps the user disabled.
+    for login in ["ann", "bo", "cy"] {
+        let r = call(&app, "POST", "/Users", Some(&create(login))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    host.import_all().await.unwrap();
+    let r = call(&app, "GET", "/Users/lee", None).await;
+    assert_eq!(r.body["active"], false, "{}", r.body);
+    let r = call(&app, "GET", "/Users?startIndex=1&count=10", None).await;
+    assert_eq!(r.body["totalResults"], 4, "{}", r.body);
+
+    // Delete: the row is gone; a second delete is 404.
+    let r = call(&app, "DELETE", "/Users/lee", None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(column(&pool, "lee", "LastName").await, None);
+    let r = call(&app, "DELETE", "/Users/lee", None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
+/// What the stub endpoint saw: method, path and query, the Authorization header, the body.
+type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+/// A stub endpoint: an empty list for imports, `status` with `body` for everything else, after
+/// `delay`.
+async fn stub(status: u16, body: Value, delay: Duration) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let log = Arc::clone(&seen);
+    let app = Router::new().fallback(move |request: axum::extract::Request| {
+        let log = Arc::clone(&log);
+        let body = body.clone();
+        async move {
+            let method = request.method().to_string();
+            let uri = request.uri().to_string();
+            let auth = request
+                .headers()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            log.lock()
+                .unwrap()
+                .push((method.clone(), uri.clone(), auth, String::from_utf8_lossy(&bytes).into()));
+            if method == "GET" && uri.contains("/Users?") {
+                return (
+                    axum::http::StatusCode::OK,
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []})
+                        .to_string(),
+                );
+            }
+            tokio::time::sleep(delay).await;
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                body.to_string(),
+            )
+        }
+    });
+    (serve(app).await, seen)
+}
+
+#[tokio::test]
+async fn the_endpoints_answers_are_classified_by_status_and_the_token_stays_out_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (status, body, expected, scim_type) in [
+        (
+            409,
+            json!({"detail": "userName taken", "scimType": "uniqueness"}),
+            409,
+            Some("uniqueness"),
+        ),
+        (
+            400,
+            json!({"detail": "LastName: too long"}),
+            400,
+            Some("invalidValue"),
+        ),
+        (401, json!({}), 502, None),
+        (500, json!({"detail": "database down"}), 503, None),
+        (429, json!({}), 503, None),
+    ] {
+        let (base, seen) = stub(status, body, Duration::ZERO).await;
+        let host = outer(dir.path(), &base).await;
+        let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+        assert_eq!(r.status, expected, "endpoint {status}: {}", r.body);
+        if let Some(t) = scim_type {
+            assert_eq!(r.body["scimType"], t, "{}", r.body);
+        }
+        assert!(!r.body.to_string().contains(ENDPOINT_TOKEN), "{}", r.body);
+        if status == 400 {
+            assert!(
+                r.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("LastName: too long"),
+                "{}",
+                r.body
+            );
+        }
+        // The create as the endpoint received it: the bearer token, RFC 7643 schemas and the
+        // extension attributes under their URN.
+        let seen = seen.lock().unwrap();
+        let (method, uri, auth, sent) = seen.iter().find(|s| s.0 == "POST").unwrap();
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/Users"));
+        assert_eq!(auth, &format!("Bearer {ENDPOINT_TOKEN}"));
+        let sent: Value = serde_json::from_str(sent).unwrap();
+        assert_eq!(sent[EXT]["ContosoLogin"], "lee", "{sent}");
+        assert!(
+            sent["schemas"].as_array().unwrap().iter().any(|s| s == EXT),
+            "{sent}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_does_not_answer_in_time_is_answered_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _) = stub(201, json!({}), Duration::from_secs(30)).await;
+    let host = outer(dir.path(), &base).await;
+    let started = Instant::now();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no answer in time"),
+        "{}",
+        r.body
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_plain_http_endpoint_off_loopback_is_refused() {
+    let text = outer_config("http://127.0.0.1:1/scim", "");
+    assert!(text.validate().is_ok());
+    let mut c = text;
+    c.connectors[0].scim.as_mut().unwrap().url = "http://hr.contoso.lab/scim".into();
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("scim.url") && e.contains("https://"), "{e}");
+}
