@@ -580,7 +580,7 @@ impl Started {
             if let Some(scim) = &mut connector.scim {
                 scim.url = endpoint.url.clone();
                 scim.token = SecretSource::Inline(Secret::new(endpoint.token.clone()));
-                scim.page_size = 2;
+                scim.page_size = 10;
                 scim.timeout_seconds = 10;
             }
             if let Some(script) = &mut connector.script {

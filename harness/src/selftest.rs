@@ -73,6 +73,10 @@ pub struct MutantRow {
     pub killed: bool,
     /// The scenarios that failed or warned (`feature: scenario`), each once.
     pub killed_by: Vec<String>,
+    /// The profiles under which one of them failed or warned, sorted: a mutant of the host's
+    /// SCIM layer is caught under every profile whose scenarios reach the defect, whatever the
+    /// connector kind.
+    pub killed_under: Vec<String>,
     /// Cases (scenario × profile × dialect) that failed, warned, or were blocked.
     pub failed_cases: usize,
     /// Seconds the run took.
@@ -168,6 +172,19 @@ impl Matrix {
             out.push_str(&format!("selftest-exempt.toml: {e}\n"));
         }
         let killed = self.mutants.iter().filter(|m| m.killed).count();
+        let mut per_profile: BTreeMap<&str, usize> = Default::default();
+        for m in &self.mutants {
+            for p in &m.killed_under {
+                *per_profile.entry(p.as_str()).or_default() += 1;
+            }
+        }
+        if !per_profile.is_empty() {
+            out.push_str("\nmutants killed under each profile:");
+            for (p, n) in &per_profile {
+                out.push_str(&format!(" {p} {n}/{};", self.mutants.len()));
+            }
+            out.push('\n');
+        }
         let killing = self
             .scenarios
             .iter()
@@ -244,10 +261,15 @@ pub async fn run(
                 crate::embedded::run_embedded_defective(suite, &options, mutant.apply, mutant.host)
                     .await?;
             let mut killed_by = BTreeSet::new();
+            let mut killed_under = BTreeSet::new();
             let mut keys = Vec::new();
             let mut failed_cases = 0;
             let mut first_failure = None;
-            for case in report.runs.iter().flat_map(|r| &r.cases) {
+            for (profile, case) in report
+                .runs
+                .iter()
+                .flat_map(|r| r.cases.iter().map(move |c| (&r.profile, c)))
+            {
                 if matches!(
                     case.outcome,
                     Outcome::Failed | Outcome::Warned | Outcome::Blocked
@@ -264,6 +286,7 @@ pub async fn run(
                         first_failure = Some(format!("{}: {line}", case.scenario));
                     }
                     killed_by.insert(format!("{}: {}", case.feature, case.scenario));
+                    killed_under.insert(profile.clone());
                     keys.push((case.feature.clone(), case.scenario.clone()));
                 }
             }
@@ -272,6 +295,7 @@ pub async fn run(
                 behaviour: mutant.behaviour.to_owned(),
                 killed: !killed_by.is_empty(),
                 killed_by: killed_by.into_iter().collect(),
+                killed_under: killed_under.into_iter().collect(),
                 failed_cases,
                 seconds: started.elapsed().as_secs_f64(),
                 first_failure,

@@ -483,6 +483,11 @@ impl Connector for ScimConnector {
         Ok(Box::new(ScimImport {
             connector: Arc::new(self.handle()),
             start: 1,
+            seen: std::collections::HashSet::new(),
+            pass: 1,
+            total: None,
+            steady: true,
+            added: 0,
             done: false,
         }))
     }
@@ -533,46 +538,92 @@ impl ScimConnector {
     }
 }
 
+/// The most passes one import makes over the endpoint's list (see [`ScimImport`]).
+const MAX_PASSES: u32 = 5;
+
 /// A full import through the endpoint's list, page by page.
+///
+/// Index paging (RFC 7644 §3.4.2.4) is not stable while the list changes: a user created or
+/// deleted before the current index between two pages shifts the rest, so a pass can return a
+/// user twice or pass one by. The import therefore hands on each id once, and when the list's
+/// `totalResults` changed during a pass, it lists again from the start, handing on only what it
+/// has not seen — until a pass sees a steady total or brings nothing new, at most
+/// [`MAX_PASSES`] passes. A user present throughout the import is then missed only if every
+/// pass skipped it.
 struct ScimImport {
     connector: Arc<ScimConnector>,
+    /// The next `startIndex` of this pass.
     start: u64,
+    /// Every id handed on.
+    seen: std::collections::HashSet<String>,
+    /// Which pass this is, from 1.
+    pass: u32,
+    /// The pass's first `totalResults`, and whether every page since said the same.
+    total: Option<u64>,
+    steady: bool,
+    /// Ids this pass handed on.
+    added: usize,
     done: bool,
 }
 
 #[async_trait]
 impl ImportSession for ScimImport {
     async fn next_page(&mut self) -> Result<Option<Vec<CsEntry>>, ConnectorError> {
-        if self.done {
-            return Ok(None);
-        }
-        let c = &self.connector;
-        let url = format!(
-            "{}?startIndex={}&count={}",
-            c.users(),
-            self.start,
-            c.page_size
-        );
-        let (_, list) = c.send(reqwest::Method::GET, &url, None, "import").await?;
-        let resources = match list.get("Resources") {
-            Some(Value::Array(r)) => r.as_slice(),
-            None | Some(Value::Null) => &[],
-            Some(_) => {
-                return Err(ConnectorError::Unavailable {
-                    detail: format!("import: {url}: Resources is not an array"),
-                });
+        loop {
+            if self.done {
+                return Ok(None);
             }
-        };
-        let page = resources
-            .iter()
-            .map(|r| c.entry(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let total = list.get("totalResults").and_then(Value::as_u64);
-        self.start += page.len() as u64;
-        if page.is_empty() || total.is_none_or(|t| self.start > t) {
-            self.done = true;
+            let c = &self.connector;
+            let url = format!(
+                "{}?startIndex={}&count={}",
+                c.users(),
+                self.start,
+                c.page_size
+            );
+            let (_, list) = c.send(reqwest::Method::GET, &url, None, "import").await?;
+            let resources = match list.get("Resources") {
+                Some(Value::Array(r)) => r.as_slice(),
+                None | Some(Value::Null) => &[],
+                Some(_) => {
+                    return Err(ConnectorError::Unavailable {
+                        detail: format!("import: {url}: Resources is not an array"),
+                    });
+                }
+            };
+            let total = list.get("totalResults").and_then(Value::as_u64);
+            match self.total {
+                None => self.total = total,
+                Some(first) if total != Some(first) => self.steady = false,
+                Some(_) => {}
+            }
+            let mut page = Vec::with_capacity(resources.len());
+            for r in resources {
+                let entry = c.entry(r)?;
+                if self.seen.insert(entry.anchor.clone()) {
+                    page.push(entry);
+                }
+            }
+            self.added += page.len();
+            self.start += resources.len() as u64;
+            let end_of_pass = resources.is_empty() || total.is_none_or(|t| self.start > t);
+            if end_of_pass {
+                if self.steady || (self.pass > 1 && self.added == 0) || self.pass >= MAX_PASSES {
+                    if !self.steady && self.added > 0 {
+                        tracing::warn!(connector = %c.name, passes = self.pass, "the SCIM endpoint's list kept changing during the import; it holds what the passes saw");
+                    }
+                    self.done = true;
+                } else {
+                    self.pass += 1;
+                    self.start = 1;
+                    self.total = None;
+                    self.steady = true;
+                    self.added = 0;
+                }
+            }
+            if !page.is_empty() {
+                return Ok(Some(page));
+            }
         }
-        Ok((!page.is_empty()).then_some(page))
     }
 
     fn source(&self) -> String {

@@ -362,3 +362,73 @@ async fn a_plain_http_endpoint_off_loopback_is_refused() {
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("scim.url") && e.contains("https://"), "{e}");
 }
+
+/// A stub endpoint whose list is `initial`, with `change` applied to it once, right after the
+/// first page was served: a list that changes while an import pages through it.
+async fn shifting(initial: &[&str], change: fn(&mut Vec<String>)) -> String {
+    let list: Arc<Mutex<(Vec<String>, bool)>> = Arc::new(Mutex::new((
+        initial.iter().map(|s| (*s).to_owned()).collect(),
+        false,
+    )));
+    let app = Router::new().fallback(move |request: axum::extract::Request| {
+        let list = Arc::clone(&list);
+        async move {
+            let query = request.uri().query().unwrap_or("").to_owned();
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            let (start, count) = (
+                param("startIndex").unwrap_or(1),
+                param("count").unwrap_or(100),
+            );
+            let mut state = list.lock().unwrap();
+            let page: Vec<Value> = state
+                .0
+                .iter()
+                .skip(start - 1)
+                .take(count)
+                .map(|id| json!({"id": id, EXT: {"ContosoLogin": id}}))
+                .collect();
+            let total = state.0.len();
+            if !state.1 {
+                state.1 = true;
+                change(&mut state.0);
+            }
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                   "totalResults": total, "startIndex": start, "itemsPerPage": page.len(),
+                   "Resources": page})
+            .to_string()
+        }
+    });
+    serve(app).await
+}
+
+#[tokio::test]
+async fn an_import_through_a_list_that_shifts_between_pages_sees_every_user_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A user created at the front after the first page: the second page repeats "b".
+    let base = shifting(&["a", "b", "c", "d"], |l| l.insert(0, "new".into())).await;
+    let host = outer(dir.path(), &base).await;
+    let r = call(&host.app(), "GET", "/Users?count=50", None).await;
+    let mut ids: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["a", "b", "c", "d", "new"], "{}", r.body);
+    // A user deleted at the front after the first page: the second page passes "c" by.
+    let base = shifting(&["a", "b", "c", "d"], |l| {
+        l.remove(0);
+    })
+    .await;
+    let host = outer(dir.path(), &base).await;
+    for id in ["b", "c", "d"] {
+        let r = call(&host.app(), "GET", &format!("/Users/{id}"), None).await;
+        assert_eq!(r.status, 200, "{id}: {}", r.body);
+    }
+}
