@@ -133,6 +133,13 @@ static SERVED: &[Served] = &[
         container: "",
     },
     Served {
+        profile: "rest-hr",
+        connector: "RestHR",
+        example: include_str!("../../examples/ecma-host-rest.toml"),
+        flavour: None,
+        container: "",
+    },
+    Served {
         profile: "scim-target",
         connector: "SCIM",
         example: include_str!("../../examples/ecma-host-scim.toml"),
@@ -406,6 +413,8 @@ struct Started {
     server: tokio::task::JoinHandle<Result<(), reference_host::ServeError>>,
     /// The SCIM endpoint the `scim-target` profile's connector writes to.
     endpoint: ScimEndpoint,
+    /// The HR system's REST API the `rest-hr` profile's connector writes to.
+    rest_hr: mock_targets::rest::RestHr,
 }
 
 /// The on-premises SCIM endpoint of the `scim-target` profile: a second reference host serving
@@ -554,6 +563,16 @@ impl Started {
             dir.path(),
         )
         .await?;
+        let rest_hr_token = secret();
+        let rest_hr = mock_targets::rest::RestHr::start(
+            &sqlite
+                .get("rest-hr")
+                .map(|s: &mock_targets::sql::Sandbox| s.url.clone())
+                .unwrap_or_default(),
+            &rest_hr_token,
+        )
+        .await
+        .map_err(setup)?;
         // The host: one connector per profile, from its example configuration, each with a
         // token of its own (ECMA-AUTH-004 tries one connector's token on the next).
         let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
@@ -576,6 +595,14 @@ impl Started {
             if let Some(sql) = &mut connector.sql {
                 sql.url = targets.sqlite_url(s.profile);
                 sql.page_size = 2;
+            }
+            if let Some(rest) = &mut connector.rest {
+                rest.url = rest_hr.url();
+                rest.auth = reference_host::config::RestAuth::Bearer(SecretSource::Inline(
+                    Secret::new(rest_hr_token.clone()),
+                ));
+                rest.page_size = 10;
+                rest.timeout_seconds = 10;
             }
             if let Some(scim) = &mut connector.scim {
                 scim.url = endpoint.url.clone();
@@ -650,6 +677,7 @@ impl Started {
             stop,
             server,
             endpoint,
+            rest_hr,
         })
     }
 
@@ -664,6 +692,7 @@ impl Started {
         let _ = self.server.await;
         drop(self.host);
         self.endpoint.stop().await;
+        drop(self.rest_hr);
     }
 
     /// The run configuration for profile `s` on this host.

@@ -1678,6 +1678,7 @@ mod tests {
         ("postgres-procedures", 141),
         ("postgres-table", 139),
         ("postgres-types", 138),
+        ("rest-hr", 140),
         ("scim-target", 140),
         ("script-sqlite", 140),
         ("sqlite-flows", 128),

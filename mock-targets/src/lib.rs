@@ -14,5 +14,6 @@
 //! full OpenLDAP schema — only the classes and attributes the profiles use.
 
 pub mod ldap;
+pub mod rest;
 pub mod sql;
 pub mod tcp;

@@ -121,6 +121,10 @@ pub struct ConnectorConfig {
     /// An on-premises SCIM 2.0 endpoint as the target: the host is its SCIM client.
     #[serde(default)]
     pub scim: Option<ScimConfig>,
+    /// A web service as the target (the Web Services connector): request templates over a
+    /// REST API.
+    #[serde(default)]
+    pub rest: Option<RestConfig>,
     /// A plug-in connector: one registered in code with `Host::builder().connector(type, …)`
     /// (ECMA 2.0's custom connectors).
     #[serde(default)]
@@ -329,6 +333,7 @@ impl ConnectorConfig {
             ("sql", self.sql.is_some()),
             ("script", self.script.is_some()),
             ("scim", self.scim.is_some()),
+            ("rest", self.rest.is_some()),
             ("plugin", self.plugin.is_some()),
         ]
         .into_iter()
@@ -356,13 +361,18 @@ impl ConnectorConfig {
                 script.validate(self)?;
                 script.attributes.iter().collect()
             }
-            (None, None, None) => match (&self.scim, &self.plugin) {
-                (Some(scim), _) => {
+            (None, None, None) => match (&self.scim, &self.rest, &self.plugin) {
+                (Some(scim), _, _) => {
                     scim.validate(self)?;
                     // Checked against the deprovisioning attribute by name below.
                     Vec::new()
                 }
-                (None, Some(plugin)) => {
+                (None, Some(rest), _) => {
+                    rest.validate(self)?;
+                    // Checked against the deprovisioning attribute by name below.
+                    Vec::new()
+                }
+                (None, None, Some(plugin)) => {
                     if plugin.kind.is_empty() {
                         return Err(ConfigError::invalid(
                             self.key("plugin.type"),
@@ -372,12 +382,12 @@ impl ConnectorConfig {
                     // A plug-in's attributes are its own: its factory checks them.
                     Vec::new()
                 }
-                (None, None) => {
+                (None, None, None) => {
                     return Err(ConfigError::invalid(
                         self.key("ldap"),
                         "missing: every connector needs a target, [connector.ldap], \
-                         [connector.sql], [connector.script], [connector.scim] or \
-                         [connector.plugin]",
+                         [connector.sql], [connector.script], [connector.scim], \
+                         [connector.rest] or [connector.plugin]",
                     ));
                 }
             },
@@ -709,6 +719,196 @@ impl ScimConfig {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+/// `[connector.rest]`: the Web Services connector — a REST API as the target, reached through
+/// request templates (Microsoft, "Web Services connector" for ECMA2Host: operations as
+/// configured calls, responses mapped to attributes). The contract is in
+/// `reference_host::connector::rest`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestConfig {
+    /// The API's base URL; every template's path is appended. `http://` only for loopback
+    /// addresses.
+    pub url: String,
+    /// How the connector signs in: `{ bearer = { env = … } }` or
+    /// `{ basic = { username = "…", password = { env = … } } }`.
+    pub auth: RestAuth,
+    /// A PEM file of the CA certificates to trust for the API (the system's otherwise).
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+    /// The anchor attribute: its value addresses an object (`{anchor}` in paths); given on
+    /// create, never changed. The SCIM `id` is its value; the DN is `CN=<anchor>,OBJECT=USER`.
+    pub anchor: String,
+    /// Objects per import page (`{page_size}` in the import path).
+    #[serde(default = "default_scim_page_size")]
+    pub page_size: u32,
+    /// Seconds one request may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// How often a read (an import page, a read of one object) that met a 5xx answer or no
+    /// answer is tried again before the host answers 503. Writes are never repeated.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// The full import: a GET, page by page.
+    pub import: RestImport,
+    /// Reading one object (used when the API says an object to be created exists already).
+    #[serde(default)]
+    pub read: Option<RestRequest>,
+    /// Creating an object.
+    pub create: RestRequest,
+    /// Changing an object's attributes.
+    pub update: RestRequest,
+    /// Removing an object.
+    pub delete: RestRequest,
+    /// The selected attributes: `{ name, read = "$.json.path", type, treat_as_single_value,
+    /// case_exact }`; `read` is an RFC 9535 JSONPath into one object of the API. A
+    /// deprovisioning flow's attribute is listed here too, for its path; it is then not
+    /// exposed to Entra.
+    pub attributes: Vec<RestAttributeConfig>,
+}
+
+/// `auth`: how the Web Services connector signs in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RestAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretSource),
+    /// `Authorization: Basic …` (RFC 7617).
+    Basic {
+        /// The account.
+        username: String,
+        /// Its password.
+        password: SecretSource,
+    },
+}
+
+/// `[connector.rest.import]`: a page of the full import.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestImport {
+    /// The path and query of one page: `{page_size}`, `{cursor}` (empty on the first page;
+    /// cursor paging) and `{page}` (1-based; page-number paging) are filled in, URL-encoded.
+    pub path: String,
+    /// JSONPath to the page's array of objects (`$.data`).
+    pub items: String,
+    /// JSONPath to the next page's cursor (`$.next`): cursor paging, ended by a missing, null
+    /// or empty cursor. Without it, page-number paging, ended by a short page.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// One request template.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestRequest {
+    /// The method (`POST`, `PUT`, `PATCH`, `DELETE`, `GET`).
+    pub method: String,
+    /// The path: `{anchor}` is filled in, URL-encoded.
+    pub path: String,
+    /// The JSON body: a string that is exactly `"{Name}"` stands for attribute `Name`'s value
+    /// (typed; an array for a multi-valued one). On create, members whose attribute has no value
+    /// are left out; on update, only members whose attribute changed are sent (`null` when
+    /// cleared). Other members are sent as written.
+    #[serde(default)]
+    pub body: Option<toml::Value>,
+}
+
+/// One selected attribute of the Web Services connector.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestAttributeConfig {
+    /// The attribute's name (what Entra maps to, and `{Name}` in body templates).
+    pub name: String,
+    /// RFC 9535 JSONPath to its value in one object of the API (`$.name.last`).
+    pub read: String,
+    /// The wizard's "Treat as single value".
+    #[serde(default)]
+    pub treat_as_single_value: bool,
+    /// `string` (default), `boolean` or `integer`.
+    #[serde(default, rename = "type")]
+    pub kind: AttrType,
+    /// Filters compare its values with case.
+    #[serde(default)]
+    pub case_exact: bool,
+}
+
+impl RestConfig {
+    fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.url)
+            .map_err(|e| ConfigError::invalid(c.key("rest.url"), format!("{:?}: {e}", self.url)))?;
+        let loopback = url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+            return Err(ConfigError::invalid(
+                c.key("rest.url"),
+                "must be https:// (http:// only for a loopback address): credentials travel with every request",
+            ));
+        }
+        for (key, n) in [
+            ("rest.page_size", u64::from(self.page_size)),
+            ("rest.timeout_seconds", self.timeout_seconds),
+        ] {
+            if n == 0 {
+                return Err(ConfigError::invalid(c.key(key), "must be greater than 0"));
+            }
+        }
+        for (key, method) in [
+            ("rest.create.method", &self.create.method),
+            ("rest.update.method", &self.update.method),
+            ("rest.delete.method", &self.delete.method),
+        ] {
+            if !["POST", "PUT", "PATCH", "DELETE", "GET"]
+                .contains(&method.to_ascii_uppercase().as_str())
+            {
+                return Err(ConfigError::invalid(
+                    c.key(key),
+                    format!("{method:?}: use POST, PUT, PATCH, DELETE or GET"),
+                ));
+            }
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            let key = || c.key(&format!("rest.attributes[{i}]"));
+            let def = a;
+            AttrName::parse(&def.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
+            if self.attributes[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&def.name))
+            {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!("{:?} is listed twice", def.name),
+                ));
+            }
+            if !matches!(
+                def.kind,
+                AttrType::String | AttrType::Boolean | AttrType::Integer
+            ) {
+                return Err(ConfigError::invalid(
+                    key(),
+                    format!(
+                        "type {:?} is not supported; use string, boolean or integer",
+                        def.kind.noun()
+                    ),
+                ));
+            }
+        }
+        if !self
+            .attributes
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(&self.anchor))
+        {
+            return Err(ConfigError::invalid(
+                c.key("rest.anchor"),
+                format!("{:?} must be one of rest.attributes", self.anchor),
+            ));
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ use axum::Router;
 use crate::config::{Config, ConfigError, MIN_TOKEN_CHARS};
 use crate::connector::Connector;
 use crate::connector::ldap::LdapConnector;
+use crate::connector::rest::RestConnector;
 use crate::connector::scim::ScimConnector;
 use crate::connector::script::ScriptConnector;
 use crate::connector::sql::SqlConnector;
@@ -142,78 +143,80 @@ impl HostBuilder {
                     ),
                 });
             }
-            let connector: Arc<dyn Connector> = match (&c.ldap, &c.sql, &c.script, &c.plugin) {
-                (None, None, None, _) if c.scim.is_some() => {
-                    let scim = c.scim.as_ref().ok_or_else(|| ConfigError::Invalid {
-                        key: key("scim"),
-                        reason: "missing".into(),
-                    })?;
-                    Arc::new(ScimConnector::new(
-                        &c.name,
-                        scim,
-                        &c.deprovisioning,
-                        base_dir,
-                    )?)
-                }
-                (Some(ldap), ..) => Arc::new(LdapConnector::new(
+            let connector: Arc<dyn Connector> = if let Some(ldap) = &c.ldap {
+                Arc::new(LdapConnector::new(
                     &c.name,
                     ldap,
                     &c.deprovisioning,
                     base_dir,
-                )?),
-                (None, Some(sql), ..) => Arc::new(SqlConnector::new(
+                )?)
+            } else if let Some(sql) = &c.sql {
+                Arc::new(SqlConnector::new(
                     &c.name,
                     sql,
                     &c.deprovisioning,
                     base_dir,
-                )?),
-                (None, None, Some(script), _) => Arc::new(ScriptConnector::new(
+                )?)
+            } else if let Some(script) = &c.script {
+                Arc::new(ScriptConnector::new(
                     &c.name,
                     script,
                     &c.deprovisioning,
                     base_dir,
-                )?),
-                (None, None, None, Some(plugin)) => {
-                    let factory = factories
-                        .iter()
-                        .find(|(k, _)| *k == plugin.kind)
-                        .map(|(_, f)| f)
-                        .ok_or_else(|| ConfigError::Invalid {
-                            key: key("plugin.type"),
-                            reason: format!(
-                                "no connector of type {:?} is registered in this host; a plug-in \
-                                 connector runs in a host built with \
-                                 Host::builder().connector({:?}, …) (registered: {})",
-                                plugin.kind,
-                                plugin.kind,
-                                if factories.is_empty() {
-                                    "none".to_owned()
-                                } else {
-                                    factories
-                                        .iter()
-                                        .map(|(k, _)| k.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                }
-                            ),
-                        })?;
-                    factory(&PluginContext {
-                        name: &c.name,
-                        parameters: &plugin.parameters,
-                        deprovisioning: &c.deprovisioning,
-                        base_dir,
-                    })
-                    .map_err(|reason| ConfigError::Invalid {
-                        key: key("plugin.parameters"),
-                        reason,
-                    })?
-                }
-                (None, None, None, None) => {
-                    return Err(ConfigError::Invalid {
-                        key: key("ldap"),
-                        reason: "missing".into(),
-                    });
-                }
+                )?)
+            } else if let Some(scim) = &c.scim {
+                Arc::new(ScimConnector::new(
+                    &c.name,
+                    scim,
+                    &c.deprovisioning,
+                    base_dir,
+                )?)
+            } else if let Some(rest) = &c.rest {
+                Arc::new(RestConnector::new(
+                    &c.name,
+                    rest,
+                    &c.deprovisioning,
+                    base_dir,
+                )?)
+            } else if let Some(plugin) = &c.plugin {
+                let factory = factories
+                    .iter()
+                    .find(|(k, _)| *k == plugin.kind)
+                    .map(|(_, f)| f)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: key("plugin.type"),
+                        reason: format!(
+                            "no connector of type {:?} is registered in this host; a plug-in \
+                             connector runs in a host built with \
+                             Host::builder().connector({:?}, …) (registered: {})",
+                            plugin.kind,
+                            plugin.kind,
+                            if factories.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                factories
+                                    .iter()
+                                    .map(|(k, _)| k.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        ),
+                    })?;
+                factory(&PluginContext {
+                    name: &c.name,
+                    parameters: &plugin.parameters,
+                    deprovisioning: &c.deprovisioning,
+                    base_dir,
+                })
+                .map_err(|reason| ConfigError::Invalid {
+                    key: key("plugin.parameters"),
+                    reason,
+                })?
+            } else {
+                return Err(ConfigError::Invalid {
+                    key: key("ldap"),
+                    reason: "missing".into(),
+                });
             };
             services.push(Arc::new(ConnectorService::new(
                 c.name.clone(),

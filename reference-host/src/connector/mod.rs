@@ -9,6 +9,7 @@
 //! answer with the right SCIM status without reading target messages.
 
 pub mod ldap;
+pub mod rest;
 pub mod scim;
 pub mod script;
 pub mod sql;

@@ -9,6 +9,7 @@
 mod bad_input;
 mod config;
 mod lifecycle;
+mod rest;
 mod scim_target;
 mod script;
 mod shapes;
