@@ -55,6 +55,13 @@ pub struct LdapProfile {
     /// update_tls=1`). Declares `directory-tls` (ECMA-LDAP-010).
     #[serde(default)]
     pub directory_tls: bool,
+    /// The object classes of an entry that is not a user of the connector's, for the scenario
+    /// that checks an import leaves it out (ECMA-IMPORT-006): a structural class of the
+    /// directory's other than the connector's that still holds the naming attribute, `sn` and
+    /// `mail`. Default: cosine's `pilotPerson` (OpenLDAP), `contact` next to AD LDS's `user`;
+    /// 389 Directory Server has no `pilotPerson` and takes `["person", "extensibleObject"]`.
+    #[serde(default)]
+    pub other_object_classes: Vec<String>,
 }
 
 impl LdapProfile {

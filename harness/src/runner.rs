@@ -1667,6 +1667,7 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
+        ("389ds-inetorgperson", 153),
         ("adlds-user", 152),
         ("mariadb-procedures", 141),
         ("mariadb-table", 139),

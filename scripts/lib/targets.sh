@@ -125,3 +125,78 @@ fresh_mariadb() {
   { echo 'DELIMITER $$'; for script in "$@"; do sed 's/^-- go$/$$/' "$script"; echo '$$'; done; } |
     mariadb --no-defaults -h 127.0.0.1 -u ecma -p"$SQL_PASSWORD" ecmacert_hr
 }
+
+# ensure_389ds: Debian's 389 Directory Server (389-ds-base), the second real directory.
+ensure_389ds() {
+  if [ -x /usr/sbin/ns-slapd ] && command -v dscreate >/dev/null 2>&1; then
+    return 0
+  fi
+  say "installing 389-ds-base (apt-get)…"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 389-ds-base >/dev/null
+  if [ ! -x /usr/sbin/ns-slapd ]; then
+    say "389-ds-base is still missing after apt-get install"
+    return 1
+  fi
+}
+
+# start_389ds DIR NAME PORT ROOTPW: a throwaway 389 DS instance NAME for dc=contoso,dc=lab (root
+# DN cn=Directory Manager) on 127.0.0.1:PORT, made with dscreate. dscreate starts the instance
+# with `systemctl start dirsrv@NAME`, and these machines have no init system: a stand-in
+# systemctl (start, stop, is-active; nothing else) goes first on PATH for that call. DIR keeps
+# the stand-in and the .inf file; the instance lives in /etc/dirsrv/slapd-NAME and
+# /var/lib/dirsrv/slapd-NAME until stop_389ds NAME removes it. Needs root.
+start_389ds() {
+  local dir=$1 name=$2 port=$3 rootpw=$4
+  mkdir -p "$dir/bin"
+  cat >"$dir/bin/systemctl" <<'SH'
+#!/bin/sh
+unit=$2; name=${unit#dirsrv@}; name=${name%.service}
+pidfile=/run/dirsrv/slapd-$name.pid
+case "$1" in
+  start)
+    mkdir -p /run/dirsrv "/run/lock/dirsrv/slapd-$name"
+    chown dirsrv:dirsrv /run/dirsrv /run/lock/dirsrv "/run/lock/dirsrv/slapd-$name" 2>/dev/null
+    /usr/sbin/ns-slapd -D "/etc/dirsrv/slapd-$name" -i "$pidfile"
+    i=0; while [ ! -s "$pidfile" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done ;;
+  stop)
+    if [ -s "$pidfile" ]; then
+      pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null
+      i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+    fi ;;
+  is-active) [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null ;;
+  *) exit 0 ;;
+esac
+SH
+  chmod +x "$dir/bin/systemctl"
+  cat >"$dir/instance.inf" <<INF
+[general]
+full_machine_name = localhost
+start = True
+strict_host_checking = False
+[slapd]
+instance_name = $name
+port = $port
+secure_port = $((port + 1000))
+root_password = $rootpw
+self_sign_cert = False
+[backend-userroot]
+suffix = dc=contoso,dc=lab
+sample_entries = no
+create_suffix_entry = True
+INF
+  chmod 600 "$dir/instance.inf"
+  PATH="$dir/bin:$PATH" dscreate from-file "$dir/instance.inf" >"$dir/dscreate.log" 2>&1 || {
+    say "dscreate failed:"; cat "$dir/dscreate.log" >&2; return 1; }
+  rm -f "$dir/instance.inf"
+}
+
+# stop_389ds NAME: stops and removes the instance start_389ds made.
+stop_389ds() {
+  local name=$1 pidfile=/run/dirsrv/slapd-$1.pid
+  if [ -s "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    local i; for i in $(seq 1 100); do kill -0 "$(cat "$pidfile" 2>/dev/null || echo 0)" 2>/dev/null || break; sleep 0.1; done
+  fi
+  dsctl "$name" remove --do-it >/dev/null 2>&1 || true
+}

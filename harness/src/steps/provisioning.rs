@@ -413,10 +413,12 @@ async fn given_other_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .ldap
         .as_ref()
         .ok_or_else(|| Failure::new("the scenario is for LDAP targets"))?;
-    let class = if ldap.structural_class.eq_ignore_ascii_case("user") {
-        "contact"
+    let classes: Vec<String> = if !ldap.other_object_classes.is_empty() {
+        ldap.other_object_classes.clone()
+    } else if ldap.structural_class.eq_ignore_ascii_case("user") {
+        vec!["contact".into()]
     } else {
-        "pilotPerson"
+        vec!["pilotPerson".into()]
     };
     let surname = w.logical("surname")?.target;
     let mail = w.logical("mail")?.target;
@@ -427,7 +429,7 @@ async fn given_other_class(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let address = format!("{name}@contoso.lab");
     let naming = ldap.naming_attribute().to_owned();
     let attrs = vec![
-        ("objectClass".to_owned(), vec![class.to_owned()]),
+        ("objectClass".to_owned(), classes),
         (naming.clone(), vec![name.clone()]),
         (surname.clone(), vec![name.clone()]),
         (mail.clone(), vec![address.clone()]),
