@@ -559,41 +559,17 @@ impl ScriptConfig {
                 "must be greater than 0",
             ));
         }
-        for (i, a) in self.attributes.iter().enumerate() {
-            let key = || c.key(&format!("script.attributes[{i}]"));
-            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
-            if self.attributes[..i]
-                .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
-            {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!("{:?} is listed twice", a.name),
-                ));
-            }
-            if !matches!(
-                a.kind,
-                AttrType::String | AttrType::Boolean | AttrType::Integer
-            ) {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!(
-                        "type {:?} is not supported; use string, boolean or integer",
-                        a.kind.noun()
-                    ),
-                ));
-            }
-        }
-        if !self
-            .attributes
-            .iter()
-            .any(|a| a.name.eq_ignore_ascii_case(&self.anchor))
-        {
-            return Err(ConfigError::invalid(
-                c.key("script.anchor"),
-                format!("{:?} must be one of script.attributes", self.anchor),
-            ));
-        }
+        check_selected(
+            c,
+            "script.attributes",
+            self.attributes.iter().map(|a| (a.name.as_str(), a.kind)),
+        )?;
+        check_anchor(
+            c,
+            "script",
+            &self.anchor,
+            self.attributes.iter().map(|a| a.name.as_str()),
+        )?;
         Ok(())
     }
 }
@@ -692,33 +668,16 @@ impl ScimConfig {
                 "must be greater than 0",
             ));
         }
-        for (i, a) in self.attributes.iter().enumerate() {
-            let key = || c.key(&format!("scim.attributes[{i}]"));
-            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
-            if self.attributes[..i]
-                .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
-            {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!("{:?} is listed twice", a.name),
-                ));
-            }
-            if a.path().is_empty() {
-                return Err(ConfigError::invalid(key(), "the path is empty"));
-            }
-            if !matches!(
-                a.kind,
-                AttrType::String | AttrType::Boolean | AttrType::Integer
-            ) {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!(
-                        "type {:?} is not supported; use string, boolean or integer",
-                        a.kind.noun()
-                    ),
-                ));
-            }
+        check_selected(
+            c,
+            "scim.attributes",
+            self.attributes.iter().map(|a| (a.name.as_str(), a.kind)),
+        )?;
+        if let Some(i) = self.attributes.iter().position(|a| a.path().is_empty()) {
+            return Err(ConfigError::invalid(
+                c.key(&format!("scim.attributes[{i}]")),
+                "the path is empty",
+            ));
         }
         Ok(())
     }
@@ -874,42 +833,17 @@ impl RestConfig {
                 ));
             }
         }
-        for (i, a) in self.attributes.iter().enumerate() {
-            let key = || c.key(&format!("rest.attributes[{i}]"));
-            let def = a;
-            AttrName::parse(&def.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
-            if self.attributes[..i]
-                .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(&def.name))
-            {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!("{:?} is listed twice", def.name),
-                ));
-            }
-            if !matches!(
-                def.kind,
-                AttrType::String | AttrType::Boolean | AttrType::Integer
-            ) {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!(
-                        "type {:?} is not supported; use string, boolean or integer",
-                        def.kind.noun()
-                    ),
-                ));
-            }
-        }
-        if !self
-            .attributes
-            .iter()
-            .any(|a| a.name.eq_ignore_ascii_case(&self.anchor))
-        {
-            return Err(ConfigError::invalid(
-                c.key("rest.anchor"),
-                format!("{:?} must be one of rest.attributes", self.anchor),
-            ));
-        }
+        check_selected(
+            c,
+            "rest.attributes",
+            self.attributes.iter().map(|a| (a.name.as_str(), a.kind)),
+        )?;
+        check_anchor(
+            c,
+            "rest",
+            &self.anchor,
+            self.attributes.iter().map(|a| a.name.as_str()),
+        )?;
         Ok(())
     }
 }
@@ -1124,31 +1058,66 @@ impl LdapConfig {
                 "must be greater than 0",
             ));
         }
-        for (i, a) in self.attributes.iter().enumerate() {
-            let key = || c.key(&format!("ldap.attributes[{i}]"));
-            AttrName::parse(&a.name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
-            if self.attributes[..i]
-                .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(&a.name))
-            {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!("{:?} is listed twice", a.name),
-                ));
-            }
-            if !matches!(
-                a.kind,
-                AttrType::String | AttrType::Boolean | AttrType::Integer
-            ) {
-                return Err(ConfigError::invalid(
-                    key(),
-                    format!(
-                        "type {:?} is not supported; use string, boolean or integer",
-                        a.kind.noun()
-                    ),
-                ));
-            }
-        }
+        check_selected(
+            c,
+            "ldap.attributes",
+            self.attributes.iter().map(|a| (a.name.as_str(), a.kind)),
+        )?;
         Ok(())
+    }
+}
+
+/// Checks a connector's selected attributes (`section` is `ldap.attributes`, …): each a valid
+/// attribute name (RFC 4512 §1.4), listed once (compared without case), of a type the
+/// connector carries — string, boolean or integer. Errors name the entry: `ldap.attributes[2]`.
+fn check_selected<'a>(
+    c: &ConnectorConfig,
+    section: &str,
+    attributes: impl IntoIterator<Item = (&'a str, AttrType)>,
+) -> Result<(), ConfigError> {
+    let attributes: Vec<(&str, AttrType)> = attributes.into_iter().collect();
+    for (i, (name, kind)) in attributes.iter().enumerate() {
+        let key = || c.key(&format!("{section}[{i}]"));
+        AttrName::parse(name).map_err(|e| ConfigError::invalid(key(), e.to_string()))?;
+        if attributes[..i]
+            .iter()
+            .any(|(other, _)| other.eq_ignore_ascii_case(name))
+        {
+            return Err(ConfigError::invalid(
+                key(),
+                format!("{name:?} is listed twice"),
+            ));
+        }
+        if !matches!(
+            kind,
+            AttrType::String | AttrType::Boolean | AttrType::Integer
+        ) {
+            return Err(ConfigError::invalid(
+                key(),
+                format!(
+                    "type {:?} is not supported; use string, boolean or integer",
+                    kind.noun()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `anchor` is one of the selected attributes `names` of `section` (`script`,
+/// `rest`); the error names `{section}.anchor`.
+fn check_anchor<'a>(
+    c: &ConnectorConfig,
+    section: &str,
+    anchor: &str,
+    mut names: impl Iterator<Item = &'a str>,
+) -> Result<(), ConfigError> {
+    if names.any(|n| n.eq_ignore_ascii_case(anchor)) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            c.key(&format!("{section}.anchor")),
+            format!("{anchor:?} must be one of {section}.attributes"),
+        ))
     }
 }

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use indexmap::IndexMap;
 use reference_host::PluginContext;
-use reference_host::config::{Deprovisioning, FlowAction};
+use reference_host::config::Deprovisioning;
 use reference_host::connector::{
     AttrRole, AttributeChange, AttributeDef, Capabilities, Connector, ConnectorError,
     ConnectorSchema, CsEntry, EntryChange, Exported, ImportSession,
@@ -160,21 +160,7 @@ impl CsvConnector {
                 },
             })
             .collect();
-        for flow in [&deprovisioning.disable_flow, &deprovisioning.delete_flow] {
-            if let FlowAction::SetAttribute { attribute, .. } = flow
-                && !attributes
-                    .iter()
-                    .any(|a| a.name.eq_ignore_ascii_case(attribute))
-            {
-                attributes.push(AttributeDef {
-                    name: attribute.clone(),
-                    kind: AttrType::Boolean,
-                    multi_valued: false,
-                    case_exact: false,
-                    role: AttrRole::Hidden,
-                });
-            }
-        }
+        reference_host::connector::add_flow_attributes(&mut attributes, deprovisioning);
         let schema = ConnectorSchema { attributes };
         let (writer, jobs) = std::sync::mpsc::channel::<WriteJob>();
         let thread_file = file.clone();

@@ -277,6 +277,59 @@ pub trait ImportSession: Send {
     }
 }
 
+/// Appends to `attributes`, for each deprovisioning flow that sets an attribute not among
+/// them, that attribute as a hidden Boolean ([`AttrRole::Hidden`]): a connector reads it for
+/// the flows without exposing it, as ECMA2Host's deprovisioning attribute is not a selected one
+/// (Microsoft, "Configure the ECMA2Host … connector": Deprovisioning page).
+pub fn add_flow_attributes(
+    attributes: &mut Vec<AttributeDef>,
+    deprovisioning: &crate::config::Deprovisioning,
+) {
+    for flow in [&deprovisioning.disable_flow, &deprovisioning.delete_flow] {
+        if let ecma_vocab::FlowAction::SetAttribute { attribute, .. } = flow
+            && !attributes
+                .iter()
+                .any(|a| a.name.eq_ignore_ascii_case(attribute))
+        {
+            attributes.push(AttributeDef {
+                name: attribute.clone(),
+                kind: AttrType::Boolean,
+                multi_valued: false,
+                case_exact: false,
+                role: AttrRole::Hidden,
+            });
+        }
+    }
+}
+
+/// A JSON value of a target's answer as a scalar of `kind`, or `None` when it cannot be one:
+/// Booleans from `true`/`false`, the strings `"True"`/`"False"` in any case, and 0/1; integers
+/// from whole numbers; every other type from a string, a number or a Boolean as text. The
+/// script, SCIM and Web Services connectors read their targets' JSON with it.
+pub(crate) fn scalar_from_json(v: &serde_json::Value, kind: AttrType) -> Option<Scalar> {
+    use serde_json::Value;
+    match (kind, v) {
+        (AttrType::Boolean, Value::Bool(b)) => Some(Scalar::Boolean(*b)),
+        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
+            Some(Scalar::Boolean(true))
+        }
+        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+            Some(Scalar::Boolean(false))
+        }
+        (AttrType::Boolean, Value::Number(n)) => match n.as_i64() {
+            Some(0) => Some(Scalar::Boolean(false)),
+            Some(1) => Some(Scalar::Boolean(true)),
+            _ => None,
+        },
+        (AttrType::Integer, Value::Number(n)) => n.as_i64().map(Scalar::Integer),
+        (AttrType::Boolean | AttrType::Integer, _) => None,
+        (_, Value::String(s)) => Some(Scalar::String(s.clone())),
+        (_, Value::Number(n)) => Some(Scalar::String(n.to_string())),
+        (_, Value::Bool(b)) => Some(Scalar::String(b.to_string())),
+        _ => None,
+    }
+}
+
 impl dyn Connector {
     /// Exports one change.
     pub async fn export(&self, change: EntryChange) -> Result<Exported, ConnectorError> {

@@ -335,7 +335,7 @@ impl RestConnector {
                     Value::Array(items) => items.iter().collect::<Vec<_>>(),
                     other => vec![other],
                 })
-                .filter_map(|v| scalar(v, def.kind))
+                .filter_map(|v| super::scalar_from_json(v, def.kind))
                 .collect();
             if !values.is_empty() {
                 attributes.insert(def.name.clone(), values);
@@ -488,25 +488,6 @@ fn cut(s: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// A JSON value as a scalar of `kind`.
-fn scalar(v: &Value, kind: AttrType) -> Option<Scalar> {
-    match (kind, v) {
-        (AttrType::Boolean, Value::Bool(b)) => Some(Scalar::Boolean(*b)),
-        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
-            Some(Scalar::Boolean(true))
-        }
-        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
-            Some(Scalar::Boolean(false))
-        }
-        (AttrType::Integer, Value::Number(n)) => n.as_i64().map(Scalar::Integer),
-        (AttrType::Boolean | AttrType::Integer, _) => None,
-        (_, Value::String(s)) => Some(Scalar::String(s.clone())),
-        (_, Value::Number(n)) => Some(Scalar::String(n.to_string())),
-        (_, Value::Bool(b)) => Some(Scalar::String(b.to_string())),
-        _ => None,
-    }
 }
 
 #[async_trait]

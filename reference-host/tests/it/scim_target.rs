@@ -14,7 +14,14 @@ use reference_host::secret::{Secret, SecretSource};
 use serde_json::{Value, json};
 
 use crate::sql_sandbox::{self as sandbox, Sandbox};
-use crate::support::{EXT, Reply, TOKEN, send};
+use crate::support::{
+    EXT, Reply, TOKEN, call_connector, employee as create, employee_column as column,
+    patch_request as patch,
+};
+
+async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    call_connector(app, "SCIM", method, path, body).await
+}
 
 const SETUP: &str = include_str!("../../../features/sql/sqlite-table.sql");
 const ENDPOINT_TOKEN: &str = "endpoint-token-0123456789";
@@ -102,45 +109,6 @@ async fn outer(dir: &Path, url: &str) -> Host {
     let host = Host::new(outer_config(url, ""), dir).unwrap();
     host.import_all().await.unwrap();
     host
-}
-
-async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
-    send(
-        app,
-        method,
-        &format!("/ecma2host_SCIM/scim{path}"),
-        body.map(Value::to_string),
-        Some(TOKEN),
-        "application/scim+json",
-    )
-    .await
-}
-
-fn create(login: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
-        "userName": format!("{login}@contoso.lab"),
-        "active": true,
-        EXT: { "ContosoLogin": login, "LastName": "Jacobson", "FirstName": "Lee",
-               "Email": format!("{login}@contoso.lab") },
-    })
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
-
-async fn column(pool: &sqlx::AnyPool, login: &str, column: &str) -> Option<Option<String>> {
-    use sqlx::Row as _;
-    // `column` is one of this file's literals.
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT CAST({column} AS TEXT) AS v FROM Employees WHERE ContosoLogin = ?"
-    )))
-    .bind(login.to_owned())
-    .fetch_optional(pool)
-    .await
-    .unwrap()?;
-    Some(row.try_get::<Option<String>, _>("v").unwrap())
 }
 
 #[tokio::test]

@@ -14,7 +14,13 @@ use reference_host::secret::{Secret, SecretSource};
 use serde_json::{Value, json};
 
 use crate::sql_sandbox::{self as sandbox, Sandbox};
-use crate::support::{EXT, Reply, TOKEN, send};
+use crate::support::{
+    EXT, Reply, TOKEN, call_connector, employee as create, patch_request as patch,
+};
+
+async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    call_connector(app, "Script", method, path, body).await
+}
 
 const SETUP: &str = include_str!("../../../features/sql/sqlite-table.sql");
 const PROGRAM: &str = "../examples/connectors/script-sqlite.py";
@@ -52,32 +58,6 @@ attributes = [
     config.connectors[0].token = SecretSource::Inline(Secret::new(TOKEN));
     config.validate().unwrap_or_else(|e| panic!("{e}\n{text}"));
     config
-}
-
-async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
-    send(
-        app,
-        method,
-        &format!("/ecma2host_Script/scim{path}"),
-        body.map(Value::to_string),
-        Some(TOKEN),
-        "application/scim+json",
-    )
-    .await
-}
-
-fn create(login: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
-        "userName": format!("{login}@contoso.lab"),
-        "active": true,
-        EXT: { "ContosoLogin": login, "LastName": "Jacobson", "FirstName": "Lee",
-               "Email": format!("{login}@contoso.lab") },
-    })
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 fn python() -> String {

@@ -14,7 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reference_host::Host;
 use reference_host::config::Config;
 use reference_host::secret::{Secret, SecretSource};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::slapd::{SERVICE_DN, SERVICE_PASSWORD, Slapd, slapd};
@@ -555,4 +555,58 @@ impl Probe {
         }
         snapshot
     }
+}
+
+/// A create as Entra sends it to a connector of Microsoft's Employees table (SQL, script, SCIM
+/// and Web Services targets): the anchor and columns in the ECMA2Host extension.
+pub fn employee(login: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+        "userName": format!("{login}@contoso.lab"),
+        "active": true,
+        EXT: { "ContosoLogin": login, "LastName": "Jacobson", "FirstName": "Lee",
+               "Email": format!("{login}@contoso.lab") },
+    })
+}
+
+/// A PATCH request of `ops`.
+pub fn patch_request(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+/// Sends a request to `connector`'s route tree with the test token.
+pub async fn call_connector(
+    app: &Router,
+    connector: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Reply {
+    send(
+        app,
+        method,
+        &format!("/ecma2host_{connector}/scim{path}"),
+        body.map(Value::to_string),
+        Some(TOKEN),
+        "application/scim+json",
+    )
+    .await
+}
+
+/// The text of `column` (one of the caller's literals) in the Employees row of `login`, read
+/// from the table itself: `None` without a row, `Some(None)` for NULL.
+pub async fn employee_column(
+    pool: &sqlx::AnyPool,
+    login: &str,
+    column: &str,
+) -> Option<Option<String>> {
+    use sqlx::Row as _;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT CAST({column} AS TEXT) AS v FROM Employees WHERE ContosoLogin = ?"
+    )))
+    .bind(login.to_owned())
+    .fetch_optional(pool)
+    .await
+    .unwrap()?;
+    Some(row.try_get::<Option<String>, _>("v").unwrap())
 }

@@ -34,7 +34,7 @@ use super::{
     AttrRole, AttributeChange, AttributeDef, Capabilities, Connector, ConnectorError,
     ConnectorSchema, CsEntry, EntryChange, Exported, ImportSession,
 };
-use crate::config::{ConfigError, Deprovisioning, FlowAction, LdapAnchor, LdapConfig};
+use crate::config::{ConfigError, Deprovisioning, LdapAnchor, LdapConfig};
 use crate::dn::{self, Dn};
 use crate::secret::Secret;
 use ecma_vocab::ldap::{code, result_name};
@@ -685,21 +685,7 @@ fn ldap_schema(config: &LdapConfig, deprovisioning: &Deprovisioning) -> Connecto
             role,
         });
     }
-    for flow in [&deprovisioning.disable_flow, &deprovisioning.delete_flow] {
-        if let FlowAction::SetAttribute { attribute, .. } = flow
-            && !attributes
-                .iter()
-                .any(|a: &AttributeDef| a.name.eq_ignore_ascii_case(attribute))
-        {
-            attributes.push(AttributeDef {
-                name: attribute.clone(),
-                kind: AttrType::Boolean,
-                multi_valued: false,
-                case_exact: false,
-                role: AttrRole::Hidden,
-            });
-        }
-    }
+    crate::connector::add_flow_attributes(&mut attributes, deprovisioning);
     ConnectorSchema { attributes }
 }
 
