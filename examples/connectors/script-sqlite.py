@@ -53,7 +53,15 @@ def classify(e, what):
 
 class Table:
     def __init__(self, database, table, anchor):
-        self.db = sqlite3.connect(database, timeout=10, isolation_level=None)
+        # mode=rw: a missing file is an error, never a new empty database (an import of it
+        # would tell the host every user is gone).
+        uri = "file:%s?mode=rw" % (
+            database.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+        )
+        try:
+            self.db = sqlite3.connect(uri, uri=True, timeout=10, isolation_level=None)
+        except sqlite3.OperationalError as e:
+            raise Failure("unavailable", "the database %s cannot be opened: %s" % (database, e))
         rows = self.db.execute("PRAGMA table_info(%s)" % quote(table)).fetchall()
         if not rows:
             raise Failure("refused", "the table %s does not exist in %s" % (table, database))

@@ -67,12 +67,12 @@ pub enum Operation {
 pub struct RestFault {
     /// Which operation.
     pub operation: Operation,
-    /// The status answered; 0 answers nothing at all (the connection is held until `delay`
-    /// ends, then closed).
+    /// The status answered; 0 (or any number that is no HTTP status) answers 503. A request
+    /// with no answer in time is a `delay` longer than the client's timeout.
     pub status: u16,
     /// How long before the answer.
     pub delay: Duration,
-    /// How many times; `None` for every time.
+    /// How many times; `None` for every time (`Some(0)`: never, a fault already used up).
     pub times: Option<u32>,
 }
 
@@ -253,10 +253,12 @@ async fn gate(
     };
     let fault = operation.and_then(|op| {
         let mut faults = shared.faults.lock().ok()?;
+        // Used-up faults go first, so `Some(0)` never answers (nor underflows).
+        faults.retain(|f| f.times != Some(0));
         let i = faults.iter().position(|f| f.operation == op)?;
         let fault = faults[i].clone();
         match &mut faults[i].times {
-            Some(1) => {
+            Some(0 | 1) => {
                 faults.remove(i);
             }
             Some(n) => *n -= 1,

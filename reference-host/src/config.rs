@@ -634,10 +634,34 @@ impl ScimAttributeConfig {
     }
 }
 
+/// `url` with what stands before an `@` in its authority replaced by `***`: a URL that fails
+/// to parse is quoted in the error, and must not carry a password there.
+fn without_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
+    }
+}
+
 impl ScimConfig {
     fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.url)
-            .map_err(|e| ConfigError::invalid(c.key("scim.url"), format!("{:?}: {e}", self.url)))?;
+        let url = url::Url::parse(&self.url).map_err(|e| {
+            ConfigError::invalid(
+                c.key("scim.url"),
+                format!("{:?}: {e}", without_userinfo(&self.url)),
+            )
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            // Never echo the URL: it holds a credential.
+            return Err(ConfigError::invalid(
+                c.key("scim.url"),
+                "holds a user name or password; give credentials in scim.token, read from a file or the environment",
+            ));
+        }
         match url.scheme() {
             "https" => {}
             "http"
@@ -797,8 +821,19 @@ pub struct RestAttributeConfig {
 
 impl RestConfig {
     fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.url)
-            .map_err(|e| ConfigError::invalid(c.key("rest.url"), format!("{:?}: {e}", self.url)))?;
+        let url = url::Url::parse(&self.url).map_err(|e| {
+            ConfigError::invalid(
+                c.key("rest.url"),
+                format!("{:?}: {e}", without_userinfo(&self.url)),
+            )
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            // Never echo the URL: it holds a credential.
+            return Err(ConfigError::invalid(
+                c.key("rest.url"),
+                "holds a user name or password; give credentials in rest.auth, read from a file or the environment",
+            ));
+        }
         let loopback = url.host_str().is_some_and(|h| {
             h == "localhost"
                 || h.trim_matches(['[', ']'])

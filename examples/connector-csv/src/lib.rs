@@ -217,8 +217,9 @@ fn unavailable(file: &Path, e: impl std::fmt::Display) -> ConnectorError {
     }
 }
 
-/// Reads every row of `file`; a missing file has none.
-fn read_rows(file: &Path) -> Result<Rows, ConnectorError> {
+/// Reads every row of `file`; a missing file has none. A header without the `anchor` column
+/// is an error, not an empty file: the host drops what an import does not bring.
+fn read_rows(file: &Path, anchor: &str) -> Result<Rows, ConnectorError> {
     let mut reader = match csv::Reader::from_path(file) {
         Ok(r) => r,
         Err(e) => {
@@ -236,6 +237,12 @@ fn read_rows(file: &Path) -> Result<Rows, ConnectorError> {
         .iter()
         .map(str::to_owned)
         .collect();
+    if !header.iter().any(|h| h == anchor) {
+        return Err(unavailable(
+            file,
+            format!("its header has no {anchor:?} column (the anchor): {header:?}"),
+        ));
+    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| unavailable(file, e))?;
@@ -262,9 +269,21 @@ fn write_rows(file: &Path, header: &[String], rows: &Rows) -> Result<(), Connect
             .write_record(header.iter().map(|h| row.get(h).map_or("", String::as_str)))
             .map_err(|e| unavailable(file, e))?;
     }
-    writer.flush().map_err(|e| unavailable(file, e))?;
-    drop(writer);
-    std::fs::rename(&temporary, file).map_err(|e| unavailable(file, e))
+    // On disk before the rename, and the rename on disk before the answer: a crash leaves the
+    // old file or the new one, never an empty one.
+    let written = writer
+        .into_inner()
+        .map_err(|e| unavailable(file, e.error()))?;
+    written.sync_all().map_err(|e| unavailable(file, e))?;
+    drop(written);
+    std::fs::rename(&temporary, file).map_err(|e| unavailable(file, e))?;
+    let directory = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| unavailable(file, e))
 }
 
 fn text_of(values: &[Scalar]) -> Result<String, ConnectorError> {
@@ -301,7 +320,7 @@ fn apply(
     header: &[String],
     changes: Vec<EntryChange>,
 ) -> Vec<Result<Exported, ConnectorError>> {
-    let mut rows = match read_rows(file) {
+    let mut rows = match read_rows(file, anchor) {
         Ok(rows) => rows,
         Err(e) => {
             let detail = e.to_string();
@@ -450,7 +469,8 @@ impl Connector for CsvConnector {
 
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         let file = self.file.clone();
-        let rows = tokio::task::spawn_blocking(move || read_rows(&file))
+        let anchor = self.anchor.clone();
+        let rows = tokio::task::spawn_blocking(move || read_rows(&file, &anchor))
             .await
             .map_err(|e| unavailable(&self.file, e))??;
         let entries: Vec<CsEntry> = rows.iter().filter_map(|r| self.entry(r)).collect();

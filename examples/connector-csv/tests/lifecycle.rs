@@ -219,3 +219,19 @@ async fn a_plugin_type_nobody_registered_or_a_bad_parameter_is_a_configuration_e
     };
     assert!(e.to_string().contains("registered twice"), "{e}");
 }
+
+#[tokio::test]
+async fn a_file_whose_header_lacks_the_anchor_fails_the_import_and_is_not_rewritten() {
+    let dir = tempdir();
+    let text = "user,surname,mail\nann,Ames,ann@contoso.lab\n";
+    std::fs::write(dir.path().join("users.csv"), text).unwrap();
+    let host = ecmacert_connector_csv::register(Host::builder(config(""), dir.path()))
+        .build()
+        .unwrap();
+    let e = host.import_all().await.unwrap_err().to_string();
+    assert!(e.contains("no \"login\" column"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("users.csv")).unwrap(),
+        text
+    );
+}

@@ -199,6 +199,47 @@ pub enum ConnectorError {
     },
 }
 
+impl ConnectorError {
+    /// The same error with every non-empty string of `secrets` in its message replaced by
+    /// `***`: for messages a target or a program wrote, which may echo a credential they were
+    /// given (an API quoting the request's `Authorization` header, a script printing its
+    /// environment).
+    pub fn redacted<'a>(
+        self,
+        secrets: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> ConnectorError {
+        let clean = |mut text: String| {
+            for secret in secrets.clone() {
+                if !secret.is_empty() {
+                    text = text.replace(secret, "***");
+                }
+            }
+            text
+        };
+        match self {
+            ConnectorError::AlreadyExists { detail } => ConnectorError::AlreadyExists {
+                detail: clean(detail),
+            },
+            ConnectorError::NoSuchObject { detail } => ConnectorError::NoSuchObject {
+                detail: clean(detail),
+            },
+            ConnectorError::MissingParent { container, detail } => ConnectorError::MissingParent {
+                container,
+                detail: clean(detail),
+            },
+            ConnectorError::Rejected { detail } => ConnectorError::Rejected {
+                detail: clean(detail),
+            },
+            ConnectorError::Refused { detail } => ConnectorError::Refused {
+                detail: clean(detail),
+            },
+            ConnectorError::Unavailable { detail } => ConnectorError::Unavailable {
+                detail: clean(detail),
+            },
+        }
+    }
+}
+
 /// A connector to one target.
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {

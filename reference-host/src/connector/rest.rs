@@ -6,7 +6,9 @@
 //!   (`{anchor}` filled in, URL-encoded) and a JSON body: a string that is exactly `"{Name}"`
 //!   stands for attribute `Name`'s value, typed. On create, members whose attribute has no value
 //!   are left out; on update, only members whose attribute changed are sent (`null` when it was
-//!   cleared). Other members are sent as written, at any depth.
+//!   cleared), except with `PUT`, which replaces the object: then the whole object goes, as
+//!   the connector space holds it with the changes applied, members without a value left out.
+//!   Other members are sent as written, at any depth.
 //! - **Responses** are mapped by RFC 9535 JSONPath (`serde_json_path`: a maintained
 //!   implementation of the IETF standard, which is what API documentation writes; a JSON
 //!   Pointer could not select the items of a page the way vendors describe them): each
@@ -14,13 +16,16 @@
 //!   and `next` to the cursor.
 //! - **Paging** by cursor (`{cursor}` in the path, `next` read from each page, ended by a
 //!   missing, null or empty cursor, or one that does not move) or by page number (`{page}`,
-//!   ended by a short page).
+//!   ended by an empty page). An import fails, rather than bring too little, when an answer is
+//!   not JSON, the `items` path matches nothing in it, or an object comes back on a second
+//!   page (an API that ignores the page or the cursor).
 //! - **Auth:** bearer token or HTTP Basic (RFC 7617), read like the host's own token, sent
 //!   only in the `Authorization` header and never in a message.
 //! - **Errors** by status, never by text: 409 → already exists (409 `uniqueness`), 404 → no
 //!   such object, other 4xx → rejected with the body's message (400 `invalidValue`), 401/403 →
-//!   the connector's credentials refused (502); 5xx, 429, timeouts and transport failures →
-//!   unavailable (503). Reads (import pages, `read`) are tried again `retries` times first,
+//!   the connector's credentials refused (502), 410 → no such object; 5xx, 408, 423, 425,
+//!   429, timeouts and transport failures → unavailable (503). The API's messages are passed
+//!   on with the connector's credentials replaced by `***`. Reads (import pages, `read`) are tried again `retries` times first,
 //!   after 100 ms, 200 ms, 400 ms …; writes never, since a create or an update that timed out
 //!   may have landed.
 //! - The anchor is an attribute given on create (the API addresses objects by it); the DN is
@@ -98,6 +103,8 @@ pub struct RestConnector {
     retries: u32,
     import_path: String,
     items: Arc<JsonPath>,
+    /// The `items` path as configured, for messages.
+    items_text: String,
     next: Option<Arc<JsonPath>>,
     read: Option<Template>,
     create: Template,
@@ -217,6 +224,7 @@ impl RestConnector {
             retries: config.retries,
             import_path: config.import.path.clone(),
             items: json_path(&config.import.items, key("import.items"))?,
+            items_text: config.import.items.clone(),
             next: config
                 .import
                 .next
@@ -312,15 +320,23 @@ impl RestConnector {
             .find_map(|k| value.get(*k).and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
         let detail = format!("{what}: the API answered {status}: {message}");
-        Err(match status {
+        let error = match status {
             409 => ConnectorError::AlreadyExists { detail },
-            404 => ConnectorError::NoSuchObject { detail },
+            // 410 Gone: the object was there and is not any more.
+            404 | 410 => ConnectorError::NoSuchObject { detail },
             401 | 403 => ConnectorError::Refused {
                 detail: format!("{what}: the API refused the connector's credentials ({status})"),
             },
-            429 => ConnectorError::Unavailable { detail },
+            // Request Timeout, Locked, Too Early, Too Many Requests: the same request may
+            // succeed later.
+            408 | 423 | 425 | 429 => ConnectorError::Unavailable { detail },
             400..=499 => ConnectorError::Rejected { detail },
             _ => ConnectorError::Unavailable { detail },
+        };
+        // The API's own words may quote the request's Authorization header.
+        Err(match &self.credentials {
+            Credentials::Bearer(token) => error.redacted([token.expose()]),
+            Credentials::Basic(_, password) => error.redacted([password.expose()]),
         })
     }
 
@@ -460,10 +476,33 @@ impl RestConnector {
     async fn change(
         &self,
         anchor: &str,
+        before: &IndexMap<String, Vec<Scalar>>,
         changes: &[AttributeChange],
     ) -> Result<Exported, ConnectorError> {
         let t = &self.update;
-        let body = t.body.as_ref().and_then(|b| self.fill(b, changes, true));
+        let body = if t.method == reqwest::Method::PUT {
+            // A PUT replaces the object (RFC 9110 §9.3.4): the whole object goes, as the
+            // connector space holds it with the changes applied; what has no value is left out.
+            let mut whole: Vec<AttributeChange> = before
+                .iter()
+                .map(|(name, values)| AttributeChange {
+                    name: name.clone(),
+                    values: values.clone(),
+                })
+                .collect();
+            for c in changes {
+                match whole
+                    .iter_mut()
+                    .find(|w| w.name.eq_ignore_ascii_case(&c.name))
+                {
+                    Some(w) => w.values = c.values.clone(),
+                    None => whole.push(c.clone()),
+                }
+            }
+            t.body.as_ref().and_then(|b| self.fill(b, &whole, false))
+        } else {
+            t.body.as_ref().and_then(|b| self.fill(b, changes, true))
+        };
         let url = self.path_for(&t.path, anchor);
         self.send(&t.method, &url, body.as_ref(), "update", false)
             .await?;
@@ -523,6 +562,7 @@ impl Connector for RestConnector {
             connector: self.clone(),
             cursor: None,
             page: 1,
+            seen: std::collections::HashSet::new(),
             done: false,
         }))
     }
@@ -544,8 +584,11 @@ impl Connector for RestConnector {
                 }),
                 EntryChange::Add { attributes, .. } => self.add(attributes).await,
                 EntryChange::Update {
-                    anchor, changes, ..
-                } => self.change(anchor, changes).await,
+                    anchor,
+                    before,
+                    changes,
+                    ..
+                } => self.change(anchor, before, changes).await,
                 EntryChange::Delete { anchor, .. } => self.remove(anchor).await,
             });
         }
@@ -560,6 +603,8 @@ struct RestImport {
     cursor: Option<String>,
     /// Page-number paging: the next page, from 1.
     page: u64,
+    /// Every anchor handed on: an API that ignores the page or cursor would repeat them.
+    seen: std::collections::HashSet<String>,
     done: bool,
 }
 
@@ -579,10 +624,24 @@ impl ImportSession for RestImport {
         let (_, answer) = c
             .send(&reqwest::Method::GET, &url, None, "import", true)
             .await?;
-        let items: Vec<&Value> = c
-            .items
-            .query(&answer)
-            .all()
+        // The host drops from its connector space what an import does not bring: an answer
+        // it cannot read is an import that did not happen, never an empty page.
+        let unreadable = |why: String| ConnectorError::Unavailable {
+            detail: format!("import: GET {url}: {why}; the import did not happen"),
+        };
+        if !(answer.is_object() || answer.is_array()) {
+            return Err(unreadable(
+                "the answer is not a JSON object or array".to_owned(),
+            ));
+        }
+        let found = c.items.query(&answer).all();
+        if found.is_empty() {
+            return Err(unreadable(format!(
+                "the items path {} matches nothing in the answer",
+                c.items_text
+            )));
+        }
+        let items: Vec<&Value> = found
             .into_iter()
             .flat_map(|v| match v {
                 Value::Array(items) => items.iter().collect::<Vec<_>>(),
@@ -593,6 +652,14 @@ impl ImportSession for RestImport {
             .iter()
             .map(|o| c.entry(o))
             .collect::<Result<Vec<_>, _>>()?;
+        for entry in &page {
+            if !self.seen.insert(entry.anchor.clone()) {
+                return Err(unreadable(format!(
+                    "{:?} came back on a second page: the API does not page as configured",
+                    entry.anchor
+                )));
+            }
+        }
         match &c.next {
             Some(next) => {
                 let cursor = next.query(&answer).first().and_then(|v| match v {
@@ -613,7 +680,9 @@ impl ImportSession for RestImport {
                 }
             }
             None => {
-                if (page.len() as u64) < u64::from(c.page_size) {
+                // Only an empty page ends: an API may give fewer than asked on every page
+                // (its own maximum below page_size).
+                if page.is_empty() {
                     self.done = true;
                 }
                 self.page += 1;

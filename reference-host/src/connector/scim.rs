@@ -3,7 +3,9 @@
 //! apps": the provisioning agent carries Entra's requests to a SCIM endpoint on the network).
 //!
 //! - **Import:** `GET {url}/Users?startIndex=…&count=page_size`, page after page until
-//!   `totalResults` is reached or a page comes back empty (RFC 7644 §3.4.2.4).
+//!   `totalResults` is reached (RFC 7644 §3.4.2.4), in passes until one is steady; an answer
+//!   that is no ListResponse, or a list that never holds still, fails the import (see
+//!   `ScimImport`).
 //! - **Export:** `POST {url}/Users` with the selected attributes (RFC 7644 §3.3); `PATCH
 //!   {url}/Users/{id}` with one `replace` per changed attribute, `remove` for a cleared one
 //!   (§3.5.2; a `204` answer is followed by a `GET`); `DELETE {url}/Users/{id}` (§3.6).
@@ -13,7 +15,7 @@
 //!   extension schema's URN (`urn:…:enterprise:2.0:User:employeeNumber`). Multi-valued complex
 //!   attributes (`emails[type eq "work"].value`) are not addressed.
 //! - **Errors** by status, never by text: 409 → already exists (409 uniqueness to Entra), 404 →
-//!   no such object, 400/413/422 → rejected with the endpoint's `detail`, 401/403 → the
+//!   (or 410) no such object, 400/413/422 → rejected with the endpoint's `detail`, 401/403 → the
 //!   connector's token refused, 429/5xx, timeouts and transport failures → unavailable (503).
 //!   Nothing is retried here: Entra retries a 503, and a create is not idempotent.
 //! - The token is sent only as the `Authorization` header and appears in no message.
@@ -55,6 +57,11 @@ impl RemotePath {
     fn parse(text: &str) -> RemotePath {
         let (schema, rest) = if text.to_ascii_lowercase().starts_with("urn:") {
             match text.rsplit_once(':') {
+                // The core schema's URN names a top-level attribute (RFC 7644 §3.10): the
+                // path is the attribute's own.
+                Some((urn, rest)) if urn.eq_ignore_ascii_case(CORE_USER) => {
+                    return RemotePath::parse(rest);
+                }
                 Some((urn, rest)) => (Some(urn.to_owned()), rest),
                 None => (None, text),
             }
@@ -272,15 +279,18 @@ impl ScimConnector {
             .map(|t| format!(" ({t})"))
             .unwrap_or_default();
         let detail = format!("{what}: the endpoint answered {status}{scim_type}{scim_detail}");
-        Err(match status {
+        let error = match status {
             409 => ConnectorError::AlreadyExists { detail },
-            404 => ConnectorError::NoSuchObject { detail },
+            // 410 Gone: the resource was there and is not any more.
+            404 | 410 => ConnectorError::NoSuchObject { detail },
             400 | 413 | 422 => ConnectorError::Rejected { detail },
             401 | 403 => ConnectorError::Refused {
                 detail: format!("{what}: the endpoint refused the connector's token ({status})"),
             },
             _ => ConnectorError::Unavailable { detail },
-        })
+        };
+        // The endpoint's own words may quote the request's Authorization header.
+        Err(error.redacted([self.token.expose()]))
     }
 
     /// A resource of the endpoint as a connector-space entry.
@@ -452,16 +462,7 @@ impl Connector for ScimConnector {
     }
 
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
-        Ok(Box::new(ScimImport {
-            connector: Arc::new(self.handle()),
-            start: 1,
-            seen: std::collections::HashSet::new(),
-            pass: 1,
-            total: None,
-            steady: true,
-            added: 0,
-            done: false,
-        }))
+        Ok(Box::new(ScimImport::new(Arc::new(self.handle()))))
     }
 
     async fn put_export_entries(
@@ -517,25 +518,45 @@ const MAX_PASSES: u32 = 5;
 ///
 /// Index paging (RFC 7644 §3.4.2.4) is not stable while the list changes: a user created or
 /// deleted before the current index between two pages shifts the rest, so a pass can return a
-/// user twice or pass one by. The import therefore hands on each id once, and when the list's
-/// `totalResults` changed during a pass, it lists again from the start, handing on only what it
-/// has not seen — until a pass sees a steady total or brings nothing new, at most
-/// [`MAX_PASSES`] passes. A user present throughout the import is then missed only if every
-/// pass skipped it.
+/// user twice or pass one by. The import therefore hands on each id once, and a pass is
+/// *steady* only when every page gave the same `totalResults`, no id came back twice within it
+/// and it reached `totalResults`; it lists again from the start, handing on only what it has
+/// not seen, until a pass is steady, at most [`MAX_PASSES`] passes. A pass that is not steady
+/// may have passed a user by, and the host drops from its connector space what an import does
+/// not bring, so the import fails when no pass was steady: an answer that is not a
+/// ListResponse with `totalResults` (RFC 7644 §3.4.2, REQUIRED), a page whose `startIndex` is
+/// not the one asked for, or an endpoint whose list never holds still (one that ignores
+/// `startIndex` and gives the first page every time among them) is an import that did not
+/// happen, not an empty target.
 struct ScimImport {
     connector: Arc<ScimConnector>,
     /// The next `startIndex` of this pass.
     start: u64,
     /// Every id handed on.
     seen: std::collections::HashSet<String>,
+    /// Ids this pass listed, handed on before or not.
+    listed: std::collections::HashSet<String>,
     /// Which pass this is, from 1.
     pass: u32,
-    /// The pass's first `totalResults`, and whether every page since said the same.
+    /// The pass's first `totalResults`, and whether the pass is steady so far.
     total: Option<u64>,
     steady: bool,
-    /// Ids this pass handed on.
-    added: usize,
     done: bool,
+}
+
+impl ScimImport {
+    fn new(connector: Arc<ScimConnector>) -> ScimImport {
+        ScimImport {
+            connector,
+            start: 1,
+            seen: std::collections::HashSet::new(),
+            listed: std::collections::HashSet::new(),
+            pass: 1,
+            total: None,
+            steady: true,
+            done: false,
+        }
+    }
 }
 
 #[async_trait]
@@ -553,43 +574,72 @@ impl ImportSession for ScimImport {
                 c.page_size
             );
             let (_, list) = c.send(reqwest::Method::GET, &url, None, "import").await?;
+            let not_a_list = |why: &str| ConnectorError::Unavailable {
+                detail: format!("import: GET {url}: {why}; the import did not happen"),
+            };
+            if !list.is_object() {
+                return Err(not_a_list(
+                    "the answer is not a JSON object (a ListResponse, RFC 7644 §3.4.2)",
+                ));
+            }
+            let total = list
+                .get("totalResults")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    not_a_list("the answer has no totalResults (REQUIRED, RFC 7644 §3.4.2)")
+                })?;
+            if let Some(given) = list.get("startIndex")
+                && given.as_u64() != Some(self.start)
+            {
+                return Err(not_a_list(&format!(
+                    "the page starts at startIndex {given}, not {}: the endpoint does not page by index",
+                    self.start
+                )));
+            }
             let resources = match list.get("Resources") {
                 Some(Value::Array(r)) => r.as_slice(),
                 None | Some(Value::Null) => &[],
-                Some(_) => {
-                    return Err(ConnectorError::Unavailable {
-                        detail: format!("import: {url}: Resources is not an array"),
-                    });
-                }
+                Some(_) => return Err(not_a_list("Resources is not an array")),
             };
-            let total = list.get("totalResults").and_then(Value::as_u64);
             match self.total {
-                None => self.total = total,
-                Some(first) if total != Some(first) => self.steady = false,
+                None => self.total = Some(total),
+                Some(first) if total != first => self.steady = false,
                 Some(_) => {}
             }
             let mut page = Vec::with_capacity(resources.len());
             for r in resources {
                 let entry = c.entry(r)?;
+                if !self.listed.insert(entry.anchor.clone()) {
+                    // The same id twice in one pass: the list shifted under it, or the
+                    // endpoint does not page by startIndex.
+                    self.steady = false;
+                }
                 if self.seen.insert(entry.anchor.clone()) {
                     page.push(entry);
                 }
             }
-            self.added += page.len();
             self.start += resources.len() as u64;
-            let end_of_pass = resources.is_empty() || total.is_none_or(|t| self.start > t);
-            if end_of_pass {
-                if self.steady || (self.pass > 1 && self.added == 0) || self.pass >= MAX_PASSES {
-                    if !self.steady && self.added > 0 {
-                        tracing::warn!(connector = %c.name, passes = self.pass, "the SCIM endpoint's list kept changing during the import; it holds what the passes saw");
-                    }
+            let reached = self.start > total;
+            if resources.is_empty() || reached {
+                if !reached {
+                    // An empty page before totalResults: the list shrank, or lost users.
+                    self.steady = false;
+                }
+                if self.steady {
                     self.done = true;
+                } else if self.pass >= MAX_PASSES {
+                    return Err(ConnectorError::Unavailable {
+                        detail: format!(
+                            "import: {}: no pass of {MAX_PASSES} over the list was steady (totalResults changed, an id came back twice or a page came back empty before totalResults); users may have been passed by, so the import did not happen",
+                            c.users()
+                        ),
+                    });
                 } else {
                     self.pass += 1;
                     self.start = 1;
                     self.total = None;
                     self.steady = true;
-                    self.added = 0;
+                    self.listed.clear();
                 }
             }
             if !page.is_empty() {

@@ -33,7 +33,8 @@
 //!   program's own account was refused; 502) or `unavailable` (503, Entra retries).
 //! - **Exit status:** 0 — standard output is the answer; 3 — the whole operation failed and
 //!   standard output is `{"error":{"kind":KIND,"message":"…"}}`; anything else, a signal, no
-//!   answer within `timeout_seconds` (the program is then killed) or output that is not the
+//!   answer within `timeout_seconds` (the program's process group is then killed: it runs in
+//!   a group of its own), more than 64 MiB on standard output, or output that is not the
 //!   answer's shape — 503, with the status and the program's standard error in the host's log.
 //! - **Environment:** only `PATH`, `HOME`, `LANG` and `TZ` from the host, plus
 //!   `[connector.script] environment` (secrets read like tokens, never put on the command
@@ -166,6 +167,8 @@ impl ScriptConnector {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own, so a timeout ends what the program started too.
+            .process_group(0)
             .kill_on_drop(true);
         for var in ["PATH", "HOME", "LANG", "TZ"] {
             if let Some(v) = std::env::var_os(var) {
@@ -178,6 +181,9 @@ impl ScriptConnector {
         let mut child = command
             .spawn()
             .map_err(|e| unavailable(format!("{what} could not be started: {e}")))?;
+        let group = child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?));
         let input = serde_json::to_vec(request).unwrap_or_default();
         let mut stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -191,17 +197,24 @@ impl ScriptConnector {
                     let _ = w.shutdown().await;
                 }
             };
+            // Both outputs are read to their end, what is over the bounds thrown away, so a
+            // talkative program never blocks on a full pipe.
             let read_out = async {
                 let mut buf = Vec::new();
-                if let Some(r) = stdout {
-                    let _ = r.take(MAX_STDOUT).read_to_end(&mut buf).await;
+                let mut over = false;
+                if let Some(mut r) = stdout {
+                    let _ = (&mut r).take(MAX_STDOUT).read_to_end(&mut buf).await;
+                    over = tokio::io::copy(&mut r, &mut tokio::io::sink())
+                        .await
+                        .is_ok_and(|n| n > 0);
                 }
-                buf
+                (buf, over)
             };
             let read_err = async {
                 let mut buf = Vec::new();
-                if let Some(r) = stderr {
-                    let _ = r.take(MAX_STDERR).read_to_end(&mut buf).await;
+                if let Some(mut r) = stderr {
+                    let _ = (&mut r).take(MAX_STDERR).read_to_end(&mut buf).await;
+                    let _ = tokio::io::copy(&mut r, &mut tokio::io::sink()).await;
                 }
                 buf
             };
@@ -209,10 +222,15 @@ impl ScriptConnector {
             let status = child.wait().await;
             (status, out, err)
         };
-        let (status, out, err) = match tokio::time::timeout(self.timeout, io).await {
+        let (status, (out, out_over), err) = match tokio::time::timeout(self.timeout, io).await {
             Ok(done) => done,
             Err(_) => {
-                // Dropping the future drops the child: kill_on_drop ends it.
+                // The whole group: a shell's children and what they started hold the pipes
+                // too. Dropping the future then drops the child, which kill_on_drop reaps.
+                if let Some(group) = group {
+                    let _ =
+                        rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                }
                 tracing::warn!(connector = %self.name, program = %self.program_name(), operation, "the script did not answer in time; killed");
                 return Err(unavailable(format!(
                     "{what} did not answer within {} s and was stopped",
@@ -227,6 +245,12 @@ impl ScriptConnector {
             tracing::info!(connector = %self.name, program = %self.program_name(), operation, stderr = %stderr_text.trim_end(), "the script wrote to its standard error");
         }
         let parsed = || -> Result<Value, ConnectorError> {
+            if out_over {
+                return Err(unavailable(format!(
+                    "{what} wrote more than {} MiB on its standard output",
+                    MAX_STDOUT >> 20
+                )));
+            }
             serde_json::from_slice::<Value>(&out).map_err(|e| {
                 unavailable(format!(
                     "{what} wrote no JSON answer on its standard output ({e})"
@@ -237,11 +261,13 @@ impl ScriptConnector {
             Some(0) => parsed(),
             Some(EXIT_OPERATION_FAILED) => {
                 let answer = parsed()?;
-                Err(error_of(answer.get("error")).unwrap_or_else(|| {
+                let error = error_of(answer.get("error")).unwrap_or_else(|| {
                     unavailable(format!(
                         "{what} exited with status {EXIT_OPERATION_FAILED} without an error object"
                     ))
-                }))
+                });
+                // The program's words may quote a secret of its environment.
+                Err(error.redacted(self.environment.iter().map(|(_, s)| s.expose())))
             }
             code => {
                 tracing::warn!(connector = %self.name, program = %self.program_name(), operation, status = ?code, stderr = %stderr_text.trim_end(), "the script failed");
@@ -539,6 +565,7 @@ impl Connector for ScriptConnector {
         Ok(Box::new(ScriptImport {
             connector: self.clone_handle(),
             cursor: None,
+            empty: 0,
             done: false,
         }))
     }
@@ -626,14 +653,13 @@ impl ScriptConnector {
 
     fn result_of(&self, item: &Value) -> Result<Exported, ConnectorError> {
         if let Some(error) = item.get("error") {
-            return Err(
-                error_of(Some(error)).unwrap_or_else(|| ConnectorError::Unavailable {
-                    detail: format!(
-                        "the script {}: an error object without a known kind: {error}",
-                        self.program_name()
-                    ),
-                }),
-            );
+            let error = error_of(Some(error)).unwrap_or_else(|| ConnectorError::Unavailable {
+                detail: format!(
+                    "the script {}: an error object without a known kind: {error}",
+                    self.program_name()
+                ),
+            });
+            return Err(error.redacted(self.environment.iter().map(|(_, s)| s.expose())));
         }
         match item.get("object") {
             None | Some(Value::Null) => Ok(Exported { entry: None }),
@@ -644,10 +670,16 @@ impl ScriptConnector {
     }
 }
 
+/// The most empty pages in a row an import takes while the program's cursor moves: a program
+/// that keeps answering nothing with a new cursor would otherwise hold the import for ever.
+const MAX_EMPTY_PAGES: u32 = 100;
+
 /// A full import, page by page, each page one run of the program.
 struct ScriptImport {
     connector: ScriptConnector,
     cursor: Option<String>,
+    /// Empty pages in a row so far.
+    empty: u32,
     done: bool,
 }
 
@@ -691,6 +723,19 @@ impl ImportSession for ScriptImport {
                 });
             }
             _ => self.done = true,
+        }
+        if page.is_empty() && !self.done {
+            self.empty += 1;
+            if self.empty >= MAX_EMPTY_PAGES {
+                return Err(ConnectorError::Unavailable {
+                    detail: format!(
+                        "the script {}: {MAX_EMPTY_PAGES} empty import pages in a row, each with a new cursor; the import was stopped",
+                        c.program_name()
+                    ),
+                });
+            }
+        } else {
+            self.empty = 0;
         }
         Ok(if page.is_empty() && self.done {
             None

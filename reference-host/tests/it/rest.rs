@@ -292,24 +292,36 @@ async fn a_wrong_token_is_the_connectors_credentials_refused_and_never_shown() {
     assert!(!e.contains("wrong-token"), "{e}");
 }
 
-#[tokio::test]
-async fn page_number_paging_ends_on_a_short_page() {
-    // A stub API paged by number: 5 employees, pages of 2.
-    let app = Router::new().fallback(|request: axum::extract::Request| async move {
-        let query = request.uri().query().unwrap_or("").to_owned();
-        let page: usize = query
-            .split('&')
-            .find_map(|p| p.strip_prefix("page="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(1);
-        let all = ["ann", "bo", "cy", "di", "ed"];
-        let items: Vec<Value> = all
-            .iter()
-            .skip((page - 1) * 2)
-            .take(2)
-            .map(|l| json!({"login": l, "lastName": "Out"}))
-            .collect();
-        json!({ "items": items }).to_string()
+/// What a stub API received: method, URI and body of each request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A stub API on loopback answering every request with `answer(method, uri, body)`: its base
+/// URL (`…/api`) and what it received.
+fn stub_api(
+    answer: impl Fn(&str, &str, &str) -> (u16, String) + Clone + Send + Sync + 'static,
+) -> (String, Received) {
+    let received: Received = Default::default();
+    let log = received.clone();
+    let app = Router::new().fallback(move |request: axum::extract::Request| {
+        let answer = answer.clone();
+        let log = log.clone();
+        async move {
+            let method = request.method().to_string();
+            let uri = request.uri().to_string();
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body = String::from_utf8_lossy(&body).into_owned();
+            log.lock()
+                .unwrap()
+                .push((method.clone(), uri.clone(), body.clone()));
+            let (status, text) = answer(&method, &uri, &body);
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                text,
+            )
+        }
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api", listener.local_addr().unwrap());
@@ -319,16 +331,224 @@ async fn page_number_paging_ends_on_a_short_page() {
         listener,
         std::future::pending(),
     ));
-    let dir = tempfile::tempdir().unwrap();
-    let c = config(&url, dir.path(), |rest| {
+    (url, received)
+}
+
+/// The `page=` of a URI, from 1.
+fn page_of(uri: &str) -> usize {
+    uri.split(['?', '&'])
+        .find_map(|p| p.strip_prefix("page="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+}
+
+const FIVE: [&str; 5] = ["ann", "bo", "cy", "di", "ed"];
+
+/// A host on a stub API paged by number (`items` at `$.items`).
+fn paged_host(url: &str, dir: &Path) -> Host {
+    let c = config(url, dir, |rest| {
         rest.import.path = "/employees?page={page}&size={page_size}".into();
         rest.import.items = "$.items".into();
         rest.import.next = None;
     });
-    let host = Host::new(c, dir.path()).unwrap();
+    Host::new(c, dir).unwrap()
+}
+
+#[tokio::test]
+async fn page_number_paging_goes_on_past_short_pages_to_an_empty_one() {
+    // Pages of 2 asked for; the API gives at most 1 (its own maximum): five short pages, then
+    // an empty one. Stopping at the first short page would import only "ann".
+    let (url, received) = stub_api(|_, uri, _| {
+        let items: Vec<Value> = FIVE
+            .iter()
+            .skip(page_of(uri) - 1)
+            .take(1)
+            .map(|l| json!({"login": l, "lastName": "Out"}))
+            .collect();
+        (200, json!({ "items": items }).to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = paged_host(&url, dir.path());
     host.import_all().await.unwrap();
     let r = call(&host.app(), "GET", "/Users?count=50", None).await;
     assert_eq!(r.body["totalResults"], 5, "{}", r.body);
+    assert_eq!(
+        received.lock().unwrap().len(),
+        6,
+        "five pages and the empty one"
+    );
+}
+
+#[tokio::test]
+async fn an_import_the_api_cannot_answer_properly_fails_instead_of_emptying_the_space() {
+    // Each answer an import cannot trust, after a first import that saw five employees: the
+    // import fails and the five stay (the host drops what an import does not bring).
+    type Answer = fn(&str) -> (u16, String);
+    let cases: [(&str, Answer, &str); 4] = [
+        (
+            "an HTML page with 200",
+            |_| (200, "<html>maintenance</html>".into()),
+            "not a JSON",
+        ),
+        (
+            "JSON without the items path",
+            |_| (200, json!({"data": []}).to_string()),
+            "matches nothing",
+        ),
+        (
+            "an API that ignores the page number",
+            |_| {
+                let items: Vec<Value> = FIVE[..2].iter().map(|l| json!({"login": l})).collect();
+                (200, json!({ "items": items }).to_string())
+            },
+            "second page",
+        ),
+        (
+            "a 410 on the list",
+            |_| (410, json!({"message": "gone"}).to_string()),
+            "410",
+        ),
+    ];
+    for (what, answer, expected) in cases {
+        let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = broken.clone();
+        let (url, _) = stub_api(move |_, uri, _| {
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                return answer(uri);
+            }
+            let items: Vec<Value> = FIVE
+                .iter()
+                .skip((page_of(uri) - 1) * 2)
+                .take(2)
+                .map(|l| json!({"login": l}))
+                .collect();
+            (200, json!({ "items": items }).to_string())
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let host = paged_host(&url, dir.path());
+        host.import_all().await.unwrap();
+        broken.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = host.import_all().await.unwrap_err().to_string();
+        assert!(e.contains(expected), "{what}: {e}");
+        let r = call(&host.app(), "GET", "/Users?count=50", None).await;
+        assert_eq!(r.body["totalResults"], 5, "{what}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn statuses_are_classified_and_the_apis_words_lose_the_credentials() {
+    // The API quotes the request's Authorization header in its errors; its employees are
+    // named after the status their DELETE is answered with.
+    // 410 Gone is "no such object", which a DELETE takes as done (204).
+    const STATUSES: [(u16, u16); 6] = [
+        (410, 204),
+        (408, 503),
+        (423, 503),
+        (425, 503),
+        (429, 503),
+        (422, 400),
+    ];
+    let (url, _) = stub_api(|method, uri, _| match method {
+        "GET" => {
+            let items: Vec<Value> = if page_of(uri) == 1 {
+                STATUSES
+                    .iter()
+                    .map(|(s, _)| json!({"login": s.to_string()}))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (200, json!({ "items": items }).to_string())
+        }
+        _ => {
+            let status: u16 = uri.rsplit('/').next().unwrap().parse().unwrap();
+            let quoted = format!("refused; you sent Bearer {API_TOKEN}");
+            (status, json!({ "message": quoted }).to_string())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&url, dir.path(), |rest| {
+        rest.import.path = "/employees?page={page}".into();
+        rest.import.items = "$.items".into();
+        rest.import.next = None;
+        rest.page_size = 10;
+    });
+    let host = Host::new(c, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let app = host.app();
+    for (status, expected) in STATUSES {
+        let r = call(&app, "DELETE", &format!("/Users/{status}"), None).await;
+        assert_eq!(r.status, expected, "{status}: {}", r.body);
+        if expected == 204 {
+            continue;
+        }
+        let text = r.body.to_string();
+        assert!(!text.contains(API_TOKEN), "{status}: {text}");
+        assert!(text.contains("Bearer ***"), "{status}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn an_update_by_put_sends_the_whole_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = stub_api(|method, _, body| match method {
+        "GET" => (200, json!({"data": [], "next": null}).to_string()),
+        "POST" => (201, body.to_owned()),
+        _ => (200, "{}".into()),
+    });
+    let c = config(&url, dir.path(), |rest| {
+        rest.update.method = "PUT".into();
+    });
+    let host = Host::new(c, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let app = host.app();
+    let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = call(
+        &app,
+        "PATCH",
+        "/Users/lee",
+        Some(&patch(json!([
+            {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
+            {"op": "Remove", "path": format!("{EXT}:Email")},
+        ]))),
+    )
+    .await;
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    let put = received
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, _, _)| m == "PUT")
+        .cloned()
+        .unwrap();
+    let body: Value = serde_json::from_str(&put.2).unwrap();
+    // The whole object as it now stands: the unchanged first name too, the cleared email left
+    // out (a PATCH would send only lastName and email: null).
+    assert_eq!(
+        body,
+        json!({"firstName": "Lee", "lastName": "O'Brien"}),
+        "{}",
+        put.2
+    );
+}
+
+#[tokio::test]
+async fn a_url_with_credentials_in_it_is_refused_without_showing_them() {
+    for url in [
+        "https://hr-admin:s3cret-pass@hr.contoso.lab/api",
+        "https://hr-admin:s3cret-pass@[bad/api",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("api-token"), API_TOKEN).unwrap();
+        let mut c = Config::parse(EXAMPLE).unwrap();
+        c.server.tls = None;
+        c.server.plain_http = true;
+        c.connectors[0].rest.as_mut().unwrap().url = url.to_owned();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("rest.url"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
 }
 
 #[tokio::test]

@@ -400,3 +400,120 @@ async fn an_import_through_a_list_that_shifts_between_pages_sees_every_user_once
         assert_eq!(r.status, 200, "{id}: {}", r.body);
     }
 }
+
+/// A stub endpoint answering `GET /Users?startIndex=…&count=…` with `list(start, count)`
+/// after a first import saw `a`–`e` (five users, in pages of 2): once `broken` is set.
+async fn breaking(list: fn(usize, usize) -> String) -> (String, Arc<Mutex<bool>>) {
+    let broken = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&broken);
+    let app = Router::new().fallback(move |request: axum::extract::Request| {
+        let flag = Arc::clone(&flag);
+        async move {
+            let query = request.uri().query().unwrap_or("").to_owned();
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            let (start, count) = (
+                param("startIndex").unwrap_or(1),
+                param("count").unwrap_or(100),
+            );
+            if *flag.lock().unwrap() {
+                return list(start, count);
+            }
+            let page: Vec<Value> = ["a", "b", "c", "d", "e"]
+                .iter()
+                .skip(start - 1)
+                .take(count)
+                .map(|id| json!({"id": id, EXT: {"ContosoLogin": id}}))
+                .collect();
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                   "totalResults": 5, "startIndex": start, "Resources": page})
+            .to_string()
+        }
+    });
+    (serve(app).await, broken)
+}
+
+#[tokio::test]
+async fn an_import_the_endpoint_cannot_answer_properly_fails_instead_of_emptying_the_space() {
+    type List = fn(usize, usize) -> String;
+    let cases: [(&str, List, &str); 5] = [
+        (
+            "an HTML page with 200",
+            |_, _| "<html>maintenance</html>".into(),
+            "not a JSON object",
+        ),
+        (
+            "a list without totalResults",
+            |_, _| json!({"Resources": []}).to_string(),
+            "no totalResults",
+        ),
+        (
+            "a page that says it starts elsewhere",
+            |_, _| {
+                json!({"totalResults": 5, "startIndex": 1, "Resources": [
+                    {"id": "a", EXT: {"ContosoLogin": "a"}}, {"id": "b", EXT: {"ContosoLogin": "b"}}]})
+                .to_string()
+            },
+            "does not page by index",
+        ),
+        (
+            "an endpoint that ignores startIndex and says nothing of it",
+            |_, _| {
+                json!({"totalResults": 5, "Resources": [
+                    {"id": "a", EXT: {"ContosoLogin": "a"}}, {"id": "b", EXT: {"ContosoLogin": "b"}}]})
+                .to_string()
+            },
+            "no pass of 5",
+        ),
+        (
+            "a list that ends before its totalResults",
+            |start, _| {
+                let page: Vec<Value> = ["a", "b"]
+                    .iter()
+                    .skip(start - 1)
+                    .map(|id| json!({"id": id, EXT: {"ContosoLogin": id}}))
+                    .collect();
+                json!({"totalResults": 5, "startIndex": start, "Resources": page}).to_string()
+            },
+            "no pass of 5",
+        ),
+    ];
+    for (what, list, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (base, broken) = breaking(list).await;
+        let host = outer(dir.path(), &base).await;
+        *broken.lock().unwrap() = true;
+        let e = host.import_all().await.unwrap_err().to_string();
+        assert!(e.contains(expected), "{what}: {e}");
+        let r = call(&host.app(), "GET", "/Users?count=50", None).await;
+        assert_eq!(r.body["totalResults"], 5, "{what}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_core_schema_path_is_a_top_level_attribute_and_410_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, seen) = stub(410, json!({"detail": "gone"}), Duration::ZERO).await;
+    std::fs::write(dir.path().join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
+    let mut c = outer_config(&base, "");
+    c.connectors[0].scim.as_mut().unwrap().attributes[2].path =
+        Some("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName".into());
+    c.validate().unwrap();
+    let host = Host::new(c, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let seen = seen.lock().unwrap();
+    let (_, _, _, sent) = seen.iter().find(|s| s.0 == "POST").unwrap();
+    let sent: Value = serde_json::from_str(sent).unwrap();
+    assert_eq!(sent["name"]["familyName"], "Jacobson", "{sent}");
+    assert!(
+        sent.get("urn:ietf:params:scim:schemas:core:2.0:User")
+            .is_none(),
+        "{sent}"
+    );
+}

@@ -331,10 +331,91 @@ async fn exit_status_3_is_the_programs_own_error_and_other_failures_are_503_with
 }
 
 #[tokio::test]
+async fn a_talkative_program_is_read_to_its_end_and_its_own_words_lose_the_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "hunter2-very-secret").unwrap();
+    let secret_env = r#"environment = { HR_PASSWORD = { file = "secret" } }"#;
+    // 1 MiB on standard error before the answer: more than the host keeps, never a pipe that
+    // blocks the program until the timeout.
+    let body = format!(
+        r#"{ANSWER_IMPORT} head -c 1048576 /dev/zero | tr '\0' x >&2; echo "{{\"error\":{{\"kind\":\"rejected\",\"message\":\"HR said: bad password $HR_PASSWORD\"}}}}"; exit 3"#
+    );
+    let host = shell_host(dir.path(), &body, "", secret_env).await;
+    host.import_all().await.unwrap();
+    let started = Instant::now();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("bad password ***"), "{detail}");
+    assert!(!r.body.to_string().contains("hunter2"), "{}", r.body);
+    // The same in a per-change error of an exit-0 answer.
+    let body = format!(
+        r#"{ANSWER_IMPORT} echo "{{\"results\":[{{\"error\":{{\"kind\":\"rejected\",\"message\":\"no: $HR_PASSWORD\"}}}}]}}""#
+    );
+    let host = shell_host(dir.path(), &body, "", secret_env).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(!r.body.to_string().contains("hunter2"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_create_refused_as_taken_brings_the_targets_object_into_the_space() {
+    // A row written out of band since the last import: the create is 409, and the host reads
+    // the object by the DN its anchor makes, so Entra's next query finds it (ECMA-ROBUST-017).
+    let h = ScriptHost::start("taken").await;
+    sqlx::query("INSERT INTO Employees (ContosoLogin, LastName) VALUES ('oob', 'OutOfBand')")
+        .execute(&h.pool)
+        .await
+        .unwrap();
+    let r = call(&h.app, "GET", "/Users/oob", None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = call(&h.app, "POST", "/Users", Some(&create("oob"))).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = call(&h.app, "GET", "/Users/oob", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[EXT]["LastName"], "OutOfBand", "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_import_of_empty_pages_with_a_cursor_that_keeps_moving_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every page empty, its cursor a new number each time.
+    let body = r#"read request; echo "{\"objects\":[],\"cursor\":\"$(date +%s%N)\"}""#;
+    let host = shell_host(dir.path(), body, "", "").await;
+    let e = host.import_all().await.unwrap_err().to_string();
+    assert!(e.contains("empty import pages in a row"), "{e}");
+}
+
+#[tokio::test]
+async fn the_example_program_does_not_make_a_database_that_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sqlite3");
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join(PROGRAM);
+    let command = vec![
+        python(),
+        program.display().to_string(),
+        missing.display().to_string(),
+        "Employees".into(),
+        "ContosoLogin".into(),
+    ];
+    let host = Host::new(host_config(&command, ""), dir.path()).unwrap();
+    let e = host.import_all().await.unwrap_err().to_string();
+    assert!(e.contains("cannot be opened"), "{e}");
+    assert!(!missing.exists());
+}
+
+#[tokio::test]
 async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
-    let body = format!(r#"{ANSWER_IMPORT} echo $$ > "$1"; exec sleep 30"#);
+    // The program starts a child of its own that holds the output pipe: the whole group goes.
+    let body = format!(r#"{ANSWER_IMPORT} sleep 30 & echo $! > "$1"; wait"#);
     let host = shell_host(dir.path(), &body, &pid_file.display().to_string(), "").await;
     // timeout_seconds = 5 in the configuration; a second one overrides it here.
     let mut config = host_config(
@@ -367,7 +448,7 @@ async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
         r.body
     );
     assert!(started.elapsed() < Duration::from_secs(10));
-    // The program (sleep, which replaced sh) is gone.
+    // The program's child (sleep, in the program's process group) is gone too.
     let pid = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
