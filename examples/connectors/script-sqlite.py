@@ -11,10 +11,14 @@ directory), TABLE the users' table, ANCHOR its anchor column (given on create, n
 Every value is a bound parameter; table and column names come from the table's own catalogue
 (PRAGMA table_info) and are quoted, so nothing in a request reaches SQL as text.
 
-Only Python's standard library is used (json, sqlite3, sys).
+With ECMA_SCRIPT_SESSION=1 in its environment (the host's session mode) it answers one request
+per line until end of file, keeping the database open between them.
+
+Only Python's standard library is used (json, os, sqlite3, sys).
 """
 
 import json
+import os
 import sqlite3
 import sys
 
@@ -187,10 +191,39 @@ def answer(request, table):
     raise Failure("rejected", "unknown operation %r" % operation)
 
 
+def failed(f):
+    return {"error": {"kind": f.kind, "message": f.message}}
+
+
+def session(arguments):
+    """Session mode: one request per line on standard input, one answer line each, until end
+    of file. The table is opened once (again after a request that could not open it)."""
+    table = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if table is None:
+                table = Table(*arguments)
+            result = answer(request, table)
+        except Failure as f:
+            result = failed(f)
+        except sqlite3.Error as e:
+            result = failed(classify(e, "the operation"))
+        except ValueError as e:
+            result = failed(Failure("rejected", "the request is not JSON: %s" % e))
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main():
     if len(sys.argv) != 4:
         print("usage: script-sqlite.py DATABASE TABLE ANCHOR", file=sys.stderr)
         return 2
+    if os.environ.get("ECMA_SCRIPT_SESSION") == "1":
+        return session(sys.argv[1:])
     try:
         request = json.load(sys.stdin)
         result = answer(request, Table(*sys.argv[1:]))

@@ -12,6 +12,12 @@ use harness::runner::{self, RunOptions};
 use harness::suite::Suite;
 use scim_proto::Dialect;
 
+/// mimalloc rather than glibc's malloc: a run allocates and frees many small objects (JSON,
+/// steps, the embedded host's requests); malloc and free were a sixth of the embedded
+/// default's CPU samples under `perf` (README "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The conformance suite for ECMA hosts: plays the Entra provisioning service and reads the
 /// target back.
 #[derive(Parser)]

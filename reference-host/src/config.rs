@@ -507,8 +507,33 @@ pub struct ScriptConfig {
     /// Seconds one run of the program may take; it is then killed and the host answers 503.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// How the program runs: once per operation (the default), or as sessions that each
+    /// answer many requests, one JSON line per request (see the script connector's contract).
+    #[serde(default)]
+    pub mode: ScriptMode,
+    /// In session mode, the most programs running at once (each answers one request at a
+    /// time). Default 2.
+    #[serde(default = "default_sessions")]
+    pub sessions: u32,
     /// The selected attributes, the anchor among them (string, boolean or integer).
     pub attributes: Vec<AttributeConfig>,
+}
+
+/// How the script connector runs its program (`[connector.script] mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScriptMode {
+    /// One run per operation: the request on standard input, then end of file.
+    #[default]
+    PerOperation,
+    /// A program that stays: requests and answers one JSON line each, in turn, as the
+    /// PowerShell connector keeps its runspace between calls. A program that breaks the
+    /// contract, or does not answer in time, is killed and the next request starts another.
+    Session,
+}
+
+fn default_sessions() -> u32 {
+    2
 }
 
 impl ScriptConfig {
@@ -550,6 +575,12 @@ impl ScriptConfig {
         if self.page_size == 0 {
             return Err(ConfigError::invalid(
                 c.key("script.page_size"),
+                "must be greater than 0",
+            ));
+        }
+        if self.sessions == 0 {
+            return Err(ConfigError::invalid(
+                c.key("script.sessions"),
                 "must be greater than 0",
             ));
         }

@@ -79,6 +79,11 @@ struct ScriptHost {
 
 impl ScriptHost {
     async fn start(name: &str) -> ScriptHost {
+        ScriptHost::start_with(name, "").await
+    }
+
+    /// As [`ScriptHost::start`], with `extra` lines in `[connector.script]`.
+    async fn start_with(name: &str, extra: &str) -> ScriptHost {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::create(
             &format!("sqlite://{}", dir.path().display()),
@@ -96,7 +101,7 @@ impl ScriptHost {
             "Employees".into(),
             "ContosoLogin".into(),
         ];
-        let host = Host::new(host_config(&command, ""), dir.path()).unwrap();
+        let host = Host::new(host_config(&command, extra), dir.path()).unwrap();
         host.check_targets(Duration::from_secs(10)).await.unwrap();
         host.import_all().await.unwrap();
         ScriptHost {
@@ -149,7 +154,15 @@ impl ScriptHost {
 
 #[tokio::test]
 async fn the_example_program_keeps_the_whole_lifecycle_in_the_table() {
-    let h = ScriptHost::start("lifecycle").await;
+    lifecycle(ScriptHost::start("lifecycle").await).await;
+}
+
+#[tokio::test]
+async fn the_example_program_keeps_the_whole_lifecycle_in_session_mode() {
+    lifecycle(ScriptHost::start_with("session", "mode = \"session\"\nsessions = 2").await).await;
+}
+
+async fn lifecycle(h: ScriptHost) {
     // Create: 201, the anchor as id, the row in the table.
     let r = call(&h.app, "POST", "/Users", Some(&create("lee"))).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -362,6 +375,120 @@ async fn a_talkative_program_is_read_to_its_end_and_its_own_words_lose_the_secre
     let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(!r.body.to_string().contains("hunter2"), "{}", r.body);
+}
+
+/// A session-mode program in `sh`: it appends its pid to `$1` when it starts, then answers
+/// each request line by `CASES` (shell `case` arms on the request), imports with nothing.
+fn session_program(cases: &str) -> String {
+    format!(
+        r#"echo $$ >> "$1"; while read -r request; do case "$request" in *'"import"'*) echo '{{"objects":[],"cursor":null}}';; {cases} esac; done"#
+    )
+}
+
+#[tokio::test]
+async fn a_session_answers_many_requests_and_one_that_breaks_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let marker = pids.display().to_string();
+    let session = "mode = \"session\"\nsessions = 1";
+    // Creates answered with an error line: 400 each, the same program answering all of them.
+    let body =
+        session_program(r#"*) echo '{"error":{"kind":"rejected","message":"HR refuses"}}';;"#);
+    let host = shell_host(dir.path(), &body, &marker, session).await;
+    host.import_all().await.unwrap();
+    for _ in 0..5 {
+        let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("HR refuses"),
+            "{}",
+            r.body
+        );
+    }
+    let started = std::fs::read_to_string(&pids).unwrap();
+    assert_eq!(started.lines().count(), 1, "{started}");
+
+    // A program that ends its session on a create: 503, and the next request starts another.
+    std::fs::remove_file(&pids).unwrap();
+    let body = session_program(r#"*) exit 1;;"#);
+    let host = shell_host(dir.path(), &body, &marker, session).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ended its session"),
+        "{}",
+        r.body
+    );
+    host.import_all().await.unwrap();
+    let started = std::fs::read_to_string(&pids).unwrap();
+    assert_eq!(started.lines().count(), 2, "{started}");
+
+    // A line that is not JSON: 503, that program killed.
+    std::fs::remove_file(&pids).unwrap();
+    let body = session_program(r#"*) echo 'not json';;"#);
+    let host = shell_host(dir.path(), &body, &marker, session).await;
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    let pid = std::fs::read_to_string(&pids).unwrap().trim().to_owned();
+    wait_gone(&pid).await;
+}
+
+#[tokio::test]
+async fn a_session_that_does_not_answer_in_time_is_killed_with_its_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let children = dir.path().join("child");
+    // On a create, the program starts a child holding its output and waits for it.
+    let body = r#"while read -r request; do case "$request" in *'"import"'*) echo '{"objects":[],"cursor":null}';; *) sleep 30 & echo $! > "$1"; wait;; esac; done"#.to_owned();
+    let mut config = host_config(
+        &[
+            "sh".into(),
+            "-c".into(),
+            body,
+            "program".into(),
+            children.display().to_string(),
+        ],
+        "mode = \"session\"",
+    );
+    config.connectors[0]
+        .script
+        .as_mut()
+        .unwrap()
+        .timeout_seconds = 1;
+    let host = Host::new(config, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let started = Instant::now();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1 s"),
+        "{}",
+        r.body
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let pid = std::fs::read_to_string(&children)
+        .unwrap()
+        .trim()
+        .to_owned();
+    wait_gone(&pid).await;
+}
+
+/// Waits (5 s at most) until process `pid` is gone or a zombie.
+async fn wait_gone(pid: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .is_ok_and(|s| !s.contains("State:\tZ"))
+    {
+        assert!(Instant::now() < deadline, "the program {pid} still runs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
