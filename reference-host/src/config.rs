@@ -668,11 +668,9 @@ impl ScimAttributeConfig {
 /// `url` with what stands before an `@` in its authority replaced by `***`: a URL that fails
 /// to parse is quoted in the error, and must not carry a password there.
 fn without_userinfo(url: &str) -> String {
+    // Up to the last '@' anywhere: a URL that did not parse may have a '/' in its password.
     let start = url.find("://").map_or(0, |i| i + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..end].rfind('@') {
+    match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
         None => url.to_owned(),
     }
@@ -810,7 +808,8 @@ pub struct RestImport {
     /// JSONPath to the page's array of objects (`$.data`).
     pub items: String,
     /// JSONPath to the next page's cursor (`$.next`): cursor paging, ended by a missing, null
-    /// or empty cursor. Without it, page-number paging, ended by a short page.
+    /// or empty cursor. Without it, page-number paging, ended by an empty page, a 404 past the
+    /// first page or a page shorter than the longest seen.
     #[serde(default)]
     pub next: Option<String>,
 }

@@ -237,6 +237,10 @@ fn read_rows(file: &Path, anchor: &str) -> Result<Rows, ConnectorError> {
         .iter()
         .map(str::to_owned)
         .collect();
+    // An empty file (no header yet) holds no rows.
+    if header.iter().all(String::is_empty) && reader.records().next().is_none() {
+        return Ok(Vec::new());
+    }
     if !header.iter().any(|h| h == anchor) {
         return Err(unavailable(
             file,

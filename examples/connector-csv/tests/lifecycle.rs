@@ -221,6 +221,16 @@ async fn a_plugin_type_nobody_registered_or_a_bad_parameter_is_a_configuration_e
 }
 
 #[tokio::test]
+async fn an_empty_file_holds_no_users() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("users.csv"), "").unwrap();
+    let host = host(dir.path()).await;
+    let (status, body) = send(&host.app(), "GET", USERS, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalResults"], 0, "{body}");
+}
+
+#[tokio::test]
 async fn a_file_whose_header_lacks_the_anchor_fails_the_import_and_is_not_rewritten() {
     let dir = tempdir();
     let text = "user,surname,mail\nann,Ames,ann@contoso.lab\n";

@@ -16,7 +16,8 @@
 //!   and `next` to the cursor.
 //! - **Paging** by cursor (`{cursor}` in the path, `next` read from each page, ended by a
 //!   missing, null or empty cursor, or one that does not move) or by page number (`{page}`,
-//!   ended by an empty page). An import fails, rather than bring too little, when an answer is
+//!   ended by an empty page, a 404 past the first page, or a page shorter than the longest
+//!   seen). An import fails, rather than bring too little, when an answer is
 //!   not JSON, the `items` path matches nothing in it, or an object comes back on a second
 //!   page (an API that ignores the page or the cursor).
 //! - **Auth:** bearer token or HTTP Basic (RFC 7617), read like the host's own token, sent
@@ -105,6 +106,9 @@ pub struct RestConnector {
     items: Arc<JsonPath>,
     /// The `items` path as configured, for messages.
     items_text: String,
+    /// For an `items` path ending in `[*]`, the path of the array: an empty page matches
+    /// nothing of `items`, but its array is there.
+    items_parent: Option<Arc<JsonPath>>,
     next: Option<Arc<JsonPath>>,
     read: Option<Template>,
     create: Template,
@@ -225,6 +229,12 @@ impl RestConnector {
             import_path: config.import.path.clone(),
             items: json_path(&config.import.items, key("import.items"))?,
             items_text: config.import.items.clone(),
+            items_parent: config
+                .import
+                .items
+                .strip_suffix("[*]")
+                .and_then(|p| JsonPath::parse(p).ok())
+                .map(Arc::new),
             next: config
                 .import
                 .next
@@ -315,10 +325,12 @@ impl RestConnector {
             return Ok((status, value));
         }
         // The API's own words: a JSON body's message, error or detail; else its text, cut.
+        // Redacted before it is cut, so no piece of a credential survives the cut.
         let message = ["message", "error", "detail", "title"]
             .iter()
             .find_map(|k| value.get(*k).and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        let message: String = self.redact(&message).chars().take(300).collect();
         let detail = format!("{what}: the API answered {status}: {message}");
         let error = match status {
             409 => ConnectorError::AlreadyExists { detail },
@@ -333,11 +345,30 @@ impl RestConnector {
             400..=499 => ConnectorError::Rejected { detail },
             _ => ConnectorError::Unavailable { detail },
         };
-        // The API's own words may quote the request's Authorization header.
-        Err(match &self.credentials {
-            Credentials::Bearer(token) => error.redacted([token.expose()]),
-            Credentials::Basic(_, password) => error.redacted([password.expose()]),
-        })
+        Err(error)
+    }
+
+    /// `text` without the connector's credentials: an API's own words may quote the request's
+    /// `Authorization` header — the token, or Basic's `base64(user:password)` — or the
+    /// password itself.
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        let mut hide = |secret: &str| {
+            if !secret.is_empty() {
+                out = out.replace(secret, "***");
+            }
+        };
+        match &self.credentials {
+            Credentials::Bearer(token) => hide(token.expose()),
+            Credentials::Basic(user, password) => {
+                use base64::Engine as _;
+                let pair = format!("{user}:{}", password.expose());
+                hide(&base64::engine::general_purpose::STANDARD.encode(&pair));
+                hide(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(&pair));
+                hide(password.expose());
+            }
+        }
+        out
     }
 
     /// One object of the API as a connector-space entry.
@@ -563,6 +594,7 @@ impl Connector for RestConnector {
             cursor: None,
             page: 1,
             seen: std::collections::HashSet::new(),
+            longest: 0,
             done: false,
         }))
     }
@@ -605,6 +637,8 @@ struct RestImport {
     page: u64,
     /// Every anchor handed on: an API that ignores the page or cursor would repeat them.
     seen: std::collections::HashSet<String>,
+    /// Page-number paging: the most objects a page has had.
+    longest: usize,
     done: bool,
 }
 
@@ -621,9 +655,18 @@ impl ImportSession for RestImport {
             .replace("{page}", &self.page.to_string())
             .replace("{cursor}", &encode(self.cursor.as_deref().unwrap_or("")));
         let url = format!("{}{path}", c.base);
-        let (_, answer) = c
+        let answer = match c
             .send(&reqwest::Method::GET, &url, None, "import", true)
-            .await?;
+            .await
+        {
+            Ok((_, answer)) => answer,
+            // Past the last page, some APIs answer 404 ("Invalid page"): the end.
+            Err(ConnectorError::NoSuchObject { .. }) if c.next.is_none() && self.page > 1 => {
+                self.done = true;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         // The host drops from its connector space what an import does not bring: an answer
         // it cannot read is an import that did not happen, never an empty page.
         let unreadable = |why: String| ConnectorError::Unavailable {
@@ -635,7 +678,13 @@ impl ImportSession for RestImport {
             ));
         }
         let found = c.items.query(&answer).all();
-        if found.is_empty() {
+        // `$.data[*]` matches nothing on an empty page; its array is there all the same.
+        let empty_array = || {
+            c.items_parent
+                .as_ref()
+                .is_some_and(|p| p.query(&answer).all().iter().any(|v| v.is_array()))
+        };
+        if found.is_empty() && !empty_array() {
             return Err(unreadable(format!(
                 "the items path {} matches nothing in the answer",
                 c.items_text
@@ -680,11 +729,14 @@ impl ImportSession for RestImport {
                 }
             }
             None => {
-                // Only an empty page ends: an API may give fewer than asked on every page
-                // (its own maximum below page_size).
-                if page.is_empty() {
+                // An API may give fewer than asked on every page (its own maximum below
+                // page_size): a page ends the import when it is empty, or shorter than the
+                // longest seen; a path without {page} is one request for everything.
+                if page.is_empty() || page.len() < self.longest || !c.import_path.contains("{page}")
+                {
                     self.done = true;
                 }
+                self.longest = self.longest.max(page.len());
                 self.page += 1;
             }
         }

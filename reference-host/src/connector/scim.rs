@@ -519,15 +519,19 @@ const MAX_PASSES: u32 = 5;
 /// Index paging (RFC 7644 §3.4.2.4) is not stable while the list changes: a user created or
 /// deleted before the current index between two pages shifts the rest, so a pass can return a
 /// user twice or pass one by. The import therefore hands on each id once, and a pass is
-/// *steady* only when every page gave the same `totalResults`, no id came back twice within it
-/// and it reached `totalResults`; it lists again from the start, handing on only what it has
+/// *steady* only when no page gave a smaller `totalResults` than the first (a delete before
+/// the index; creates shift nothing back), no id came back twice within it (a create before
+/// the index, or an endpoint that ignores `startIndex`) and it reached `totalResults`; it
+/// lists again from the start, handing on only what it has
 /// not seen, until a pass is steady, at most [`MAX_PASSES`] passes. A pass that is not steady
 /// may have passed a user by, and the host drops from its connector space what an import does
 /// not bring, so the import fails when no pass was steady: an answer that is not a
 /// ListResponse with `totalResults` (RFC 7644 §3.4.2, REQUIRED), a page whose `startIndex` is
 /// not the one asked for, or an endpoint whose list never holds still (one that ignores
 /// `startIndex` and gives the first page every time among them) is an import that did not
-/// happen, not an empty target.
+/// happen, not an empty target. One shift stays unseen: a user deleted before the index and
+/// another created after it between two pages keep the total and repeat no id, and the pass
+/// passes one user by; the next import finds it.
 struct ScimImport {
     connector: Arc<ScimConnector>,
     /// The next `startIndex` of this pass.
@@ -603,7 +607,11 @@ impl ImportSession for ScimImport {
             };
             match self.total {
                 None => self.total = Some(total),
-                Some(first) if total != first => self.steady = false,
+                // Fewer users than the pass began with: one deleted before the index shifts
+                // the rest back, and the pass may pass one by. More (users created meanwhile,
+                // the host's own exports among them) shifts nothing back: a user created
+                // before the index shows as a repeated id below.
+                Some(first) if total < first => self.steady = false,
                 Some(_) => {}
             }
             let mut page = Vec::with_capacity(resources.len());

@@ -340,10 +340,18 @@ impl ScriptConnector {
             .await
             .map_err(|e| unavailable(format!("{what}: {e}")))?;
         // The lock only takes a session out; the exchange below holds none.
-        let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let mut session = match idle {
-            Some(session) => session,
-            None => self.start_session(&what)?,
+        let mut session = loop {
+            let idle = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
+            match idle {
+                // A session that ended, or wrote something nobody asked for, while it waited
+                // is not used: its next line would not answer this request.
+                Some(mut session) => {
+                    if session.usable() {
+                        break session;
+                    }
+                }
+                None => break self.start_session(&what)?,
+            }
         };
         let mut line = serde_json::to_vec(request).unwrap_or_default();
         line.push(b'\n');
@@ -380,20 +388,27 @@ impl ScriptConnector {
                 )));
             }
             Ok(Ok(answer)) if !answer.ends_with(b"\n") => {
-                return Err(unavailable(format!(
-                    "{what} wrote more than {} MiB without ending its answer line",
-                    MAX_STDOUT >> 20
-                )));
+                return Err(unavailable(if answer.len() as u64 >= MAX_STDOUT {
+                    format!(
+                        "{what} wrote more than {} MiB without ending its answer line",
+                        MAX_STDOUT >> 20
+                    )
+                } else {
+                    format!("{what} ended its session in the middle of an answer line")
+                }));
             }
             Ok(Ok(answer)) => answer,
         };
         let parsed = serde_json::from_slice::<Value>(&answer)
             .map_err(|e| unavailable(format!("{what} answered a line that is not JSON ({e})")))?;
-        // A good answer: the session serves the next request.
-        if let Ok(mut idle) = pool.idle.lock() {
+        // A good answer: the session serves the next request, unless it already wrote more
+        // than this answer (which would answer the next request).
+        if session.stdout.buffer().is_empty()
+            && let Ok(mut idle) = pool.idle.lock()
+        {
             idle.push(session);
         }
-        match parsed.get("error") {
+        match parsed.get("error").filter(|e| !e.is_null()) {
             // The whole operation failed: exit status 3's error object, on the answer line.
             Some(error) => {
                 let error = error_of(Some(error)).unwrap_or_else(|| {
@@ -418,22 +433,41 @@ impl ScriptConnector {
         let group = child
             .id()
             .and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?));
-        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+        let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(ConnectorError::Unavailable {
                 detail: format!("{what}: the program's standard streams are not piped"),
             });
         };
-        let redactor = self.clone_handle();
+        // The task holds only what it logs with: not the pool, so the program's end (its
+        // session dropped) ends the task too.
+        let connector = self.name.clone();
+        let program = self.program_name();
+        let secrets: Vec<Secret> = self.environment.iter().map(|(_, s)| s.clone()).collect();
         tokio::spawn(async move {
-            let mut chunk = vec![0u8; 8192];
-            while let Ok(n) = stderr.read(&mut chunk).await {
-                if n == 0 {
-                    break;
+            let mut stderr = tokio::io::BufReader::new(stderr);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                // Whole lines (a long one in pieces of MAX_STDERR), so a secret is redacted
+                // whole, and a character split between two reads is whole again.
+                match (&mut stderr)
+                    .take(MAX_STDERR)
+                    .read_until(b'\n', &mut line)
+                    .await
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let mut text = String::from_utf8_lossy(&line).into_owned();
+                        for secret in &secrets {
+                            if !secret.is_empty() {
+                                text = text.replace(secret.expose(), "***");
+                            }
+                        }
+                        tracing::info!(connector = %connector, program = %program, stderr = %text.trim_end(), "the script wrote to its standard error");
+                    }
                 }
-                let text = redactor.redact(&String::from_utf8_lossy(&chunk[..n]));
-                tracing::info!(connector = %redactor.name, program = %redactor.program_name(), stderr = %text.trim_end(), "the script wrote to its standard error");
             }
         });
         Ok(Session {
@@ -851,12 +885,24 @@ struct Session {
     group: Option<rustix::process::Pid>,
 }
 
+impl Session {
+    /// Whether the session can take a request: its program runs and has written nothing since
+    /// its last answer.
+    fn usable(&mut self) -> bool {
+        if !matches!(self.child.try_wait(), Ok(None)) || !self.stdout.buffer().is_empty() {
+            return false;
+        }
+        // Pending is the only good state of an idle program's output.
+        futures_util::FutureExt::now_or_never(self.stdout.fill_buf()).is_none()
+    }
+}
+
 impl Drop for Session {
-    /// The program's whole process group goes with it (kill_on_drop ends the program itself).
+    /// The program's whole process group goes with it, its children too, whether the program
+    /// itself still runs or not (kill_on_drop ends the program itself). A group's id is not
+    /// given to a new process while a member of the group lives.
     fn drop(&mut self) {
-        if let Some(group) = self.group
-            && matches!(self.child.try_wait(), Ok(None))
-        {
+        if let Some(group) = self.group {
             let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         }
     }

@@ -279,6 +279,36 @@ async fn reads_are_tried_again_and_writes_are_not() {
 }
 
 #[tokio::test]
+async fn a_mock_fault_already_used_up_never_answers() {
+    let hr = hr("rest_fault_zero").await;
+    hr.api.inject(RestFault {
+        operation: Operation::List,
+        status: 500,
+        delay: Duration::ZERO,
+        times: Some(0),
+    });
+    let host = host(&hr).await;
+    let lists = hr
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    assert_eq!(lists, 1, "{:?}", hr.api.requests());
+    // Injected with status 0: a 503, once.
+    hr.api.inject(RestFault {
+        operation: Operation::Create,
+        status: 0,
+        delay: Duration::ZERO,
+        times: Some(1),
+    });
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[tokio::test]
 async fn a_wrong_token_is_the_connectors_credentials_refused_and_never_shown() {
     let hr = hr("rest_token").await;
     let dir = hr.dir.path();
@@ -377,6 +407,64 @@ async fn page_number_paging_goes_on_past_short_pages_to_an_empty_one() {
         6,
         "five pages and the empty one"
     );
+}
+
+#[tokio::test]
+async fn page_number_paging_ends_on_a_404_past_the_last_page_and_wildcard_items_may_be_empty() {
+    // One employee per page, then 404 "Invalid page" (as Django REST Framework answers).
+    let (url, received) = stub_api(|_, uri, _| match FIVE.get(page_of(uri) - 1) {
+        Some(l) => (200, json!({ "items": [{"login": l}] }).to_string()),
+        None => (404, json!({ "detail": "Invalid page." }).to_string()),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = paged_host(&url, dir.path());
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "GET", "/Users?count=50", None).await;
+    assert_eq!(r.body["totalResults"], 5, "{}", r.body);
+    assert_eq!(received.lock().unwrap().len(), 6);
+    // `$.items[*]` on an empty target: no item matches, the array is there: nobody, no error.
+    let (url, _) = stub_api(|_, _, _| (200, json!({ "items": [] }).to_string()));
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&url, dir.path(), |rest| {
+        rest.import.path = "/employees?page={page}".into();
+        rest.import.items = "$.items[*]".into();
+        rest.import.next = None;
+    });
+    let host = Host::new(c, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "GET", "/Users?count=50", None).await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+}
+
+#[tokio::test]
+async fn basic_credentials_quoted_back_by_the_api_are_redacted_in_every_form() {
+    // The API quotes the whole Authorization header and the password.
+    let (url, _) = stub_api(|method, _, _| {
+        match method {
+        "GET" => (200, json!({"data": [], "next": null}).to_string()),
+        _ => (
+            400,
+            json!({ "message": "bad request; header was Basic aHItYXBpOmhyLXBhc3N3b3JkLTk4NzY=, password hr-password-9876" })
+                .to_string(),
+        ),
+    }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-password"), "hr-password-9876").unwrap();
+    let c = config(&url, dir.path(), |rest| {
+        rest.auth = reference_host::config::RestAuth::Basic {
+            username: "hr-api".into(),
+            password: SecretSource::File("api-password".into()),
+        };
+    });
+    let host = Host::new(c, dir.path()).unwrap();
+    host.import_all().await.unwrap();
+    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let text = r.body.to_string();
+    assert!(!text.contains("aHItYXBpOmhyLXBhc3N3b3JkLTk4NzY"), "{text}");
+    assert!(!text.contains("hr-password-9876"), "{text}");
+    assert!(text.contains("Basic ***"), "{text}");
 }
 
 #[tokio::test]
@@ -538,6 +626,7 @@ async fn a_url_with_credentials_in_it_is_refused_without_showing_them() {
     for url in [
         "https://hr-admin:s3cret-pass@hr.contoso.lab/api",
         "https://hr-admin:s3cret-pass@[bad/api",
+        "https://hr-admin:s3cret/pass@hr.contoso.lab/api",
     ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("api-token"), API_TOKEN).unwrap();

@@ -427,6 +427,24 @@ async fn a_session_answers_many_requests_and_one_that_breaks_is_replaced() {
     let started = std::fs::read_to_string(&pids).unwrap();
     assert_eq!(started.lines().count(), 2, "{started}");
 
+    // An answer of two lines: the second answers nobody, and that program is not used again
+    // (its stale line would answer the next request).
+    std::fs::remove_file(&pids).unwrap();
+    let body = session_program(
+        r#"*) echo '{"error":{"kind":"rejected","message":"first"}}'; echo '{"error":{"kind":"rejected","message":"stale"}}';;"#,
+    );
+    let host = shell_host(dir.path(), &body, &marker, session).await;
+    host.import_all().await.unwrap();
+    for _ in 0..2 {
+        let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("first"),
+            "{}",
+            r.body
+        );
+    }
+
     // A line that is not JSON: 503, that program killed.
     std::fs::remove_file(&pids).unwrap();
     let body = session_program(r#"*) echo 'not json';;"#);
