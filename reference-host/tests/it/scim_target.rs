@@ -331,6 +331,21 @@ async fn a_plain_http_endpoint_off_loopback_is_refused() {
     assert!(e.contains("scim.url") && e.contains("https://"), "{e}");
 }
 
+/// A list request's `startIndex` (default 1) and `count` (default 100).
+fn paging(request: &axum::extract::Request) -> (usize, usize) {
+    let query = request.uri().query().unwrap_or("");
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    (
+        param("startIndex").unwrap_or(1),
+        param("count").unwrap_or(100),
+    )
+}
+
 /// A stub endpoint whose list is `initial`, with `change` applied to it once, right after the
 /// first page was served: a list that changes while an import pages through it.
 async fn shifting(initial: &[&str], change: fn(&mut Vec<String>)) -> String {
@@ -341,17 +356,7 @@ async fn shifting(initial: &[&str], change: fn(&mut Vec<String>)) -> String {
     let app = Router::new().fallback(move |request: axum::extract::Request| {
         let list = Arc::clone(&list);
         async move {
-            let query = request.uri().query().unwrap_or("").to_owned();
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                    .and_then(|v| v.parse::<usize>().ok())
-            };
-            let (start, count) = (
-                param("startIndex").unwrap_or(1),
-                param("count").unwrap_or(100),
-            );
+            let (start, count) = paging(&request);
             let mut state = list.lock().unwrap();
             let page: Vec<Value> = state
                 .0
@@ -409,17 +414,7 @@ async fn breaking(list: fn(usize, usize) -> String) -> (String, Arc<Mutex<bool>>
     let app = Router::new().fallback(move |request: axum::extract::Request| {
         let flag = Arc::clone(&flag);
         async move {
-            let query = request.uri().query().unwrap_or("").to_owned();
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                    .and_then(|v| v.parse::<usize>().ok())
-            };
-            let (start, count) = (
-                param("startIndex").unwrap_or(1),
-                param("count").unwrap_or(100),
-            );
+            let (start, count) = paging(&request);
             if *flag.lock().unwrap() {
                 return list(start, count);
             }

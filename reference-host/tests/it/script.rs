@@ -4,7 +4,7 @@
 //! timeout, output that is not an answer, no shell between the host and the program, a clean
 //! environment, and secrets kept out of every answer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -414,15 +414,7 @@ async fn a_session_answers_many_requests_and_one_that_breaks_is_replaced() {
     let host = shell_host(dir.path(), &body, &marker, session).await;
     host.import_all().await.unwrap();
     let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
-    assert_eq!(r.status, 503, "{}", r.body);
-    assert!(
-        r.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ended its session"),
-        "{}",
-        r.body
-    );
+    r.assert_detail(503, "ended its session");
     host.import_all().await.unwrap();
     let started = std::fs::read_to_string(&pids).unwrap();
     assert_eq!(started.lines().count(), 2, "{started}");
@@ -477,24 +469,20 @@ async fn a_session_that_does_not_answer_in_time_is_killed_with_its_children() {
         .as_mut()
         .unwrap()
         .timeout_seconds = 1;
-    let host = Host::new(config, dir.path()).unwrap();
+    times_out(config, dir.path(), &children).await;
+}
+
+/// A host on `config` (its program's timeout 1 s) whose program, asked to create, starts a
+/// child that writes its pid to `pid_file` and holds the output: the create is 503 within the
+/// timeout, and the child is gone with its program.
+async fn times_out(config: Config, dir: &Path, pid_file: &Path) {
+    let host = Host::new(config, dir).unwrap();
     host.import_all().await.unwrap();
     let started = Instant::now();
     let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
-    assert_eq!(r.status, 503, "{}", r.body);
-    assert!(
-        r.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("did not answer within 1 s"),
-        "{}",
-        r.body
-    );
+    r.assert_detail(503, "did not answer within 1 s");
     assert!(started.elapsed() < Duration::from_secs(10));
-    let pid = std::fs::read_to_string(&children)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let pid = std::fs::read_to_string(pid_file).unwrap().trim().to_owned();
     wait_gone(&pid).await;
 }
 
@@ -579,33 +567,8 @@ async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
         .unwrap()
         .timeout_seconds = 1;
     drop(host);
-    let host = Host::new(config, dir.path()).unwrap();
-    host.import_all().await.unwrap();
-    let started = Instant::now();
-    let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
-    assert_eq!(r.status, 503, "{}", r.body);
-    assert!(
-        r.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("did not answer within 1 s"),
-        "{}",
-        r.body
-    );
-    assert!(started.elapsed() < Duration::from_secs(10));
-    // The program's child (sleep, in the program's process group) is gone too.
-    let pid = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while PathBuf::from(format!("/proc/{pid}/status")).exists()
-        && std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .is_ok_and(|s| !s.contains("State:\tZ"))
-    {
-        assert!(Instant::now() < deadline, "the program {pid} still runs");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The program's child (sleep, in the program's process group) goes too.
+    times_out(config, dir.path(), &pid_file).await;
 }
 
 #[tokio::test]

@@ -123,6 +123,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Asserts that the answer is `status` with a SCIM error whose `detail` carries `text`.
+    #[track_caller]
+    pub fn assert_detail(&self, status: u16, text: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let detail = self.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(text), "{text:?} not in {}", self.body);
+    }
+
     /// The SCIM error's `scimType`.
     pub fn scim_type(&self) -> Option<&str> {
         self.body["scimType"].as_str()
