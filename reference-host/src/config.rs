@@ -676,21 +676,26 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// A target's URL (`key` names it), refused when it does not parse or carries a user name or
+/// password (credentials belong in `credentials`, read from a file or the environment); the
+/// error never quotes a credential.
+fn target_url(raw: &str, key: String, credentials: &str) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| ConfigError::invalid(&key, format!("{:?}: {e}", without_userinfo(raw))))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "holds a user name or password; give credentials in {credentials}, read from a file or the environment"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
 impl ScimConfig {
     fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.url).map_err(|e| {
-            ConfigError::invalid(
-                c.key("scim.url"),
-                format!("{:?}: {e}", without_userinfo(&self.url)),
-            )
-        })?;
-        if !url.username().is_empty() || url.password().is_some() {
-            // Never echo the URL: it holds a credential.
-            return Err(ConfigError::invalid(
-                c.key("scim.url"),
-                "holds a user name or password; give credentials in scim.token, read from a file or the environment",
-            ));
-        }
+        let url = target_url(&self.url, c.key("scim.url"), "scim.token")?;
         match url.scheme() {
             "https" => {}
             "http"
@@ -851,19 +856,7 @@ pub struct RestAttributeConfig {
 
 impl RestConfig {
     fn validate(&self, c: &ConnectorConfig) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.url).map_err(|e| {
-            ConfigError::invalid(
-                c.key("rest.url"),
-                format!("{:?}: {e}", without_userinfo(&self.url)),
-            )
-        })?;
-        if !url.username().is_empty() || url.password().is_some() {
-            // Never echo the URL: it holds a credential.
-            return Err(ConfigError::invalid(
-                c.key("rest.url"),
-                "holds a user name or password; give credentials in rest.auth, read from a file or the environment",
-            ));
-        }
+        let url = target_url(&self.url, c.key("rest.url"), "rest.auth")?;
         let loopback = url.host_str().is_some_and(|h| {
             h == "localhost"
                 || h.trim_matches(['[', ']'])

@@ -238,7 +238,7 @@ fn read_rows(file: &Path, anchor: &str) -> Result<Rows, ConnectorError> {
         .map(str::to_owned)
         .collect();
     // An empty file (no header yet) holds no rows.
-    if header.iter().all(String::is_empty) && reader.records().next().is_none() {
+    if header.is_empty() {
         return Ok(Vec::new());
     }
     if !header.iter().any(|h| h == anchor) {

@@ -332,7 +332,7 @@ impl RestConnector {
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
         let message: String = self.redact(&message).chars().take(300).collect();
         let detail = format!("{what}: the API answered {status}: {message}");
-        let error = match status {
+        Err(match status {
             409 => ConnectorError::AlreadyExists { detail },
             // 410 Gone: the object was there and is not any more.
             404 | 410 => ConnectorError::NoSuchObject { detail },
@@ -344,8 +344,7 @@ impl RestConnector {
             408 | 423 | 425 | 429 => ConnectorError::Unavailable { detail },
             400..=499 => ConnectorError::Rejected { detail },
             _ => ConnectorError::Unavailable { detail },
-        };
-        Err(error)
+        })
     }
 
     /// `text` without the connector's credentials: an API's own words may quote the request's

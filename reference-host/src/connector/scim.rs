@@ -638,7 +638,7 @@ impl ImportSession for ScimImport {
                 } else if self.pass >= MAX_PASSES {
                     return Err(ConnectorError::Unavailable {
                         detail: format!(
-                            "import: {}: no pass of {MAX_PASSES} over the list was steady (totalResults changed, an id came back twice or a page came back empty before totalResults); users may have been passed by, so the import did not happen",
+                            "import: {}: no pass of {MAX_PASSES} over the list was steady (totalResults shrank, an id came back twice or a page came back empty before totalResults); users may have been passed by, so the import did not happen",
                             c.users()
                         ),
                     });

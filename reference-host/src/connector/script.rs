@@ -172,13 +172,22 @@ impl ScriptConnector {
 
     /// `text` with every configured secret replaced by `***`.
     fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (_, secret) in &self.environment {
-            if !secret.is_empty() {
-                out = out.replace(secret.expose(), "***");
-            }
-        }
-        out
+        redact(text, &self.environment)
+    }
+
+    /// The program's error object (exit status 3's, a session's answer line's, or one change's)
+    /// as the classified error, its message without the configured secrets; `Unavailable` when
+    /// there is none or its kind is unknown.
+    fn program_error(&self, error: Option<&Value>) -> ConnectorError {
+        error_of(error)
+            .unwrap_or_else(|| ConnectorError::Unavailable {
+                detail: format!(
+                    "the script {}: no error object of a known kind: {}",
+                    self.program_name(),
+                    error.map_or_else(|| "none".to_owned(), Value::to_string)
+                ),
+            })
+            .redacted(self.environment.iter().map(|(_, s)| s.expose()))
     }
 
     /// Runs the program once with `request` on its standard input. `Ok` is the parsed answer
@@ -302,16 +311,7 @@ impl ScriptConnector {
         };
         match status.code() {
             Some(0) => parsed(),
-            Some(EXIT_OPERATION_FAILED) => {
-                let answer = parsed()?;
-                let error = error_of(answer.get("error")).unwrap_or_else(|| {
-                    unavailable(format!(
-                        "{what} exited with status {EXIT_OPERATION_FAILED} without an error object"
-                    ))
-                });
-                // The program's words may quote a secret of its environment.
-                Err(error.redacted(self.environment.iter().map(|(_, s)| s.expose())))
-            }
+            Some(EXIT_OPERATION_FAILED) => Err(self.program_error(parsed()?.get("error"))),
             code => {
                 tracing::warn!(connector = %self.name, program = %self.program_name(), operation, status = ?code, stderr = %stderr_text.trim_end(), "the script failed");
                 Err(unavailable(match code {
@@ -410,14 +410,7 @@ impl ScriptConnector {
         }
         match parsed.get("error").filter(|e| !e.is_null()) {
             // The whole operation failed: exit status 3's error object, on the answer line.
-            Some(error) => {
-                let error = error_of(Some(error)).unwrap_or_else(|| {
-                    unavailable(format!(
-                        "{what}: an error object without a known kind: {error}"
-                    ))
-                });
-                Err(error.redacted(self.environment.iter().map(|(_, s)| s.expose())))
-            }
+            Some(error) => Err(self.program_error(Some(error))),
             None => Ok(parsed),
         }
     }
@@ -444,7 +437,7 @@ impl ScriptConnector {
         // session dropped) ends the task too.
         let connector = self.name.clone();
         let program = self.program_name();
-        let secrets: Vec<Secret> = self.environment.iter().map(|(_, s)| s.clone()).collect();
+        let environment = self.environment.clone();
         tokio::spawn(async move {
             let mut stderr = tokio::io::BufReader::new(stderr);
             let mut line = Vec::new();
@@ -459,12 +452,7 @@ impl ScriptConnector {
                 {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        let mut text = String::from_utf8_lossy(&line).into_owned();
-                        for secret in &secrets {
-                            if !secret.is_empty() {
-                                text = text.replace(secret.expose(), "***");
-                            }
-                        }
+                        let text = redact(&String::from_utf8_lossy(&line), &environment);
                         tracing::info!(connector = %connector, program = %program, stderr = %text.trim_end(), "the script wrote to its standard error");
                     }
                 }
@@ -632,6 +620,17 @@ fn no_passwords() -> ConnectorError {
     ConnectorError::Rejected {
         detail: "the script connector sets no passwords (export_password is not selectable)".into(),
     }
+}
+
+/// `text` with every secret of `environment` replaced by `***`.
+fn redact(text: &str, environment: &[(String, Secret)]) -> String {
+    let mut out = text.to_owned();
+    for (_, secret) in environment {
+        if !secret.is_empty() {
+            out = out.replace(secret.expose(), "***");
+        }
+    }
+    out
 }
 
 /// The program's error object (`{"kind":…,"message":…}`) as a classified error; `None` when
@@ -853,13 +852,7 @@ impl ScriptConnector {
 
     fn result_of(&self, item: &Value) -> Result<Exported, ConnectorError> {
         if let Some(error) = item.get("error") {
-            let error = error_of(Some(error)).unwrap_or_else(|| ConnectorError::Unavailable {
-                detail: format!(
-                    "the script {}: an error object without a known kind: {error}",
-                    self.program_name()
-                ),
-            });
-            return Err(error.redacted(self.environment.iter().map(|(_, s)| s.expose())));
+            return Err(self.program_error(Some(error)));
         }
         match item.get("object") {
             None | Some(Value::Null) => Ok(Exported { entry: None }),

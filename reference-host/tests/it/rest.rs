@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::sql_sandbox::{self as sandbox, Sandbox};
 use crate::support::{
     EXT, Reply, TOKEN, call_connector, employee as create, employee_column as column,
-    patch_request as patch,
+    patch_request as patch, rename_and_clear,
 };
 
 async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -141,10 +141,7 @@ async fn the_templates_carry_a_whole_lifecycle_into_the_hr_table() {
         &app,
         "PATCH",
         "/Users/lee",
-        Some(&patch(json!([
-            {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
-            {"op": "Remove", "path": format!("{EXT}:FirstName")},
-        ]))),
+        Some(&rename_and_clear("FirstName")),
     )
     .await;
     assert!(
@@ -576,10 +573,7 @@ async fn an_update_by_put_sends_the_whole_object() {
         &app,
         "PATCH",
         "/Users/lee",
-        Some(&patch(json!([
-            {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
-            {"op": "Remove", "path": format!("{EXT}:Email")},
-        ]))),
+        Some(&rename_and_clear("Email")),
     )
     .await;
     assert!(r.status < 300, "{} {}", r.status, r.body);

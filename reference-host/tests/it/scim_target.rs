@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::sql_sandbox::{self as sandbox, Sandbox};
 use crate::support::{
     EXT, Reply, TOKEN, call_connector, employee as create, employee_column as column,
-    patch_request as patch,
+    patch_request as patch, rename_and_clear,
 };
 
 async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -150,10 +150,7 @@ async fn a_user_goes_through_the_endpoint_into_its_table_and_out_again() {
         &app,
         "PATCH",
         "/Users/lee",
-        Some(&patch(json!([
-            {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
-            {"op": "Remove", "path": format!("{EXT}:FirstName")},
-        ]))),
+        Some(&rename_and_clear("FirstName")),
     )
     .await;
     assert!(

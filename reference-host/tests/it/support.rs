@@ -582,6 +582,15 @@ pub fn patch_request(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
+/// The PATCH that replaces `LastName` with "O'Brien" and removes `removed` (extension
+/// attributes).
+pub fn rename_and_clear(removed: &str) -> Value {
+    patch_request(json!([
+        {"op": "Replace", "path": format!("{EXT}:LastName"), "value": "O'Brien"},
+        {"op": "Remove", "path": format!("{EXT}:{removed}")},
+    ]))
+}
+
 /// Sends a request to `connector`'s route tree with the test token.
 pub async fn call_connector(
     app: &Router,
