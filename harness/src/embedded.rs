@@ -48,8 +48,13 @@ impl ControlledTarget for MockFaults {
         });
     }
 
-    fn clear(&self) {
-        self.mock.clear_faults_of(&self.host_bind_dn);
+    fn clear(&self, scope: &str) {
+        self.mock.clear_faults_where(|rule| {
+            rule.bound_as
+                .as_deref()
+                .is_some_and(|b| b.eq_ignore_ascii_case(&self.host_bind_dn))
+                && crate::faults::started_by(rule.dn_contains.as_deref(), scope)
+        });
     }
 
     fn aims_at_operations(&self) -> bool {

@@ -116,8 +116,10 @@ impl ControlledTarget for LdapProxy {
         self.0.go_down();
     }
 
-    fn clear(&self) {
-        self.0.clear_faults();
+    fn clear(&self, scope: &str) {
+        self.0.clear_faults_where(|rule| {
+            crate::faults::started_by(rule.dn_contains.as_deref(), scope)
+        });
         self.0.come_back();
     }
 
@@ -153,7 +155,8 @@ impl ControlledTarget for TcpProxy {
         self.0.set(TcpFault::Refuse);
     }
 
-    fn clear(&self) {
+    /// Every fault of this proxy is aimed at no object: all of them end.
+    fn clear(&self, _scope: &str) {
         self.0.clear();
     }
 

@@ -64,6 +64,12 @@ pub struct Fault {
     pub times: Times,
 }
 
+/// Whether a fault aimed at the objects `dn_contains` names is one [`ControlledTarget::clear`]
+/// ends for the scenario whose objects `scope` names: its own, or one aimed at no object.
+pub(crate) fn started_by(dn_contains: Option<&str>, scope: &str) -> bool {
+    dn_contains.is_none_or(|d| d.eq_ignore_ascii_case(scope))
+}
+
 /// A target the run controls: it can be made to misbehave towards the host under test, and it
 /// logs what the host did to it — a second witness, beside the probe's reading of the state,
 /// that an error changed nothing.
@@ -74,8 +80,12 @@ pub trait ControlledTarget: Send + Sync + std::fmt::Debug {
     /// Plays a restart of the target: every connection of the host closed at once and new ones
     /// refused, until [`ControlledTarget::clear`].
     fn restart(&self);
-    /// Ends every fault started for this host, a restart included ("the directory is back").
-    fn clear(&self);
+    /// Ends the faults one scenario started ("the directory is back"): those aimed at its
+    /// objects (whose [`Fault::dn_contains`] is `scope`, [`crate::world::EcmaWorld::fault_scope`])
+    /// and those aimed at no object, a restart included. Faults other scenarios aimed at their
+    /// own objects stay: scenarios with such faults run side by side. (Only scenarios that run
+    /// alone, `@serial`, start faults aimed at no object.)
+    fn clear(&self, scope: &str);
     /// The successful writes (add, modify, modify DN, delete) the host made to objects whose
     /// DN contains `dn_contains` (any case), oldest first, as `modify <dn>` lines; `None` where
     /// the target keeps no such log (a proxy that does not read the protocol).
@@ -84,4 +94,18 @@ pub trait ControlledTarget: Send + Sync + std::fmt::Debug {
     /// not only at every connection: the `fault-injection` capability, beside
     /// `connection-faults`.
     fn aims_at_operations(&self) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::started_by;
+
+    #[test]
+    fn a_scenario_ends_its_own_faults_and_those_aimed_at_no_object_only() {
+        let scope = "r1a2b3-9,";
+        assert!(started_by(Some("R1A2B3-9,"), scope));
+        assert!(started_by(None, scope));
+        assert!(!started_by(Some("r1a2b3-93,"), scope));
+        assert!(!started_by(Some("r1a2b3-10,"), scope));
+    }
 }

@@ -1222,8 +1222,9 @@ async fn run_cucumber(
                 let k = key(feature, scenario);
                 let passed = matches!(finished, event::ScenarioFinished::StepPassed);
                 let progress = progress.clone();
-                // A fault scenario (they run alone, @serial) that failed before its last step
-                // would leave its faults in place for every later scenario: they go here.
+                // A fault scenario that failed before its last step would leave its faults in
+                // place for every later scenario: they go here (its own only; others' scenarios
+                // may be running beside it).
                 let faulted = scenario
                     .tags
                     .iter()
@@ -1244,7 +1245,7 @@ async fn run_cucumber(
                                 && let Some(run) = &w.run
                                 && let Some(faults) = &run.faults
                             {
-                                faults.clear();
+                                faults.clear(&w.fault_scope());
                             }
                             if restarted && w.run.is_some() {
                                 let _ = w.wait_until_started().await;

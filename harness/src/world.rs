@@ -259,6 +259,14 @@ impl EcmaWorld {
         self.run = Some(run);
     }
 
+    /// What the DNs of this scenario's objects, and only theirs, contain: the suffix with the
+    /// comma after it. Names end in the suffix (`cn=down-r1a2b3-9,ou=…`), so the comma keeps out
+    /// scenario 93's, whose suffix starts the same. Faults aimed at this scenario's objects carry
+    /// it, and "the directory is back" ends those only.
+    pub fn fault_scope(&self) -> String {
+        format!("{},", self.suffix)
+    }
+
     /// The run context.
     pub fn run(&self) -> Result<Arc<RunContext>, Failure> {
         self.run

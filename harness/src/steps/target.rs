@@ -89,9 +89,8 @@ fn op_kind(word: &str) -> TargetOp {
     }
 }
 
-/// A fault on the host's operations: on this scenario's objects when `scoped`. Names end in
-/// the suffix (`cn=down-r1a2b3-9,ou=…`), so the suffix with the comma after it names this
-/// scenario's objects only — not scenario 93's, whose suffix starts the same.
+/// A fault on the host's operations: on this scenario's objects when `scoped`
+/// ([`EcmaWorld::fault_scope`]).
 fn fault(
     w: &EcmaWorld,
     op: Option<TargetOp>,
@@ -101,7 +100,7 @@ fn fault(
 ) -> Fault {
     Fault {
         op,
-        dn_contains: scoped.then(|| format!("{},", w.suffix)),
+        dn_contains: scoped.then(|| w.fault_scope()),
         action,
         times,
     }
@@ -193,7 +192,7 @@ async fn reached_over_tls(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
 }
 
 async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
-    faults(w)?.clear();
+    faults(w)?.clear(&w.fault_scope());
     Ok(())
 }
 

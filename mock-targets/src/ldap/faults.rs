@@ -237,14 +237,10 @@ impl FaultTable {
         lock(&self.0).clear();
     }
 
-    /// Removes the rules aimed at one account (`as=`), leaving everyone else's.
-    pub(crate) fn clear_of(&self, bound_as: &str) {
-        lock(&self.0).retain(|(rule, _)| {
-            !rule
-                .bound_as
-                .as_deref()
-                .is_some_and(|b| b.eq_ignore_ascii_case(bound_as))
-        });
+    /// Removes the rules `gone` picks, leaving the others: one account's (`as=`), or one
+    /// client's among several that share the table.
+    pub(crate) fn clear_where(&self, gone: impl Fn(&FaultRule) -> bool) {
+        lock(&self.0).retain(|(rule, _)| !gone(rule));
     }
 
     /// The fault that fires for this operation, if any (consuming one firing).
@@ -263,8 +259,26 @@ impl FaultTable {
 
 #[cfg(test)]
 mod tests {
-    use super::{FaultAction, FaultRule, OpKind, Times};
+    use super::{FaultAction, FaultRule, FaultTable, OpKind, Times};
     use std::time::Duration;
+
+    #[test]
+    fn clearing_some_faults_leaves_the_others_in_force() {
+        let table = FaultTable::default();
+        for dn in ["cn=a-1,", "cn=b-2,"] {
+            table.inject(
+                format!("op=modify;dn={dn};delay=3;times=always")
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        table.clear_where(|r| r.dn_contains.as_deref() == Some("cn=a-1,"));
+        assert_eq!(table.fire(OpKind::Modify, "cn=a-1,dc=x", "cn=host"), None);
+        assert_eq!(
+            table.fire(OpKind::Modify, "cn=b-2,dc=x", "cn=host"),
+            Some(FaultAction::Delay(Duration::from_secs(3)))
+        );
+    }
 
     #[test]
     fn fault_rules_read_from_text() {

@@ -142,6 +142,11 @@ impl LdapFaultProxy {
         self.inner.faults.clear();
     }
 
+    /// Removes the faults `gone` picks (one client's among several), leaving the others.
+    pub fn clear_faults_where(&self, gone: impl Fn(&FaultRule) -> bool) {
+        self.inner.faults.clear_where(gone);
+    }
+
     /// Plays a directory restart: closes every open connection and closes each new one on
     /// arrival, until [`Self::come_back`].
     pub fn go_down(&self) {

@@ -273,8 +273,8 @@ impl MockLdap {
         self.shared.faults.clear();
     }
 
-    /// Removes the faults aimed at one account, leaving everyone else's.
-    pub fn clear_faults_of(&self, bound_as: &str) {
-        self.shared.faults.clear_of(bound_as);
+    /// Removes the faults `gone` picks (one account's, one scenario's), leaving the others.
+    pub fn clear_faults_where(&self, gone: impl Fn(&FaultRule) -> bool) {
+        self.shared.faults.clear_where(gone);
     }
 }
