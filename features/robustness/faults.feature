@@ -6,15 +6,17 @@ Feature: A misbehaving directory
   have. These scenarios need a directory that can be made to fail one operation on purpose: the
   embedded default's mocks, or ecmacert's fault proxy in front of any directory
   (target.fault_proxy). A directory that goes away altogether is in connections.feature.
+  A fault touches the scenario's own objects only, so most of these run beside others; those
+  that close the host's connection run alone (@serial), since every request on it is lost.
 
-  @req:ECMA-ANCHOR-007 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  @req:ECMA-ANCHOR-007 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: The directory's entryAlreadyExists is 409 uniqueness
     Given the directory answers the host's next add with entryAlreadyExists
     When the provisioning service creates user "clash"
     Then the host answers 409 uniqueness
     And the target holds no user "clash"
 
-  @req:ECMA-ERR-005 @req:ECMA-ERR-007 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  @req:ECMA-ERR-005 @req:ECMA-ERR-007 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: A constraint violation is a 400 that carries the directory's message
     Given the provisioning service has created user "strict"
     And the directory answers the host's next modify with constraintViolation "ecmacert: sn is limited to 8 characters"
@@ -24,14 +26,14 @@ Feature: A misbehaving directory
     And the host answers with a SCIM error whose detail carries "ecmacert: sn is limited to 8 characters"
     And the target is unchanged
 
-  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: An object class violation on create is refused and writes nothing
     Given the directory answers the host's next add with objectClassViolation "ecmacert: no structural class"
     When the provisioning service creates user "classless"
     Then the host answers with a SCIM error
     And the target holds no user "classless"
 
-  @req:ECMA-ERR-006 @requires:fault-injection @serial @must
+  @req:ECMA-ERR-006 @requires:fault-injection @must
   Scenario: A busy directory is a 5xx, so Entra retries
     Given the directory answers the host's next add with busy
     When the provisioning service creates user "later"
@@ -49,7 +51,7 @@ Feature: A misbehaving directory
     Then the host answers 204 with no body
     And the target holds no user "sticky"
 
-  @req:ECMA-PERF-002 @requires:fault-injection @requires:delete-flow-delete @serial @should
+  @req:ECMA-PERF-002 @requires:fault-injection @requires:delete-flow-delete @should
   Scenario: A slow directory gets a 5xx before Entra gives up, not a hung request
     Given the provisioning service has created user "slow"
     And the directory takes 4 seconds to answer the host's deletes
@@ -100,7 +102,7 @@ Feature: A misbehaving directory
     When the provisioning service matches user "limbo" on mail
     Then the host answers 200 with exactly one user, "limbo"
 
-  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @serial @must
+  @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: A directory that denies the host's account a write is an error, never a success
     Given the provisioning service has created user "denied"
     And the directory answers the host's next modify with insufficientAccessRights "ecmacert: no write access to sn"
@@ -109,7 +111,7 @@ Feature: A misbehaving directory
     Then the host answers with a SCIM error
     And the target is unchanged
 
-  @req:ECMA-ERR-004 @req:ECMA-ERR-005 @requires:fault-injection @requires:export-password @serial @must
+  @req:ECMA-ERR-004 @req:ECMA-ERR-005 @requires:fault-injection @requires:export-password @must
   Scenario: A create the directory refuses halfway leaves nothing behind
     ECMA2Host's connectors set export_password with a second operation after the add; when the
     directory refuses that operation, the add must be undone. A host that writes everything in

@@ -380,6 +380,7 @@ pub async fn run_embedded_defective(
         async move { run_with(suite, &config, base, &options, faults).await }
     });
     let results = futures_util::future::join_all(runs).await;
+    crate::runner::quiet_step_failures();
     host.stop().await;
     let mut merged: Option<Report> = None;
     for result in results {

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cucumber::tag::Ext as _;
@@ -35,18 +35,18 @@ use crate::probe::{Match, Probe};
 use crate::provisioning::{Auth, ProvisioningService, entra};
 use crate::steps::{self, StepFailure};
 use crate::suite::{ScenarioMeta, Suite, feature_file};
-use crate::world::{EcmaWorld, RunContext};
+use crate::world::{EcmaWorld, RunContext, Turns};
 
 /// Where a run tells its progress as it goes: the terminal's progress bar, or plain lines.
 /// Called from the run's tasks; implementations keep it cheap and never block.
 pub trait Progress: Send + Sync {
-    /// `n` more cases will run (profiles × dialects start one after another, or at once on
-    /// the embedded default, so the total grows).
+    /// `n` more cases will run (a profile's dialects start together, profiles one after
+    /// another, or all at once on the embedded default, so the total grows).
     fn planned(&self, n: usize);
     /// A case finished; `passed` when every step of it held.
     fn finished(&self, passed: bool);
     /// A profile × dialect finished: `counts` is its counts line (`139 passed, 26 not
-    /// applicable`).
+    /// applicable`). A profile's dialects are told together, once both have finished.
     fn run_finished(&self, profile: &str, dialect: &str, counts: &str);
 }
 
@@ -707,47 +707,65 @@ pub async fn run_with(
         20_000 + u64::from(std::process::id() % 1000) * 100,
     ));
     let mut compared = reports::DialectComparison::default();
+    // The dialects of a profile run side by side, sharing the scenarios in flight; a scenario
+    // that must run alone waits for, and holds back, both ([`Turns`]).
+    let turns = Arc::new(Turns::new(options.concurrency));
+    let concurrency = options.concurrency;
     for profile_name in &resolved.profiles {
         let first_run = report.runs.len();
-        let mut states = Vec::new();
-        for dialect in &options.dialects {
-            let planned = shard_of(
-                plan(suite, profile_name, resolved.tags.as_ref(), &extra),
-                options.shard,
-            );
+        let planned = shard_of(
+            plan(suite, profile_name, resolved.tags.as_ref(), &extra),
+            options.shard,
+        );
+        let profile = suite
+            .profiles
+            .get(profile_name)
+            .cloned()
+            .ok_or_else(|| RunError::Suite(format!("profile {profile_name} vanished")))?;
+        let runs = options.dialects.iter().map(|dialect| {
             if let Some(p) = &options.progress {
                 p.0.planned(planned.iter().filter(|(_, skip)| skip.is_none()).count());
             }
-            let (cases, observed, unread) = match &setup {
-                Err(reason) => (blocked_cases(&planned, reason), BTreeMap::new(), Vec::new()),
-                Ok(probe) => {
-                    let profile = suite.profiles.get(profile_name).cloned().ok_or_else(|| {
-                        RunError::Suite(format!("profile {profile_name} vanished"))
-                    })?;
-                    let ctx = Arc::new(RunContext {
-                        profile,
-                        dialect: *dialect,
-                        service: resolved.service.clone(),
-                        probe: probe.clone(),
-                        run_id: run_id.clone(),
-                        container: config.target.container.clone(),
-                        generated_attributes: config.target.generated_attributes.clone(),
-                        import: config.host.import.clone(),
-                        restart: config.host.restart.clone(),
-                        ready_timeout: Duration::from_secs(config.host.ready_timeout_seconds),
-                        other_connector: config.host.other_connector.clone(),
-                        scenarios: scenarios.clone(),
-                        numbers: numbers.clone(),
-                        secrets: secrets.clone(),
-                        levels: levels.clone(),
-                        faults: faults.clone(),
-                        standby: standby.clone(),
-                        scripts: scripts.clone(),
-                        corpora: corpora.clone(),
-                    });
-                    run_cucumber(suite, &planned, ctx, options).await
+            let (planned, profile, turns) = (&planned, profile.clone(), turns.clone());
+            let (setup, config, resolved, run_id) = (&setup, &config, &resolved, &run_id);
+            let (scenarios, numbers, secrets) = (&scenarios, &numbers, &secrets);
+            let (levels, faults, standby) = (&levels, &faults, &standby);
+            let (scripts, corpora) = (&scripts, &corpora);
+            async move {
+                match setup {
+                    Err(reason) => (blocked_cases(planned, reason), BTreeMap::new(), Vec::new()),
+                    Ok(probe) => {
+                        let ctx = Arc::new(RunContext {
+                            profile,
+                            dialect: *dialect,
+                            service: resolved.service.clone(),
+                            probe: probe.clone(),
+                            run_id: run_id.clone(),
+                            container: config.target.container.clone(),
+                            generated_attributes: config.target.generated_attributes.clone(),
+                            import: config.host.import.clone(),
+                            restart: config.host.restart.clone(),
+                            ready_timeout: Duration::from_secs(config.host.ready_timeout_seconds),
+                            other_connector: config.host.other_connector.clone(),
+                            scenarios: scenarios.clone(),
+                            numbers: numbers.clone(),
+                            secrets: secrets.clone(),
+                            levels: levels.clone(),
+                            faults: faults.clone(),
+                            standby: standby.clone(),
+                            scripts: scripts.clone(),
+                            corpora: corpora.clone(),
+                            turns,
+                        });
+                        run_cucumber(suite, planned, ctx, concurrency, options).await
+                    }
                 }
-            };
+            }
+        });
+        let results = futures_util::future::join_all(runs).await;
+        quiet_step_failures();
+        let mut states = Vec::new();
+        for (dialect, (cases, observed, unread)) in options.dialects.iter().zip(results) {
             report.runs.push(ProfileRun {
                 profile: profile_name.clone(),
                 dialect: dialect.name().to_owned(),
@@ -1173,25 +1191,34 @@ fn panic_message(info: &event::Info) -> String {
 }
 
 /// Keeps the unwinds that report failed steps off stderr; real panics still print.
-fn quiet_step_failures() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<StepFailure>().is_none() {
-                previous(info);
-            }
-        }));
-    });
+///
+/// Installed again after runs that overlap (the dialects of a profile, the embedded default's
+/// profiles): each cucumber run puts an empty hook in place while it runs and, when it ends,
+/// the hook it found, which may be another run's empty one; every later panic would then print
+/// nothing, an assertion's message included.
+pub(crate) fn quiet_step_failures() {
+    type Hook = Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
+    static QUIET: OnceLock<Hook> = OnceLock::new();
+    let quiet = QUIET
+        .get_or_init(|| {
+            let previous = std::panic::take_hook();
+            Arc::new(move |info| {
+                if info.payload().downcast_ref::<StepFailure>().is_none() {
+                    previous(info);
+                }
+            })
+        })
+        .clone();
+    std::panic::set_hook(Box::new(move |info| quiet(info)));
 }
 
 async fn run_cucumber(
     suite: &Suite,
     planned: &[Planned],
     ctx: Arc<RunContext>,
+    concurrency: usize,
     options: &RunOptions,
 ) -> (Vec<Case>, BTreeMap<String, Observed>, Vec<String>) {
-    let concurrency = options.concurrency;
     quiet_step_failures();
     let selected: BTreeSet<Key> = planned
         .iter()
@@ -1210,12 +1237,24 @@ async fn run_cucumber(
         let runner = runner::Basic::default()
             .steps(steps::collection())
             .max_concurrent_scenarios(Some(concurrency.max(1)))
-            .before(move |feature, _rule, scenario, world| {
-                world.begin(before_ctx.clone());
-                with(&before_collector, key(feature, scenario), |o| {
-                    o.started = Some(Instant::now())
-                });
-                async {}.boxed_local()
+            .before(move |feature, rule, scenario, world| {
+                // cucumber's own test for a scenario that runs alone (`runner::Basic`'s default
+                // `which_scenario`), applied across the dialects that share the target.
+                let alone = scenario
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(&feature.tags)
+                    .any(|t| t == "serial");
+                let ctx = before_ctx.clone();
+                let collector = before_collector.clone();
+                let k = key(feature, scenario);
+                async move {
+                    world.turn = Some(ctx.turns.take(alone).await);
+                    world.begin(ctx);
+                    with(&collector, k, |o| o.started = Some(Instant::now()));
+                }
+                .boxed_local()
             })
             .after(move |feature, _rule, scenario, finished, world| {
                 let collector = after_collector.clone();
@@ -1237,8 +1276,10 @@ async fn run_cucumber(
                 let restarted =
                     !passed && scenario.tags.iter().any(|t| t == "requires:host-restart");
                 async move {
+                    let mut turn = None;
                     let (warnings, exchanges, cleanup, state, target) = match world {
                         Some(w) => {
+                            turn = w.turn.take();
                             // What a scenario changed in the target's setup goes back first,
                             // whatever the outcome: later scenarios need the run's target.
                             if faulted
@@ -1300,6 +1341,8 @@ async fn run_cucumber(
                     if let Some(p) = &progress {
                         p.0.finished(passed);
                     }
+                    // The target is handed on only once this scenario's cleanup is done.
+                    drop(turn);
                 }
                 .boxed_local()
             });

@@ -2071,7 +2071,7 @@ pub fn mutants() -> Vec<Mutant> {
         if m.name == "boolean-active-ignored" {
             m.dialects = Some(&[scim_proto::Dialect::EntraScim2020]);
         }
-        // A minute per dialect otherwise: the latency check does not depend on the dialect.
+        // A minute more otherwise: the latency check does not depend on the dialect.
         if m.name == "answer-after-61-seconds" {
             m.dialects = Some(&[scim_proto::Dialect::EntraDefault]);
         }

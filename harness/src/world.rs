@@ -108,6 +108,66 @@ pub struct RunContext {
     pub scripts: Arc<std::collections::BTreeMap<String, String>>,
     /// The suite's bad-input corpus (ECMA-ROBUST-018), by class.
     pub corpora: Arc<std::collections::BTreeMap<String, crate::corpus::Corpus>>,
+    /// Turns on the target, shared by the dialects that run side by side on it ([`Turns`]).
+    pub turns: Arc<Turns>,
+}
+
+/// Who may use the target when, across the dialects of a profile that run side by side (one
+/// cucumber run each). Cucumber keeps an `@serial` scenario alone, and `--concurrency`
+/// scenarios in flight, within its own run only; these hold across the runs:
+///
+/// - at most `concurrency` scenarios in flight in all of them (one slot each);
+/// - a scenario holds a read guard while it runs, an `@serial` one the write guard, so a
+///   scenario that must run alone does so in every dialect's run.
+///
+/// The slot is taken before the guard: a scenario waiting for a slot holds nothing a serial
+/// scenario waits for.
+#[derive(Debug)]
+pub struct Turns {
+    slots: Arc<tokio::sync::Semaphore>,
+    target: Arc<tokio::sync::RwLock<()>>,
+}
+
+impl Turns {
+    /// Turns for runs that share `concurrency` scenarios in flight (at least 1).
+    pub fn new(concurrency: usize) -> Turns {
+        Turns {
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            target: Arc::default(),
+        }
+    }
+
+    /// Waits for a scenario's turn: a slot, then the target beside others, or alone when
+    /// `serial`.
+    pub async fn take(&self, serial: bool) -> Turn {
+        // The semaphore is never closed, so acquiring cannot fail; were it closed, the
+        // scenario would run without a slot rather than not at all.
+        let slot = self.slots.clone().acquire_owned().await.ok();
+        let target = if serial {
+            Hold::Alone(self.target.clone().write_owned().await)
+        } else {
+            Hold::Shared(self.target.clone().read_owned().await)
+        };
+        Turn {
+            _target: target,
+            _slot: slot,
+        }
+    }
+}
+
+/// A scenario's turn ([`Turns::take`]), held from its before hook to the end of its after hook
+/// (cleanup included) and given back when dropped.
+#[derive(Debug)]
+pub struct Turn {
+    _target: Hold,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// The target guard a [`Turn`] holds.
+#[derive(Debug)]
+enum Hold {
+    Shared(#[expect(dead_code, reason = "held, never read")] tokio::sync::OwnedRwLockReadGuard<()>),
+    Alone(#[expect(dead_code, reason = "held, never read")] tokio::sync::OwnedRwLockWriteGuard<()>),
 }
 
 impl std::fmt::Debug for RunContext {
@@ -177,6 +237,8 @@ pub struct EcmaWorld {
     pub corpus: Option<CorpusResult>,
     /// Entra's side: the job's attribute mappings and Entra users (`steps::mappings`).
     pub entra: crate::steps::mappings::EntraSide,
+    /// The scenario's turn on the target (set by the before hook, given back by the after hook).
+    pub turn: Option<Turn>,
 }
 
 /// What sending one class of the bad-input corpus showed.
@@ -330,10 +392,14 @@ impl EcmaWorld {
         expand_template(template, &user.name, user.number)
     }
 
-    /// A value from a scenario's table as it is sent: `{x×300}` written out (300 `x`), and a
-    /// `unique` attribute's value given this scenario's suffix.
+    /// A value from a scenario's table as it is sent: `{x×300}` written out (300 `x`),
+    /// `{suffix}` replaced by this scenario's suffix, and a `unique` attribute's value given
+    /// the suffix. A value only this scenario's objects may carry (`Lit*eral-{suffix}`, which
+    /// one match must find once) needs `{suffix}`: a user another scenario (its twin in the
+    /// other dialect included) made and the run's cleanup deleted behind the host stays in the
+    /// host's connector space until its next import.
     pub fn uniquify(&self, attribute: &LogicalAttribute, value: &str) -> String {
-        let value = &repeat(value);
+        let value = &repeat(value).replace("{suffix}", &self.suffix);
         // An empty value stays empty: it is what a scenario about empty values sends.
         if !attribute.unique || value.is_empty() {
             return value.to_owned();
@@ -456,7 +522,7 @@ impl EcmaWorld {
         self.target.writes_before = run
             .faults
             .as_ref()
-            .and_then(|t| t.host_writes(&self.suffix))
+            .and_then(|t| t.host_writes(&self.fault_scope()))
             .map(|w| w.len());
         self.remember_passwords(&request);
         // The checks read the answer as it came; the evidence keeps a copy with every secret
@@ -987,6 +1053,36 @@ pub fn same_json(sent: &Value, returned: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::Turns;
+
+    #[tokio::test]
+    async fn a_serial_scenario_waits_for_every_dialect_and_holds_back_both() {
+        let turns = Turns::new(8);
+        let wait = Duration::from_millis(50);
+        let shared = turns.take(false).await;
+        let beside = turns.take(false).await;
+        assert!(tokio::time::timeout(wait, turns.take(true)).await.is_err());
+        drop((shared, beside));
+        let alone = turns.take(true).await;
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
+        drop(alone);
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_runs_share_the_scenarios_in_flight() {
+        let turns = Turns::new(2);
+        let wait = Duration::from_millis(50);
+        let (a, b) = (turns.take(false).await, turns.take(false).await);
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
+        drop(a);
+        let c = tokio::time::timeout(wait, turns.take(false)).await;
+        assert!(c.is_ok());
+        drop((b, c));
+    }
+
     #[test]
     fn repeats_are_written_out_and_other_braces_kept() {
         assert_eq!(super::repeat("ö{x×3}@a"), "öxxx@a");

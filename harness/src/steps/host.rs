@@ -459,8 +459,9 @@ fn resource_names(w: &EcmaWorld, found: &[Value]) -> Result<Vec<String>, Failure
 /// it, nothing is asked of the host (a host may match more loosely than its target).
 async fn finds_as_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let attribute = w.logical(&arg(&ctx, 2)?)?.target.clone();
-    let value = crate::world::repeat(&arg(&ctx, 3)?);
+    let logical_attribute = w.logical(&arg(&ctx, 2)?)?;
+    let attribute = logical_attribute.target.clone();
+    let value = w.uniquify(&logical_attribute, &arg(&ctx, 3)?);
     let run = w.run()?;
     let user = w.user(&logical)?;
     let (dn, name) = (user.dn.clone(), user.name.clone());

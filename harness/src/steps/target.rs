@@ -662,7 +662,7 @@ async fn unchanged(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     // all. The probe's reading of the state (versions included) is the second, and the only
     // one where the target keeps no log.
     if let (Some(count), Some(target)) = (w.target.writes_before, w.run()?.faults.clone())
-        && let Some(writes) = target.host_writes(&w.suffix)
+        && let Some(writes) = target.host_writes(&w.fault_scope())
     {
         checks::no_writes(&writes[count.min(writes.len())..])?;
     }
