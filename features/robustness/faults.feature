@@ -1,17 +1,19 @@
-@ldap
-Feature: A misbehaving directory
-  Whatever the directory does wrong, the host answers with the SCIM status that makes Entra do
+Feature: A misbehaving target
+  Whatever the target does wrong, the host answers with the SCIM status that makes Entra do
   the right thing (409 for a duplicate, 400 for a value the target refuses, 5xx for a target that
   is down, busy or slow, so the operation is retried), and never claims a success it did not
-  have. These scenarios need a directory that can be made to fail one operation on purpose: the
-  embedded default's mocks, or ecmacert's fault proxy in front of any directory
-  (target.fault_proxy). A directory that goes away altogether is in connections.feature.
+  have. These scenarios need a target that can be made to fail one operation on purpose: the
+  embedded default's mock directories and HR REST API, or ecmacert's fault proxy in front of any
+  directory (target.fault_proxy). A target that goes away altogether is in connections.feature.
+  Errors are named by their LDAP result codes (RFC 4511); a REST API answers the HTTP status it
+  gives for the same condition (409 entryAlreadyExists, 400 constraintViolation and
+  objectClassViolation, 403 insufficientAccessRights, 503 busy).
   A fault touches the scenario's own objects only, so most of these run beside others; those
   that close the host's connection run alone (@serial), since every request on it is lost.
 
   @req:ECMA-ANCHOR-007 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: The directory's entryAlreadyExists is 409 uniqueness
-    Given the directory answers the host's next add with entryAlreadyExists
+    Given the target answers the host's next add with entryAlreadyExists
     When the provisioning service creates user "clash"
     Then the host answers 409 uniqueness
     And the target holds no user "clash"
@@ -19,7 +21,7 @@ Feature: A misbehaving directory
   @req:ECMA-ERR-005 @req:ECMA-ERR-007 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: A constraint violation is a 400 that carries the directory's message
     Given the provisioning service has created user "strict"
-    And the directory answers the host's next modify with constraintViolation "ecmacert: sn is limited to 8 characters"
+    And the target answers the host's next modify with constraintViolation "ecmacert: sn is limited to 8 characters"
     When the provisioning service updates user "strict" with:
       | surname | Much-too-long |
     Then the host answers 400 invalidValue
@@ -28,14 +30,14 @@ Feature: A misbehaving directory
 
   @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: An object class violation on create is refused and writes nothing
-    Given the directory answers the host's next add with objectClassViolation "ecmacert: no structural class"
+    Given the target answers the host's next add with objectClassViolation "ecmacert: no structural class"
     When the provisioning service creates user "classless"
     Then the host answers with a SCIM error
     And the target holds no user "classless"
 
   @req:ECMA-ERR-006 @requires:fault-injection @must
   Scenario: A busy directory is a 5xx, so Entra retries
-    Given the directory answers the host's next add with busy
+    Given the target answers the host's next add with busy
     When the provisioning service creates user "later"
     Then the host answers a 5xx with a SCIM error
     And the target holds no user "later"
@@ -43,7 +45,7 @@ Feature: A misbehaving directory
   @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @requires:delete-flow-delete @serial @must
   Scenario: A connection lost during a delete is a 5xx, the user stays, and the retry deletes it
     Given the provisioning service has created user "sticky"
-    And the directory drops the host's next delete
+    And the target drops the host's next delete
     When the provisioning service deletes user "sticky"
     Then the host answers a 5xx with a SCIM error
     And the target holds user "sticky"
@@ -54,7 +56,7 @@ Feature: A misbehaving directory
   @req:ECMA-PERF-002 @requires:fault-injection @requires:delete-flow-delete @should
   Scenario: A slow directory gets a 5xx before Entra gives up, not a hung request
     Given the provisioning service has created user "slow"
-    And the directory takes 4 seconds to answer the host's deletes
+    And the target takes 4 seconds to answer the host's deletes
     When the provisioning service deletes user "slow"
     Then the host answers a 5xx within 3.5 seconds
 
@@ -63,10 +65,10 @@ Feature: A misbehaving directory
     Entra gives up on a request after its timeout and retries later; the directory made the
     change all the same, so the host must know the user when it is asked again. (The fault
     touches this scenario's objects only, so it need not run alone.)
-    Given the directory takes 0.8 seconds to answer the host's adds
+    Given the target takes 0.8 seconds to answer the host's adds
     When the provisioning service creates user "quitter" and gives up after 0.3 seconds
     And the provisioning service waits 1 second
-    And the directory is back
+    And the target is back
     And the provisioning service matches user "quitter" on mail
     Then the host answers 200 with exactly one user, "quitter"
 
@@ -78,12 +80,12 @@ Feature: A misbehaving directory
     up after 1 s; the directory's 3 s and the 3 s wait leave 2 s and 1 s to spare on a loaded
     machine, where a 1.5 s delay once let the host's own timer fire late.)
     Given the provisioning service has created user "late"
-    And the directory takes 3 seconds to answer the host's modifies
+    And the target takes 3 seconds to answer the host's modifies
     When the provisioning service updates user "late" with:
       | surname | Later |
     Then the host answers a 5xx with a SCIM error
     When the provisioning service waits 3 seconds
-    And the directory is back
+    And the target is back
     And the provisioning service reads user "late" by id
     Then the host's answer for user "late" agrees with the target on surname
 
@@ -92,7 +94,7 @@ Feature: A misbehaving directory
     The directory made the user, but the connection broke before its answer reached the host:
     the host cannot know the outcome and answers 5xx, so Entra retries. The retry finds the
     user there (409), and the host then knows the user, as Entra's next matching query needs.
-    Given the directory carries out the host's next add and drops the connection before answering
+    Given the target carries out the host's next add and drops the connection before answering
     When the provisioning service creates user "limbo"
     Then the host answers a 5xx with a SCIM error
     And the target holds user "limbo"
@@ -105,7 +107,7 @@ Feature: A misbehaving directory
   @req:ECMA-ERR-005 @req:ECMA-ERR-004 @requires:fault-injection @must
   Scenario: A directory that denies the host's account a write is an error, never a success
     Given the provisioning service has created user "denied"
-    And the directory answers the host's next modify with insufficientAccessRights "ecmacert: no write access to sn"
+    And the target answers the host's next modify with insufficientAccessRights "ecmacert: no write access to sn"
     When the provisioning service updates user "denied" with:
       | surname | Refused |
     Then the host answers with a SCIM error
@@ -116,6 +118,6 @@ Feature: A misbehaving directory
     ECMA2Host's connectors set export_password with a second operation after the add; when the
     directory refuses that operation, the add must be undone. A host that writes everything in
     the add is not touched by the fault, and must then have set the password.
-    Given the directory answers the host's next modify with constraintViolation "ecmacert: the password fails the quality checks"
+    Given the target answers the host's next modify with constraintViolation "ecmacert: the password fails the quality checks"
     When the provisioning service creates user "halfway" with the initial password "Initial-Pa55word"
     Then the target holds user "halfway" whole (it can sign in with "Initial-Pa55word") after a 201, and nothing of it after an error

@@ -5,7 +5,9 @@
 //! over HTTPS (a certificate generated for the run) with a connector per profile, each built from
 //! the matching `examples/ecma-host-*.toml` and binding with its own account, so that the faults
 //! one profile's scenarios inject never touch another's; then every profile runs, all of them at
-//! once, in the dialects asked for. The fault-injection scenarios apply here, and only here.
+//! once, in the dialects asked for. The fault-injection scenarios apply here (on the mock
+//! directories and the mock HR REST API), and wherever a run puts ecmacert's fault proxy in
+//! front of a directory.
 
 use std::path::Path;
 
@@ -69,6 +71,87 @@ impl ControlledTarget for MockFaults {
             &mine,
             &dn_contains.to_lowercase(),
         ))
+    }
+}
+
+/// The HR REST API's fault switch, for the `rest-hr` profile: the suite's faults in HTTP.
+/// Errors named by their LDAP result code (RFC 4511 Appendix A) are answered with the status a
+/// REST API gives for the same condition ([`http_status`]); a fault aimed at a scenario's
+/// objects hits the requests whose path or body names one of them.
+#[derive(Debug)]
+struct RestFaults(mock_targets::rest::FaultSwitch);
+
+/// The HTTP status a REST API answers where a directory answers LDAP result `code`: 409 for
+/// entryAlreadyExists, 400 for a value or schema the target refuses, 403 for
+/// insufficientAccessRights, 404 for noSuchObject, 503 for busy and unavailable, 500 otherwise.
+fn http_status(code: u32) -> u16 {
+    match code {
+        68 => 409,
+        16..=21 | 34 | 53 | 64..=67 | 69 => 400,
+        50 => 403,
+        32 => 404,
+        51 | 52 => 503,
+        _ => 500,
+    }
+}
+
+/// The name a fault's scope gives a REST request: the scenario's suffix, without the comma that
+/// ends it in a DN ([`crate::world::EcmaWorld::fault_scope`]).
+fn rest_scope(scope: &str) -> String {
+    scope.trim_end_matches(',').to_owned()
+}
+
+impl ControlledTarget for RestFaults {
+    fn inject(&self, fault: Fault) -> Result<(), String> {
+        use mock_targets::rest::{Operation, RestAction, RestFault};
+        self.0.inject(RestFault {
+            operation: fault.op.map(|op| match op {
+                crate::faults::TargetOp::Add => Operation::Create,
+                crate::faults::TargetOp::Modify => Operation::Update,
+                crate::faults::TargetOp::Delete => Operation::Delete,
+            }),
+            scope: fault.dn_contains.as_deref().map(rest_scope),
+            action: match fault.action {
+                FaultAction::Fail { code, message } => RestAction::Answer {
+                    status: http_status(code),
+                    message,
+                    delay: std::time::Duration::ZERO,
+                },
+                FaultAction::Delay(d) => RestAction::Late(d),
+                FaultAction::Drop => RestAction::Drop,
+                FaultAction::DropAfter => RestAction::DropAfter,
+            },
+            times: match fault.times {
+                Times::Once => Some(1),
+                Times::Always => None,
+            },
+        });
+        Ok(())
+    }
+
+    /// Every request's connection closed unanswered, until cleared.
+    fn restart(&self) {
+        let _ = self.inject(Fault {
+            op: None,
+            dn_contains: None,
+            action: FaultAction::Drop,
+            times: Times::Always,
+        });
+    }
+
+    fn clear(&self, scope: &str) {
+        let scope = rest_scope(scope);
+        self.0
+            .clear_where(|f| crate::faults::started_by(f.scope.as_deref(), &scope));
+    }
+
+    /// The API keeps a log of requests, not of the writes it made.
+    fn host_writes(&self, _dn_contains: &str) -> Option<Vec<String>> {
+        None
+    }
+
+    fn aims_at_operations(&self) -> bool {
+        true
     }
 }
 
@@ -203,15 +286,16 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
     {
         let mut extra = extra.clone();
-        if s.flavour.is_none() {
+        if s.flavour.is_none() && s.profile != "rest-hr" {
             extra.remove(&Capability::FaultInjection);
             extra.remove(&Capability::ConnectionFaults);
-        } else {
+        } else if s.flavour.is_some() {
             extra.insert(Capability::NetworkedTarget);
         }
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",
             Some(Flavour::AdLds) => "mock AD LDS",
+            None if s.profile == "rest-hr" => "mock HR REST API",
             None => "SQLite file",
         };
         let plan = crate::runner::plan(suite, s.profile, tags.as_ref(), &extra);
@@ -363,13 +447,19 @@ pub async fn run_embedded_defective(
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
     let runs = selected.iter().enumerate().map(|(i, s)| {
         let config = host.config(s);
-        // Faults are for the LDAP mocks; the SQLite file cannot be made to misbehave.
-        let faults = s.flavour.map(|_| {
-            std::sync::Arc::new(MockFaults {
+        // Faults are for the LDAP mocks and the HR REST API; a SQLite file (the SQL and script
+        // profiles), and the SCIM endpoint, cannot be made to misbehave.
+        let faults = match s.flavour {
+            Some(_) => Some(std::sync::Arc::new(MockFaults {
                 mock: host.mock_for(s.flavour).clone(),
                 host_bind_dn: host_account(s),
-            }) as std::sync::Arc<dyn ControlledTarget>
-        });
+            }) as std::sync::Arc<dyn ControlledTarget>),
+            None if s.profile == "rest-hr" => {
+                Some(std::sync::Arc::new(RestFaults(host.rest_hr.faults()))
+                    as std::sync::Arc<dyn ControlledTarget>)
+            }
+            None => None,
+        };
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],
             run_id: Some(run_id.clone()),
@@ -608,7 +698,8 @@ impl Started {
                     Secret::new(rest_hr_token.clone()),
                 ));
                 rest.page_size = 10;
-                rest.timeout_seconds = 10;
+                // A slow API must turn into a 503 quickly here, as a slow directory does.
+                rest.timeout_seconds = 1;
             }
             if let Some(scim) = &mut connector.scim {
                 scim.url = endpoint.url.clone();

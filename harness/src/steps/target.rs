@@ -21,19 +21,19 @@ pub static GIVEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(drops_every_connection),
     ),
     (
-        r"^the directory drops the host's next (add|modify|delete)$",
+        r"^the (?:directory|target) drops the host's next (add|modify|delete)$",
         step!(drops_next),
     ),
     (
-        r"^the directory carries out the host's next (add|modify|delete) and drops the connection before answering$",
+        r"^the (?:directory|target) carries out the host's next (add|modify|delete) and drops the connection before answering$",
         step!(drops_after_next),
     ),
     (
-        r#"^the directory answers the host's next (add|modify|delete) with (\w+)(?: "([^"]*)")?$"#,
+        r#"^the (?:directory|target) answers the host's next (add|modify|delete) with (\w+)(?: "([^"]*)")?$"#,
         step!(answers_next),
     ),
     (
-        r"^the directory takes ([\d.]+) seconds? to answer the host's (adds|modifies|deletes)$",
+        r"^the (?:directory|target) takes ([\d.]+) seconds? to answer the host's (adds|modifies|deletes)$",
         step!(slow),
     ),
     (

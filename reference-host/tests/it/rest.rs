@@ -74,12 +74,7 @@ async fn hr(name: &str) -> Hr {
 
 /// A mock fault: `operation` answered `status` after `delay`, `times` times.
 fn fault(operation: Operation, status: u16, delay: Duration, times: Option<u32>) -> RestFault {
-    RestFault {
-        operation,
-        status,
-        delay,
-        times,
-    }
+    RestFault::answer(operation, status, delay, times)
 }
 
 async fn host(hr: &Hr) -> Host {
@@ -266,23 +261,30 @@ async fn reads_are_tried_again_and_writes_are_not() {
         .inject(fault(Operation::Create, 0, Duration::ZERO, Some(1)));
     let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
     assert_eq!(r.status, 503, "{}", r.body);
-    // A create that gets no answer in time: 503, not repeated.
+    // A create that gets no answer in time: 503 (the host waits on for the API's answer, so
+    // the connector space follows it), not repeated.
     hr.api.inject(fault(
         Operation::Create,
         201,
         Duration::from_secs(5),
         Some(1),
     ));
+    let before = hr.api.requests().len();
     let r = call(&host.app(), "POST", "/Users", Some(&create("lee"))).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(
         r.body["detail"]
             .as_str()
             .unwrap()
-            .contains("no answer in time"),
+            .contains("has not answered within 2s"),
         "{}",
         r.body
     );
+    let posts = hr.api.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 1);
 }
 
 #[tokio::test]
@@ -668,4 +670,71 @@ async fn the_mock_describes_its_api_and_refuses_what_it_does_not_take() {
         .await
         .unwrap();
     assert_eq!(unauthorized.status(), 401);
+}
+
+/// The API's faults in the suite's words: aimed at one employee (its login), a late answer the
+/// host does not wait for but the connector space follows, and a connection closed unanswered.
+#[tokio::test]
+async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
+    use mock_targets::rest::RestAction;
+    let hr = hr("rest_scoped_faults").await;
+    let host = host(&hr).await;
+    let app = host.app();
+    for login in ["kim-r1-9", "kim-r1-93"] {
+        let r = call(&app, "POST", "/Users", Some(&create(login))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let aimed = |operation, action| RestFault {
+        operation: Some(operation),
+        scope: Some("r1-9".into()),
+        action,
+        times: Some(1),
+    };
+    let surname = |value: &str| {
+        patch(json!([{"op": "Replace", "path": format!("{EXT}:LastName"), "value": value}]))
+    };
+    // Aimed at kim-r1-9: kim-r1-93, whose name starts the same, is not hit.
+    hr.api.inject(aimed(
+        Operation::Update,
+        RestAction::Answer {
+            status: 400,
+            message: "lastName is limited".into(),
+            delay: Duration::ZERO,
+        },
+    ));
+    let r = call(&app, "PATCH", "/Users/kim-r1-93", Some(&surname("Other"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&app, "PATCH", "/Users/kim-r1-9", Some(&surname("Other"))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lastName is limited")
+    );
+    assert_eq!(
+        column(&hr.pool, "kim-r1-9", "LastName").await,
+        Some(Some("Jacobson".into()))
+    );
+    // A late answer: 503 after the connector's 2 s, the change made all the same, and the
+    // host's answers follow it once the API has answered.
+    hr.api.inject(aimed(
+        Operation::Update,
+        RestAction::Late(Duration::from_secs(3)),
+    ));
+    let started = std::time::Instant::now();
+    let r = call(&app, "PATCH", "/Users/kim-r1-9", Some(&surname("Later"))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(started.elapsed() < Duration::from_millis(2900));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = call(&app, "GET", "/Users/kim-r1-9", None).await;
+    assert_eq!(r.body[EXT]["LastName"], "Later", "{}", r.body);
+    // A connection closed before the answer: 503, the employee still there; then deleted.
+    hr.api.inject(aimed(Operation::Delete, RestAction::Drop));
+    let r = call(&app, "DELETE", "/Users/kim-r1-9", None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(column(&hr.pool, "kim-r1-9", "LastName").await.is_some());
+    let r = call(&app, "DELETE", "/Users/kim-r1-9", None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(column(&hr.pool, "kim-r1-9", "LastName").await, None);
 }
