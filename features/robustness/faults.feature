@@ -1,3 +1,4 @@
+@requires:operation-faults
 Feature: A misbehaving target
   Whatever the target does wrong, the host answers with the SCIM status that makes Entra do
   the right thing (409 for a duplicate, 400 for a value the target refuses, 5xx for a target that

@@ -90,6 +90,12 @@ pub enum Capability {
     /// connections to it can be lost; a SQLite file cannot be. A deployment capability: its
     /// absence makes the connection scenarios not applicable.
     NetworkedTarget,
+    /// The target's operations can be made to fail one at a time, on cue: a directory (the
+    /// mocks, or `target.fault_proxy`, which reads LDAP) or the embedded default's HR REST API.
+    /// A database's cannot: the proxy in front of it forwards bytes without reading them. A
+    /// deployment capability: its absence makes the fault scenarios not applicable; given it,
+    /// a run without a fault switch (`fault-injection`) leaves them not checked.
+    OperationFaults,
     /// The host's SCIM URL is ECMA2Host's `…/ecma2host_{connector}/scim`, so other connector
     /// names of the same host can be formed (not with `host.scim_url`).
     ConnectorUrl,
@@ -99,7 +105,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 31] = [
+    pub const ALL: [Capability; 32] = [
         Capability::DisableFlowDelete,
         Capability::DisableFlowNone,
         Capability::DisableFlowSetAttribute,
@@ -129,6 +135,7 @@ impl Capability {
         Capability::ConnectionFaults,
         Capability::Standby,
         Capability::NetworkedTarget,
+        Capability::OperationFaults,
         Capability::ConnectorUrl,
         Capability::OtherConnector,
     ];
@@ -165,6 +172,7 @@ impl Capability {
             Capability::ConnectionFaults => "connection-faults",
             Capability::Standby => "standby",
             Capability::NetworkedTarget => "networked-target",
+            Capability::OperationFaults => "operation-faults",
             Capability::ConnectorUrl => "connector-url",
             Capability::OtherConnector => "other-connector",
         }
@@ -188,7 +196,10 @@ impl Capability {
     /// missing, the scenario is not applicable, as for a capability the profile does not
     /// declare.
     pub fn is_deployment(self) -> bool {
-        matches!(self, Capability::Standby | Capability::NetworkedTarget)
+        matches!(
+            self,
+            Capability::Standby | Capability::NetworkedTarget | Capability::OperationFaults
+        )
     }
 
     /// What a run lacks without it, for "not checked for this host".
@@ -200,12 +211,15 @@ impl Capability {
             }
             Capability::HostRestart => "no restart hook (host.restart)",
             Capability::FaultInjection => {
-                "no fault injection (the embedded default's mock directories, or target.fault_proxy in front of an LDAP directory)"
+                "no fault injection (the embedded default's mock directories and HR REST API, or target.fault_proxy in front of an LDAP directory)"
             }
             Capability::ConnectionFaults => {
                 "no way to cut the host's connections to its target (target.fault_proxy)"
             }
             Capability::Standby => "no standby host (host.standby)",
+            Capability::OperationFaults => {
+                "a target whose operations ecmacert cannot fail one at a time (a database: its proxy forwards bytes without reading them)"
+            }
             Capability::NetworkedTarget => {
                 "a target without a network address (a SQLite file), so no connection to it can be lost"
             }

@@ -39,17 +39,6 @@ impl ControlledTarget for MockFaults {
         Ok(())
     }
 
-    /// The mock's connections are not closed at once: each is closed at its next request,
-    /// and new ones at their bind — what the host sees of a restart, one request later.
-    fn restart(&self) {
-        let _ = self.inject(Fault {
-            op: None,
-            dn_contains: None,
-            action: FaultAction::Drop,
-            times: Times::Always,
-        });
-    }
-
     fn clear(&self, scope: &str) {
         self.mock.clear_faults_where(|rule| {
             rule.bound_as
@@ -127,16 +116,6 @@ impl ControlledTarget for RestFaults {
             },
         });
         Ok(())
-    }
-
-    /// Every request's connection closed unanswered, until cleared.
-    fn restart(&self) {
-        let _ = self.inject(Fault {
-            op: None,
-            dn_contains: None,
-            action: FaultAction::Drop,
-            times: Times::Always,
-        });
     }
 
     fn clear(&self, scope: &str) {
@@ -289,7 +268,10 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         if s.flavour.is_none() && s.profile != "rest-hr" {
             extra.remove(&Capability::FaultInjection);
             extra.remove(&Capability::ConnectionFaults);
-        } else if s.flavour.is_some() {
+        } else {
+            extra.insert(Capability::OperationFaults);
+        }
+        if s.flavour.is_some() {
             extra.insert(Capability::NetworkedTarget);
         }
         let target = match s.flavour {

@@ -78,8 +78,17 @@ pub trait ControlledTarget: Send + Sync + std::fmt::Debug {
     /// connections, not operations, cannot aim at one add).
     fn inject(&self, fault: Fault) -> Result<(), String>;
     /// Plays a restart of the target: every connection of the host closed at once and new ones
-    /// refused, until [`ControlledTarget::clear`].
-    fn restart(&self);
+    /// refused, until [`ControlledTarget::clear`]. By default every operation of the host is
+    /// dropped instead, for a target that cannot close its connections at once (the mocks): the
+    /// host sees the restart one request later.
+    fn restart(&self) {
+        let _ = self.inject(Fault {
+            op: None,
+            dn_contains: None,
+            action: FaultAction::Drop,
+            times: Times::Always,
+        });
+    }
     /// Ends the faults one scenario started ("the directory is back"): those aimed at its
     /// objects (whose [`Fault::dn_contains`] is `scope`, [`crate::world::EcmaWorld::fault_scope`])
     /// and those aimed at no object, a restart included. Faults other scenarios aimed at their

@@ -415,6 +415,9 @@ pub fn configured_capabilities(config: &Config) -> BTreeSet<Capability> {
     {
         caps.insert(Capability::NetworkedTarget);
     }
+    if config.target.kind == "ldap" {
+        caps.insert(Capability::OperationFaults);
+    }
     if config.target.fault_proxy.is_some() {
         caps.insert(Capability::ConnectionFaults);
         if config.target.kind == "ldap" {
@@ -535,6 +538,9 @@ pub async fn run_with(
         extra.insert(Capability::ConnectionFaults);
         if f.aims_at_operations() {
             extra.insert(Capability::FaultInjection);
+            // A switch that aims at operations plays them on this target (the embedded
+            // default's HR REST API, which is no directory).
+            extra.insert(Capability::OperationFaults);
         }
     }
     certification_preconditions(suite, &resolved.profiles, options, &extra)?;
@@ -1620,6 +1626,44 @@ mod tests {
     /// adds or removes applicable scenarios must change this table too, so that none goes
     /// missing unnoticed.
     #[test]
+    fn a_database_behind_the_tcp_proxy_makes_the_operation_faults_not_applicable_not_unchecked() {
+        // What a run on PostgreSQL with every hook and the TCP fault proxy provides: the
+        // faults of one operation cannot be played there, so certify must not be refused
+        // for them; on a directory behind the LDAP proxy they run.
+        let suite = Suite::embedded().unwrap();
+        let mut caps: BTreeSet<Capability> = [
+            Capability::ImportHook,
+            Capability::ImportAnswer,
+            Capability::HostRestart,
+            Capability::ConnectionFaults,
+            Capability::NetworkedTarget,
+            Capability::ConnectorUrl,
+            Capability::OtherConnector,
+        ]
+        .into();
+        let faults = |profile: &str, caps: &BTreeSet<Capability>| -> Vec<Option<Skip>> {
+            plan(&suite, profile, None, caps)
+                .into_iter()
+                .filter(|(s, _)| s.feature == "robustness/faults.feature")
+                .map(|(_, skip)| skip)
+                .collect()
+        };
+        let on_postgres = faults("postgres-table", &caps);
+        assert!(!on_postgres.is_empty());
+        for skip in &on_postgres {
+            let skip = skip.as_ref().unwrap();
+            assert_eq!(skip.not_checked, None, "{}", skip.reason);
+        }
+        caps.insert(Capability::OperationFaults);
+        caps.insert(Capability::FaultInjection);
+        assert!(
+            faults("openldap-inetorgperson", &caps)
+                .iter()
+                .any(Option::is_none)
+        );
+    }
+
+    #[test]
     fn every_shipped_profile_plans_a_known_number_of_scenarios() {
         let suite = Suite::embedded().unwrap();
         let everything: BTreeSet<Capability> = [
@@ -1630,6 +1674,7 @@ mod tests {
             Capability::ConnectionFaults,
             Capability::Standby,
             Capability::NetworkedTarget,
+            Capability::OperationFaults,
             Capability::ConnectorUrl,
             Capability::OtherConnector,
         ]

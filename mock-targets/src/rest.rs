@@ -275,14 +275,25 @@ async fn serve(
     app: Router,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
+    // Connections end with the service, not with their clients.
+    let (closing, closed) = tokio::sync::watch::channel(());
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
-                Err(_) => continue,
+                // Out of file descriptors, say: the listener stays readable, so wait a little
+                // rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
-            _ = &mut stopped => return,
+            _ = &mut stopped => {
+                drop(closing);
+                return;
+            }
         };
+        let mut closed = closed.clone();
         let _ = stream.set_nodelay(true);
         let cut = Cut(Arc::new(tokio::sync::Notify::new()));
         let service = hyper_util::service::TowerToHyperService::new(
@@ -294,6 +305,7 @@ async fn serve(
             tokio::select! {
                 _ = connection => {}
                 _ = cut.0.notified() => {}
+                _ = closed.changed() => {}
             }
         });
     }
