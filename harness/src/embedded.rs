@@ -146,6 +146,15 @@ struct Served {
     container: &'static str,
 }
 
+impl Served {
+    /// Whether the profile's target is the mock HR REST API (`rest-hr`), which plays faults as
+    /// the mock directories do; the other profiles without a flavour are on a SQLite file or
+    /// the SCIM endpoint, which cannot be made to misbehave.
+    fn on_rest_api(&self) -> bool {
+        self.profile == "rest-hr"
+    }
+}
+
 const OPENLDAP_SUFFIX: &str = "dc=contoso,dc=lab";
 const ADLDS_SUFFIX: &str = "CN=App,DC=contoso,DC=lab";
 
@@ -265,7 +274,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
     {
         let mut extra = extra.clone();
-        if s.flavour.is_none() && s.profile != "rest-hr" {
+        if s.flavour.is_none() && !s.on_rest_api() {
             extra.remove(&Capability::FaultInjection);
             extra.remove(&Capability::ConnectionFaults);
         } else {
@@ -277,7 +286,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",
             Some(Flavour::AdLds) => "mock AD LDS",
-            None if s.profile == "rest-hr" => "mock HR REST API",
+            None if s.on_rest_api() => "mock HR REST API",
             None => "SQLite file",
         };
         let plan = crate::runner::plan(suite, s.profile, tags.as_ref(), &extra);
@@ -436,10 +445,8 @@ pub async fn run_embedded_defective(
                 mock: host.mock_for(s.flavour).clone(),
                 host_bind_dn: host_account(s),
             }) as std::sync::Arc<dyn ControlledTarget>),
-            None if s.profile == "rest-hr" => {
-                Some(std::sync::Arc::new(RestFaults(host.rest_hr.faults()))
-                    as std::sync::Arc<dyn ControlledTarget>)
-            }
+            None if s.on_rest_api() => Some(std::sync::Arc::new(RestFaults(host.rest_hr.faults()))
+                as std::sync::Arc<dyn ControlledTarget>),
             None => None,
         };
         let options = RunOptions {

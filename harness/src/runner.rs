@@ -716,7 +716,6 @@ pub async fn run_with(
     // The dialects of a profile run side by side, sharing the scenarios in flight; a scenario
     // that must run alone waits for, and holds back, both ([`Turns`]).
     let turns = Arc::new(Turns::new(options.concurrency));
-    let concurrency = options.concurrency;
     for profile_name in &resolved.profiles {
         let first_run = report.runs.len();
         let planned = shard_of(
@@ -763,7 +762,7 @@ pub async fn run_with(
                             corpora: corpora.clone(),
                             turns,
                         });
-                        run_cucumber(suite, planned, ctx, concurrency, options).await
+                        run_cucumber(suite, planned, ctx, options).await
                     }
                 }
             }
@@ -1222,9 +1221,9 @@ async fn run_cucumber(
     suite: &Suite,
     planned: &[Planned],
     ctx: Arc<RunContext>,
-    concurrency: usize,
     options: &RunOptions,
 ) -> (Vec<Case>, BTreeMap<String, Observed>, Vec<String>) {
+    let concurrency = options.concurrency;
     quiet_step_failures();
     let selected: BTreeSet<Key> = planned
         .iter()
@@ -1621,10 +1620,6 @@ pub fn describe_plan(
 mod tests {
     use super::*;
 
-    /// The known number of scenarios each shipped profile runs when the run provides
-    /// everything (an import hook, fault injection), per dialect. A change to the suite that
-    /// adds or removes applicable scenarios must change this table too, so that none goes
-    /// missing unnoticed.
     #[test]
     fn a_database_behind_the_tcp_proxy_makes_the_operation_faults_not_applicable_not_unchecked() {
         // What a run on PostgreSQL with every hook and the TCP fault proxy provides: the
@@ -1663,6 +1658,10 @@ mod tests {
         );
     }
 
+    /// The known number of scenarios each shipped profile runs when the run provides
+    /// everything (an import hook, fault injection), per dialect. A change to the suite that
+    /// adds or removes applicable scenarios must change this table too, so that none goes
+    /// missing unnoticed.
     #[test]
     fn every_shipped_profile_plans_a_known_number_of_scenarios() {
         let suite = Suite::embedded().unwrap();

@@ -411,10 +411,8 @@ async fn gate(
             delay,
         }) => {
             tokio::time::sleep(delay).await;
-            match StatusCode::from_u16(status) {
-                Ok(status) if status.as_u16() != 0 => error(status, message),
-                _ => error(StatusCode::SERVICE_UNAVAILABLE, message),
-            }
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            error(status, message)
         }
         Some(RestAction::Late(delay)) => {
             let response = next.run(request).await;
@@ -436,7 +434,7 @@ async fn hang_up(cut: Option<Cut>) -> Response {
             cut.0.notify_one();
             std::future::pending().await
         }
-        // Served without [`serve`] (a test's own server): the nearest thing, a 503.
+        // [`serve`] gives every connection its cut; without one, the nearest thing is a 503.
         None => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the connection would be dropped",

@@ -347,6 +347,14 @@ pub fn add_flow_attributes(
 /// Booleans from `true`/`false`, the strings `"True"`/`"False"` in any case, and 0/1; integers
 /// from whole numbers; every other type from a string, a number or a Boolean as text. The
 /// script, SCIM and Web Services connectors read their targets' JSON with it.
+/// How long a write may go on before a connector that answers 503 after `timeout` and lets
+/// the write finish on its own ([`Connector::write_wait`]) stops waiting for its outcome: ten
+/// times `timeout`, at least 60 s. A write that outlasts this bound is left to the next full
+/// import.
+pub(crate) fn write_bound(timeout: std::time::Duration) -> std::time::Duration {
+    (timeout * 10).max(std::time::Duration::from_secs(60))
+}
+
 pub(crate) fn scalar_from_json(v: &serde_json::Value, kind: AttrType) -> Option<Scalar> {
     use serde_json::Value;
     match (kind, v) {

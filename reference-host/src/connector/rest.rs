@@ -305,7 +305,7 @@ impl RestConnector {
         if !idempotent {
             // The host answers 503 after `timeout` and waits on for the outcome
             // ([`Connector::write_wait`]); the write itself is bounded far later.
-            request = request.timeout(self.write_bound());
+            request = request.timeout(super::write_bound(self.timeout));
         }
         request = match &self.credentials {
             Credentials::Bearer(token) => request.bearer_auth(token.expose()),
@@ -356,13 +356,6 @@ impl RestConnector {
             400..=499 => ConnectorError::Rejected { detail },
             _ => ConnectorError::Unavailable { detail },
         })
-    }
-
-    /// How long a write may go on before the connector stops waiting for its answer: far
-    /// longer than `timeout`, after which the host answers 503 and lets the write finish on
-    /// its own. A write that outlasts this bound is left to the next full import.
-    fn write_bound(&self) -> Duration {
-        (self.timeout * 10).max(Duration::from_secs(60))
     }
 
     /// `text` without the connector's credentials: an API's own words may quote the request's

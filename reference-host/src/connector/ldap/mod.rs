@@ -350,12 +350,9 @@ impl LdapConnector {
         Ok(())
     }
 
-    /// How long a write may go on before the connector stops waiting for its result: far
-    /// longer than `timeout`, which is how long the host waits before it answers 503 and lets
-    /// the write finish on its own ([`Connector::write_wait`]). A write that outlasts this
-    /// bound is left to the next full import.
+    /// How long a write may go on ([`super::write_bound`]).
     fn write_bound(&self) -> Duration {
-        (self.timeout * 10).max(Duration::from_secs(60))
+        super::write_bound(self.timeout)
     }
 
     /// A password as the directory takes it: AD and AD LDS want `unicodePwd` as the password
