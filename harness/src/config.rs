@@ -665,6 +665,7 @@ impl Config {
                     };
                     format!("{}, {depth}", p.listen)
                 }),
+                started_container: None,
             },
         }
     }

@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod capability;
 pub mod checks;
 pub mod config;
+pub mod container;
 pub mod corpus;
 pub mod coverage;
 pub mod cycle;

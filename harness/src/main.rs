@@ -375,6 +375,13 @@ struct RunArgs {
     /// a fresh directory under the system's temporary directory, named in the summary.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Start the run's target in a container first: container:openldap, container:389ds,
+    /// container:postgres or container:mariadb. It takes the place of the configuration's
+    /// `[target]` (published on target.url's port, its administrator given target.bind_dn or the
+    /// URL's user and target.bind_password) and is removed at the end. Needs --config, an
+    /// ecmacert built with `--features containers`, and a Docker engine.
+    #[arg(long, value_name = "container:KIND")]
+    target: Option<harness::container::TargetOverride>,
 }
 
 #[derive(clap::Args)]
@@ -966,6 +973,7 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
         strict,
         expected,
         output_dir,
+        target,
     } = args;
     let (config, suite, profiles) = prepare(&selection)?;
     let expected = match expected {
@@ -988,7 +996,33 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
     let runtime = tokio::runtime::Runtime::new()?;
     let report = match config {
         Some((config, base_dir)) => {
-            runtime.block_on(runner::run(&suite, &config, &base_dir, &options))?
+            let container = match target {
+                Some(harness::container::TargetOverride(kind)) => Some(runtime.block_on(
+                    start_container(kind, &config, &base_dir, &suite, &options.profiles),
+                )?),
+                None => None,
+            };
+            let report = runtime.block_on(runner::run(&suite, &config, &base_dir, &options));
+            let started = container.as_ref().map(|c| c.description.clone());
+            if let Some(container) = container
+                && let Err(e) = runtime.block_on(container.remove())
+            {
+                eprintln!("ecmacert: {e}");
+            }
+            let mut report = report?;
+            for facts in &mut report.host_facts {
+                if let Some(c) = &mut facts.configuration {
+                    c.target.started_container.clone_from(&started);
+                }
+            }
+            report
+        }
+        None if target.is_some() => {
+            return Err(harness::config::ConfigError::invalid(
+                "--target",
+                "the container takes the place of a run configuration's [target]; give --config too",
+            )
+            .into());
         }
         None => run_embedded(&runtime, &suite, &options)?,
     };
@@ -1008,6 +1042,33 @@ fn run_suite_report(args: RunArgs, certify: bool) -> anyhow::Result<(u8, reports
         write(&path, &reports::html::render(&report))?;
     }
     Ok((report.exit_code(), report, suite))
+}
+
+/// `--target container:KIND`: starts the container for the configuration's `[target]`, with
+/// the setup scripts of the run's profiles (the configuration's when none is named).
+async fn start_container(
+    kind: harness::container::ContainerKind,
+    config: &Config,
+    base_dir: &std::path::Path,
+    suite: &Suite,
+    profiles: &[String],
+) -> anyhow::Result<harness::container::RunningTarget> {
+    let names = if profiles.is_empty() {
+        config.profile_names()
+    } else {
+        profiles.to_vec()
+    };
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    for name in names.iter().filter_map(|n| suite.profiles.get(n)) {
+        for script in name.sql.iter().flat_map(|sql| &sql.setup) {
+            if !scripts.iter().any(|(s, _)| s == script)
+                && let Some(text) = suite.scripts.get(script)
+            {
+                scripts.push((script.clone(), text.clone()));
+            }
+        }
+    }
+    Ok(harness::container::start_for_run(kind, &config.target, base_dir, &scripts).await?)
 }
 
 #[cfg(feature = "embedded")]

@@ -198,6 +198,9 @@ fn host(out: &mut String, report: &Report) {
             if let Some(v) = &t.fault_proxy {
                 line("fault proxy", v);
             }
+            if let Some(v) = &t.started_container {
+                line("started in a container", v);
+            }
         }
         for u in &f.unanswered {
             let _ = write!(out, "<li>did not answer: {}</li>", esc(u));

@@ -265,6 +265,11 @@ pub struct TargetConfiguration {
     /// the run had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_proxy: Option<String>,
+    /// `ecmacert run --target container:KIND`: the image the run started this target from and
+    /// where it was published (`postgres:17-alpine on 127.0.0.1:5432`); absent when the target
+    /// was already running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_container: Option<String>,
 }
 
 /// A scenario's objects in the target, before and after.

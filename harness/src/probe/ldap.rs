@@ -325,6 +325,40 @@ impl LdapProbe {
         .await
     }
 
+    /// Creates the partition's own entry (`base_dn`) when it does not exist: a `domain` for a
+    /// `dc=…` first RDN, an `organization` for `o=…`, an `organizationalUnit` for `ou=…`
+    /// (RFC 4519 object classes). For a directory started empty (`--target container:…`).
+    pub async fn ensure_partition(&self) -> Result<(), ProbeError> {
+        if self.entry(&self.base_dn).await?.is_some() {
+            return Ok(());
+        }
+        let dn = scim_proto::dn::Dn::parse(&self.base_dn).map_err(|e| ProbeError(e.to_string()))?;
+        let rdn = dn
+            .rdns()
+            .first()
+            .and_then(|r| r.0.first())
+            .ok_or_else(|| ProbeError("target.base_dn is empty".into()))?;
+        let class = match rdn.attr.to_ascii_lowercase().as_str() {
+            "dc" => "domain",
+            "o" => "organization",
+            "ou" => "organizationalUnit",
+            _ => {
+                return Err(ProbeError(format!(
+                    "the partition {} does not exist and only dc=, o= or ou= entries are created",
+                    self.base_dn
+                )));
+            }
+        };
+        self.add(
+            &self.base_dn,
+            &[
+                ("objectClass".into(), vec![class.into()]),
+                (rdn.attr.clone(), vec![rdn.value.clone()]),
+            ],
+        )
+        .await
+    }
+
     /// Whether a simple bind as `dn` with `password` succeeds.
     pub async fn can_bind(&self, dn: &str, password: &str) -> Result<bool, ProbeError> {
         let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)

@@ -246,15 +246,10 @@ pub(crate) fn ecma_host_binary() -> std::path::PathBuf {
     bin
 }
 
-/// Writes `ecma-host.toml` into `dir`: the OpenLDAP example pointed at `slapd`, listening on
-/// `port`, over `container`, its token and bind password read from the files `token` and
-/// `ldap-password` (which the caller writes).
-pub(crate) fn write_host_config(
-    dir: &std::path::Path,
-    slapd: &crate::slapd::Slapd,
-    port: u16,
-    container: &str,
-) {
+/// Writes `ecma-host.toml` into `dir`: the OpenLDAP example pointed at the directory at
+/// `ldap_url`, listening on `port`, over `container`, its token and bind password read from the
+/// files `token` and `ldap-password` (which the caller writes).
+pub(crate) fn write_host_config(dir: &std::path::Path, ldap_url: &str, port: u16, container: &str) {
     let example = std::fs::read_to_string(
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../examples/ecma-host-openldap.toml"),
@@ -266,7 +261,7 @@ pub(crate) fn write_host_config(
     )
     .replace(
         "url = \"ldap://127.0.0.1:3890\"",
-        &format!("url = \"{}\"", slapd.url),
+        &format!("url = \"{ldap_url}\""),
     )
     .replace(
         "base_dn = \"dc=contoso,dc=lab\"",
@@ -295,7 +290,7 @@ async fn run_starts_and_stops_the_host_given_as_a_command_and_keeps_its_output_o
         .unwrap()
         .port();
     let container = format!("ou=cmd-{},dc=contoso,dc=lab", std::process::id());
-    write_host_config(dir.path(), slapd, port, &container);
+    write_host_config(dir.path(), &slapd.url, port, &container);
     let path = write_harness_config(
         dir.path(),
         slapd,

@@ -179,7 +179,7 @@ async fn seed_times_the_start_up_import_and_a_re_import_under_queries_then_remov
     reference_host::cert::generate("localhost", &dir.path().join("certs")).unwrap();
     let port = support::free_port();
     let container = format!("ou=seed-{},dc=contoso,dc=lab", std::process::id());
-    crate::cli::write_host_config(dir.path(), slapd, port, &container);
+    crate::cli::write_host_config(dir.path(), &slapd.url, port, &container);
     let path = support::write_harness_config(
         dir.path(),
         slapd,

@@ -13,6 +13,7 @@ mod slapd;
 
 mod adlds;
 mod cli;
+mod container;
 mod cycle;
 mod embedded;
 mod failures;
