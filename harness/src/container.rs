@@ -146,6 +146,10 @@ pub struct ContainerPlan {
     pub env: Vec<(&'static str, String)>,
     /// The environment variables that carry the password (the value is added by `start`).
     pub password_env: &'static [&'static str],
+    /// A line the image writes on standard error once its real server starts, where a
+    /// temporary one it runs while initialising would already answer the probe (Bitnami's
+    /// OpenLDAP: `** Starting slapd **`).
+    pub ready_on_stderr: Option<&'static str>,
 }
 
 impl ContainerPlan {
@@ -319,6 +323,10 @@ impl ContainerPlan {
                 }
             }
         };
+        let ready_on_stderr = match kind {
+            ContainerKind::OpenLdap => Some("** Starting slapd **"),
+            _ => None,
+        };
         Ok(ContainerPlan {
             kind,
             image,
@@ -327,6 +335,7 @@ impl ContainerPlan {
             host_port,
             env,
             password_env,
+            ready_on_stderr,
         })
     }
 }
@@ -336,6 +345,8 @@ impl ContainerPlan {
 pub struct RunningTarget {
     #[cfg(feature = "containers")]
     container: testcontainers::ContainerAsync<testcontainers::GenericImage>,
+    #[cfg(feature = "containers")]
+    kind: &'static str,
     /// What was started, for the report: `postgres:17-alpine on 127.0.0.1:5432`.
     pub description: String,
 }
@@ -350,7 +361,7 @@ impl RunningTarget {
                 .rm()
                 .await
                 .map_err(|e| ContainerError::Start {
-                    kind: "",
+                    kind: self.kind,
                     detail: format!("removing {description}: {e}"),
                 })?;
         }
@@ -370,6 +381,17 @@ pub async fn start_for_run(
     setup_scripts: &[(String, String)],
 ) -> Result<RunningTarget, ContainerError> {
     let plan = ContainerPlan::new(kind, target)?;
+    // Docker would fail late and leave a created container behind; say what stands in the way.
+    if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", plan.host_port)) {
+        return Err(ContainerError::Config {
+            kind: kind.name(),
+            reason: format!(
+                "target.url's port {} cannot be published: {e} (something else listens there; \
+                 stop it, or choose another port in target.url and the host's configuration)",
+                plan.host_port
+            ),
+        });
+    }
     let password = target
         .bind_password
         .as_ref()
@@ -385,7 +407,7 @@ pub async fn start_for_run(
             kind: kind.name(),
             reason: "target.bind_password is missing".into(),
         })?;
-        start(&plan, target, &password, setup_scripts).await
+        start(&plan, target, base_dir, &password, setup_scripts).await
     }
     #[cfg(not(feature = "containers"))]
     {
@@ -408,17 +430,44 @@ pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(18
 pub async fn start(
     plan: &ContainerPlan,
     target: &TargetConfig,
+    base_dir: &std::path::Path,
     password: &ecma_vocab::Secret,
     setup_scripts: &[(String, String)],
 ) -> Result<RunningTarget, ContainerError> {
     use testcontainers::core::IntoContainerPort as _;
+    use testcontainers::core::WaitFor;
     use testcontainers::runners::AsyncRunner as _;
     use testcontainers::{GenericImage, ImageExt as _};
 
     let kind = plan.kind.name();
-    let mut request = GenericImage::new(plan.image, plan.tag)
-        .with_exposed_port(plan.container_port.tcp())
-        .with_mapped_port(plan.host_port, plan.container_port.tcp());
+    // The engine first: a socket that is missing, refused or not ours is "no engine", not a
+    // failed container.
+    let docker = testcontainers::core::client::docker_client_instance()
+        .await
+        .map_err(|e| ContainerError::NoEngine {
+            kind,
+            detail: e.to_string(),
+        })?;
+    docker.ping().await.map_err(|e| ContainerError::NoEngine {
+        kind,
+        detail: e.to_string(),
+    })?;
+    let mut image =
+        GenericImage::new(plan.image, plan.tag).with_exposed_port(plan.container_port.tcp());
+    if let Some(line) = plan.ready_on_stderr {
+        image = image.with_wait_for(WaitFor::message_on_stderr(line));
+    }
+    let mut request = image
+        .with_mapped_port(plan.host_port, plan.container_port.tcp())
+        // Docker publishes on every interface unless told otherwise; the target's
+        // administrator is for this machine only.
+        .with_host_config_modifier(|config| {
+            for bindings in config.port_bindings.iter_mut().flat_map(|m| m.values_mut()) {
+                for binding in bindings.iter_mut().flatten() {
+                    binding.host_ip = Some("127.0.0.1".to_owned());
+                }
+            }
+        });
     for (name, value) in &plan.env {
         request = request.with_env_var(*name, value.clone());
     }
@@ -432,13 +481,14 @@ pub async fn start(
     );
     let running = RunningTarget {
         container,
+        kind,
         description,
     };
-    match prepare(plan, target, password, setup_scripts).await {
+    match prepare(plan, &running, target, base_dir, password, setup_scripts).await {
         Ok(()) => Ok(running),
         Err(detail) => {
             let log = running.container.stderr_to_vec().await.unwrap_or_default();
-            let log = String::from_utf8_lossy(&log);
+            let log = String::from_utf8_lossy(&log).replace(password.expose(), "***");
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
             let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n  ");
             let _ = running.remove().await;
@@ -466,21 +516,31 @@ fn start_error(kind: &'static str, e: &testcontainers::TestcontainersError) -> C
     }
 }
 
-/// Waits until the probe binds, then makes the partition's entry or runs the setup scripts.
+/// Waits until the probe binds, then makes the partition (389 DS: its backend first, with
+/// `dsconf … backend create`, as the image makes none) and its entry, or runs the setup
+/// scripts.
 #[cfg(feature = "containers")]
 async fn prepare(
     plan: &ContainerPlan,
+    running: &RunningTarget,
     target: &TargetConfig,
+    base_dir: &std::path::Path,
     password: &ecma_vocab::Secret,
     setup_scripts: &[(String, String)],
 ) -> Result<(), String> {
     use crate::probe::{LdapProbe, SqlProbe};
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-    let base = std::path::Path::new(".");
+    let mut backend_made = plan.kind != ContainerKind::Ds389;
     loop {
         let attempt = if plan.kind.is_directory() {
-            match LdapProbe::connect(target, password, base).await {
-                Ok(probe) => probe.ensure_partition().await,
+            match LdapProbe::connect(target, password, base_dir).await {
+                Ok(probe) => {
+                    if !backend_made && probe.entry(&target.base_dn).await.is_err() {
+                        make_389ds_backend(running, &target.base_dn).await?;
+                    }
+                    backend_made = true;
+                    probe.ensure_partition().await
+                }
                 Err(e) => Err(e),
             }
         } else {
@@ -512,6 +572,41 @@ async fn prepare(
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
         }
     }
+}
+
+/// 389 DS: the backend for `suffix` (`dsconf localhost backend create`, the 389 Project's
+/// documented step for its container), run inside the container as its root over LDAPI.
+#[cfg(feature = "containers")]
+async fn make_389ds_backend(running: &RunningTarget, suffix: &str) -> Result<(), String> {
+    use testcontainers::core::{CmdWaitFor, ExecCommand};
+    let command = ExecCommand::new([
+        "dsconf",
+        "localhost",
+        "backend",
+        "create",
+        "--suffix",
+        suffix,
+        "--be-name",
+        "userRoot",
+    ])
+    .with_cmd_ready_condition(CmdWaitFor::exit());
+    let mut result = running
+        .container
+        .exec(command)
+        .await
+        .map_err(|e| format!("dsconf backend create: {e}"))?;
+    let code = result
+        .exit_code()
+        .await
+        .map_err(|e| format!("dsconf backend create: {e}"))?;
+    if code != Some(0) {
+        let err = result.stderr_to_vec().await.unwrap_or_default();
+        return Err(format!(
+            "dsconf backend create --suffix {suffix} exited {code:?}: {}",
+            String::from_utf8_lossy(&err).trim()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -570,6 +665,7 @@ mod tests {
             ]
         );
         assert_eq!(plan.password_env, &["LDAP_ADMIN_PASSWORD"]);
+        assert_eq!(plan.ready_on_stderr, Some("** Starting slapd **"));
 
         let t = ldap("ldap://localhost:3891", "CN=Directory Manager");
         let plan = ContainerPlan::new(ContainerKind::Ds389, &t).unwrap();
@@ -601,7 +697,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!((plan.host_port, plan.container_port), (3307, 3306));
+        assert_eq!(
+            plan.env,
+            vec![
+                ("MARIADB_USER", "ecma".to_owned()),
+                ("MARIADB_DATABASE", "ecmacert_hr".to_owned()),
+                ("MARIADB_RANDOM_ROOT_PASSWORD", "1".to_owned()),
+            ]
+        );
         assert_eq!(plan.password_env, &["MARIADB_PASSWORD"]);
+        assert_eq!(plan.ready_on_stderr, None);
         let plan = ContainerPlan::new(
             ContainerKind::MariaDb,
             &sql("mysql://root@127.0.0.1:3307/ecmacert_hr"),

@@ -84,6 +84,23 @@ fn a_container_target_that_does_not_fit_the_configuration_is_refused_with_exit_2
         stderr.contains("expected container:openldap|389ds|postgres|mariadb"),
         "{stderr}"
     );
+    // A port something else listens on: refused before Docker is asked.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let busy = configuration(dir.path(), port, free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
+        .args(["run", "--config"])
+        .arg(&busy)
+        .args(["--target", "container:openldap", "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("target.url's port {port} cannot be published")),
+        "{stderr}"
+    );
+    drop(taken);
     // Without --config there is no [target] to take the place of.
     let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
         .args(["run", "--target", "container:openldap"])
@@ -132,7 +149,7 @@ fn without_a_docker_engine_the_run_says_so_and_exits_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("--target container:openldap: no Docker engine answers here")
-            && stderr.contains("DOCKER_HOST"),
+            && stderr.contains("/nonexistent/ecmacert/docker.sock"),
         "{stderr}"
     );
     assert!(!stderr.contains("container-admin-7Qx"), "{stderr}");
