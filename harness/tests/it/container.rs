@@ -46,6 +46,31 @@ container = "{container}"
     path
 }
 
+/// Runs `ecmacert run [--config CONFIG] --no-progress ARGS` with `env` set; returns its exit
+/// code, standard output and standard error.
+fn run(
+    config: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecmacert"));
+    command.arg("run");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let output = command
+        .arg("--no-progress")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -59,27 +84,15 @@ fn a_container_target_that_does_not_fit_the_configuration_is_refused_with_exit_2
     let dir = tempfile::tempdir().unwrap();
     let path = configuration(dir.path(), free_port(), free_port());
     // An LDAP target asked for as a database: refused before anything starts, in every build.
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--target", "container:postgres", "--no-progress"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(Some(&path), &["--target", "container:postgres"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("--target container:postgres: target.kind is \"ldap\"; a postgres container needs \"sql\""),
         "{stderr}"
     );
     // A kind that does not exist: clap's usage error, also 2.
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--target", "container:oracle"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(Some(&path), &["--target", "container:oracle"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("expected container:openldap|389ds|postgres|mariadb"),
         "{stderr}"
@@ -88,26 +101,16 @@ fn a_container_target_that_does_not_fit_the_configuration_is_refused_with_exit_2
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let busy = configuration(dir.path(), port, free_port());
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--config"])
-        .arg(&busy)
-        .args(["--target", "container:openldap", "--no-progress"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(Some(&busy), &["--target", "container:openldap"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("target.url's port {port} cannot be published")),
         "{stderr}"
     );
     drop(taken);
     // Without --config there is no [target] to take the place of.
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--target", "container:openldap"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(None, &["--target", "container:openldap"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("give --config too"), "{stderr}");
 }
 
@@ -116,20 +119,14 @@ fn a_container_target_that_does_not_fit_the_configuration_is_refused_with_exit_2
 fn an_ecmacert_built_without_containers_says_so_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = configuration(dir.path(), free_port(), free_port());
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--target", "container:openldap", "--no-progress"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stdout, stderr) = run(Some(&path), &["--target", "container:openldap"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("built without containers") && stderr.contains("--features containers"),
         "{stderr}"
     );
     // Nothing was started: no host output directory was announced, no case was run.
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("RESULT"));
+    assert!(!stdout.contains("RESULT"), "{stdout}");
 }
 
 #[cfg(feature = "containers")]
@@ -138,15 +135,12 @@ fn without_a_docker_engine_the_run_says_so_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = configuration(dir.path(), free_port(), free_port());
     // A Docker host that is not there, so the test means the same where an engine exists.
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .env("DOCKER_HOST", "unix:///nonexistent/ecmacert/docker.sock")
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--target", "container:openldap", "--no-progress"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(
+        Some(&path),
+        &["--target", "container:openldap"],
+        &[("DOCKER_HOST", "unix:///nonexistent/ecmacert/docker.sock")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("--target container:openldap: no Docker engine answers here")
             && stderr.contains("/nonexistent/ecmacert/docker.sock"),
@@ -162,20 +156,17 @@ fn the_suite_passes_on_the_reference_host_against_openldap_in_a_container() {
     let dir = tempfile::tempdir().unwrap();
     let path = configuration(dir.path(), free_port(), free_port());
     let json = dir.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_ecmacert"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--target", "container:openldap", "--no-progress", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (code, stdout, stderr) = run(
+        Some(&path),
+        &[
+            "--target",
+            "container:openldap",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
     );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let report: reports::Report =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let started = report.host_facts[0]
