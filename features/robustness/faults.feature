@@ -43,6 +43,17 @@ Feature: A misbehaving target
     Then the host answers a 5xx with a SCIM error
     And the target holds no user "later"
 
+  @req:ECMA-ERR-016 @ldap @requires:fault-injection @should
+  Scenario: An add answered noSuchObject for a container that exists is tried again, not refused
+    389 Directory Server answers an add noSuchObject now and then for a container that exists,
+    while concurrent writes beneath it keep replacing the container in its entry cache. The
+    request is not wrong, so a 400 ("the container does not exist") would be: the host tries
+    the add again.
+    Given the target answers the host's next add with noSuchObject "ecmacert: no such object"
+    When the provisioning service creates user "passing"
+    Then the host answers 201 Created with an id
+    And the target holds user "passing"
+
   @req:ECMA-ERR-006 @req:ECMA-ERR-004 @requires:fault-injection @requires:delete-flow-delete @serial @must
   Scenario: A connection lost during a delete is a 5xx, the user stays, and the retry deletes it
     Given the provisioning service has created user "sticky"

@@ -393,6 +393,9 @@ pub enum HostDefect {
     /// The AD LDS connector configured with the directory's plaintext URL: the directory, which
     /// takes updates only over TLS, refuses its writes.
     PlaintextDirectory,
+    /// LDAP connectors with `add_retries = 0`: an add the directory answers noSuchObject for a
+    /// container that exists is answered 400 at once, not tried again.
+    NoAddRetry,
 }
 
 /// [`run_embedded`] with the host's router passed through `defect` first: how the suite's own
@@ -725,6 +728,9 @@ impl Started {
                 ldap.timeout_seconds = 1;
                 if host_defect == HostDefect::EveryObjectClass {
                     ldap.object_class = "top".into();
+                }
+                if host_defect == HostDefect::NoAddRetry {
+                    ldap.add_retries = 0;
                 }
             }
             match &mut host_config {

@@ -1755,15 +1755,15 @@ mod tests {
     }
 
     const KNOWN_COUNTS: &[(&str, usize)] = &[
-        ("389ds-inetorgperson", 153),
-        ("adlds-user", 152),
+        ("389ds-inetorgperson", 154),
+        ("adlds-user", 153),
         ("mariadb-procedures", 151),
         ("mariadb-table", 149),
         ("mariadb-types", 148),
-        ("openldap-disable-flag", 153),
-        ("openldap-flows", 141),
-        ("openldap-inetorgperson", 153),
-        ("openldap-posix", 153),
+        ("openldap-disable-flag", 154),
+        ("openldap-flows", 142),
+        ("openldap-inetorgperson", 154),
+        ("openldap-posix", 154),
         ("postgres-procedures", 151),
         ("postgres-table", 149),
         ("postgres-types", 148),

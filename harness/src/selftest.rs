@@ -2057,6 +2057,11 @@ pub fn mutants() -> Vec<Mutant> {
             "reaches a directory that requires TLS over plain LDAP, ignoring the profile",
             crate::embedded::HostDefect::PlaintextDirectory,
         ),
+        (
+            "passing-no-such-object-is-400",
+            "answers 400 (missing container) when the directory answers an add noSuchObject once for a container that exists, without trying again",
+            crate::embedded::HostDefect::NoAddRetry,
+        ),
     ] {
         all.push(Mutant {
             name,

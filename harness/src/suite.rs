@@ -567,7 +567,7 @@ mod tests {
             "{} scenarios",
             suite.scenarios.len()
         );
-        assert_eq!(suite.requirements.len(), 162);
+        assert_eq!(suite.requirements.len(), 163);
         assert!(suite.profiles.contains_key("openldap-inetorgperson"));
         assert!(suite.profiles.contains_key("openldap-posix"));
     }

@@ -201,8 +201,19 @@ pub struct LdapConfig {
     /// Seconds one directory operation may take before the host answers 503.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// How many times more an add is tried when the directory answers noSuchObject (LDAP 32)
+    /// for a container that exists, after 50 ms, then 100 ms, 200 ms and so on; 0 answers
+    /// such an add 400 as a missing container at once. 389 Directory Server answers so now
+    /// and then while concurrent writes beneath the container keep replacing it in its entry
+    /// cache (its error log: `find_entry_internal_dn - Retry count exceeded`). Default 3.
+    #[serde(default = "default_add_retries")]
+    pub add_retries: u32,
     /// The selected attributes (Select Attributes page). `-dn-` is always exposed.
     pub attributes: Vec<AttributeConfig>,
+}
+
+fn default_add_retries() -> u32 {
+    3
 }
 
 fn default_password_attribute() -> String {

@@ -246,19 +246,39 @@ impl LdapProbe {
             .iter()
             .map(|(a, v)| (a.clone(), v.iter().cloned().collect()))
             .collect();
-        let res = self
-            .ldap
-            .clone()
-            .add(dn, attrs)
-            .await
-            .map_err(|e| self.err(&format!("add {dn}"), e))?;
-        if res.rc != 0 {
-            return Err(self.err(
-                &format!("add {dn}"),
-                format!("LDAP {} {}", res.rc, res.text),
-            ));
+        // 389 DS answers noSuchObject now and then for a parent that exists while concurrent
+        // writes beneath it keep replacing it in its entry cache ("Retry count exceeded" in its
+        // error log): the probe, as any other application, tries again when the parent is
+        // there (at most three times more, 0.35 s in all).
+        let parent = scim_proto::dn::Dn::parse(dn)
+            .ok()
+            .and_then(|d| d.parent())
+            .map(|p| p.to_string());
+        let mut pauses = [50u64, 100, 200].into_iter();
+        loop {
+            let res = self
+                .ldap
+                .clone()
+                .add(dn, attrs.clone())
+                .await
+                .map_err(|e| self.err(&format!("add {dn}"), e))?;
+            if res.rc == 0 {
+                return Ok(());
+            }
+            let again = match &parent {
+                Some(parent) if res.rc == 32 => self.entry(parent).await?.is_some(),
+                _ => false,
+            };
+            match pauses.next() {
+                Some(ms) if again => tokio::time::sleep(Duration::from_millis(ms)).await,
+                _ => {
+                    return Err(self.err(
+                        &format!("add {dn}"),
+                        format!("LDAP {} {}", res.rc, res.text),
+                    ));
+                }
+            }
         }
-        Ok(())
     }
 
     /// Replaces an attribute's values out of band.

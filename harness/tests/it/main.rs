@@ -22,6 +22,7 @@ mod ha;
 mod html;
 mod large_body;
 mod load;
+mod probe;
 mod provision;
 mod reference;
 mod shapes;

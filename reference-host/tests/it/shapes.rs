@@ -595,6 +595,68 @@ async fn a_client_that_leaves_mid_write_finds_the_cache_equal_to_the_directory()
     );
 }
 
+/// 389 DS answers an add LDAP 32 now and then for a container that exists, when concurrent
+/// writes beneath it keep replacing the container in its entry cache (its error log: "Retry
+/// count exceeded"). Seen in the suite's runs on 389 DS 2.3.1; the mock answers the same on
+/// cue. The host tries the add again; a container that is really missing stays a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_answered_no_such_object_for_a_container_that_exists_is_tried_again() {
+    use mock_targets::ldap::{FaultAction, FaultRule, OpKind, Times};
+    let host = SlowHost::start().await;
+    let refuse = |name: &str, times| {
+        host.mock.inject(FaultRule {
+            op: Some(OpKind::Add),
+            dn_contains: Some(format!("cn={name},")),
+            bound_as: None,
+            action: FaultAction::Fail {
+                code: 32,
+                message: "no such object".into(),
+            },
+            times,
+        });
+    };
+    let create = |dn: &str| {
+        let cn = dn.split([',', '=']).nth(1).unwrap_or_default().to_owned();
+        let body = json!({
+            "schemas": [scim_proto::urn::CORE_USER, EXT],
+            EXT: {"-dn-": dn, "objectClass": ["inetOrgPerson"], "cn": cn, "sn": "F"},
+        });
+        crate::support::send(
+            &host.app,
+            "POST",
+            "/ecma2host_LDAP/scim/Users",
+            Some(body.to_string()),
+            Some(crate::support::TOKEN),
+            "application/scim+json",
+        )
+    };
+    let stored = |dn: &str| {
+        host.mock
+            .snapshot()
+            .into_iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(dn))
+    };
+    // Twice, then the directory takes it: created, once.
+    refuse("flaky", Times::N(2));
+    let reply = create("cn=flaky,dc=contoso,dc=lab").await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(stored("cn=flaky,dc=contoso,dc=lab"));
+    // Every time: the target is unavailable (503), not the request wrong (400).
+    refuse("stuck", Times::Always);
+    let reply = create("cn=stuck,dc=contoso,dc=lab").await;
+    reply.assert_detail(
+        503,
+        "answered noSuchObject 4 times for the container \"dc=contoso,dc=lab\", which exists",
+    );
+    assert!(!stored("cn=stuck,dc=contoso,dc=lab"));
+    // A container that does not exist: the caller's error, at once.
+    let reply = create("cn=orphan,ou=missing,dc=contoso,dc=lab").await;
+    reply.assert_detail(
+        400,
+        "the container \"ou=missing,dc=contoso,dc=lab\" does not exist",
+    );
+}
+
 // Kind 4: the connector space compares as the directory does (RFC 4518 string preparation:
 // Unicode normalisation, case folding for caseIgnore rules, insignificant spaces).
 

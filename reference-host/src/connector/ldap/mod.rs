@@ -60,6 +60,8 @@ pub struct LdapConnector {
     password_attribute: String,
     page_size: u32,
     timeout: Duration,
+    /// `add_retries` of the configuration.
+    add_retries: u32,
     schema: ConnectorSchema,
     /// Attributes every read asks for.
     read_attributes: Vec<String>,
@@ -134,6 +136,7 @@ impl LdapConnector {
             password_attribute: config.password_attribute.clone(),
             page_size: config.page_size,
             timeout: Duration::from_secs(config.timeout_seconds),
+            add_retries: config.add_retries,
             schema,
             read_attributes,
             current: Mutex::new(None),
@@ -288,23 +291,48 @@ impl LdapConnector {
             }
         }
         let mut ldap = self.ldap().await?;
-        // The Post-Read control (RFC 4527) returns the entry as added, anchor included, in the
-        // add's answer; a directory without it ignores it (it is not critical) and the entry is
-        // read back with a second operation.
-        let res = ldap
-            .with_timeout(self.write_bound())
-            .with_controls(PostRead::new(self.read_attributes.clone()))
-            .add(dn, attrs)
-            .await
-            .map_err(|e| self.transport("add", dn, &e))?;
-        if res.rc != 0 {
-            return Err(match res.rc {
-                code::NO_SUCH_OBJECT => ConnectorError::MissingParent {
-                    container: parsed.parent().map(|p| p.to_string()).unwrap_or_default(),
+        let container = parsed.parent().map(|p| p.to_string()).unwrap_or_default();
+        let mut attempt = 0;
+        let res = loop {
+            // The Post-Read control (RFC 4527) returns the entry as added, anchor included, in
+            // the add's answer; a directory without it ignores it (it is not critical) and the
+            // entry is read back with a second operation.
+            let res = ldap
+                .with_timeout(self.write_bound())
+                .with_controls(PostRead::new(self.read_attributes.clone()))
+                .add(dn, attrs.clone())
+                .await
+                .map_err(|e| self.transport("add", dn, &e))?;
+            if res.rc != code::NO_SUCH_OBJECT {
+                break res;
+            }
+            // noSuchObject for a container that exists is the directory's own passing failure:
+            // 389 DS answers it when its entry cache gives up waiting for a parent that
+            // concurrent adds and deletes beneath it keep replacing (its error log: "Retry
+            // count exceeded"). The add is tried again; a container that is really missing is
+            // the caller's error, as before (and with `add_retries = 0`, every such answer).
+            if self.add_retries == 0 || !self.exists(&mut ldap, &container).await? {
+                return Err(ConnectorError::MissingParent {
+                    container,
                     detail: describe(&res),
-                },
-                _ => classify(&res, &format!("add {dn}")),
-            });
+                });
+            }
+            attempt += 1;
+            if attempt > self.add_retries {
+                return Err(ConnectorError::Unavailable {
+                    detail: format!(
+                        "add {dn}: the directory answered {} {} times for the container {container:?}, which exists ({})",
+                        result_name(code::NO_SUCH_OBJECT),
+                        attempt,
+                        describe(&res)
+                    ),
+                });
+            }
+            tracing::warn!(%dn, attempt, "the directory answered an add noSuchObject for a container that exists; trying again");
+            tokio::time::sleep(Duration::from_millis(50) * 2u32.saturating_pow(attempt - 1)).await;
+        };
+        if res.rc != 0 {
+            return Err(classify(&res, &format!("add {dn}")));
         }
         if let Some(password) = password {
             // ECMA2 connectors set the initial password with a second call after the add; if it
@@ -366,6 +394,20 @@ impl LdapConnector {
                 .collect()
         } else {
             password.expose().as_bytes().to_vec()
+        }
+    }
+
+    /// Whether an entry exists at `dn` (a base search asking for no attribute).
+    async fn exists(&self, ldap: &mut Ldap, dn: &str) -> Result<bool, ConnectorError> {
+        let result = ldap
+            .with_timeout(self.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .await
+            .map_err(|e| self.transport("read", dn, &e))?;
+        match result.1.rc {
+            0 => Ok(!result.0.is_empty()),
+            code::NO_SUCH_OBJECT => Ok(false),
+            _ => Err(classify(&result.1, &format!("read {dn}"))),
         }
     }
 
