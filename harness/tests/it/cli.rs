@@ -844,7 +844,7 @@ fn requirements_lists_coverage_and_exits_1_while_a_must_is_unchecked() {
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["profiles"], serde_json::json!(["sqlite-table"]));
-    assert_eq!(doc["requirements"].as_array().unwrap().len(), 162);
+    assert_eq!(doc["requirements"].as_array().unwrap().len(), 163);
     // Under one SQL profile, the LDAP MUSTs lose every scenario: exit 1, and they are named.
     let sql_only = ecmacert()
         .args(["requirements", "--profile", "sqlite-table"])
