@@ -392,6 +392,7 @@ pub async fn start_for_run(
             ),
         });
     }
+    // The plan has made sure a password source is given.
     let password = target
         .bind_password
         .as_ref()
@@ -400,13 +401,13 @@ pub async fn start_for_run(
         .map_err(|e| ContainerError::Config {
             kind: kind.name(),
             reason: format!("target.bind_password: {e}"),
-        })?;
-    #[cfg(feature = "containers")]
-    {
-        let password = password.ok_or_else(|| ContainerError::Config {
+        })?
+        .ok_or_else(|| ContainerError::Config {
             kind: kind.name(),
             reason: "target.bind_password is missing".into(),
         })?;
+    #[cfg(feature = "containers")]
+    {
         start(&plan, target, base_dir, &password, setup_scripts).await
     }
     #[cfg(not(feature = "containers"))]
@@ -474,7 +475,10 @@ pub async fn start(
     for name in plan.password_env {
         request = request.with_env_var(*name, password.expose().to_owned());
     }
-    let container = request.start().await.map_err(|e| start_error(kind, &e))?;
+    let container = request.start().await.map_err(|e| ContainerError::Start {
+        kind,
+        detail: e.to_string(),
+    })?;
     let description = format!(
         "{}:{} on 127.0.0.1:{}",
         plan.image, plan.tag, plan.host_port
@@ -497,22 +501,6 @@ pub async fn start(
                 detail: format!("{detail}\n  the container's last log lines:\n  {tail}"),
             })
         }
-    }
-}
-
-/// No engine (the client could not even be made), or anything else.
-#[cfg(feature = "containers")]
-fn start_error(kind: &'static str, e: &testcontainers::TestcontainersError) -> ContainerError {
-    use testcontainers::core::error::{ClientError, TestcontainersError};
-    match e {
-        TestcontainersError::Client(ClientError::Init(detail)) => ContainerError::NoEngine {
-            kind,
-            detail: detail.to_string(),
-        },
-        other => ContainerError::Start {
-            kind,
-            detail: other.to_string(),
-        },
     }
 }
 
