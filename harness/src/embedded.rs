@@ -439,6 +439,11 @@ pub async fn run_embedded_defective(
     // Every selected profile at once: each has its own connector, container and account, so
     // one run id marks them all.
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
+    // The profiles share `concurrency` scenarios in flight per core ([`crate::world::Slots`]):
+    // they all run in this process, the reference host and the mocks included, so more would
+    // only queue for the CPU, and a write queued past its connector's timeout is a 503.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let slots = crate::world::Slots::new(options.concurrency.max(1) * cores.min(selected.len()));
     let runs = selected.iter().enumerate().map(|(i, s)| {
         let config = host.config(s);
         // Faults are for the LDAP mocks and the HR REST API; a SQLite file (the SQL and script
@@ -456,6 +461,7 @@ pub async fn run_embedded_defective(
             profiles: vec![s.profile.to_owned()],
             run_id: Some(run_id.clone()),
             first_scenario: 1 + 10_000 * i as u64,
+            shared_slots: Some(slots.clone()),
             ..options.clone()
         };
         let base: &Path = host.dir.path();

@@ -92,6 +92,9 @@ pub struct RunOptions {
     pub shard: Option<reports::shard::Shard>,
     /// Where progress goes as the run goes; `None`: nowhere.
     pub progress: Option<ProgressSink>,
+    /// A budget of scenarios in flight shared with runs on other targets in this process (the
+    /// embedded default's profiles); `None`: `concurrency` of the run's own.
+    pub shared_slots: Option<crate::world::Slots>,
 }
 
 impl Default for RunOptions {
@@ -109,6 +112,7 @@ impl Default for RunOptions {
             first_scenario: 1,
             shard: None,
             progress: None,
+            shared_slots: None,
         }
     }
 }
@@ -715,7 +719,10 @@ pub async fn run_with(
     let mut compared = reports::DialectComparison::default();
     // The dialects of a profile run side by side, sharing the scenarios in flight; a scenario
     // that must run alone waits for, and holds back, both ([`Turns`]).
-    let turns = Arc::new(Turns::new(options.concurrency));
+    let turns = Arc::new(match &options.shared_slots {
+        Some(slots) => Turns::sharing(slots),
+        None => Turns::new(options.concurrency),
+    });
     for profile_name in &resolved.profiles {
         let first_run = report.runs.len();
         let planned = shard_of(

@@ -131,8 +131,14 @@ pub struct Turns {
 impl Turns {
     /// Turns for runs that share `concurrency` scenarios in flight (at least 1).
     pub fn new(concurrency: usize) -> Turns {
+        Turns::sharing(&Slots::new(concurrency))
+    }
+
+    /// Turns on a target of their own whose slots come from `slots`, a budget shared with
+    /// runs on other targets (the embedded default's profiles, side by side in one process).
+    pub fn sharing(slots: &Slots) -> Turns {
         Turns {
-            slots: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            slots: slots.0.clone(),
             target: Arc::default(),
         }
     }
@@ -152,6 +158,20 @@ impl Turns {
             _target: target,
             _slot: slot,
         }
+    }
+}
+
+/// A budget of scenarios in flight (at least 1), shared by the [`Turns`] of runs on different
+/// targets in one process: the embedded default runs every profile at once, and on a two-core
+/// machine 8 scenarios in flight per profile (80 in all) made the reference host's ordinary
+/// writes wait for the CPU past its connector's 1–2 s timeout, answered 503.
+#[derive(Debug, Clone)]
+pub struct Slots(Arc<tokio::sync::Semaphore>);
+
+impl Slots {
+    /// A budget of `n` scenarios in flight (at least 1).
+    pub fn new(n: usize) -> Slots {
+        Slots(Arc::new(tokio::sync::Semaphore::new(n.max(1))))
     }
 }
 
@@ -1081,6 +1101,23 @@ mod tests {
         let c = tokio::time::timeout(wait, turns.take(false)).await;
         assert!(c.is_ok());
         drop((b, c));
+    }
+
+    #[tokio::test]
+    async fn targets_of_their_own_share_one_budget_and_only_their_own_serial_lock() {
+        let slots = super::Slots::new(2);
+        let (one, other) = (Turns::sharing(&slots), Turns::sharing(&slots));
+        let wait = Duration::from_millis(50);
+        let alone = one.take(true).await;
+        // Another target's scenario is not held back by this one's serial scenario…
+        let beside = tokio::time::timeout(wait, other.take(false)).await;
+        assert!(beside.is_ok());
+        // …but the budget is spent: no third scenario on either target.
+        assert!(tokio::time::timeout(wait, other.take(false)).await.is_err());
+        assert!(tokio::time::timeout(wait, one.take(false)).await.is_err());
+        drop(alone);
+        assert!(tokio::time::timeout(wait, other.take(false)).await.is_ok());
+        drop(beside);
     }
 
     #[test]
