@@ -439,11 +439,14 @@ pub async fn run_embedded_defective(
     // Every selected profile at once: each has its own connector, container and account, so
     // one run id marks them all.
     let run_id = options.run_id.clone().unwrap_or_else(crate::runner::run_id);
-    // The profiles share `concurrency` scenarios in flight per core ([`crate::world::Slots`]):
-    // they all run in this process, the reference host and the mocks included, so more would
-    // only queue for the CPU, and a write queued past its connector's timeout is a 503.
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let slots = crate::world::Slots::new(options.concurrency.max(1) * cores.min(selected.len()));
+    // The profiles share `concurrency` scenarios in flight per core, up to one core per profile
+    // ([`crate::world::Slots`]): they all run in this process, the reference host and the
+    // mocks included, so more would only queue for the CPU, and a write queued past its
+    // connector's timeout is a 503. A caller may give a budget wider than this run.
+    let slots = options
+        .shared_slots
+        .clone()
+        .unwrap_or_else(|| per_core(options.concurrency, selected.len()));
     let runs = selected.iter().enumerate().map(|(i, s)| {
         let config = host.config(s);
         // Faults are for the LDAP mocks and the HR REST API; a SQLite file (the SQL and script
@@ -494,6 +497,13 @@ pub async fn run_embedded_defective(
     );
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// A budget of `concurrency` scenarios in flight per core of this machine, for at most `runs`
+/// runs side by side (no more cores than runs).
+pub fn per_core(concurrency: usize, runs: usize) -> crate::world::Slots {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    crate::world::Slots::new(concurrency.max(1) * cores.min(runs.max(1)))
 }
 
 /// The embedded default, started: the mock directories, the SQLite tables, and the reference

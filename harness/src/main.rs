@@ -350,8 +350,8 @@ struct RunArgs {
     /// a requirement × profile matrix, filters, and every case's evidence.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// Scenarios in flight at once per profile (the embedded default: per core, shared by its
-    /// profiles, which all run in this process).
+    /// Scenarios in flight at once per profile (the embedded default: per core, up to one
+    /// core per profile, in one budget its profiles share).
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
     /// No progress bar: one plain line per profile × dialect as it finishes, on standard error

@@ -69,7 +69,8 @@ pub struct RunOptions {
     pub dialects: Vec<Dialect>,
     /// A tag expression (`@must and not @ldap`).
     pub tags: Option<String>,
-    /// Scenarios in flight at once.
+    /// Scenarios in flight at once: in each dialect's run, and in all of them together unless
+    /// `shared_slots` sets the budget.
     pub concurrency: usize,
     /// The id that marks everything the run creates; `None`: a fresh one. The embedded default
     /// gives its concurrent profiles one id, so that the report names one run.
@@ -93,7 +94,8 @@ pub struct RunOptions {
     /// Where progress goes as the run goes; `None`: nowhere.
     pub progress: Option<ProgressSink>,
     /// A budget of scenarios in flight shared with runs on other targets in this process (the
-    /// embedded default's profiles); `None`: `concurrency` of the run's own.
+    /// embedded default's profiles, the selftest's mutants); `None`: the run's own, of
+    /// `concurrency`. [`crate::embedded::run_embedded`] makes one when none is given.
     pub shared_slots: Option<crate::world::Slots>,
 }
 

@@ -230,6 +230,14 @@ pub async fn run(
         .iter()
         .filter(|m| only.is_empty() || only.iter().any(|n| n == m.name))
         .collect();
+    // One budget of scenarios in flight for the baseline and every mutant running at once:
+    // `jobs` embedded runs, each with a budget of its own, would queue for the CPU, and a
+    // mutant "killed" by a 503 of an overloaded host would prove nothing.
+    let shared = RunOptions {
+        shared_slots: Some(crate::embedded::per_core(options.concurrency, usize::MAX)),
+        ..options.clone()
+    };
+    let options = &shared;
     let baseline = crate::embedded::run_embedded(suite, options).await?;
     if !baseline.passed() || baseline.counts().warned > 0 {
         return Err(RunError::Setup(format!(
