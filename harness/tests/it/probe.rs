@@ -5,7 +5,7 @@ use std::path::Path;
 use ecma_vocab::Secret;
 use harness::config::TargetConfig;
 use harness::probe::LdapProbe;
-use mock_targets::ldap::{FaultAction, FaultRule, Flavour, MockConfig, MockLdap, OpKind, Times};
+use mock_targets::ldap::{FaultRule, Flavour, MockConfig, MockLdap, OpKind, Times};
 
 /// 389 DS's passing noSuchObject for a parent that exists (see `LdapProbe::add`), played
 /// by the mock: the probe's out-of-band add goes through on a later try; a parent that is
@@ -29,16 +29,14 @@ async fn an_add_answered_no_such_object_under_an_existing_parent_is_tried_again(
         .await
         .unwrap();
     let refuse = |name: &str, times| {
-        mock.inject(FaultRule {
-            op: Some(OpKind::Add),
-            dn_contains: Some(format!("cn={name},")),
-            bound_as: None,
-            action: FaultAction::Fail {
-                code: 32,
-                message: "no such object".into(),
-            },
+        let dn = format!("cn={name},");
+        mock.inject(FaultRule::fail(
+            OpKind::Add,
+            &dn,
+            32,
+            "no such object",
             times,
-        });
+        ));
     };
     let person = |cn: &str| {
         vec![

@@ -95,6 +95,22 @@ pub struct FaultRule {
 }
 
 impl FaultRule {
+    /// `op` on any DN holding `dn_contains` (any case), by anyone, answered result `code` with
+    /// `message` (RFC 4511 Appendix A codes: 32 noSuchObject, 68 entryAlreadyExists…) without
+    /// touching the tree, `times` times.
+    pub fn fail(op: OpKind, dn_contains: &str, code: u32, message: &str, times: Times) -> Self {
+        FaultRule {
+            op: Some(op),
+            dn_contains: Some(dn_contains.to_owned()),
+            bound_as: None,
+            action: FaultAction::Fail {
+                code,
+                message: message.to_owned(),
+            },
+            times,
+        }
+    }
+
     fn hits(&self, op: OpKind, dn: &str, bound: &str) -> bool {
         self.op.is_none_or(|o| o == op)
             && self

@@ -65,16 +65,13 @@ fn person(cn: &str) -> Vec<(String, std::collections::HashSet<String>)> {
 async fn faults_fire_as_often_as_asked_and_only_where_asked() {
     let m = start(Flavour::OpenLdap, "dc=contoso,dc=lab").await;
     let mut ldap = bind(&m.url(), "cn=admin,dc=contoso,dc=lab", "secret").await;
-    m.inject(FaultRule {
-        op: Some(OpKind::Add),
-        dn_contains: Some("cn=b".into()),
-        bound_as: None,
-        action: FaultAction::Fail {
-            code: 68,
-            message: "injected".into(),
-        },
-        times: Times::N(2),
-    });
+    m.inject(FaultRule::fail(
+        OpKind::Add,
+        "cn=b",
+        68,
+        "injected",
+        Times::N(2),
+    ));
     assert_eq!(
         ldap.add("cn=a,dc=contoso,dc=lab", person("a"))
             .await

@@ -601,19 +601,17 @@ async fn a_client_that_leaves_mid_write_finds_the_cache_equal_to_the_directory()
 /// cue. The host tries the add again; a container that is really missing stays a 400.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_add_answered_no_such_object_for_a_container_that_exists_is_tried_again() {
-    use mock_targets::ldap::{FaultAction, FaultRule, OpKind, Times};
+    use mock_targets::ldap::{FaultRule, OpKind, Times};
     let host = SlowHost::start().await;
     let refuse = |name: &str, times| {
-        host.mock.inject(FaultRule {
-            op: Some(OpKind::Add),
-            dn_contains: Some(format!("cn={name},")),
-            bound_as: None,
-            action: FaultAction::Fail {
-                code: 32,
-                message: "no such object".into(),
-            },
+        let dn = format!("cn={name},");
+        host.mock.inject(FaultRule::fail(
+            OpKind::Add,
+            &dn,
+            32,
+            "no such object",
             times,
-        });
+        ));
     };
     let create = |dn: &str| {
         let cn = dn.split([',', '=']).nth(1).unwrap_or_default().to_owned();
