@@ -4,11 +4,13 @@ Feature: A misbehaving target
   the right thing (409 for a duplicate, 400 for a value the target refuses, 5xx for a target that
   is down, busy or slow, so the operation is retried), and never claims a success it did not
   have. These scenarios need a target that can be made to fail one operation on purpose: the
-  embedded default's mock directories and HR REST API, or ecmacert's fault proxy in front of any
-  directory (target.fault_proxy). A target that goes away altogether is in connections.feature.
-  Errors are named by their LDAP result codes (RFC 4511); a REST API answers the HTTP status it
+  embedded default's mock directories, HR REST API, SCIM endpoint and script program (behind a
+  fault shim), or ecmacert's fault proxy in front of any directory (target.fault_proxy). A
+  target that goes away altogether is in connections.feature.
+  Errors are named by their LDAP result codes (RFC 4511); an HTTP target answers the status it
   gives for the same condition (409 entryAlreadyExists, 400 constraintViolation and
-  objectClassViolation, 403 insufficientAccessRights, 503 busy).
+  objectClassViolation, 403 insufficientAccessRights, 503 busy), and a script program the
+  contract's error kind (alreadyExists, rejected, unavailable).
   A fault touches the scenario's own objects only, so most of these run beside others; those
   that close the host's connection run alone (@serial), since every request on it is lost.
 

@@ -63,12 +63,14 @@ impl ControlledTarget for MockFaults {
     }
 }
 
-/// The HR REST API's fault switch, for the `rest-hr` profile: the suite's faults in HTTP.
-/// Errors named by their LDAP result code (RFC 4511 Appendix A) are answered with the status a
-/// REST API gives for the same condition ([`http_status`]); a fault aimed at a scenario's
-/// objects hits the requests whose path or body names one of them.
+/// The fault switch of an HTTP target (the HR REST API of `rest-hr`, the SCIM endpoint of
+/// `scim-target`): the suite's faults in HTTP. Errors named by their LDAP result code (RFC 4511
+/// Appendix A) are answered with the status an HTTP service gives for the same condition
+/// ([`http_status`]); a fault aimed at a scenario's objects hits the requests whose path or
+/// body names one of them (the REST API's login, the SCIM endpoint's id: both are the user's
+/// unique name in the run).
 #[derive(Debug)]
-struct RestFaults(mock_targets::rest::FaultSwitch);
+struct HttpFaults(mock_targets::http::FaultSwitch);
 
 /// The HTTP status a REST API answers where a directory answers LDAP result `code`: 409 for
 /// entryAlreadyExists, 400 for a value or schema the target refuses, 403 for
@@ -84,31 +86,31 @@ fn http_status(code: u32) -> u16 {
     }
 }
 
-/// The name a fault's scope gives a REST request: the scenario's suffix, without the comma that
-/// ends it in a DN ([`crate::world::EcmaWorld::fault_scope`]).
-fn rest_scope(scope: &str) -> String {
+/// The name a fault's scope gives an HTTP request: the scenario's suffix, without the comma
+/// that ends it in a DN ([`crate::world::EcmaWorld::fault_scope`]).
+fn http_scope(scope: &str) -> String {
     scope.trim_end_matches(',').to_owned()
 }
 
-impl ControlledTarget for RestFaults {
+impl ControlledTarget for HttpFaults {
     fn inject(&self, fault: Fault) -> Result<(), String> {
-        use mock_targets::rest::{Operation, RestAction, RestFault};
-        self.0.inject(RestFault {
+        use mock_targets::http::{Action, Operation};
+        self.0.inject(mock_targets::http::Fault {
             operation: fault.op.map(|op| match op {
                 crate::faults::TargetOp::Add => Operation::Create,
                 crate::faults::TargetOp::Modify => Operation::Update,
                 crate::faults::TargetOp::Delete => Operation::Delete,
             }),
-            scope: fault.dn_contains.as_deref().map(rest_scope),
+            scope: fault.dn_contains.as_deref().map(http_scope),
             action: match fault.action {
-                FaultAction::Fail { code, message } => RestAction::Answer {
+                FaultAction::Fail { code, message } => Action::Answer {
                     status: http_status(code),
                     message,
                     delay: std::time::Duration::ZERO,
                 },
-                FaultAction::Delay(d) => RestAction::Late(d),
-                FaultAction::Drop => RestAction::Drop,
-                FaultAction::DropAfter => RestAction::DropAfter,
+                FaultAction::Delay(d) => Action::Late(d),
+                FaultAction::Drop => Action::Drop,
+                FaultAction::DropAfter => Action::DropAfter,
             },
             times: match fault.times {
                 Times::Once => Some(1),
@@ -119,12 +121,12 @@ impl ControlledTarget for RestFaults {
     }
 
     fn clear(&self, scope: &str) {
-        let scope = rest_scope(scope);
+        let scope = http_scope(scope);
         self.0
             .clear_where(|f| crate::faults::started_by(f.scope.as_deref(), &scope));
     }
 
-    /// The API keeps a log of requests, not of the writes it made.
+    /// The services keep no log of the writes they made.
     fn host_writes(&self, _dn_contains: &str) -> Option<Vec<String>> {
         None
     }
@@ -147,11 +149,13 @@ struct Served {
 }
 
 impl Served {
-    /// Whether the profile's target is the mock HR REST API (`rest-hr`), which plays faults as
-    /// the mock directories do; the other profiles without a flavour are on a SQLite file or
-    /// the SCIM endpoint, which cannot be made to misbehave.
-    fn on_rest_api(&self) -> bool {
-        self.profile == "rest-hr"
+    /// Whether the profile's target plays the suite's faults: the mock directories, the mock
+    /// HR REST API (`rest-hr`), the on-premises SCIM endpoint (`scim-target`) and the script
+    /// connector's program behind the fault shim (`script-sqlite`). The SQL profiles' SQLite
+    /// files, which the host opens itself, cannot be made to misbehave.
+    fn plays_faults(&self) -> bool {
+        self.flavour.is_some()
+            || matches!(self.profile, "rest-hr" | "scim-target" | "script-sqlite")
     }
 }
 
@@ -274,7 +278,7 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         .filter(|s| options.profiles.is_empty() || options.profiles.iter().any(|p| p == s.profile))
     {
         let mut extra = extra.clone();
-        if s.flavour.is_none() && !s.on_rest_api() {
+        if !s.plays_faults() {
             extra.remove(&Capability::FaultInjection);
             extra.remove(&Capability::ConnectionFaults);
         } else {
@@ -286,7 +290,9 @@ pub fn describe(suite: &Suite, options: &RunOptions) -> Result<String, RunError>
         let target = match s.flavour {
             Some(Flavour::OpenLdap) => "mock OpenLDAP",
             Some(Flavour::AdLds) => "mock AD LDS",
-            None if s.on_rest_api() => "mock HR REST API",
+            None if s.profile == "rest-hr" => "mock HR REST API",
+            None if s.profile == "scim-target" => "SCIM endpoint",
+            None if s.profile == "script-sqlite" => "script over a SQLite file",
             None => "SQLite file",
         };
         let plan = crate::runner::plan(suite, s.profile, tags.as_ref(), &extra);
@@ -449,15 +455,26 @@ pub async fn run_embedded_defective(
         .unwrap_or_else(|| per_core(options.concurrency, selected.len()));
     let runs = selected.iter().enumerate().map(|(i, s)| {
         let config = host.config(s);
-        // Faults are for the LDAP mocks and the HR REST API; a SQLite file (the SQL and script
-        // profiles), and the SCIM endpoint, cannot be made to misbehave.
+        // Faults are for the LDAP mocks, the HR REST API, the SCIM endpoint and the script's
+        // program; a SQLite file the host opens itself (the SQL profiles) cannot be made to
+        // misbehave.
         let faults = match s.flavour {
             Some(_) => Some(std::sync::Arc::new(MockFaults {
                 mock: host.mock_for(s.flavour).clone(),
                 host_bind_dn: host_account(s),
             }) as std::sync::Arc<dyn ControlledTarget>),
-            None if s.on_rest_api() => Some(std::sync::Arc::new(RestFaults(host.rest_hr.faults()))
+            None if s.profile == "rest-hr" => {
+                Some(std::sync::Arc::new(HttpFaults(host.rest_hr.faults()))
+                    as std::sync::Arc<dyn ControlledTarget>)
+            }
+            None if s.profile == "scim-target" => Some(std::sync::Arc::new(HttpFaults(
+                host.endpoint.faults.clone(),
+            ))
                 as std::sync::Arc<dyn ControlledTarget>),
+            None if s.profile == "script-sqlite" => {
+                Some(std::sync::Arc::new(HttpFaults(host.script_faults.faults()))
+                    as std::sync::Arc<dyn ControlledTarget>)
+            }
             None => None,
         };
         let options = RunOptions {
@@ -519,16 +536,20 @@ struct Started {
     endpoint: ScimEndpoint,
     /// The HR system's REST API the `rest-hr` profile's connector writes to.
     rest_hr: mock_targets::rest::RestHr,
+    /// The faults of the `script-sqlite` profile's program, played by the shim it runs behind.
+    script_faults: mock_targets::script::ScriptFaults,
 }
 
 /// The on-premises SCIM endpoint of the `scim-target` profile: a second reference host serving
 /// the profile's SQLite table at `/ecma2host_HR/scim`, over plain HTTP on loopback. It is a
-/// target, not the host under test: a defective router wraps the first host only.
+/// target, not the host under test: a defective router wraps the first host only. It plays the
+/// suite's faults in HTTP ([`mock_targets::http`]), as the HR REST API does.
 struct ScimEndpoint {
     url: String,
     token: String,
+    faults: mock_targets::http::FaultSwitch,
     stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), reference_host::ServeError>>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl ScimEndpoint {
@@ -575,15 +596,18 @@ impl ScimEndpoint {
                 }
             },
         ));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup)?;
+        let faults = mock_targets::http::FaultSwitch::new();
+        let app = faults.gate(app, "/Users", scim_error);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(setup)?;
         let port = listener.local_addr().map_err(setup)?.port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(reference_host::serve_router(app, None, listener, async {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(mock_targets::http::serve(listener, app, stopped));
         Ok(ScimEndpoint {
             url: format!("http://127.0.0.1:{port}/ecma2host_HR/scim"),
             token,
+            faults,
             stop,
             server,
         })
@@ -593,6 +617,26 @@ impl ScimEndpoint {
         let _ = self.stop.send(());
         let _ = self.server.await;
     }
+}
+
+/// A fault's answer as a SCIM endpoint words it: a SCIM Error (RFC 7644 §3.12) with the status
+/// and the message as `detail`, and `scimType` `uniqueness` for a 409.
+fn scim_error(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.as_u16().to_string(),
+        "detail": message,
+    });
+    if status == axum::http::StatusCode::CONFLICT {
+        body["scimType"] = "uniqueness".into();
+    }
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// What the embedded host serves: the mock directories and SQLite tables, with the
@@ -677,6 +721,9 @@ impl Started {
         )
         .await
         .map_err(setup)?;
+        let script_faults = mock_targets::script::ScriptFaults::start()
+            .await
+            .map_err(setup)?;
         // The host: one connector per profile, from its example configuration, each with a
         // token of its own (ECMA-AUTH-004 tries one connector's token on the next).
         let tokens: Vec<String> = SERVED.iter().map(|_| secret()).collect();
@@ -717,22 +764,36 @@ impl Started {
                 scim.url = endpoint.url.clone();
                 scim.token = SecretSource::Inline(Secret::new(endpoint.token.clone()));
                 scim.page_size = 10;
-                scim.timeout_seconds = 10;
+                // As for the REST API: a slow endpoint (a fault) must be a 503 within the
+                // slow-target scenarios' 3.5 s.
+                scim.timeout_seconds = 2;
             }
             if let Some(script) = &mut connector.script {
-                // The example program, written beside the host's files, on the profile's table.
+                // The example program, written beside the host's files, on the profile's table,
+                // behind the fault shim.
                 let program = dir.path().join("script-sqlite.py");
                 std::fs::write(&program, SCRIPT_SQLITE).map_err(setup)?;
+                let shim = dir.path().join("script_faults.py");
+                std::fs::write(&shim, mock_targets::script::SHIM).map_err(setup)?;
                 let table = targets.sqlite_url(s.profile);
-                script.command = vec![
-                    python(),
-                    program.display().to_string(),
-                    table.trim_start_matches("sqlite://").to_owned(),
-                    "Employees".into(),
-                    "ContosoLogin".into(),
-                ];
+                script.command = script_faults.wrap(
+                    &python(),
+                    &shim,
+                    vec![
+                        python(),
+                        program.display().to_string(),
+                        table.trim_start_matches("sqlite://").to_owned(),
+                        "Employees".into(),
+                        "ContosoLogin".into(),
+                    ],
+                );
                 script.page_size = 100;
-                script.timeout_seconds = 10;
+                // A fault that holds a request (a late answer) holds its session: more than the
+                // example's two, so that other scenarios' requests do not queue behind it.
+                script.sessions = 4;
+                // As for the REST API: a slow program (a fault) must be a 503 within the
+                // slow-target scenarios' 3.5 s.
+                script.timeout_seconds = 2;
             }
             if let Some(ldap) = &mut connector.ldap {
                 (ldap.url, ldap.ca_certificate) = targets.reach(s.flavour);
@@ -790,6 +851,7 @@ impl Started {
             server,
             endpoint,
             rest_hr,
+            script_faults,
         })
     }
 

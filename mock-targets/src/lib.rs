@@ -7,13 +7,17 @@
 //! flavour, schema checks for the classes ECMA hosts provision, paged search, inspection
 //! (snapshot and operation log) and fault injection, and its faults in front of a real directory
 //! ([`ldap::LdapFaultProxy`]); [`sql`], sandboxes (a schema, database or file per run, with a
-//! setup script) on PostgreSQL, MariaDB/MySQL and SQLite; [`tcp`], a protocol-unaware fault
-//! proxy for targets whose protocol the suite does not read.
+//! setup script) on PostgreSQL, MariaDB/MySQL and SQLite; [`rest`], an HR system's REST API;
+//! [`http`], the faults of HTTP targets (that API, and any axum router); [`script`], the same
+//! faults for the script connector's programs, through a shim; [`tcp`], a
+//! protocol-unaware fault proxy for targets whose protocol the suite does not read.
 //!
 //! What is not: access control, referrals, SASL, TLS (StartTLS is refused), replication, or the
 //! full OpenLDAP schema — only the classes and attributes the profiles use.
 
+pub mod http;
 pub mod ldap;
 pub mod rest;
+pub mod script;
 pub mod sql;
 pub mod tcp;

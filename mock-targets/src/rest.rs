@@ -18,14 +18,13 @@
 //! (the table's `ContosoLogin`, `AzureID`, `FirstName`, `LastName`, `Email`, `DisplayName`,
 //! `isSoftDeleted`; `Notes` and `RowVersion` are not exposed). Errors are `{"error":"…"}`.
 //!
-//! Every request is recorded ([`RestHr::requests`]); faults ([`RestFault`]) hit an operation,
+//! Every request is recorded ([`RestHr::requests`]); faults ([`crate::http::Fault`]) hit an operation,
 //! on every object or on those a scope names, once, N times or always, and answer a status
 //! without touching the table, answer late, or close the connection before or after carrying
 //! the request out — the same kinds of rule the mock LDAP server takes.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,6 +32,8 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+
+use crate::http::{Fault, FaultSwitch};
 use sqlx::{AnyPool, Row as _};
 
 /// The employee's members and the table's columns they are kept in, in order. `softDeleted`
@@ -46,99 +47,6 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("displayName", "DisplayName"),
     ("softDeleted", "isSoftDeleted"),
 ];
-
-/// The API's operations, as faults name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    /// `GET /employees` (a page).
-    List,
-    /// `GET /employees/{login}`.
-    Read,
-    /// `POST /employees`.
-    Create,
-    /// `PATCH /employees/{login}`.
-    Update,
-    /// `DELETE /employees/{login}`.
-    Delete,
-}
-
-/// What a fault does to the request it hits: the same kinds of fault the mock LDAP server
-/// plays ([`crate::ldap::FaultAction`]), in HTTP.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RestAction {
-    /// Answer `status` with `{"error": message}` after `delay`, touching nothing. A number that
-    /// is no HTTP status (0) answers 503; a request with no answer in time is a `delay` longer
-    /// than the client's timeout.
-    Answer {
-        /// The status.
-        status: u16,
-        /// The `error` member of the answer.
-        message: String,
-        /// How long before the answer.
-        delay: Duration,
-    },
-    /// Carry the request out at once, and give its answer only after this long (a client that
-    /// gives up early still finds the change made).
-    Late(Duration),
-    /// Close the connection without answering, touching nothing.
-    Drop,
-    /// Carry the request out, then close the connection instead of answering: the client cannot
-    /// tell whether the change was made.
-    DropAfter,
-}
-
-/// A fault: which requests it hits, what it does, how often.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RestFault {
-    /// Which operation; `None` for every one.
-    pub operation: Option<Operation>,
-    /// Only requests about the objects this names: the path or the body holds it, followed by
-    /// no letter or digit (`late-r1-9` names `late-r1-9` and `x-late-r1-9`, never
-    /// `late-r1-93`). `None` for every object.
-    pub scope: Option<String>,
-    /// What it does.
-    pub action: RestAction,
-    /// How many times; `None` for every time (`Some(0)`: never, a fault already used up).
-    pub times: Option<u32>,
-}
-
-impl RestFault {
-    /// `operation` answered `status` (with `{"error":"injected"}`) after `delay`, `times` times,
-    /// whatever the object.
-    pub fn answer(operation: Operation, status: u16, delay: Duration, times: Option<u32>) -> Self {
-        RestFault {
-            operation: Some(operation),
-            scope: None,
-            action: RestAction::Answer {
-                status,
-                message: "injected".into(),
-                delay,
-            },
-            times,
-        }
-    }
-
-    /// Whether the fault hits `operation` on `path` (as sent: percent-decoded here) with
-    /// `body`.
-    fn hits(&self, operation: Operation, path: &str, body: &[u8]) -> bool {
-        self.operation.is_none_or(|o| o == operation)
-            && self.scope.as_deref().is_none_or(|scope| {
-                let path: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-                names(&path, scope.as_bytes()) || names(body, scope.as_bytes())
-            })
-    }
-}
-
-/// Whether `text` holds `name` followed by no ASCII letter or digit.
-fn names(text: &[u8], name: &[u8]) -> bool {
-    !name.is_empty()
-        && text.windows(name.len()).enumerate().any(|(i, w)| {
-            w == name
-                && text
-                    .get(i + name.len())
-                    .is_none_or(|c| !c.is_ascii_alphanumeric())
-        })
-}
 
 /// One request as the service received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,7 +63,7 @@ struct Shared {
     pool: AnyPool,
     token: String,
     requests: Mutex<Vec<Recorded>>,
-    faults: Mutex<Vec<RestFault>>,
+    faults: FaultSwitch,
 }
 
 /// The running service.
@@ -181,7 +89,7 @@ impl RestHr {
             pool,
             token: token.to_owned(),
             requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            faults: FaultSwitch::new(),
         });
         let app = router(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -191,7 +99,7 @@ impl RestHr {
             .local_addr()
             .map_err(|e| RestError(e.to_string()))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, stopped));
+        tokio::spawn(crate::http::serve(listener, app, stopped));
         Ok(RestHr {
             shared,
             addr,
@@ -214,7 +122,7 @@ impl RestHr {
     }
 
     /// Adds a fault.
-    pub fn inject(&self, fault: RestFault) {
+    pub fn inject(&self, fault: Fault) {
         self.faults().inject(fault);
     }
 
@@ -225,33 +133,7 @@ impl RestHr {
 
     /// The service's fault switch, to keep apart from the service (a run's fault controller).
     pub fn faults(&self) -> FaultSwitch {
-        FaultSwitch(Arc::clone(&self.shared))
-    }
-}
-
-/// Adds and removes the faults of a running [`RestHr`].
-#[derive(Clone)]
-pub struct FaultSwitch(Arc<Shared>);
-
-impl std::fmt::Debug for FaultSwitch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultSwitch").finish_non_exhaustive()
-    }
-}
-
-impl FaultSwitch {
-    /// Adds a fault.
-    pub fn inject(&self, fault: RestFault) {
-        if let Ok(mut f) = self.0.faults.lock() {
-            f.push(fault);
-        }
-    }
-
-    /// Removes the faults `gone` picks (one scenario's), leaving the others.
-    pub fn clear_where(&self, gone: impl Fn(&RestFault) -> bool) {
-        if let Ok(mut f) = self.0.faults.lock() {
-            f.retain(|fault| !gone(fault));
-        }
+        self.shared.faults.clone()
     }
 }
 
@@ -263,68 +145,21 @@ impl Drop for RestHr {
     }
 }
 
-/// Closes the connection a request came on: what [`RestAction::Drop`] pulls. Each connection
-/// gets one (a request extension), and its task stops serving it, unanswered, when pulled.
-#[derive(Clone)]
-struct Cut(Arc<tokio::sync::Notify>);
-
-/// Serves `app` until `stopped`, one task per connection, each of which can be cut ([`Cut`]).
-/// Written out rather than `axum::serve`, which cannot close one connection on purpose.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    // Connections end with the service, not with their clients.
-    let (closing, closed) = tokio::sync::watch::channel(());
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors, say: the listener stays readable, so wait a little
-                // rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut stopped => {
-                drop(closing);
-                return;
-            }
-        };
-        let mut closed = closed.clone();
-        let _ = stream.set_nodelay(true);
-        let cut = Cut(Arc::new(tokio::sync::Notify::new()));
-        let service = hyper_util::service::TowerToHyperService::new(
-            app.clone().layer(axum::Extension(cut.clone())),
-        );
-        tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = cut.0.notified() => {}
-                _ = closed.changed() => {}
-            }
-        });
-    }
-}
-
 fn router(shared: Arc<Shared>) -> Router {
     use axum::routing::get;
-    Router::new()
+    let routes = Router::new()
         .route("/openapi.json", get(openapi))
         .route("/api/v1/employees", get(list).post(create))
         .route(
             "/api/v1/employees/{login}",
             get(read).patch(update).delete(delete),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&shared),
-            gate,
-        ))
-        .with_state(shared)
+        .with_state(Arc::clone(&shared));
+    // Recorded and authenticated first, then the faults.
+    shared
+        .faults
+        .gate(routes, "/employees", crate::http::error)
+        .layer(axum::middleware::from_fn_with_state(shared, gate))
 }
 
 /// A JSON answer.
@@ -338,7 +173,7 @@ fn answer(status: StatusCode, body: &Value) -> Response {
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
-    answer(status, &json!({ "error": message.to_string() }))
+    crate::http::error(status, &message.to_string())
 }
 
 /// The body as JSON, or why it is not (answered 400).
@@ -346,7 +181,7 @@ fn body_json(bytes: &Bytes) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("the body is not JSON: {e}"))
 }
 
-/// Records the request, checks the token, and applies a fault that matches.
+/// Records the request and checks the token.
 async fn gate(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -373,73 +208,8 @@ async fn gate(
             return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         }
     }
-    let operation = match (
-        parts.method.as_str(),
-        parts.uri.path().ends_with("/employees"),
-    ) {
-        ("GET", true) => Some(Operation::List),
-        ("POST", true) => Some(Operation::Create),
-        ("GET", false) => Some(Operation::Read),
-        ("PATCH", false) => Some(Operation::Update),
-        ("DELETE", false) => Some(Operation::Delete),
-        _ => None,
-    };
-    let fault = operation.and_then(|op| {
-        let mut faults = shared.faults.lock().ok()?;
-        // Used-up faults go first, so `Some(0)` never answers (nor underflows).
-        faults.retain(|f| f.times != Some(0));
-        let i = faults
-            .iter()
-            .position(|f| f.hits(op, parts.uri.path(), &bytes))?;
-        let fault = faults[i].clone();
-        match &mut faults[i].times {
-            Some(0 | 1) => {
-                faults.remove(i);
-            }
-            Some(n) => *n -= 1,
-            None => {}
-        }
-        Some(fault)
-    });
-    let cut = parts.extensions.get::<Cut>().cloned();
-    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
-    match fault.map(|f| f.action) {
-        None => next.run(request).await,
-        Some(RestAction::Answer {
-            status,
-            message,
-            delay,
-        }) => {
-            tokio::time::sleep(delay).await;
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            error(status, message)
-        }
-        Some(RestAction::Late(delay)) => {
-            let response = next.run(request).await;
-            tokio::time::sleep(delay).await;
-            response
-        }
-        Some(RestAction::Drop) => hang_up(cut).await,
-        Some(RestAction::DropAfter) => {
-            let _ = next.run(request).await;
-            hang_up(cut).await
-        }
-    }
-}
-
-/// Closes the connection instead of answering; never returns while the connection lives.
-async fn hang_up(cut: Option<Cut>) -> Response {
-    match cut {
-        Some(cut) => {
-            cut.0.notify_one();
-            std::future::pending().await
-        }
-        // [`serve`] gives every connection its cut; without one, the nearest thing is a 503.
-        None => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the connection would be dropped",
-        ),
-    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// The columns read, in [`FIELDS`] order (the Boolean as an integer).
@@ -739,28 +509,4 @@ pub fn openapi_document() -> Value {
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Operation, RestAction, RestFault, names};
-
-    #[test]
-    fn a_scope_names_its_objects_only() {
-        assert!(names(b"/api/v1/employees/kim-r1-9", b"r1-9"));
-        assert!(names(br#"{"login":"kim-r1-9"}"#, b"r1-9"));
-        assert!(!names(b"/api/v1/employees/kim-r1-93", b"r1-9"));
-        assert!(!names(b"", b"r1-9"));
-        let fault = RestFault {
-            operation: Some(Operation::Update),
-            scope: Some("r1-9".into()),
-            action: RestAction::Drop,
-            times: None,
-        };
-        assert!(fault.hits(Operation::Update, "/api/v1/employees/kim-r1-9", b"{}"));
-        assert!(!fault.hits(Operation::Delete, "/api/v1/employees/kim-r1-9", b"{}"));
-        assert!(!fault.hits(Operation::Update, "/api/v1/employees/kim-r1-93", b"{}"));
-        // The Web Services connector encodes more than it must.
-        assert!(fault.hits(Operation::Update, "/api/v1/employees/kim%2Dr1%2D9", b"{}"));
-    }
 }

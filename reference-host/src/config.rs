@@ -638,6 +638,13 @@ pub struct ScimConfig {
     /// Seconds one request may take before the host answers 503.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// The selected attribute (its `name`) whose value identifies a user at the endpoint, as
+    /// `userName` does in RFC 7643 §4.1.1: after a create the endpoint answers 409, the
+    /// connector finds the user it collided with by `filter=<path> eq "<value>"`, so the
+    /// connector space knows it (a create whose answer was lost; ECMA-ROBUST-017). `None`: the
+    /// attribute whose `path` is `userName`, if one is selected.
+    #[serde(default)]
+    pub unique_attribute: Option<String>,
     /// The selected attributes: `name` is the host's (what Entra maps to), `path` the
     /// endpoint's attribute (`userName`, `name.familyName`,
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`); the name

@@ -517,6 +517,9 @@ impl ConnectorService {
                 ));
             }
         };
+        // What a connector that makes neither DNs nor anchors from the request needs to find
+        // the object a 409 collided with.
+        let collided_with = (dn.is_empty() && key_value.is_none()).then(|| attributes.clone());
         let exported = match self
             .connector
             .export(EntryChange::Add {
@@ -539,6 +542,14 @@ impl ConnectorService {
                     _ => dn.clone(),
                 };
                 if let Ok(Some(entry)) = self.connector.read_object(&existing).await {
+                    self.space.upsert(entry);
+                }
+                return Err(e.into());
+            }
+            Err(e @ ConnectorError::AlreadyExists { .. }) => {
+                if let Some(attributes) = &collided_with
+                    && let Ok(Some(entry)) = self.connector.find_created(attributes).await
+                {
                     self.space.upsert(entry);
                 }
                 return Err(e.into());

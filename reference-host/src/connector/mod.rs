@@ -295,6 +295,19 @@ pub trait Connector: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Finds the object a create of `attributes` collided with, for a connector whose objects
+    /// have neither a DN nor an anchor the create names (the target assigns the anchor: the
+    /// SCIM connector's endpoint `id`); `Ok(None)` when there is none, or the connector cannot
+    /// look (the default). The host calls it when the target answers such a create "exists
+    /// already", for the same reason as [`Connector::read_object`] (ECMA-ROBUST-017).
+    async fn find_created(
+        &self,
+        attributes: &[AttributeChange],
+    ) -> Result<Option<CsEntry>, ConnectorError> {
+        let _ = attributes;
+        Ok(None)
+    }
+
     /// Starts a full import; pages come from the session.
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError>;
 

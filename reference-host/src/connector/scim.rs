@@ -10,6 +10,10 @@
 //!   {url}/Users/{id}` with one `replace` per changed attribute, `remove` for a cleared one
 //!   (§3.5.2; a `204` answer is followed by a `GET`); `DELETE {url}/Users/{id}` (§3.6).
 //! - **Anchor:** the endpoint's `id`; the DN is `CN=<id>,OBJECT=USER`.
+//! - **A create answered 409:** the endpoint assigns the `id`, so the user the create
+//!   collided with is found by the unique attribute's value (`unique_attribute`, `userName` by
+//!   default: `GET {url}/Users?filter=<path> eq "…"`), and the host takes it into its
+//!   connector space (a create whose answer was lost and that Entra retries).
 //! - **Attributes:** each selected attribute names the endpoint's attribute by `path`: a
 //!   top-level attribute (`userName`), a sub-attribute (`name.familyName`), or either under an
 //!   extension schema's URN (`urn:…:enterprise:2.0:User:employeeNumber`). Multi-valued complex
@@ -26,6 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use indexmap::IndexMap;
+use scim_proto::schema::AttrType;
 use scim_proto::value::Scalar;
 use serde_json::{Map, Value, json};
 
@@ -142,6 +147,9 @@ pub struct ScimConnector {
     schema: ConnectorSchema,
     /// The endpoint's path of each schema attribute, in the schema's order.
     paths: Vec<RemotePath>,
+    /// The attribute (the host's name) that identifies a user at the endpoint
+    /// ([`ScimConfig::unique_attribute`]).
+    unique: Option<String>,
 }
 
 impl std::fmt::Debug for ScimConnector {
@@ -198,6 +206,36 @@ impl ScimConnector {
             });
             paths.push(RemotePath::parse(a.path()));
         }
+        let unique = match &config.unique_attribute {
+            Some(u) => {
+                let a = config
+                    .attributes
+                    .iter()
+                    .find(|a| a.name.eq_ignore_ascii_case(u))
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            key("unique_attribute"),
+                            format!("{u:?} is not one of scim.attributes"),
+                        )
+                    })?;
+                if !a.treat_as_single_value || a.kind != AttrType::String {
+                    return Err(ConfigError::invalid(
+                        key("unique_attribute"),
+                        format!("{u:?} must be a single-valued string (treat_as_single_value)"),
+                    ));
+                }
+                Some(a.name.clone())
+            }
+            None => config
+                .attributes
+                .iter()
+                .find(|a| {
+                    a.path().eq_ignore_ascii_case("userName")
+                        && a.treat_as_single_value
+                        && a.kind == AttrType::String
+                })
+                .map(|a| a.name.clone()),
+        };
         let before = attributes.len();
         super::add_flow_attributes(&mut attributes, deprovisioning);
         paths.extend(
@@ -213,6 +251,7 @@ impl ScimConnector {
             page_size: config.page_size,
             schema: ConnectorSchema { attributes },
             paths,
+            unique,
         })
     }
 
@@ -461,6 +500,51 @@ impl Connector for ScimConnector {
         }
     }
 
+    /// `GET {url}/Users?filter=<path> eq "<value>"` on the unique attribute's value
+    /// ([`ScimConfig::unique_attribute`]); the one resource found, `None` when none or several
+    /// are, or the create named no unique value.
+    async fn find_created(
+        &self,
+        attributes: &[AttributeChange],
+    ) -> Result<Option<CsEntry>, ConnectorError> {
+        let Some(unique) = &self.unique else {
+            return Ok(None);
+        };
+        let Some(Scalar::String(value)) = attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(unique))
+            .and_then(|a| a.values.first())
+        else {
+            return Ok(None);
+        };
+        let Some(path) = self.path_of(unique) else {
+            return Ok(None);
+        };
+        // RFC 7644 §3.4.2.2: the value is a JSON string.
+        let filter = format!("{} eq {}", path.text, Value::String(value.clone()));
+        let url = format!(
+            "{}?filter={}",
+            self.users(),
+            percent_encoding::utf8_percent_encode(&filter, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let (_, list) = self
+            .send(
+                reqwest::Method::GET,
+                &url,
+                None,
+                "find the user a create collided with",
+            )
+            .await?;
+        match list
+            .get("Resources")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            Some([one]) => self.entry(one).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         Ok(Box::new(ScimImport::new(Arc::new(self.handle()))))
     }
@@ -507,6 +591,7 @@ impl ScimConnector {
             page_size: self.page_size,
             schema: self.schema.clone(),
             paths: self.paths.clone(),
+            unique: self.unique.clone(),
         }
     }
 }

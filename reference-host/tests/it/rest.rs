@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
-use mock_targets::rest::{Operation, RestFault, RestHr};
+use mock_targets::http::{Action, Fault, Operation};
+use mock_targets::rest::RestHr;
 use reference_host::Host;
 use reference_host::config::Config;
 use reference_host::secret::{Secret, SecretSource};
@@ -73,8 +74,8 @@ async fn hr(name: &str) -> Hr {
 }
 
 /// A mock fault: `operation` answered `status` after `delay`, `times` times.
-fn fault(operation: Operation, status: u16, delay: Duration, times: Option<u32>) -> RestFault {
-    RestFault::answer(operation, status, delay, times)
+fn fault(operation: Operation, status: u16, delay: Duration, times: Option<u32>) -> Fault {
+    Fault::answer(operation, status, delay, times)
 }
 
 async fn host(hr: &Hr) -> Host {
@@ -676,7 +677,6 @@ async fn the_mock_describes_its_api_and_refuses_what_it_does_not_take() {
 /// host does not wait for but the connector space follows, and a connection closed unanswered.
 #[tokio::test]
 async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
-    use mock_targets::rest::RestAction;
     let hr = hr("rest_scoped_faults").await;
     let host = host(&hr).await;
     let app = host.app();
@@ -684,7 +684,7 @@ async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
         let r = call(&app, "POST", "/Users", Some(&create(login))).await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let aimed = |operation, action| RestFault {
+    let aimed = |operation, action| Fault {
         operation: Some(operation),
         scope: Some("r1-9".into()),
         action,
@@ -696,7 +696,7 @@ async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
     // Aimed at kim-r1-9: kim-r1-93, whose name starts the same, is not hit.
     hr.api.inject(aimed(
         Operation::Update,
-        RestAction::Answer {
+        Action::Answer {
             status: 400,
             message: "lastName is limited".into(),
             delay: Duration::ZERO,
@@ -720,7 +720,7 @@ async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
     // host's answers follow it once the API has answered.
     hr.api.inject(aimed(
         Operation::Update,
-        RestAction::Late(Duration::from_secs(3)),
+        Action::Late(Duration::from_secs(3)),
     ));
     let started = std::time::Instant::now();
     let r = call(&app, "PATCH", "/Users/kim-r1-9", Some(&surname("Later"))).await;
@@ -730,7 +730,7 @@ async fn faults_aimed_at_one_employee_late_answers_and_dropped_connections() {
     let r = call(&app, "GET", "/Users/kim-r1-9", None).await;
     assert_eq!(r.body[EXT]["LastName"], "Later", "{}", r.body);
     // A connection closed before the answer: 503, the employee still there; then deleted.
-    hr.api.inject(aimed(Operation::Delete, RestAction::Drop));
+    hr.api.inject(aimed(Operation::Delete, Action::Drop));
     let r = call(&app, "DELETE", "/Users/kim-r1-9", None).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(column(&hr.pool, "kim-r1-9", "LastName").await.is_some());

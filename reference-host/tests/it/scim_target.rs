@@ -509,3 +509,102 @@ async fn a_core_schema_path_is_a_top_level_attribute_and_410_is_gone() {
         "{sent}"
     );
 }
+
+/// A create the endpoint answers 409 (its answer lost the first time, or the user made there
+/// behind the host's back): the connector finds the user by its unique attribute, so the host
+/// answers Entra's next matching query with it (ECMA-ROBUST-017). Without the attribute the
+/// host cannot look, and the query finds nobody: what the embedded default's scim-target
+/// profile failed before.
+#[tokio::test]
+async fn a_create_the_endpoint_answers_409_is_followed_by_finding_the_user_by_its_unique_attribute()
+{
+    for (unique, found) in [("unique_attribute = \"ContosoLogin\"", 1), ("", 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let table = Sandbox::create(
+            &format!("sqlite://{}", dir.path().display()),
+            "scim_collided",
+            SETUP,
+        )
+        .await
+        .unwrap();
+        let pool = sandbox::connect(&table.url).await.unwrap();
+        let inner = Host::new(inner_config(&table.url), dir.path()).unwrap();
+        inner.import_all().await.unwrap();
+        let base = serve(inner.app()).await;
+        std::fs::write(dir.path().join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
+        let host = Host::new(
+            outer_config(&format!("{base}/ecma2host_HR/scim"), unique),
+            dir.path(),
+        )
+        .unwrap();
+        host.import_all().await.unwrap();
+        // The row comes after both imports: neither host knows it.
+        sqlx::query(
+            "INSERT INTO Employees (ContosoLogin, LastName, Email) VALUES ('kim', 'Out', 'kim@contoso.lab')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let app = host.app();
+        let r = call(&app, "POST", "/Users", Some(&create("kim"))).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let filter = format!("{EXT}:Email eq \"kim@contoso.lab\"");
+        let r = call(
+            &app,
+            "GET",
+            &format!("/Users?filter={}", urlencoding(&filter)),
+            None,
+        )
+        .await;
+        assert_eq!(r.body["totalResults"], found, "{unique:?}: {}", r.body);
+        if found == 1 {
+            assert_eq!(r.body["Resources"][0]["id"], "kim", "{}", r.body);
+            assert_eq!(r.body["Resources"][0][EXT]["LastName"], "Out", "{}", r.body);
+        }
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[test]
+fn a_unique_attribute_must_be_a_selected_single_valued_string() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
+    let text = |unique: &str| {
+        format!(
+            r#"[server]
+plain_http = true
+
+[[connector]]
+name = "SCIM"
+token = {{ file = "endpoint-token" }}
+[connector.scim]
+url = "http://127.0.0.1:9/scim"
+token = {{ file = "endpoint-token" }}
+unique_attribute = "{unique}"
+attributes = [
+  {{ name = "Login", path = "userName", treat_as_single_value = true }},
+  {{ name = "Groups", path = "groups" }},
+]
+"#
+        )
+    };
+    if let Err(e) = Host::new(Config::parse(&text("login")).unwrap(), dir.path()) {
+        panic!("{e}");
+    }
+    for (unique, why) in [
+        ("Mail", "is not one of scim.attributes"),
+        ("Groups", "single-valued string"),
+    ] {
+        let e = Host::new(Config::parse(&text(unique)).unwrap(), dir.path())
+            .err()
+            .unwrap_or_else(|| panic!("{unique} was taken"))
+            .to_string();
+        assert!(
+            e.contains("scim.unique_attribute") && e.contains(why),
+            "{unique}: {e}"
+        );
+    }
+}

@@ -686,6 +686,19 @@ impl Connector for SqlConnector {
         self.learn().await
     }
 
+    /// The row whose anchor the DN names (`CN=<anchor>,OBJECT=USER`), as an import reads it.
+    /// `None` in procedure mode, whose procedures read pages, not single rows.
+    async fn read_object(&self, dn: &str) -> Result<Option<CsEntry>, ConnectorError> {
+        let Ok(anchor) = ecma_vocab::sql::anchor_of(dn) else {
+            return Ok(None);
+        };
+        if self.procedures.is_some() {
+            return Ok(None);
+        }
+        self.learn().await?;
+        self.read_one(&anchor).await
+    }
+
     async fn open_import(&self) -> Result<Box<dyn ImportSession>, ConnectorError> {
         self.learn().await?;
         // The pool is a handle: the clone shares its connections.
