@@ -211,7 +211,7 @@ impl Capability {
             }
             Capability::HostRestart => "no restart hook (host.restart)",
             Capability::FaultInjection => {
-                "no fault injection (the embedded default's mock directories and HR REST API, or target.fault_proxy in front of an LDAP directory)"
+                "no fault injection (the embedded default's mock directories, HR REST API, SCIM endpoint and script program, or target.fault_proxy in front of an LDAP directory)"
             }
             Capability::ConnectionFaults => {
                 "no way to cut the host's connections to its target (target.fault_proxy)"

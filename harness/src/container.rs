@@ -406,6 +406,12 @@ pub async fn start_for_run(
             kind: kind.name(),
             reason: "target.bind_password is missing".into(),
         })?;
+    if let Err(reason) = image_takes(kind, password.expose()) {
+        return Err(ContainerError::Config {
+            kind: kind.name(),
+            reason: format!("target.bind_password: {reason}"),
+        });
+    }
     #[cfg(feature = "containers")]
     {
         start(&plan, target, base_dir, &password, setup_scripts).await
@@ -414,6 +420,36 @@ pub async fn start_for_run(
     {
         let _ = (plan, password, setup_scripts);
         Err(ContainerError::NotBuilt(kind.name()))
+    }
+}
+
+/// Whether the image's initialisation keeps `password` as given; why not, without the
+/// password. Bitnami's OpenLDAP image hashes its administrator's password with
+/// `echo -n $LDAP_ADMIN_PASSWORD | slappasswd …` (its `libopenldap.sh`, and `_FILE` variables
+/// end in the same line), unquoted: the shell splits it at whitespace and rejoins it with
+/// single spaces, expands `*`, `?` and `[` against the files where it runs, and takes a
+/// leading `-n`, `-e` or `-E` for `echo`'s options. The directory would then hold another
+/// password than the run's, and every bind would fail late; such a password is refused here.
+/// The other images take the password as an environment variable, whole.
+fn image_takes(kind: ContainerKind, password: &str) -> Result<(), String> {
+    if kind != ContainerKind::OpenLdap {
+        return Ok(());
+    }
+    let why = if password.chars().any(char::is_whitespace) {
+        Some("holds whitespace")
+    } else if password.contains(['*', '?', '[']) {
+        Some("holds *, ? or [")
+    } else if password.starts_with('-') {
+        Some("starts with -")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(format!(
+            "it {why}, which Bitnami's OpenLDAP image changes while hashing it (its scripts \
+             leave the password unquoted); choose one of letters, digits and other punctuation"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -441,6 +477,10 @@ pub async fn start(
     use testcontainers::{GenericImage, ImageExt as _};
 
     let kind = plan.kind.name();
+    image_takes(plan.kind, password.expose()).map_err(|reason| ContainerError::Config {
+        kind,
+        reason: format!("target.bind_password: {reason}"),
+    })?;
     // The engine first: a socket that is missing, refused or not ours is "no engine", not a
     // failed container.
     let docker = testcontainers::core::client::docker_client_instance()
@@ -620,6 +660,34 @@ mod tests {
         match ContainerPlan::new(kind, target) {
             Err(e) => e.to_string(),
             Ok(plan) => panic!("planned {plan:?}"),
+        }
+    }
+
+    #[test]
+    fn passwords_bitnamis_scripts_would_change_are_refused_for_openldap_only() {
+        for bad in [
+            "two words",
+            "tab\there",
+            "star*",
+            "what?",
+            "[set]",
+            "-n",
+            "-eleven",
+        ] {
+            let e = image_takes(ContainerKind::OpenLdap, bad)
+                .expect_err(bad)
+                .to_string();
+            assert!(!e.contains(bad), "the reason quotes the password: {e}");
+            for other in [
+                ContainerKind::Ds389,
+                ContainerKind::Postgres,
+                ContainerKind::MariaDb,
+            ] {
+                assert_eq!(image_takes(other, bad), Ok(()), "{other:?}");
+            }
+        }
+        for good in ["Pa55-word!", "a-b_c.d/e+f=g%h&i", "x"] {
+            assert_eq!(image_takes(ContainerKind::OpenLdap, good), Ok(()), "{good}");
         }
     }
 

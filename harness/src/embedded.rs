@@ -6,8 +6,8 @@
 //! the matching `examples/ecma-host-*.toml` and binding with its own account, so that the faults
 //! one profile's scenarios inject never touch another's; then every profile runs, all of them at
 //! once, in the dialects asked for. The fault-injection scenarios apply here (on the mock
-//! directories and the mock HR REST API), and wherever a run puts ecmacert's fault proxy in
-//! front of a directory.
+//! directories, the mock HR REST API, the SCIM endpoint and the script program behind its fault
+//! shim), and wherever a run puts ecmacert's fault proxy in front of a directory.
 
 use std::path::Path;
 
@@ -64,7 +64,8 @@ impl ControlledTarget for MockFaults {
 }
 
 /// The fault switch of an HTTP target (the HR REST API of `rest-hr`, the SCIM endpoint of
-/// `scim-target`): the suite's faults in HTTP. Errors named by their LDAP result code (RFC 4511
+/// `scim-target`) or of the script program's shim (`script-sqlite`, which words the same
+/// faults in the script contract: `mock_targets::script`): the suite's faults in HTTP. Errors named by their LDAP result code (RFC 4511
 /// Appendix A) are answered with the status an HTTP service gives for the same condition
 /// ([`http_status`]); a fault aimed at a scenario's objects hits the requests whose path or
 /// body names one of them (the REST API's login, the SCIM endpoint's id: both are the user's

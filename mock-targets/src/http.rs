@@ -21,8 +21,8 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-/// The largest body the gate reads to find the object a request names (16 MiB); a longer one
-/// is answered 413 by the gate.
+/// The largest body the gate reads to find the object a request names (16 MiB); a longer one,
+/// or one the client cut short, is answered 413 by the gate.
 pub const MAX_BODY: usize = 16 << 20;
 
 /// The operations faults name.
@@ -42,10 +42,15 @@ pub enum Operation {
 
 impl Operation {
     /// The operation `method` on `path` is, given the `collection` path's last segment with its
-    /// slash (`/employees`, `/Users`); `None` for a request outside the collection.
+    /// slash (`/employees`, `/Users`): the collection itself, or one segment under it (a
+    /// trailing slash aside); `None` for a request outside the collection.
     pub fn of(method: &axum::http::Method, path: &str, collection: &str) -> Option<Operation> {
-        let on_collection = path.ends_with(collection);
-        let on_object = !on_collection && path.contains(&format!("{collection}/"));
+        let path = path.trim_end_matches('/');
+        let under = path
+            .rsplit_once('/')
+            .filter(|(parent, _)| parent.ends_with(collection));
+        let on_object = under.is_some_and(|(_, id)| !id.is_empty());
+        let on_collection = !on_object && path.ends_with(collection);
         match method.as_str() {
             "GET" if on_collection => Some(Operation::List),
             "POST" if on_collection => Some(Operation::Create),
@@ -60,13 +65,14 @@ impl Operation {
 /// What a fault does to the request it hits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Answer `status` with `{"error": message}` after `delay`, touching nothing. A number that
-    /// is no HTTP status (0) answers 503; a request with no answer in time is a `delay` longer
-    /// than the client's timeout.
+    /// Answer `status` with `message` after `delay`, in the service's own shape
+    /// ([`FaultSwitch::gate`]'s `answer`), touching nothing. A number that is no HTTP status
+    /// (0) answers 503; a request with no answer in time is a `delay` longer than the
+    /// client's timeout.
     Answer {
         /// The status.
         status: u16,
-        /// The `error` member of the answer.
+        /// The error's message.
         message: String,
         /// How long before the answer.
         delay: Duration,
@@ -97,8 +103,8 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// `operation` answered `status` (with `{"error":"injected"}`) after `delay`, `times` times,
-    /// whatever the object.
+    /// `operation` answered `status` (with the message "injected") after `delay`, `times`
+    /// times, whatever the object.
     pub fn answer(operation: Operation, status: u16, delay: Duration, times: Option<u32>) -> Self {
         Fault {
             operation: Some(operation),
@@ -364,5 +370,10 @@ mod tests {
         assert_eq!(of(Method::GET, "/scim/Schemas"), None);
         assert_eq!(of(Method::DELETE, "/scim/Users"), None);
         assert_eq!(of(Method::GET, "/scim/ServiceProviderConfig"), None);
+        // A trailing slash, an id that is the collection's name, and deeper paths.
+        assert_eq!(of(Method::GET, "/scim/Users/"), Some(Operation::List));
+        assert_eq!(of(Method::POST, "/scim/Users/"), Some(Operation::Create));
+        assert_eq!(of(Method::GET, "/scim/Users/Users"), Some(Operation::Read));
+        assert_eq!(of(Method::GET, "/scim/Users/x/y"), None);
     }
 }

@@ -18,8 +18,8 @@
 //! (the table's `ContosoLogin`, `AzureID`, `FirstName`, `LastName`, `Email`, `DisplayName`,
 //! `isSoftDeleted`; `Notes` and `RowVersion` are not exposed). Errors are `{"error":"…"}`.
 //!
-//! Every request is recorded ([`RestHr::requests`]); faults ([`crate::http::Fault`]) hit an operation,
-//! on every object or on those a scope names, once, N times or always, and answer a status
+//! Every request is recorded ([`RestHr::requests`]); faults ([`crate::http::Fault`]) hit an
+//! operation, on every object or on those a scope names, once, N times or always, and answer a status
 //! without touching the table, answer late, or close the connection before or after carrying
 //! the request out — the same kinds of rule the mock LDAP server takes.
 

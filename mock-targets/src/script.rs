@@ -33,8 +33,8 @@ use crate::http::{Action, FaultSwitch, Operation};
 /// protocol with the controller. Write it to a file and run it with `python3`.
 pub const SHIM: &str = include_str!("script_faults.py");
 
-/// The controller the shims ask: serves a [`FaultSwitch`]'s faults on a loopback port until
-/// dropped.
+/// The controller the shims ask: serves a [`FaultSwitch`]'s faults on a loopback port. Once
+/// dropped it takes no new shim; those already connected are answered until they hang up.
 pub struct ScriptFaults {
     switch: FaultSwitch,
     addr: SocketAddr,
@@ -120,7 +120,8 @@ async fn answer_shim(stream: tokio::net::TcpStream, switch: FaultSwitch) {
     }
 }
 
-/// The operation a request of the script contract is, `None` for `schema` or anything else.
+/// The operation a request of the script contract is, `None` for `schema` or anything else. An
+/// export is named by its first change: the host sends one change per export.
 fn operation(request: &Value) -> Option<Operation> {
     match request.get("operation")?.as_str()? {
         "import" => Some(Operation::List),

@@ -86,8 +86,8 @@ def session(controller, command):
         program.stdin.write(line if line.endswith(b"\n") else line + b"\n")
         program.stdin.flush()
         answer = program.stdout.readline()
-        if not answer:
-            fail("the program ended the session")
+        if not answer.endswith(b"\n"):
+            fail("the program ended the session" + (" mid-line" if answer else ""))
         if action == "dropAfter":
             program.kill()
             sys.exit(0)
@@ -101,7 +101,8 @@ def session(controller, command):
 
 def once(controller, command):
     request = sys.stdin.buffer.read()
-    decision = controller.ask(json.dumps(json.loads(request)).encode())
+    # One line for the controller, as in session mode; JSON or not, the program answers it.
+    decision = controller.ask(request.replace(b"\r", b" ").replace(b"\n", b" "))
     action = decision["action"]
     if action == "answer":
         sys.stdout.write(failure(decision) + "\n")

@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use indexmap::IndexMap;
-use scim_proto::schema::AttrType;
 use scim_proto::value::Scalar;
 use serde_json::{Map, Value, json};
 
@@ -206,36 +205,10 @@ impl ScimConnector {
             });
             paths.push(RemotePath::parse(a.path()));
         }
-        let unique = match &config.unique_attribute {
-            Some(u) => {
-                let a = config
-                    .attributes
-                    .iter()
-                    .find(|a| a.name.eq_ignore_ascii_case(u))
-                    .ok_or_else(|| {
-                        ConfigError::invalid(
-                            key("unique_attribute"),
-                            format!("{u:?} is not one of scim.attributes"),
-                        )
-                    })?;
-                if !a.treat_as_single_value || a.kind != AttrType::String {
-                    return Err(ConfigError::invalid(
-                        key("unique_attribute"),
-                        format!("{u:?} must be a single-valued string (treat_as_single_value)"),
-                    ));
-                }
-                Some(a.name.clone())
-            }
-            None => config
-                .attributes
-                .iter()
-                .find(|a| {
-                    a.path().eq_ignore_ascii_case("userName")
-                        && a.treat_as_single_value
-                        && a.kind == AttrType::String
-                })
-                .map(|a| a.name.clone()),
-        };
+        let unique = config
+            .unique()
+            .map_err(|e| ConfigError::invalid(key("unique_attribute"), e))?
+            .map(|a| a.name.clone());
         let before = attributes.len();
         super::add_flow_attributes(&mut attributes, deprovisioning);
         paths.extend(
@@ -522,8 +495,10 @@ impl Connector for ScimConnector {
         };
         // RFC 7644 §3.4.2.2: the value is a JSON string.
         let filter = format!("{} eq {}", path.text, Value::String(value.clone()));
+        // Two at most: one is the user; more, or one without the value (an endpoint that
+        // ignores the filter), is none the connector can tell.
         let url = format!(
-            "{}?filter={}",
+            "{}?filter={}&count=2",
             self.users(),
             percent_encoding::utf8_percent_encode(&filter, percent_encoding::NON_ALPHANUMERIC)
         );
@@ -540,7 +515,14 @@ impl Connector for ScimConnector {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
         {
-            Some([one]) => self.entry(one).map(Some),
+            Some([one]) => {
+                let entry = self.entry(one)?;
+                let holds = entry.attributes.get(unique).is_some_and(|v| {
+                    v.iter()
+                        .any(|x| matches!(x, Scalar::String(s) if s == value))
+                });
+                Ok(holds.then_some(entry))
+            }
             _ => Ok(None),
         }
     }

@@ -591,6 +591,7 @@ attributes = [
 "#
         )
     };
+    // Named without case, as keys are compared.
     if let Err(e) = Host::new(Config::parse(&text("login")).unwrap(), dir.path()) {
         panic!("{e}");
     }
@@ -598,7 +599,10 @@ attributes = [
         ("Mail", "is not one of scim.attributes"),
         ("Groups", "single-valued string"),
     ] {
-        let e = Host::new(Config::parse(&text(unique)).unwrap(), dir.path())
+        // Refused when the file is loaded, before any connector is built.
+        let config = Config::parse(&text(unique)).unwrap();
+        let e = config
+            .validate()
             .err()
             .unwrap_or_else(|| panic!("{unique} was taken"))
             .to_string();
