@@ -105,27 +105,37 @@ async fn serve(app: Router) -> String {
 }
 
 async fn outer(dir: &Path, url: &str) -> Host {
+    outer_with(dir, url, "").await
+}
+
+/// The host under test on the endpoint at `url`, its `[connector.scim]` with `extra` keys,
+/// imported.
+async fn outer_with(dir: &Path, url: &str, extra: &str) -> Host {
     std::fs::write(dir.join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
-    let host = Host::new(outer_config(url, ""), dir).unwrap();
+    let host = Host::new(outer_config(url, extra), dir).unwrap();
     host.import_all().await.unwrap();
     host
+}
+
+/// The endpoint: the Generic SQL walkthrough's table in a sandbox `name` under `dir`, a pool on
+/// it (to read the table directly), and a second host serving it, imported; the endpoint's
+/// URL (`…/ecma2host_HR/scim`) last.
+async fn endpoint(dir: &Path, name: &str) -> (sqlx::AnyPool, Host, String) {
+    let table = Sandbox::create(&format!("sqlite://{}", dir.display()), name, SETUP)
+        .await
+        .unwrap();
+    let pool = sandbox::connect(&table.url).await.unwrap();
+    let inner = Host::new(inner_config(&table.url), dir).unwrap();
+    inner.import_all().await.unwrap();
+    let base = serve(inner.app()).await;
+    (pool, inner, format!("{base}/ecma2host_HR/scim"))
 }
 
 #[tokio::test]
 async fn a_user_goes_through_the_endpoint_into_its_table_and_out_again() {
     let dir = tempfile::tempdir().unwrap();
-    let table = Sandbox::create(
-        &format!("sqlite://{}", dir.path().display()),
-        "scim_lifecycle",
-        SETUP,
-    )
-    .await
-    .unwrap();
-    let pool = sandbox::connect(&table.url).await.unwrap();
-    let inner = Host::new(inner_config(&table.url), dir.path()).unwrap();
-    inner.import_all().await.unwrap();
-    let base = serve(inner.app()).await;
-    let host = outer(dir.path(), &format!("{base}/ecma2host_HR/scim")).await;
+    let (pool, _inner, url) = endpoint(dir.path(), "scim_lifecycle").await;
+    let host = outer(dir.path(), &url).await;
     let app = host.app();
 
     let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
@@ -520,24 +530,8 @@ async fn a_create_the_endpoint_answers_409_is_followed_by_finding_the_user_by_it
 {
     for (unique, found) in [("unique_attribute = \"ContosoLogin\"", 1), ("", 0)] {
         let dir = tempfile::tempdir().unwrap();
-        let table = Sandbox::create(
-            &format!("sqlite://{}", dir.path().display()),
-            "scim_collided",
-            SETUP,
-        )
-        .await
-        .unwrap();
-        let pool = sandbox::connect(&table.url).await.unwrap();
-        let inner = Host::new(inner_config(&table.url), dir.path()).unwrap();
-        inner.import_all().await.unwrap();
-        let base = serve(inner.app()).await;
-        std::fs::write(dir.path().join("endpoint-token"), ENDPOINT_TOKEN).unwrap();
-        let host = Host::new(
-            outer_config(&format!("{base}/ecma2host_HR/scim"), unique),
-            dir.path(),
-        )
-        .unwrap();
-        host.import_all().await.unwrap();
+        let (pool, _inner, url) = endpoint(dir.path(), "scim_collided").await;
+        let host = outer_with(dir.path(), &url, unique).await;
         // The row comes after both imports: neither host knows it.
         sqlx::query(
             "INSERT INTO Employees (ContosoLogin, LastName, Email) VALUES ('kim', 'Out', 'kim@contoso.lab')",
