@@ -65,8 +65,8 @@ impl ControlledTarget for MockFaults {
 
 /// The fault switch of an HTTP target (the HR REST API of `rest-hr`, the SCIM endpoint of
 /// `scim-target`) or of the script program's shim (`script-sqlite`, which words the same
-/// faults in the script contract: `mock_targets::script`): the suite's faults in HTTP. Errors named by their LDAP result code (RFC 4511
-/// Appendix A) are answered with the status an HTTP service gives for the same condition
+/// faults in the script contract: `mock_targets::script`): the suite's faults in HTTP. Errors
+/// named by their LDAP result code (RFC 4511 Appendix A) are answered with the status an HTTP service gives for the same condition
 /// ([`http_status`]); a fault aimed at a scenario's objects hits the requests whose path or
 /// body names one of them (the REST API's login, the SCIM endpoint's id: both are the user's
 /// unique name in the run).
@@ -464,19 +464,9 @@ pub async fn run_embedded_defective(
                 mock: host.mock_for(s.flavour).clone(),
                 host_bind_dn: host_account(s),
             }) as std::sync::Arc<dyn ControlledTarget>),
-            None if s.profile == "rest-hr" => {
-                Some(std::sync::Arc::new(HttpFaults(host.rest_hr.faults()))
-                    as std::sync::Arc<dyn ControlledTarget>)
-            }
-            None if s.profile == "scim-target" => Some(std::sync::Arc::new(HttpFaults(
-                host.endpoint.faults.clone(),
-            ))
-                as std::sync::Arc<dyn ControlledTarget>),
-            None if s.profile == "script-sqlite" => {
-                Some(std::sync::Arc::new(HttpFaults(host.script_faults.faults()))
-                    as std::sync::Arc<dyn ControlledTarget>)
-            }
-            None => None,
+            None => host.http_faults(s.profile).map(|switch| {
+                std::sync::Arc::new(HttpFaults(switch)) as std::sync::Arc<dyn ControlledTarget>
+            }),
         };
         let options = RunOptions {
             profiles: vec![s.profile.to_owned()],
@@ -854,6 +844,17 @@ impl Started {
             rest_hr,
             script_faults,
         })
+    }
+
+    /// The fault switch of `profile`'s HTTP target or script shim ([`Served::plays_faults`]);
+    /// `None` for a profile on a SQLite file the host opens itself.
+    fn http_faults(&self, profile: &str) -> Option<mock_targets::http::FaultSwitch> {
+        match profile {
+            "rest-hr" => Some(self.rest_hr.faults()),
+            "scim-target" => Some(self.endpoint.faults.clone()),
+            "script-sqlite" => Some(self.script_faults.faults()),
+            _ => None,
+        }
     }
 
     /// The host's mock of `flavour` (OpenLDAP for SQLite profiles, which have none).
