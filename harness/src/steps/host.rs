@@ -75,6 +75,10 @@ pub static THEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(exactly_one_named),
     ),
     (
+        r#"^the host answers 200 with user "([^"]+)" exactly when the target holds it$"#,
+        step!(as_the_target_holds),
+    ),
+    (
         r"^the host answers (\d{3}|a 5xx|a 4xx) with a SCIM error$",
         step!(status_error),
     ),
@@ -412,6 +416,24 @@ async fn exactly_one_named(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     w.user(&logical)?.id = found[0]["id"].as_str().map(str::to_owned);
     total_is(w, 1)
+}
+
+/// ECMA-ROBUST-017 after a create the client gave up on: the host's last answer (a matching
+/// query) holds exactly that user when the target holds it, and nobody when the target never
+/// made it.
+async fn as_the_target_holds(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    if w.target_entry(&logical).await?.is_some() {
+        return exactly_one_named(w, ctx).await;
+    }
+    let found = resources(w)?;
+    let names = resource_names(w, &found)?;
+    if !names.is_empty() {
+        return Err(Failure::new(format!(
+            "the target holds no user {logical:?}, the host answers {names:?}"
+        )));
+    }
+    total_is(w, 0)
 }
 
 /// ECMA-ROBUST-017 after a write the host gave up on: whatever the target did with it, the

@@ -265,6 +265,10 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(wait),
     ),
     (
+        r#"^the provisioning service waits until the target holds user "([^"]+)", at most ([\d.]+) seconds$"#,
+        step!(wait_for_target),
+    ),
+    (
         r#"^the provisioning service reads user "([^"]+)" by id (excluding|asking only for) (\w+)$"#,
         step!(read_projected),
     ),
@@ -1569,6 +1573,23 @@ async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .parse()
         .map_err(|_| Failure::new("bad number of seconds"))?;
     tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+    Ok(())
+}
+
+/// Waits, at most the seconds given, until the probe finds the user in the target: a write
+/// the client gave up on is timed from when the target made it, not from the request, so a
+/// host that queued it behind other writes is not failed for that (ECMA-ROBUST-017 says "once
+/// the target has made it"). A target that never holds it is no failure here: the `Then`
+/// step then wants the host to know no such user either.
+async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let seconds: f64 = arg(&ctx, 2)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
+    while w.target_entry(&logical).await?.is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     Ok(())
 }
 
