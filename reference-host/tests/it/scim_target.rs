@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::sql_sandbox::{self as sandbox, Sandbox};
 use crate::support::{
     EXT, Reply, TOKEN, call_connector, employee as create, employee_column as column,
-    patch_request as patch, rename_and_clear,
+    patch_request as patch, rename_and_clear, wait_known,
 };
 
 async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -339,20 +339,7 @@ async fn a_create_the_endpoint_answers_late_is_answered_503_and_the_space_follow
     let app = host.app();
     let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
     r.assert_detail(503, "the change goes on");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = call(&app, "GET", "/Users/lee-7", None).await;
-        if r.status == 200 {
-            assert_eq!(r.body[EXT]["LastName"], "Late", "{}", r.body);
-            break;
-        }
-        assert_eq!(r.status, 404, "{}", r.body);
-        assert!(
-            Instant::now() < deadline,
-            "the host never took in the endpoint's late answer"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_known(&app, "SCIM", "lee-7", "Late").await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::sql_sandbox::{self as sandbox, Sandbox};
 use crate::support::{
-    EXT, Reply, TOKEN, call_connector, employee as create, patch_request as patch,
+    EXT, Reply, TOKEN, call_connector, employee as create, patch_request as patch, wait_known,
 };
 
 async fn call(app: &Router, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -601,20 +601,7 @@ async fn an_export_the_client_gave_up_on_is_answered_503_and_the_space_follows_i
         let app = host.app();
         let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
         r.assert_detail(503, "the change goes on");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let r = call(&app, "GET", "/Users/lee", None).await;
-            if r.status == 200 {
-                assert_eq!(r.body[EXT]["LastName"], "Late", "{mode}: {}", r.body);
-                break;
-            }
-            assert_eq!(r.status, 404, "{mode}: {}", r.body);
-            assert!(
-                Instant::now() < deadline,
-                "{mode}: the host never took in the program's late answer"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_known(&app, "Script", "lee", "Late").await;
     }
 }
 
