@@ -74,7 +74,7 @@ Feature: A misbehaving target
     When the provisioning service deletes user "slow"
     Then the host answers a 5xx within 3.5 seconds
 
-  @req:ECMA-ROBUST-017 @requires:fault-injection @no-import-beside @must
+  @req:ECMA-ROBUST-017 @requires:fault-injection @must
   Scenario: A create whose client gave up is seen once the directory has answered
     Entra gives up on a request after its timeout and retries later; the directory made the
     change all the same, so the host must know the user when it is asked again. The time is
@@ -90,7 +90,7 @@ Feature: A misbehaving target
     And the provisioning service matches user "quitter" on mail
     Then the host answers 200 with user "quitter" exactly when the target holds it
 
-  @req:ECMA-ROBUST-017 @req:ECMA-ERR-006 @requires:fault-injection @no-import-beside @must
+  @req:ECMA-ROBUST-017 @req:ECMA-ERR-006 @requires:fault-injection @must
   Scenario: A change the host gave up on is shown as the directory made it
     A slow directory gets a 5xx, so Entra retries; a directory cannot be told to undo an update
     it is working on, and makes it all the same. Once it has, the host's answers agree with the

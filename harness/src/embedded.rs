@@ -779,11 +779,9 @@ impl Started {
                     ],
                 );
                 script.page_size = 100;
-                // A fault that holds a request (a late answer) holds its session, past the 503
-                // (an export goes on while the host follows its outcome): more than the
-                // example's two, so that other scenarios' requests do not queue behind the
-                // fault scenarios' (4 made ordinary creates wait past 2 s in a debug build).
-                script.sessions = 8;
+                // A fault that holds a request (a late answer) holds its session: more than the
+                // example's two, so that other scenarios' requests do not queue behind it.
+                script.sessions = 4;
                 // As for the REST API: a slow program (a fault) must be a 503 within the
                 // slow-target scenarios' 3.5 s.
                 script.timeout_seconds = 2;

@@ -131,9 +131,6 @@ pub struct RunContext {
 pub struct Turns {
     slots: Arc<tokio::sync::Semaphore>,
     target: Arc<tokio::sync::RwLock<()>>,
-    /// Held shared by the scenarios tagged `@no-import-beside` while they run, and alone by
-    /// every call of the import hook ([`Turns::import`]).
-    imports: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Turns {
@@ -148,28 +145,12 @@ impl Turns {
         Turns {
             slots: slots.0.clone(),
             target: Arc::default(),
-            imports: Arc::default(),
         }
     }
 
-    /// Waits until no import may change the connector space beside a scenario (`quiet`, its
-    /// tag `@no-import-beside`): a scenario that checks the host's view against its target
-    /// after a change the host did not see through (ECMA-ROBUST-017) would pass a host that
-    /// never follows the outcome if another scenario's import refreshed its space meanwhile.
-    /// Held by [`Turns::take`]; the import hook's callers hold [`Turns::import`].
-    async fn quiet(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
-        self.imports.clone().read_owned().await
-    }
-
-    /// Waits until no `@no-import-beside` scenario runs, and keeps them from starting while
-    /// the guard lives: taken around every call of the import hook.
-    pub async fn import(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
-        self.imports.clone().write_owned().await
-    }
-
     /// Waits for a scenario's turn: a slot, then the target beside others, or alone when
-    /// `serial`; with `quiet`, also no import beside it ([`Turns::import`]).
-    pub async fn take(&self, serial: bool, quiet: bool) -> Turn {
+    /// `serial`.
+    pub async fn take(&self, serial: bool) -> Turn {
         // The semaphore is never closed, so acquiring cannot fail; were it closed, the
         // scenario would run without a slot rather than not at all.
         let slot = self.slots.clone().acquire_owned().await.ok();
@@ -178,13 +159,7 @@ impl Turns {
         } else {
             Hold::Shared(self.target.clone().read_owned().await)
         };
-        let quiet = if quiet {
-            Some(self.quiet().await)
-        } else {
-            None
-        };
         Turn {
-            quiet,
             _target: target,
             _slot: slot,
         }
@@ -209,8 +184,6 @@ impl Slots {
 /// (cleanup included) and given back when dropped.
 #[derive(Debug)]
 pub struct Turn {
-    /// No import beside the scenario while held (`@no-import-beside`).
-    quiet: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
     _target: Hold,
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -766,13 +739,6 @@ impl EcmaWorld {
     /// the evidence, secrets redacted.
     pub async fn import_hook(&mut self) -> Result<ImportAnswer, Failure> {
         let run = self.run()?;
-        if self.turn.as_ref().is_some_and(|t| t.quiet.is_some()) {
-            return Err(Failure::new(
-                "a scenario tagged @no-import-beside cannot call the import hook itself",
-            ));
-        }
-        // No scenario that wants no import beside it runs while the hook does.
-        let _import = run.turns.import().await;
         self.call_hook(run.import.as_ref(), "host.import").await
     }
 
@@ -1120,71 +1086,24 @@ mod tests {
     async fn a_serial_scenario_waits_for_every_dialect_and_holds_back_both() {
         let turns = Turns::new(8);
         let wait = Duration::from_millis(50);
-        let shared = turns.take(false, false).await;
-        let beside = turns.take(false, false).await;
-        assert!(
-            tokio::time::timeout(wait, turns.take(true, false))
-                .await
-                .is_err()
-        );
+        let shared = turns.take(false).await;
+        let beside = turns.take(false).await;
+        assert!(tokio::time::timeout(wait, turns.take(true)).await.is_err());
         drop((shared, beside));
-        let alone = turns.take(true, false).await;
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, false))
-                .await
-                .is_err()
-        );
+        let alone = turns.take(true).await;
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
         drop(alone);
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, false))
-                .await
-                .is_ok()
-        );
-    }
-
-    #[tokio::test]
-    async fn an_import_waits_for_the_quiet_scenarios_and_holds_them_back() {
-        let turns = Turns::new(8);
-        let wait = Duration::from_millis(50);
-        let quiet = turns.take(false, true).await;
-        let other = turns.take(false, false).await;
-        assert!(tokio::time::timeout(wait, turns.import()).await.is_err());
-        drop(quiet);
-        let import = turns.import().await;
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, true))
-                .await
-                .is_err()
-        );
-        // A scenario without the tag is not held back by an import.
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, false))
-                .await
-                .is_ok()
-        );
-        drop((import, other));
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, true))
-                .await
-                .is_ok()
-        );
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_ok());
     }
 
     #[tokio::test]
     async fn the_runs_share_the_scenarios_in_flight() {
         let turns = Turns::new(2);
         let wait = Duration::from_millis(50);
-        let (a, b) = (
-            turns.take(false, false).await,
-            turns.take(false, false).await,
-        );
-        assert!(
-            tokio::time::timeout(wait, turns.take(false, false))
-                .await
-                .is_err()
-        );
+        let (a, b) = (turns.take(false).await, turns.take(false).await);
+        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
         drop(a);
-        let c = tokio::time::timeout(wait, turns.take(false, false)).await;
+        let c = tokio::time::timeout(wait, turns.take(false)).await;
         assert!(c.is_ok());
         drop((b, c));
     }
@@ -1194,24 +1113,16 @@ mod tests {
         let slots = super::Slots::new(2);
         let (one, other) = (Turns::sharing(&slots), Turns::sharing(&slots));
         let wait = Duration::from_millis(50);
-        let alone = one.take(true, false).await;
+        let alone = one.take(true).await;
         // Another target's scenario is not held back by this one's serial scenario…
-        let beside = tokio::time::timeout(wait, other.take(false, false)).await;
+        let beside = tokio::time::timeout(wait, other.take(false)).await;
         assert!(beside.is_ok());
         // …but the budget is spent.
-        assert!(
-            tokio::time::timeout(wait, other.take(false, false))
-                .await
-                .is_err()
-        );
+        assert!(tokio::time::timeout(wait, other.take(false)).await.is_err());
         drop(alone);
-        let next = tokio::time::timeout(wait, one.take(false, false)).await;
+        let next = tokio::time::timeout(wait, one.take(false)).await;
         assert!(next.is_ok());
-        assert!(
-            tokio::time::timeout(wait, other.take(false, false))
-                .await
-                .is_err()
-        );
+        assert!(tokio::time::timeout(wait, other.take(false)).await.is_err());
         drop((beside, next));
     }
 

@@ -33,14 +33,9 @@
 //!   program's own account was refused; 502) or `unavailable` (503, Entra retries).
 //! - **Exit status:** 0 — standard output is the answer; 3 — the whole operation failed and
 //!   standard output is `{"error":{"kind":KIND,"message":"…"}}`; anything else, a signal, no
-//!   answer in time (the program's process group is then killed: it runs in a group of its
-//!   own), more than 64 MiB on standard output, or output that is not the answer's shape —
-//!   503, with the status and the program's standard error in the host's log.
-//! - **Time:** schema, import and read get `timeout_seconds`. An export that has not answered
-//!   within `timeout_seconds` is answered 503 to the client, and the program goes on: it
-//!   cannot be told to undo a change it is making, so the host waits for its answer (ten
-//!   times `timeout_seconds`, at least 60 s) and the connector space follows what it did
-//!   (ECMA-ROBUST-017); only then is it killed.
+//!   answer within `timeout_seconds` (the program's process group is then killed: it runs in
+//!   a group of its own), more than 64 MiB on standard output, or output that is not the
+//!   answer's shape — 503, with the status and the program's standard error in the host's log.
 //! - **Environment:** only `PATH`, `HOME`, `LANG` and `TZ` from the host, plus
 //!   `[connector.script] environment` (secrets read like tokens, never put on the command
 //!   line); the working directory is the configuration file's. What the program writes to
@@ -60,9 +55,9 @@
 //! - The requests and answers are those of the table above. An answer line with a top-level
 //!   `"error"` object is the whole operation failing (exit status 3's answer); the program
 //!   carries on with the next request.
-//! - A session that ends, writes a line that is not JSON, or does not answer in time (as
-//!   above) is killed with its process group and the request answered 503; the next request
-//!   starts another. Standard error is logged as it comes, secrets redacted.
+//! - A session that ends, writes a line that is not JSON, or does not answer within
+//!   `timeout_seconds` is killed with its process group and the request answered 503; the next
+//!   request starts another. Standard error is logged as it comes, secrets redacted.
 //! - A program may answer requests of different sessions at once (the host runs several), so
 //!   it keeps the target's transactions per request, as in per-operation mode.
 //!
@@ -205,19 +200,6 @@ impl ScriptConnector {
         }
     }
 
-    /// How long the program may take over `operation` before it is killed: `timeout` for
-    /// what only reads, [`write_bound`](super::write_bound)`(timeout)` for an export, whose
-    /// client the host answers 503 after `timeout` while the program goes on
-    /// ([`Connector::write_wait`]): a program cannot be told to undo a change it is making,
-    /// and one killed after it wrote would leave the connector space behind the target.
-    fn limit(&self, operation: &str) -> Duration {
-        if operation == "export" {
-            super::write_bound(self.timeout)
-        } else {
-            self.timeout
-        }
-    }
-
     /// The program's command: no shell, a clean environment with the configured secrets, the
     /// configuration's directory, piped standard streams, a process group of its own.
     fn command(&self) -> tokio::process::Command {
@@ -292,8 +274,7 @@ impl ScriptConnector {
             let status = child.wait().await;
             (status, out, err)
         };
-        let limit = self.limit(operation);
-        let (status, (out, out_over), err) = match tokio::time::timeout(limit, io).await {
+        let (status, (out, out_over), err) = match tokio::time::timeout(self.timeout, io).await {
             Ok(done) => done,
             Err(_) => {
                 // The whole group: a shell's children and what they started hold the pipes
@@ -305,7 +286,7 @@ impl ScriptConnector {
                 tracing::warn!(connector = %self.name, program = %self.program_name(), operation, "the script did not answer in time; killed");
                 return Err(unavailable(format!(
                     "{what} did not answer within {} s and was stopped",
-                    limit.as_secs()
+                    self.timeout.as_secs()
                 )));
             }
         };
@@ -384,13 +365,12 @@ impl ScriptConnector {
                 .await?;
             Ok::<_, std::io::Error>(answer)
         };
-        let limit = self.limit(operation);
-        let answer = match tokio::time::timeout(limit, exchange).await {
+        let answer = match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) => {
                 tracing::warn!(connector = %self.name, program = %self.program_name(), operation, "the script's session did not answer in time; killed");
                 return Err(unavailable(format!(
                     "{what} did not answer within {} s and was stopped",
-                    limit.as_secs()
+                    self.timeout.as_secs()
                 )));
             }
             Ok(Err(e)) => {
@@ -703,12 +683,6 @@ impl Connector for ScriptConnector {
             dn_autogenerated: true,
             object_rename: false,
         }
-    }
-
-    fn write_wait(&self) -> Option<Duration> {
-        // A program cannot be told to undo a change it is making: the host answers 503 after
-        // `timeout` and follows the export's outcome (see `limit`; ECMA-ROBUST-017).
-        Some(self.timeout)
     }
 
     fn anchor_key(&self, anchor: &str) -> String {
