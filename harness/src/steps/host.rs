@@ -4,7 +4,7 @@ use cucumber::step::{Context, Step};
 use scim_proto::urn;
 use serde_json::Value;
 
-use super::{arg, step};
+use super::{arg, seconds, step};
 use crate::checks::{self, json};
 use crate::provisioning::{Auth, entra};
 use crate::world::{EcmaWorld, Failure, StepResult, same_json};
@@ -569,9 +569,7 @@ async fn error_carries(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 async fn status_within(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let seconds: f64 = arg(&ctx, 2)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let seconds = seconds(&ctx, 2)?;
     let x = w.last()?.clone();
     expect_status(&x, &arg(&ctx, 1)?, "ECMA-ERR-006")?;
     let took = x.duration_ms as f64 / 1000.0;

@@ -55,6 +55,13 @@ pub fn arg(ctx: &Context, i: usize) -> Result<String, Failure> {
         .ok_or_else(|| Failure::new(format!("the step has no capture {i}")))
 }
 
+/// Capture `i` of the step as a number of seconds (`[\d.]+` in the step's pattern).
+pub fn seconds(ctx: &Context, i: usize) -> Result<f64, Failure> {
+    arg(ctx, i)?
+        .parse()
+        .map_err(|_| Failure::new("bad number of seconds"))
+}
+
 /// The step's two-column table as (name, value) pairs.
 pub fn table(ctx: &Context) -> Result<Vec<(String, String)>, Failure> {
     let table = ctx

@@ -4,7 +4,7 @@
 use cucumber::step::{Context, Step};
 use serde_json::{Value, json};
 
-use super::{arg, step, table};
+use super::{arg, seconds, step, table};
 use crate::provisioning::{Auth, Body, Change, Request, TokenVariant, entra};
 use crate::world::{EcmaWorld, Failure, StepResult};
 
@@ -1538,9 +1538,7 @@ async fn create_without_dn(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 
 async fn create_and_give_up(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let seconds: f64 = arg(&ctx, 2)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let seconds = seconds(&ctx, 2)?;
     let run = w.run()?;
     let attrs = w.create_attributes(&logical, &[])?;
     w.scim.subject = Some(logical.clone());
@@ -1569,9 +1567,7 @@ async fn create_and_give_up(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let seconds: f64 = arg(&ctx, 1)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let seconds = seconds(&ctx, 1)?;
     tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
     Ok(())
 }
@@ -1583,9 +1579,7 @@ async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// step then wants the host to know no such user either.
 async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
-    let seconds: f64 = arg(&ctx, 2)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let seconds = seconds(&ctx, 2)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
     while w.target_entry(&logical).await?.is_none() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cucumber::step::{Context, Step};
 use serde_json::Value;
 
-use super::{arg, step, table};
+use super::{arg, seconds, step, table};
 use crate::checks;
 use crate::faults::{ControlledTarget, Fault, FaultAction, TargetOp, Times};
 use crate::probe::{Entry, Match};
@@ -171,9 +171,7 @@ async fn answers_next(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 }
 
 async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    let seconds: f64 = arg(&ctx, 1)?
-        .parse()
-        .map_err(|_| Failure::new("bad number of seconds"))?;
+    let seconds = seconds(&ctx, 1)?;
     let op = op_kind(&arg(&ctx, 2)?);
     let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
     inject(w, fault(w, Some(op), true, action, Times::Always))
