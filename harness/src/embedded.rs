@@ -779,9 +779,12 @@ impl Started {
                     ],
                 );
                 script.page_size = 100;
-                // A fault that holds a request (a late answer) holds its session: more than the
-                // example's two, so that other scenarios' requests do not queue behind it.
-                script.sessions = 4;
+                // A fault that holds a request (a late answer) holds its session, past the 503
+                // (an export goes on while the host follows its outcome): more than the
+                // example's two, so that other scenarios' requests do not queue behind the
+                // fault scenarios'. (A queued export's 2 s count from when it has a session,
+                // but its scenario waits all the same.)
+                script.sessions = 8;
                 // As for the REST API: a slow program (a fault) must be a 503 within the
                 // slow-target scenarios' 3.5 s.
                 script.timeout_seconds = 2;

@@ -278,7 +278,9 @@ pub trait Connector: Send + Sync + 'static {
 
     /// How long the host waits for a write's outcome before it answers 503 and lets the write
     /// go on by itself; the connector space follows the outcome once the target answers
-    /// (ECMA-ROBUST-017). `None` (the default): the connector bounds its writes itself and
+    /// (ECMA-ROBUST-017). The wait counts from the request, or from when the connector handed
+    /// the write to the target after queueing for it ([`WriteClock`]). `None` (the
+    /// default): the connector bounds its writes itself and
     /// reports the outcome — the SQL connector has the database cancel a statement at its
     /// timeout, so that a 503 means nothing was written (ECMA-ERR-014).
     fn write_wait(&self) -> Option<std::time::Duration> {
@@ -356,10 +358,6 @@ pub fn add_flow_attributes(
     }
 }
 
-/// A JSON value of a target's answer as a scalar of `kind`, or `None` when it cannot be one:
-/// Booleans from `true`/`false`, the strings `"True"`/`"False"` in any case, and 0/1; integers
-/// from whole numbers; every other type from a string, a number or a Boolean as text. The
-/// script, SCIM and Web Services connectors read their targets' JSON with it.
 /// How long a write may go on before a connector that answers 503 after `timeout` and lets
 /// the write finish on its own ([`Connector::write_wait`]) stops waiting for its outcome: ten
 /// times `timeout`, at least 60 s. A write that outlasts this bound is left to the next full
@@ -368,6 +366,65 @@ pub(crate) fn write_bound(timeout: std::time::Duration) -> std::time::Duration {
     (timeout * 10).max(std::time::Duration::from_secs(60))
 }
 
+tokio::task_local! {
+    /// The clock of the write this task runs, set by [`WriteClock::run`].
+    static WRITE_CLOCK: WriteClock;
+}
+
+/// When the host started waiting for a write's outcome ([`Connector::write_wait`]): when the
+/// request came, unless the connector first had to queue for the target — the script
+/// connector's sessions are few, and a write waiting for one has not reached the target yet.
+/// Such a connector calls [`WriteClock::queue`] before it waits for its turn, which stops the
+/// clock, and [`WriteClock::restart`] once the target has the write, so that time spent in
+/// the queue is not counted against the target. Cheap to clone (one shared value).
+#[derive(Clone, Debug)]
+pub struct WriteClock(std::sync::Arc<tokio::sync::watch::Sender<Option<std::time::Instant>>>);
+
+impl WriteClock {
+    /// A clock started now.
+    pub fn new() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(Some(
+            std::time::Instant::now(),
+        ))))
+    }
+
+    /// A receiver of the clock's start: `Some(instant)` since the last
+    /// [`restart`](Self::restart) (or [`new`](Self::new)), `None` while the write queues.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<Option<std::time::Instant>> {
+        self.0.subscribe()
+    }
+
+    /// Runs `write` with this clock as the one [`queue`](Self::queue) and
+    /// [`restart`](Self::restart) move.
+    pub async fn run<F: Future>(self, write: F) -> F::Output {
+        WRITE_CLOCK.scope(self, write).await
+    }
+
+    /// Stops the clock of the write this task runs: the connector waits for its turn at the
+    /// target (a free session), and nothing has reached the target yet. Does nothing outside
+    /// a write the host waits for (an import, a read, a connector without `write_wait`).
+    pub fn queue() {
+        let _ = WRITE_CLOCK.try_with(|clock| clock.0.send_replace(None));
+    }
+
+    /// Starts the clock of the write this task runs again, now: the connector has handed the
+    /// write to the target after waiting for its turn. Does nothing outside a write the host
+    /// waits for.
+    pub fn restart() {
+        let _ = WRITE_CLOCK.try_with(|clock| clock.0.send_replace(Some(std::time::Instant::now())));
+    }
+}
+
+impl Default for WriteClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A JSON value of a target's answer as a scalar of `kind`, or `None` when it cannot be one:
+/// Booleans from `true`/`false`, the strings `"True"`/`"False"` in any case, and 0/1; integers
+/// from whole numbers; every other type from a string, a number or a Boolean as text. The
+/// script, SCIM and Web Services connectors read their targets' JSON with it.
 pub(crate) fn scalar_from_json(v: &serde_json::Value, kind: AttrType) -> Option<Scalar> {
     use serde_json::Value;
     match (kind, v) {

@@ -22,6 +22,10 @@
 //!   (or 410) no such object, 400/413/422 → rejected with the endpoint's `detail`, 401/403 → the
 //!   connector's token refused, 429/5xx, timeouts and transport failures → unavailable (503).
 //!   Nothing is retried here: Entra retries a 503, and a create is not idempotent.
+//! - **Time:** a read waits `timeout_seconds`. A write not answered within `timeout_seconds`
+//!   is answered 503 to the client while the connector waits on (ten times
+//!   `timeout_seconds`, at least 60 s): the endpoint may still make it, and the connector
+//!   space follows what it did (ECMA-ROBUST-017), as the Web Services connector does.
 //! - The token is sent only as the `Authorization` header and appears in no message.
 
 use std::path::Path;
@@ -141,6 +145,8 @@ pub struct ScimConnector {
     name: String,
     base: String,
     client: reqwest::Client,
+    /// How long a read waits, and a write before the host answers 503 (`timeout_seconds`).
+    timeout: Duration,
     token: Secret,
     page_size: u32,
     schema: ConnectorSchema,
@@ -220,6 +226,7 @@ impl ScimConnector {
             name: name.to_owned(),
             base: config.url.trim_end_matches('/').to_owned(),
             client,
+            timeout,
             token,
             page_size: config.page_size,
             schema: ConnectorSchema { attributes },
@@ -254,6 +261,11 @@ impl ScimConnector {
             .request(method.clone(), url)
             .bearer_auth(self.token.expose())
             .header(reqwest::header::ACCEPT, "application/scim+json");
+        if method != reqwest::Method::GET {
+            // The host answers 503 after `timeout` and waits on for the outcome
+            // ([`Connector::write_wait`]); the write itself is bounded far later.
+            request = request.timeout(super::write_bound(self.timeout));
+        }
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/scim+json")
@@ -451,6 +463,14 @@ impl Connector for ScimConnector {
         }
     }
 
+    fn write_wait(&self) -> Option<Duration> {
+        // An endpoint cannot be told to undo a request it is working on, and a request the
+        // connector stopped waiting for may still land: the host answers 503 after `timeout`
+        // and keeps waiting for the outcome, which the connector space then follows
+        // (ECMA-ROBUST-017).
+        Some(self.timeout)
+    }
+
     fn anchor_key(&self, anchor: &str) -> String {
         anchor.to_owned()
     }
@@ -569,6 +589,7 @@ impl ScimConnector {
             name: self.name.clone(),
             base: self.base.clone(),
             client: self.client.clone(),
+            timeout: self.timeout,
             token: self.token.clone(),
             page_size: self.page_size,
             schema: self.schema.clone(),

@@ -400,11 +400,7 @@ async fn create_user(
     // must follow it (a dropped handler would leave the cache behind the directory).
     let service = ctx.service.clone();
     let wait = ctx.service.connector().write_wait();
-    let created = settle(
-        wait,
-        tokio::spawn(async move { service.create(user, &base).await }),
-    )
-    .await;
+    let created = settle(wait, async move { service.create(user, &base).await }).await;
     match created {
         Ok(resource) => {
             let location = resource["meta"]["location"]
@@ -452,7 +448,7 @@ async fn patch_user(
     let wait = ctx.service.connector().write_wait();
     let patched = settle(
         wait,
-        tokio::spawn(async move { service.patch(&id, request, &base).await }),
+        async move { service.patch(&id, request, &base).await },
     )
     .await;
     match patched {
@@ -465,29 +461,49 @@ async fn patch_user(
 async fn delete_user(State(ctx): State<Ctx>, Id(id): Id) -> Response {
     let service = ctx.service.clone();
     let wait = ctx.service.connector().write_wait();
-    let deleted = settle(wait, tokio::spawn(async move { service.delete(&id).await })).await;
+    let deleted = settle(wait, async move { service.delete(&id).await }).await;
     match deleted {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-/// The outcome of a write running in its own task, waited for at most `wait` (the connector's
-/// [`write_wait`](crate::connector::Connector::write_wait)): after that the answer is 503 and
-/// the task goes on; the connector space follows its outcome when the target answers.
-async fn settle<T>(
+/// The outcome of `write`, run in its own task so that it goes on when the client leaves,
+/// waited for at most `wait` (the connector's
+/// [`write_wait`](crate::connector::Connector::write_wait)) on the write's
+/// [`WriteClock`](crate::connector::WriteClock): from the request, the time the connector
+/// queued for the target left out. After that the answer is 503 and the task goes on; the
+/// connector space follows its outcome when the target answers.
+async fn settle<T: Send + 'static>(
     wait: Option<std::time::Duration>,
-    task: tokio::task::JoinHandle<Result<T, ScimError>>,
+    write: impl Future<Output = Result<T, ScimError>> + Send + 'static,
 ) -> Result<T, ScimError> {
+    let clock = crate::connector::WriteClock::new();
+    let mut started = clock.watch();
+    let mut task = tokio::spawn(clock.run(write));
     let joined = match wait {
         None => task.await,
-        Some(wait) => match tokio::time::timeout(wait, task).await {
-            Ok(joined) => joined,
-            Err(_) => {
-                return Err(ScimError::unavailable(format!(
-                    "the target has not answered within {wait:?}; the change goes on, and the \
-                     host shows its outcome as soon as the target answers"
-                )));
+        Some(wait) => loop {
+            let start = *started.borrow_and_update();
+            match start {
+                // Queued at the connector: no deadline until the target has the write.
+                None => tokio::select! {
+                    joined = &mut task => break joined,
+                    _ = started.changed() => {}
+                },
+                Some(start) => {
+                    match tokio::time::timeout_at((start + wait).into(), &mut task).await {
+                        Ok(joined) => break joined,
+                        // Queued or restarted meanwhile: wait on by the clock as it is now.
+                        Err(_) if *started.borrow() != Some(start) => {}
+                        Err(_) => {
+                            return Err(ScimError::unavailable(format!(
+                                "the target has not answered within {wait:?}; the change goes on, \
+                             and the host shows its outcome as soon as the target answers"
+                            )));
+                        }
+                    }
+                }
             }
         },
     };

@@ -591,6 +591,30 @@ pub fn rename_and_clear(removed: &str) -> Value {
     ]))
 }
 
+/// Polls `GET /Users/{id}` on `connector` (10 s at most) until the host knows the user, whose
+/// LastName must then be `last_name`: a write the host answered 503 whose outcome it follows
+/// (ECMA-ROBUST-017). Every answer before must be 404.
+pub async fn wait_known(app: &Router, connector: &str, id: &str, last_name: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = call_connector(app, connector, "GET", &format!("/Users/{id}"), None).await;
+        if r.status == 200 {
+            assert_eq!(
+                r.body[EXT]["LastName"], last_name,
+                "{connector}: {}",
+                r.body
+            );
+            return;
+        }
+        assert_eq!(r.status, 404, "{connector}: {}", r.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{connector}: the host never took in the target's late answer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Sends a request to `connector`'s route tree with the test token.
 pub async fn call_connector(
     app: &Router,
