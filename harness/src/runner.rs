@@ -1260,11 +1260,12 @@ async fn run_cucumber(
                     .chain(rule.iter().flat_map(|r| &r.tags))
                     .chain(&feature.tags)
                     .any(|t| t == "serial");
+                let quiet = scenario.tags.iter().any(|t| t == "no-import-beside");
                 let ctx = before_ctx.clone();
                 let collector = before_collector.clone();
                 let k = key(feature, scenario);
                 async move {
-                    world.turn = Some(ctx.turns.take(alone).await);
+                    world.turn = Some(ctx.turns.take(alone, quiet).await);
                     world.begin(ctx);
                     with(&collector, k, |o| o.started = Some(Instant::now()));
                 }

@@ -1760,6 +1760,57 @@ async fn dn_made_up(request: Request<Body>, next: Next) -> Response {
     next.run(request).await
 }
 
+/// The late-outcome-ignored mutant's answers, by host and path: a user as the host showed it
+/// when it answered an update of the user with a 5xx.
+static BEFORE_LATE: LazyLock<Mutex<BTreeMap<String, (StatusCode, Bytes)>>> =
+    LazyLock::new(|| Mutex::new(BTreeMap::new()));
+
+/// Keeps showing a user as it was when the host answered an update of it with a 5xx: a host
+/// that never takes in the outcome of a write it stopped waiting for, though the target made
+/// it (ECMA-ROBUST-017; the script and SCIM connectors did so until stop 36).
+async fn late_outcome_ignored(
+    State(inner): State<Router>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let key = format!("{}{}", host_of(&request), path(&request));
+    if request.method() == Method::GET {
+        let before = BEFORE_LATE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some((status, raw)) = before {
+            return (
+                status,
+                [(header::CONTENT_TYPE, "application/scim+json")],
+                raw,
+            )
+                .into_response();
+        }
+        return next.run(request).await;
+    }
+    if request.method() != Method::PATCH {
+        return next.run(request).await;
+    }
+    let (parts, rest) = request.into_parts();
+    let read = request_like(&parts, Method::GET, None);
+    let response = next.run(Request::from_parts(parts, rest)).await;
+    if response.status().is_server_error() {
+        // The write goes on in the host; its view now is the one from before it.
+        let Ok(answer) = inner.oneshot(read).await;
+        let (parts, body) = answer.into_parts();
+        let raw = bytes(body).await;
+        if parts.status == StatusCode::OK {
+            BEFORE_LATE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key, (parts.status, raw));
+        }
+    }
+    response
+}
+
 /// Ids a PATCH touched (for the id-forgotten-after-update mutant).
 static PATCHED: LazyLock<Mutex<BTreeSet<String>>> = LazyLock::new(|| Mutex::new(BTreeSet::new()));
 
@@ -2180,6 +2231,7 @@ fn every_mutant() -> Vec<Mutant> {
         ),
         mutant!("partial-write-before-error", "writes a PATCH's first operation on its own before the rest", state partial_write_before_error),
         mutant!("noop-patch-rewrites", "writes a PATCH's values through an intermediate value (a no-op PATCH rewrites the entry)", state noop_patch_rewrites),
+        mutant!("late-outcome-ignored", "shows a user as it was when it answered an update of it 5xx, though the target made the update", state late_outcome_ignored),
         mutant!("disable-deletes", "deletes the user on a disable whatever the deprovisioning flow", state disable_deletes),
         mutant!("delete-writes", "marks a deleted user (its displayName) and keeps it, whatever the delete flow", state delete_writes),
         mutant!(

@@ -131,6 +131,9 @@ pub struct RunContext {
 pub struct Turns {
     slots: Arc<tokio::sync::Semaphore>,
     target: Arc<tokio::sync::RwLock<()>>,
+    /// Keeps the scenarios tagged `@no-import-beside` and the import hook's calls apart
+    /// ([`Turns::import`]).
+    imports: Arc<Apart>,
 }
 
 impl Turns {
@@ -145,12 +148,29 @@ impl Turns {
         Turns {
             slots: slots.0.clone(),
             target: Arc::default(),
+            imports: Arc::default(),
         }
     }
 
+    /// Waits until no import may change the connector space beside a scenario (`quiet`, its
+    /// tag `@no-import-beside`): a scenario that checks the host's view against its target
+    /// after a change the host did not see through (ECMA-ROBUST-017) would pass a host that
+    /// never follows the outcome if another scenario's import refreshed its space meanwhile.
+    /// Held by [`Turns::take`]; the import hook's callers hold [`Turns::import`].
+    async fn quiet(&self) -> Inside {
+        Apart::enter(&self.imports, Side::Quiet).await
+    }
+
+    /// Waits until no `@no-import-beside` scenario runs, and keeps them from starting while
+    /// the guard lives: taken around every call of the import hook. Imports may run beside
+    /// each other (the host orders its own).
+    pub async fn import(&self) -> Inside {
+        Apart::enter(&self.imports, Side::Import).await
+    }
+
     /// Waits for a scenario's turn: a slot, then the target beside others, or alone when
-    /// `serial`.
-    pub async fn take(&self, serial: bool) -> Turn {
+    /// `serial`; with `quiet`, also no import beside it ([`Turns::import`]).
+    pub async fn take(&self, serial: bool, quiet: bool) -> Turn {
         // The semaphore is never closed, so acquiring cannot fail; were it closed, the
         // scenario would run without a slot rather than not at all.
         let slot = self.slots.clone().acquire_owned().await.ok();
@@ -159,9 +179,83 @@ impl Turns {
         } else {
             Hold::Shared(self.target.clone().read_owned().await)
         };
+        let quiet = if quiet {
+            Some(self.quiet().await)
+        } else {
+            None
+        };
         Turn {
+            quiet,
             _target: target,
             _slot: slot,
+        }
+    }
+}
+
+/// Two sides that never run at once, while either side's members run beside each other:
+/// the `@no-import-beside` scenarios and the import hook's calls. A member waits only while
+/// the other side runs, not for members queued before it (a fair read-write lock made the
+/// quiet scenarios wait in line behind queued imports and run one after another, which cost
+/// the embedded default several seconds). Neither side starves the other for long: a
+/// profile has four quiet scenarios, each a few seconds long, and a handful of imports.
+#[derive(Debug, Default)]
+struct Apart {
+    /// How many of each side run: (quiet scenarios, imports).
+    running: std::sync::Mutex<(usize, usize)>,
+    /// Woken when a side's last member leaves.
+    left: tokio::sync::Notify,
+}
+
+/// A side of [`Apart`].
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Quiet,
+    Import,
+}
+
+impl Apart {
+    /// Waits until the other side has nobody running, then counts one in on `side`.
+    async fn enter(apart: &Arc<Apart>, side: Side) -> Inside {
+        loop {
+            // Registered before the look, so a leave between the look and the wait wakes it.
+            let left = apart.left.notified();
+            {
+                let mut running = apart.running.lock().unwrap_or_else(|p| p.into_inner());
+                let (quiet, import) = &mut *running;
+                let (mine, theirs) = match side {
+                    Side::Quiet => (quiet, *import),
+                    Side::Import => (import, *quiet),
+                };
+                if theirs == 0 {
+                    *mine += 1;
+                    return Inside {
+                        apart: apart.clone(),
+                        side,
+                    };
+                }
+            }
+            left.await;
+        }
+    }
+}
+
+/// One member of a side of [`Apart`] running; counted out when dropped.
+#[derive(Debug)]
+pub struct Inside {
+    apart: Arc<Apart>,
+    side: Side,
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        let mut running = self.apart.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = match self.side {
+            Side::Quiet => &mut running.0,
+            Side::Import => &mut running.1,
+        };
+        *mine = mine.saturating_sub(1);
+        if *mine == 0 {
+            self.apart.left.notify_waiters();
         }
     }
 }
@@ -184,6 +278,8 @@ impl Slots {
 /// (cleanup included) and given back when dropped.
 #[derive(Debug)]
 pub struct Turn {
+    /// No import beside the scenario while held (`@no-import-beside`).
+    quiet: Option<Inside>,
     _target: Hold,
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -294,6 +390,10 @@ pub struct ScimSide {
     pub passwords: Vec<String>,
     /// The statuses of the last batch of requests sent at once.
     pub at_once: Vec<Option<u16>>,
+    /// For each create of that batch, whether it was answered 409 after a 5xx and sent again,
+    /// and Entra's matching query then found the user: the first attempt landed while the
+    /// host answered 503 (the steps' `found_after_retry`).
+    pub at_once_found: Vec<bool>,
     /// The import hook's answer, when a step asked for an import to judge.
     pub import: Option<ImportAnswer>,
     /// The pages of the last walk through `GET /Users?startIndex=…&count=…`: the `startIndex`
@@ -674,23 +774,33 @@ impl EcmaWorld {
         attrs: IndexMap<String, Value>,
     ) -> StepResult {
         if x.status == Some(201) {
-            let body = checks::json(x);
-            let user = self.user(logical)?;
-            user.id = body
-                .as_ref()
-                .and_then(|b| b["id"].as_str())
-                .map(str::to_owned);
-            user.created = body;
-            user.values = attrs.clone();
-            user.original = attrs;
-            self.remember_target_ids(logical).await?;
-        } else {
-            let user = self.user(logical)?;
-            if user.values.is_empty() {
-                user.values = attrs;
-            }
+            return self.record_found(logical, checks::json(x), attrs).await;
+        }
+        let user = self.user(logical)?;
+        if user.values.is_empty() {
+            user.values = attrs;
         }
         Ok(())
+    }
+
+    /// Records `resource` (a User: a 201's body, or what Entra's matching query found for a
+    /// create it sent again) as user `logical`'s, created with `attrs`, and reads the user's
+    /// target identifiers.
+    pub async fn record_found(
+        &mut self,
+        logical: &str,
+        resource: Option<Value>,
+        attrs: IndexMap<String, Value>,
+    ) -> StepResult {
+        let user = self.user(logical)?;
+        user.id = resource
+            .as_ref()
+            .and_then(|b| b["id"].as_str())
+            .map(str::to_owned);
+        user.created = resource;
+        user.values = attrs.clone();
+        user.original = attrs;
+        self.remember_target_ids(logical).await
     }
 
     /// Reads the user's target identifiers (`entryUUID`, `objectGUID`) where it is now.
@@ -739,6 +849,13 @@ impl EcmaWorld {
     /// the evidence, secrets redacted.
     pub async fn import_hook(&mut self) -> Result<ImportAnswer, Failure> {
         let run = self.run()?;
+        if self.turn.as_ref().is_some_and(|t| t.quiet.is_some()) {
+            return Err(Failure::new(
+                "a scenario tagged @no-import-beside cannot call the import hook itself",
+            ));
+        }
+        // No scenario that wants no import beside it runs while the hook does.
+        let _import = run.turns.import().await;
         self.call_hook(run.import.as_ref(), "host.import").await
     }
 
@@ -1086,24 +1203,82 @@ mod tests {
     async fn a_serial_scenario_waits_for_every_dialect_and_holds_back_both() {
         let turns = Turns::new(8);
         let wait = Duration::from_millis(50);
-        let shared = turns.take(false).await;
-        let beside = turns.take(false).await;
-        assert!(tokio::time::timeout(wait, turns.take(true)).await.is_err());
+        let shared = turns.take(false, false).await;
+        let beside = turns.take(false, false).await;
+        assert!(
+            tokio::time::timeout(wait, turns.take(true, false))
+                .await
+                .is_err()
+        );
         drop((shared, beside));
-        let alone = turns.take(true).await;
-        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
+        let alone = turns.take(true, false).await;
+        assert!(
+            tokio::time::timeout(wait, turns.take(false, false))
+                .await
+                .is_err()
+        );
         drop(alone);
-        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_ok());
+        assert!(
+            tokio::time::timeout(wait, turns.take(false, false))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_import_waits_for_the_quiet_scenarios_and_holds_them_back() {
+        let turns = Turns::new(8);
+        let wait = Duration::from_millis(50);
+        let quiet = turns.take(false, true).await;
+        let other = turns.take(false, false).await;
+        assert!(tokio::time::timeout(wait, turns.import()).await.is_err());
+        drop(quiet);
+        let import = turns.import().await;
+        assert!(
+            tokio::time::timeout(wait, turns.take(false, true))
+                .await
+                .is_err()
+        );
+        // A scenario without the tag is not held back by an import.
+        assert!(
+            tokio::time::timeout(wait, turns.take(false, false))
+                .await
+                .is_ok()
+        );
+        // Imports run beside each other.
+        let second = tokio::time::timeout(wait, turns.import()).await;
+        assert!(second.is_ok());
+        drop((import, second, other));
+        let quiet = tokio::time::timeout(wait, turns.take(false, true)).await;
+        assert!(quiet.is_ok());
+        // A quiet scenario does not wait in line behind an import that waits for another.
+        let queued = tokio::spawn({
+            let imports = turns.imports.clone();
+            async move { super::Apart::enter(&imports, super::Side::Import).await }
+        });
+        tokio::time::sleep(wait).await;
+        assert!(!queued.is_finished());
+        let beside = tokio::time::timeout(wait, turns.take(false, true)).await;
+        assert!(beside.is_ok());
+        drop((quiet, beside));
+        assert!(tokio::time::timeout(wait, queued).await.is_ok());
     }
 
     #[tokio::test]
     async fn the_runs_share_the_scenarios_in_flight() {
         let turns = Turns::new(2);
         let wait = Duration::from_millis(50);
-        let (a, b) = (turns.take(false).await, turns.take(false).await);
-        assert!(tokio::time::timeout(wait, turns.take(false)).await.is_err());
+        let (a, b) = (
+            turns.take(false, false).await,
+            turns.take(false, false).await,
+        );
+        assert!(
+            tokio::time::timeout(wait, turns.take(false, false))
+                .await
+                .is_err()
+        );
         drop(a);
-        let c = tokio::time::timeout(wait, turns.take(false)).await;
+        let c = tokio::time::timeout(wait, turns.take(false, false)).await;
         assert!(c.is_ok());
         drop((b, c));
     }
@@ -1113,16 +1288,24 @@ mod tests {
         let slots = super::Slots::new(2);
         let (one, other) = (Turns::sharing(&slots), Turns::sharing(&slots));
         let wait = Duration::from_millis(50);
-        let alone = one.take(true).await;
+        let alone = one.take(true, false).await;
         // Another target's scenario is not held back by this one's serial scenario…
-        let beside = tokio::time::timeout(wait, other.take(false)).await;
+        let beside = tokio::time::timeout(wait, other.take(false, false)).await;
         assert!(beside.is_ok());
         // …but the budget is spent.
-        assert!(tokio::time::timeout(wait, other.take(false)).await.is_err());
+        assert!(
+            tokio::time::timeout(wait, other.take(false, false))
+                .await
+                .is_err()
+        );
         drop(alone);
-        let next = tokio::time::timeout(wait, one.take(false)).await;
+        let next = tokio::time::timeout(wait, one.take(false, false)).await;
         assert!(next.is_ok());
-        assert!(tokio::time::timeout(wait, other.take(false)).await.is_err());
+        assert!(
+            tokio::time::timeout(wait, other.take(false, false))
+                .await
+                .is_err()
+        );
         drop((beside, next));
     }
 

@@ -269,6 +269,14 @@ pub static WHEN: &[(&str, Step<EcmaWorld>)] = &[
         step!(wait_for_target),
     ),
     (
+        r#"^the provisioning service waits until the host's answer for user "([^"]+)" agrees with the target on (\w+), at most ([\d.]+) seconds?$"#,
+        step!(wait_for_agreement),
+    ),
+    (
+        r#"^the provisioning service waits until the host finds user "([^"]+)" on (\w+), at most ([\d.]+) seconds?$"#,
+        step!(wait_for_match),
+    ),
+    (
         r#"^the provisioning service reads user "([^"]+)" by id (excluding|asking only for) (\w+)$"#,
         step!(read_projected),
     ),
@@ -1182,25 +1190,63 @@ const AT_ONCE_RETRIES: usize = 3;
 /// Sends `requests` all at once, then, as the provisioning service does, sends again (up to
 /// [`AT_ONCE_RETRIES`] times, half a second apart) each one answered with a 5xx: a host that
 /// is busy under a burst says so with 503 and loses nothing (ECMA-ERR-006). Returns the
-/// last answer to each request (in order) and the answers that were retried.
+/// last answer to each request (in order), the answers that were retried, and for each
+/// request whether it was sent again.
 async fn at_once(
     run: &crate::world::RunContext,
     requests: &[Request],
-) -> (Vec<reports::Exchange>, Vec<reports::Exchange>) {
+) -> (Vec<reports::Exchange>, Vec<reports::Exchange>, Vec<bool>) {
     let mut answers =
         futures_util::future::join_all(requests.iter().map(|r| run.service.send(r, &Auth::Token)))
             .await;
     let mut retried = Vec::new();
+    let mut again = Vec::new();
     for (request, answer) in requests.iter().zip(answers.iter_mut()) {
         let mut tries = 0;
         while answer.status.is_some_and(|s| s >= 500) && tries < AT_ONCE_RETRIES {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            let again = run.service.send(request, &Auth::Token).await;
-            retried.push(std::mem::replace(answer, again));
+            let next = run.service.send(request, &Auth::Token).await;
+            retried.push(std::mem::replace(answer, next));
             tries += 1;
         }
+        again.push(tries > 0);
     }
-    (answers, retried)
+    (answers, retried, again)
+}
+
+/// Entra's next cycle for a create it sent again after a 5xx and was then answered 409: the
+/// host had answered 503 while the first attempt went on, and that attempt landed — a
+/// correct host then knows the user (ECMA-ROBUST-017), and Entra's matching query on the
+/// profile's matching attribute finds it. Records user `logical` from the one resource found
+/// and returns true; false when the query finds none or several (the step's check then
+/// fails on the 409).
+async fn found_after_retry(
+    w: &mut EcmaWorld,
+    logical: &str,
+    attrs: &indexmap::IndexMap<String, Value>,
+) -> Result<bool, Failure> {
+    let run = w.run()?;
+    let matching = w.logical(&run.profile.matching_attribute)?;
+    let Some(value) = attrs.get(&matching.target).map(crate::world::text) else {
+        return Ok(false);
+    };
+    let x = w
+        .send(
+            entra::filter(&entra::urn_of(&matching.target), &value),
+            Auth::Token,
+        )
+        .await?;
+    let found = crate::checks::json(&x)
+        .and_then(|b| b["Resources"].as_array().cloned())
+        .unwrap_or_default();
+    match found.as_slice() {
+        [resource] if x.status == Some(200) => {
+            w.record_found(logical, Some(resource.clone()), attrs.clone())
+                .await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -1226,7 +1272,7 @@ async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
             )
         })
         .collect();
-    let (answers, retried) = at_once(&run, &requests).await;
+    let (answers, retried, _) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
         let slow = crate::checks::latency(&x);
@@ -1235,6 +1281,7 @@ async fn update_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         w.check(slow)?;
     }
     w.scim.subject = Some(logical);
+    w.scim.at_once_found = Vec::new();
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
     for x in answers {
         let mut evidence = x.clone();
@@ -1372,7 +1419,7 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     w.target.before = Some(w.snapshot().await?);
     let request = entra::create(&attrs);
     let requests = vec![request; n];
-    let (answers, retried) = at_once(&run, &requests).await;
+    let (answers, retried, again) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
         let slow = crate::checks::latency(&x);
@@ -1383,6 +1430,11 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     w.scim.subject = Some(logical.clone());
     w.scim.carried = attrs.clone();
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
+    w.scim.at_once_found = vec![false; answers.len()];
+    let conflict_after_retry = answers
+        .iter()
+        .zip(&again)
+        .position(|(x, again)| *again && x.status == Some(409));
     let mut created = None;
     for x in answers {
         let mut evidence = x.clone();
@@ -1398,6 +1450,10 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     if let Some(x) = created {
         w.record_created(&logical, &x, attrs).await?;
+    } else if let Some(i) = conflict_after_retry {
+        let last = w.scim.last.clone();
+        w.scim.at_once_found[i] = found_after_retry(w, &logical, &attrs).await?;
+        w.scim.last = last;
     }
     Ok(())
 }
@@ -1420,7 +1476,7 @@ async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         .iter()
         .map(|(_, attrs)| entra::create(attrs))
         .collect();
-    let (answers, retried) = at_once(&run, &requests).await;
+    let (answers, retried, again) = at_once(&run, &requests).await;
     for mut x in retried {
         let leaked = crate::checks::redact_secrets(&mut x, &run.secrets);
         let slow = crate::checks::latency(&x);
@@ -1430,7 +1486,12 @@ async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     w.scim.subject = Some(prefix);
     w.scim.at_once = answers.iter().map(|x| x.status).collect();
-    for ((logical, attrs), x) in batch.into_iter().zip(answers) {
+    w.scim.at_once_found = vec![false; answers.len()];
+    let mut conflicts_after_retry = Vec::new();
+    for (i, ((logical, attrs), x)) in batch.into_iter().zip(answers).enumerate() {
+        if again[i] && x.status == Some(409) {
+            conflicts_after_retry.push((i, logical.clone(), attrs.clone()));
+        }
         let mut evidence = x.clone();
         let leaked = crate::checks::redact_secrets(&mut evidence, &run.secrets);
         let slow = crate::checks::latency(&evidence);
@@ -1440,6 +1501,11 @@ async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         w.record_created(&logical, &x, attrs).await?;
         w.scim.last = Some(x);
     }
+    let last = w.scim.last.clone();
+    for (i, logical, attrs) in conflicts_after_retry {
+        w.scim.at_once_found[i] = found_after_retry(w, &logical, &attrs).await?;
+    }
+    w.scim.last = last;
     Ok(())
 }
 
@@ -1585,6 +1651,58 @@ async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Ok(())
+}
+
+/// Reads user `logical` by id (a read the evidence does not keep) every 100 ms until the
+/// target holds the value the last request carried for the attribute and the host's answer
+/// agrees, or the seconds are up; judges nothing: a `Then` reads again and judges. A
+/// scenario that waits for a host to follow a write's outcome (ECMA-ROBUST-017) ends as soon
+/// as the host has, not after a fixed wait; agreement on the old value, before a target that
+/// writes late has written, does not end it.
+async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let attribute = w.logical(&arg(&ctx, 2)?)?.target;
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds(&ctx, 3)?);
+    let service = w.service()?;
+    let request = entra::get(&w.id_of(&logical)?);
+    let sent = w.scim.carried.get(&attribute).map(crate::world::text);
+    loop {
+        let x = service.send(&request, &Auth::Token).await;
+        let answered = crate::checks::json(&x)
+            .map(|b| crate::world::text(&b[scim_proto::urn::ECMA2HOST_USER][&attribute]));
+        let held = w.target_entry(&logical).await?;
+        let held = held.as_ref().map(|e| e.values(&attribute));
+        let agree = x.status == Some(200)
+            && matches!((held, answered), (Some([held]), Some(answered))
+                if *held == answered && sent.as_ref().is_none_or(|sent| *sent == answered));
+        if agree || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends Entra's matching query for user `logical` on an attribute (queries the evidence
+/// does not keep) every 100 ms until the host finds a user, or the seconds are up; judges
+/// nothing: a `Then` asks again and judges.
+async fn wait_for_match(w: &mut EcmaWorld, ctx: Context) -> StepResult {
+    let logical = arg(&ctx, 1)?;
+    let (target, value) = sent_value(w, &logical, &arg(&ctx, 2)?)?;
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds(&ctx, 3)?);
+    let service = w.service()?;
+    let request = entra::filter(&entra::urn_of(&target), &value);
+    loop {
+        let x = service.send(&request, &Auth::Token).await;
+        let found = crate::checks::json(&x)
+            .and_then(|b| b["Resources"].as_array().map(|r| !r.is_empty()))
+            .unwrap_or(false);
+        if found || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn read_projected(w: &mut EcmaWorld, ctx: Context) -> StepResult {
