@@ -28,7 +28,10 @@ Feature: Duplicates
 
   @req:ECMA-ROBUST-005 @must
   Scenario: The same user created eight times at once is created once
-    Entra retries a create whose answer it lost while the first may still be in flight.
+    Entra retries a create whose answer it lost while the first may still be in flight. A
+    create answered 5xx is sent again, as Entra does; when that retry is answered 409, the first
+    attempt landed behind the 503, and the user Entra's matching query then finds stands for
+    the 201.
     When the provisioning service creates user "racer" 8 times at once
     Then exactly one of the creates is answered 201 and the others 409
     And the target holds user "racer"

@@ -86,6 +86,9 @@ Feature: Create
 
   @req:ECMA-ROBUST-004 @req:ECMA-ANCHOR-005 @must
   Scenario: Sixteen different users created at once all land
+    A create answered 5xx is sent again, as Entra does; when that retry is answered 409, the
+    first attempt landed behind the 503, and the user Entra's matching query then finds stands
+    for the 201.
     When the provisioning service creates 16 users "crowd" at once
     Then every one of the creates is answered 201 with an id of its own
     And the target holds every one of the users "crowd"

@@ -1254,13 +1254,15 @@ async fn run_cucumber(
             .before(move |feature, rule, scenario, world| {
                 // cucumber's own test for a scenario that runs alone (`runner::Basic`'s default
                 // `which_scenario`), applied across the dialects that share the target.
-                let alone = scenario
-                    .tags
-                    .iter()
-                    .chain(rule.iter().flat_map(|r| &r.tags))
-                    .chain(&feature.tags)
-                    .any(|t| t == "serial");
-                let quiet = scenario.tags.iter().any(|t| t == "no-import-beside");
+                let tags = || {
+                    scenario
+                        .tags
+                        .iter()
+                        .chain(rule.iter().flat_map(|r| &r.tags))
+                        .chain(&feature.tags)
+                };
+                let alone = tags().any(|t| t == "serial");
+                let quiet = tags().any(|t| t == "no-import-beside");
                 let ctx = before_ctx.clone();
                 let collector = before_collector.clone();
                 let k = key(feature, scenario);

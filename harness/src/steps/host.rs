@@ -869,7 +869,11 @@ async fn one_created(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     let statuses = w.scim.at_once.clone();
     let found = w.scim.at_once_found.iter().filter(|f| **f).count();
     let created = statuses.iter().filter(|s| **s == Some(201)).count() + found;
-    let conflicts = statuses.iter().filter(|s| **s == Some(409)).count() - found;
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == Some(409))
+        .count()
+        .saturating_sub(found);
     if created == 1 && created + conflicts == statuses.len() {
         return Ok(());
     }

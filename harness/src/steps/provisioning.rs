@@ -1452,7 +1452,10 @@ async fn create_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         w.record_created(&logical, &x, attrs).await?;
     } else if let Some(i) = conflict_after_retry {
         let last = w.scim.last.clone();
-        w.scim.at_once_found[i] = found_after_retry(w, &logical, &attrs).await?;
+        let found = found_after_retry(w, &logical, &attrs).await?;
+        if let Some(slot) = w.scim.at_once_found.get_mut(i) {
+            *slot = found;
+        }
         w.scim.last = last;
     }
     Ok(())
@@ -1503,7 +1506,10 @@ async fn create_many_at_once(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     }
     let last = w.scim.last.clone();
     for (i, logical, attrs) in conflicts_after_retry {
-        w.scim.at_once_found[i] = found_after_retry(w, &logical, &attrs).await?;
+        let found = found_after_retry(w, &logical, &attrs).await?;
+        if let Some(slot) = w.scim.at_once_found.get_mut(i) {
+            *slot = found;
+        }
     }
     w.scim.last = last;
     Ok(())
@@ -1658,7 +1664,8 @@ async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// agrees, or the seconds are up; judges nothing: a `Then` reads again and judges. A
 /// scenario that waits for a host to follow a write's outcome (ECMA-ROBUST-017) ends as soon
 /// as the host has, not after a fixed wait; agreement on the old value, before a target that
-/// writes late has written, does not end it.
+/// writes late has written, does not end it. Fails when the last request carried no value
+/// for the attribute (nothing to wait for).
 async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let attribute = w.logical(&arg(&ctx, 2)?)?.target;
@@ -1666,7 +1673,16 @@ async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds(&ctx, 3)?);
     let service = w.service()?;
     let request = entra::get(&w.id_of(&logical)?);
-    let sent = w.scim.carried.get(&attribute).map(crate::world::text);
+    let sent = w
+        .scim
+        .carried
+        .get(&attribute)
+        .map(crate::world::text)
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "the last request carried no {attribute}: there is no new value to wait for"
+            ))
+        })?;
     loop {
         let x = service.send(&request, &Auth::Token).await;
         let answered = crate::checks::json(&x)
@@ -1675,7 +1691,7 @@ async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
         let held = held.as_ref().map(|e| e.values(&attribute));
         let agree = x.status == Some(200)
             && matches!((held, answered), (Some([held]), Some(answered))
-                if *held == answered && sent.as_ref().is_none_or(|sent| *sent == answered));
+                if *held == answered && sent == answered);
         if agree || tokio::time::Instant::now() >= deadline {
             return Ok(());
         }

@@ -371,26 +371,35 @@ tokio::task_local! {
     static WRITE_CLOCK: WriteClock;
 }
 
-/// When the host started waiting for a write's outcome ([`Connector::write_wait`]): when the
-/// request came, unless the connector first had to queue for the target — the script
+/// How long the host has waited for a write's outcome ([`Connector::write_wait`]): since the
+/// request came, less the time the connector spent queueing for the target — the script
 /// connector's sessions are few, and a write waiting for one has not reached the target yet.
 /// Such a connector calls [`WriteClock::queue`] before it waits for its turn, which stops the
-/// clock, and [`WriteClock::restart`] once the target has the write, so that time spent in
-/// the queue is not counted against the target. Cheap to clone (one shared value).
+/// clock, and [`WriteClock::restart`] once the target has the write, which runs it on from
+/// where it stopped. Cheap to clone (one shared value).
 #[derive(Clone, Debug)]
-pub struct WriteClock(std::sync::Arc<tokio::sync::watch::Sender<Option<std::time::Instant>>>);
+pub struct WriteClock(std::sync::Arc<tokio::sync::watch::Sender<ClockState>>);
+
+/// A [`WriteClock`]'s state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockState {
+    /// Running: the wait counts as if it had started at this instant (the request, moved on
+    /// by the time spent queued).
+    Running(std::time::Instant),
+    /// Stopped while the write queues, after this much waiting.
+    Queued(std::time::Duration),
+}
 
 impl WriteClock {
     /// A clock started now.
     pub fn new() -> Self {
-        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(Some(
-            std::time::Instant::now(),
-        ))))
+        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(
+            ClockState::Running(std::time::Instant::now()),
+        )))
     }
 
-    /// A receiver of the clock's start: `Some(instant)` since the last
-    /// [`restart`](Self::restart) (or [`new`](Self::new)), `None` while the write queues.
-    pub fn watch(&self) -> tokio::sync::watch::Receiver<Option<std::time::Instant>> {
+    /// A receiver of the clock's state.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<ClockState> {
         self.0.subscribe()
     }
 
@@ -404,14 +413,27 @@ impl WriteClock {
     /// target (a free session), and nothing has reached the target yet. Does nothing outside
     /// a write the host waits for (an import, a read, a connector without `write_wait`).
     pub fn queue() {
-        let _ = WRITE_CLOCK.try_with(|clock| clock.0.send_replace(None));
+        let _ = WRITE_CLOCK.try_with(|clock| {
+            clock.0.send_modify(|state| {
+                if let ClockState::Running(start) = *state {
+                    *state = ClockState::Queued(start.elapsed());
+                }
+            });
+        });
     }
 
-    /// Starts the clock of the write this task runs again, now: the connector has handed the
-    /// write to the target after waiting for its turn. Does nothing outside a write the host
-    /// waits for.
+    /// Runs the clock of the write this task runs on from where [`queue`](Self::queue)
+    /// stopped it: the connector has handed the write to the target. Does nothing outside a
+    /// write the host waits for, or when the clock runs.
     pub fn restart() {
-        let _ = WRITE_CLOCK.try_with(|clock| clock.0.send_replace(Some(std::time::Instant::now())));
+        let _ = WRITE_CLOCK.try_with(|clock| {
+            clock.0.send_modify(|state| {
+                if let ClockState::Queued(waited) = *state {
+                    let now = std::time::Instant::now();
+                    *state = ClockState::Running(now.checked_sub(waited).unwrap_or(now));
+                }
+            });
+        });
     }
 }
 

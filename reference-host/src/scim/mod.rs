@@ -470,7 +470,7 @@ async fn delete_user(State(ctx): State<Ctx>, Id(id): Id) -> Response {
 
 /// The outcome of `write`, run in its own task so that it goes on when the client leaves,
 /// waited for at most `wait` (the connector's
-/// [`write_wait`](crate::connector::Connector::write_wait)) on the write's
+/// [`write_wait`](crate::connector::Connector::write_wait)) by the write's
 /// [`WriteClock`](crate::connector::WriteClock): from the request, the time the connector
 /// queued for the target left out. After that the answer is 503 and the task goes on; the
 /// connector space follows its outcome when the target answers.
@@ -478,28 +478,34 @@ async fn settle<T: Send + 'static>(
     wait: Option<std::time::Duration>,
     write: impl Future<Output = Result<T, ScimError>> + Send + 'static,
 ) -> Result<T, ScimError> {
+    use crate::connector::ClockState;
     let clock = crate::connector::WriteClock::new();
-    let mut started = clock.watch();
+    let mut state = clock.watch();
     let mut task = tokio::spawn(clock.run(write));
     let joined = match wait {
         None => task.await,
         Some(wait) => loop {
-            let start = *started.borrow_and_update();
-            match start {
+            let now = *state.borrow_and_update();
+            match now {
                 // Queued at the connector: no deadline until the target has the write.
-                None => tokio::select! {
+                ClockState::Queued(_) => tokio::select! {
                     joined = &mut task => break joined,
-                    _ = started.changed() => {}
+                    changed = state.changed() => {
+                        // The clock went with the task: its outcome is there or nearly.
+                        if changed.is_err() {
+                            break (&mut task).await;
+                        }
+                    }
                 },
-                Some(start) => {
+                ClockState::Running(start) => {
                     match tokio::time::timeout_at((start + wait).into(), &mut task).await {
                         Ok(joined) => break joined,
-                        // Queued or restarted meanwhile: wait on by the clock as it is now.
-                        Err(_) if *started.borrow() != Some(start) => {}
+                        // Queued meanwhile: wait on by the clock as it is now.
+                        Err(_) if *state.borrow() != now => {}
                         Err(_) => {
                             return Err(ScimError::unavailable(format!(
-                                "the target has not answered within {wait:?}; the change goes on, \
-                             and the host shows its outcome as soon as the target answers"
+                                "the target has not answered within {wait:?}; the change goes \
+                                 on, and the host shows its outcome as soon as the target answers"
                             )));
                         }
                     }
