@@ -855,7 +855,12 @@ impl EcmaWorld {
             ));
         }
         // No scenario that wants no import beside it runs while the hook does.
+        let asked = std::time::Instant::now();
         let _import = run.turns.import().await;
+        tracing::debug!(
+            waited_ms = asked.elapsed().as_millis() as u64,
+            "the import hook's turn"
+        );
         self.call_hook(run.import.as_ref(), "host.import").await
     }
 

@@ -280,7 +280,9 @@ impl ConnectorService {
     /// Reads the whole target into the connector space, page by page; returns how many objects
     /// it holds. Imports never overlap.
     pub async fn full_import(&self) -> Result<usize, ConnectorError> {
+        let queued = std::time::Instant::now();
         let _one_import_at_a_time = self.import_lock.lock().await;
+        let started = std::time::Instant::now();
         let mut builder = self.space.begin_import();
         let result = async {
             let mut session = self.connector.open_import().await?;
@@ -308,6 +310,13 @@ impl ConnectorService {
             Ok(()) => {
                 let n = builder.len();
                 self.space.finish_import(builder).await;
+                tracing::debug!(
+                    connector = %self.name,
+                    objects = n,
+                    queued_ms = (started - queued).as_millis() as u64,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "full import finished"
+                );
                 Ok(n)
             }
             Err(e) => {
