@@ -239,7 +239,8 @@ impl Apart {
     }
 }
 
-/// One member of a side of [`Apart`] running; counted out when dropped.
+/// A turn on one side of the import fence running (a `@no-import-beside` scenario, or a call
+/// of the import hook: [`Turns::import`]); counted out when dropped.
 #[derive(Debug)]
 pub struct Inside {
     apart: Arc<Apart>,

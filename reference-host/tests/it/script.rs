@@ -561,6 +561,24 @@ async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
     times_out(config, dir.path(), &pid_file).await;
 }
 
+/// A host whose script connector runs `sh -c BODY` (`$1`: a file `pids` in `dir`) with
+/// `extra` and `timeout_seconds = 1`, its space imported.
+async fn one_second_host(dir: &Path, body: String, extra: &str) -> Host {
+    let pids = dir.join("pids").display().to_string();
+    let mut config = host_config(
+        &["sh".into(), "-c".into(), body, "program".into(), pids],
+        extra,
+    );
+    config.connectors[0]
+        .script
+        .as_mut()
+        .unwrap()
+        .timeout_seconds = 1;
+    let host = Host::new(config, dir).unwrap();
+    host.import_all().await.unwrap();
+    host
+}
+
 /// ECMA-ROBUST-017 for programs: a program cannot be told to undo a change it is making, so an
 /// export that outlasts `timeout_seconds` is answered 503 and the program goes on; the
 /// connector space then follows what it answered. Before, the program was killed at the
@@ -581,23 +599,7 @@ async fn an_export_the_client_gave_up_on_is_answered_503_and_the_space_follows_i
         } else {
             (format!("{ANSWER_IMPORT} {late}"), "")
         };
-        let mut config = host_config(
-            &[
-                "sh".into(),
-                "-c".into(),
-                body,
-                "program".into(),
-                dir.path().join("pids").display().to_string(),
-            ],
-            extra,
-        );
-        config.connectors[0]
-            .script
-            .as_mut()
-            .unwrap()
-            .timeout_seconds = 1;
-        let host = Host::new(config, dir.path()).unwrap();
-        host.import_all().await.unwrap();
+        let host = one_second_host(dir.path(), body, extra).await;
         let app = host.app();
         let r = call(&app, "POST", "/Users", Some(&create("lee"))).await;
         r.assert_detail(503, "the change goes on");
@@ -621,18 +623,7 @@ async fn an_export_that_waited_for_a_session_has_its_whole_timeout_from_then() {
         answer("fast")
     ));
     let dir = tempfile::tempdir().unwrap();
-    let pids = dir.path().join("pids").display().to_string();
-    let mut config = host_config(
-        &["sh".into(), "-c".into(), body, "program".into(), pids],
-        "mode = \"session\"\nsessions = 1",
-    );
-    config.connectors[0]
-        .script
-        .as_mut()
-        .unwrap()
-        .timeout_seconds = 1;
-    let host = Host::new(config, dir.path()).unwrap();
-    host.import_all().await.unwrap();
+    let host = one_second_host(dir.path(), body, "mode = \"session\"\nsessions = 1").await;
     let app = host.app();
     let slow_user = create("slow");
     let slow = call(&app, "POST", "/Users", Some(&slow_user));
