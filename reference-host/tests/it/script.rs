@@ -561,6 +561,40 @@ async fn a_program_that_does_not_answer_in_time_is_stopped_and_answered_503() {
     times_out(config, dir.path(), &pid_file).await;
 }
 
+/// The clock the host's 503 goes by stands still while a write queues for the target and runs
+/// on from there: what was waited before the queue still counts, the queue does not; outside
+/// a write it is not touched.
+#[tokio::test]
+async fn a_write_clock_stands_still_while_the_write_queues() {
+    use reference_host::connector::{ClockState, WriteClock};
+    let clock = WriteClock::new();
+    let state = clock.watch();
+    clock
+        .clone()
+        .run(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            WriteClock::queue();
+            let ClockState::Queued(before) = *state.borrow() else {
+                panic!("not queued: {:?}", *state.borrow());
+            };
+            assert!(before >= Duration::from_millis(100), "{before:?}");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            WriteClock::restart();
+        })
+        .await;
+    let ClockState::Running(start) = *state.borrow() else {
+        panic!("not running: {:?}", *state.borrow());
+    };
+    // 100 ms before the queue and what the test took since; not the 400 ms queued.
+    let counted = start.elapsed();
+    assert!(
+        counted >= Duration::from_millis(100) && counted < Duration::from_millis(400),
+        "{counted:?}"
+    );
+    WriteClock::queue();
+    assert_eq!(*state.borrow(), ClockState::Running(start));
+}
+
 /// A host whose script connector runs `sh -c BODY` (`$1`: a file `pids` in `dir`) with
 /// `extra` and `timeout_seconds = 1`, its space imported.
 async fn one_second_host(dir: &Path, body: String, extra: &str) -> Host {
