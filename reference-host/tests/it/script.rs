@@ -644,15 +644,16 @@ async fn an_export_the_client_gave_up_on_is_answered_503_and_the_space_follows_i
 #[tokio::test]
 async fn an_export_that_waited_for_a_session_has_its_whole_timeout_from_then() {
     // One session, 1 s: "slow" is answered 503 after 1 s and keeps the session 1 s longer;
-    // "fast", sent meanwhile, waits for the session and is answered at once when it has it.
-    // Its second counts from then: the queue is the host's, not the target's.
+    // "fast", sent once the slow export has started, waits for the session and is answered at
+    // once when it has it. Its second counts from then: the queue is the host's, not the
+    // target's.
     let answer = |login: &str| {
         format!(
             r#"echo '{{"results":[{{"object":{{"anchor":"{login}","attributes":{{"ContosoLogin":"{login}","LastName":"Jacobson"}}}}}}]}}'"#
         )
     };
     let body = session_program(&format!(
-        r#"*'"slow"'*) sleep 2; {};; *) {};;"#,
+        r#"*'"slow"'*) touch "$1.slow"; sleep 2; {};; *) {};;"#,
         answer("slow"),
         answer("fast")
     ));
@@ -661,8 +662,14 @@ async fn an_export_that_waited_for_a_session_has_its_whole_timeout_from_then() {
     let app = host.app();
     let slow_user = create("slow");
     let slow = call(&app, "POST", "/Users", Some(&slow_user));
+    let marker = dir.path().join("pids.slow");
     let fast = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Only once "slow" has the session: then "fast" must queue.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "the slow export never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let started = Instant::now();
         (
             call(&app, "POST", "/Users", Some(&create("fast"))).await,
