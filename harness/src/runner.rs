@@ -725,6 +725,9 @@ pub async fn run_with(
         Some(slots) => Turns::sharing(slots),
         None => Turns::new(options.concurrency),
     });
+    // Each run's scenarios go on a thread of their own ([`on_own_thread`]), which needs the
+    // suite for as long as it runs.
+    let whole = Arc::new(suite.clone());
     for profile_name in &resolved.profiles {
         let first_run = report.runs.len();
         let planned = shard_of(
@@ -744,7 +747,7 @@ pub async fn run_with(
             let (setup, config, resolved, run_id) = (&setup, &config, &resolved, &run_id);
             let (scenarios, numbers, secrets) = (&scenarios, &numbers, &secrets);
             let (levels, faults, standby) = (&levels, &faults, &standby);
-            let (scripts, corpora) = (&scripts, &corpora);
+            let (scripts, corpora, whole) = (&scripts, &corpora, &whole);
             async move {
                 match setup {
                     Err(reason) => (blocked_cases(planned, reason), BTreeMap::new(), Vec::new()),
@@ -771,7 +774,17 @@ pub async fn run_with(
                             corpora: corpora.clone(),
                             turns,
                         });
-                        run_cucumber(suite, planned, ctx, options).await
+                        let name = format!("{}·{}", ctx.profile.name, dialect.name());
+                        let (suite, mine, options) =
+                            (whole.clone(), planned.clone(), options.clone());
+                        let run =
+                            move || async move { run_cucumber(&suite, &mine, ctx, &options).await };
+                        match on_own_thread(name, run).await {
+                            Ok(done) => done,
+                            Err(reason) => {
+                                (blocked_cases(planned, &reason), BTreeMap::new(), Vec::new())
+                            }
+                        }
                     }
                 }
             }
@@ -1226,6 +1239,41 @@ pub(crate) fn quiet_step_failures() {
     std::panic::set_hook(Box::new(move |info| quiet(info)));
 }
 
+/// A thread's stack for a run's scenarios: the steps' futures are deep, and a debug build's
+/// frames are large (8 MiB, the main thread's on Linux).
+const RUN_STACK_BYTES: usize = 8 << 20;
+
+/// Awaits `run()` polled on a thread of its own (named `name`) on this runtime
+/// ([`tokio::runtime::Handle::block_on`]: what it spawns goes to the runtime's workers), without
+/// blocking this task. Why: cucumber's scenarios are not `Send` (its hooks are local futures),
+/// so the scenarios of a run all run on the thread that polls it, and the embedded default's 20
+/// runs (10 profiles × 2 dialects) shared one thread: it was busy all the time while the other
+/// core was mostly idle, and the scenarios waited for it. `Err` says why `run` gave no result:
+/// the thread could not start, or panicked (its message went to standard error).
+async fn on_own_thread<T, Fut>(
+    name: String,
+    run: impl FnOnce() -> Fut + Send + 'static,
+) -> Result<T, String>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T>,
+{
+    let handle = tokio::runtime::Handle::current();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .stack_size(RUN_STACK_BYTES)
+        .spawn(move || {
+            let _ = tx.send(handle.block_on(run()));
+        })
+        .map_err(|e| format!("the run {name} could not have a thread: {e}"))?;
+    rx.await.map_err(|_| {
+        format!(
+            "the run {name} stopped on a panic of the harness (its message is on standard error)"
+        )
+    })
+}
+
 async fn run_cucumber(
     suite: &Suite,
     planned: &[Planned],
@@ -1244,6 +1292,8 @@ async fn run_cucumber(
         let before_ctx = ctx.clone();
         let before_collector = collector.clone();
         let after_collector = collector.clone();
+        let before_run: Arc<str> = format!("{}·{}", ctx.profile.name, ctx.dialect.name()).into();
+        let after_run = before_run.clone();
         // The dialect differential needs every passed scenario's end state; with one dialect
         // there is nothing to compare it with.
         let compare_dialects = options.dialects.len() > 1;
@@ -1266,8 +1316,20 @@ async fn run_cucumber(
                 let ctx = before_ctx.clone();
                 let collector = before_collector.clone();
                 let k = key(feature, scenario);
+                let (name, run) = (scenario.name.clone(), before_run.clone());
                 async move {
+                    let asked = Instant::now();
                     world.turn = Some(ctx.turns.take(alone, quiet).await);
+                    // What the run's time goes to: RUST_LOG=harness::runner=debug gives each
+                    // scenario's wait for its turn here, and how long it then took below.
+                    tracing::debug!(
+                        run = %run,
+                        scenario = %name,
+                        alone,
+                        quiet,
+                        waited_ms = asked.elapsed().as_millis() as u64,
+                        "a scenario has its turn"
+                    );
                     world.begin(ctx);
                     with(&collector, k, |o| o.started = Some(Instant::now()));
                 }
@@ -1275,6 +1337,7 @@ async fn run_cucumber(
             })
             .after(move |feature, _rule, scenario, finished, world| {
                 let collector = after_collector.clone();
+                let (name, run) = (scenario.name.clone(), after_run.clone());
                 let k = key(feature, scenario);
                 let passed = matches!(finished, event::ScenarioFinished::StepPassed);
                 let progress = progress.clone();
@@ -1359,7 +1422,14 @@ async fn run_cucumber(
                         p.0.finished(passed);
                     }
                     // The target is handed on only once this scenario's cleanup is done.
-                    drop(turn);
+                    if let Some(turn) = turn {
+                        tracing::debug!(
+                            run = %run,
+                            scenario = %name,
+                            took_ms = turn.held().as_millis() as u64,
+                            "a scenario gives its turn back"
+                        );
+                    }
                 }
                 .boxed_local()
             });

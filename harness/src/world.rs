@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use reports::{Exchange, Level};
@@ -88,7 +89,7 @@ pub struct RunContext {
     pub restart: Option<ImportHook>,
     /// How long a restarted host may take to answer Test Connection with 200
     /// (`host.ready_timeout_seconds`).
-    pub ready_timeout: std::time::Duration,
+    pub ready_timeout: Duration,
     /// Another connector of the host, with a token of its own (`host.other_connector`).
     pub other_connector: Option<String>,
     /// Scenario numbers, unique in the run.
@@ -171,14 +172,21 @@ impl Turns {
     /// Waits for a scenario's turn: a slot, then the target beside others, or alone when
     /// `serial`; with `quiet`, also no import beside it ([`Turns::import`]).
     pub async fn take(&self, serial: bool, quiet: bool) -> Turn {
-        // The semaphore is never closed, so acquiring cannot fail; were it closed, the
-        // scenario would run without a slot rather than not at all.
-        let slot = self.slots.clone().acquire_owned().await.ok();
+        // The target before the slot: a scenario that waits for its target (behind one that
+        // runs alone) holds no slot another profile's scenario could use (slot first, they
+        // held most of the embedded default's slots idle while a profile's in-flight
+        // scenarios drained before each of its @serial ones). The quiet side comes after the
+        // slot, as the import hook's calls wait for it inside scenarios that hold slots: a
+        // quiet scenario waiting for a slot while holding the quiet side could wait for ever
+        // behind them. No cycle: the target is never asked for while a slot is held.
         let target = if serial {
             Hold::Alone(self.target.clone().write_owned().await)
         } else {
             Hold::Shared(self.target.clone().read_owned().await)
         };
+        // The semaphore is never closed, so acquiring cannot fail; were it closed, the
+        // scenario would run without a slot rather than not at all.
+        let slot = self.slots.clone().acquire_owned().await.ok();
         let quiet = if quiet {
             Some(self.quiet().await)
         } else {
@@ -187,7 +195,9 @@ impl Turns {
         Turn {
             quiet,
             _target: target,
-            _slot: slot,
+            slot,
+            slots: self.slots.clone(),
+            since: Instant::now(),
         }
     }
 }
@@ -282,7 +292,39 @@ pub struct Turn {
     /// No import beside the scenario while held (`@no-import-beside`).
     quiet: Option<Inside>,
     _target: Hold,
-    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The scenario's place in the budget; `None` while it only waits ([`Turn::lend_slot`]).
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The budget, to take a slot again from.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// When the scenario had it.
+    since: Instant,
+}
+
+impl Turn {
+    /// How long the scenario has held its turn.
+    pub fn held(&self) -> Duration {
+        self.since.elapsed()
+    }
+
+    /// Gives the slot back while the scenario only waits: for a target slowed on purpose, for
+    /// the host to catch up with it, for the import hook's turn. Such a wait costs the machine
+    /// nothing, and a slot held through it kept another scenario from running (the embedded
+    /// default's 3 s fault scenarios and the imports that waited for them held half its
+    /// slots). [`Turn::retake_slot`] ends it. The target and the quiet side stay held.
+    pub fn lend_slot(&mut self) {
+        self.slot = None;
+    }
+
+    /// Takes a slot again after [`Turn::lend_slot`], waiting for one; nothing when it has one.
+    /// Safe from deadlock: a scenario that holds a slot never waits for what a scenario
+    /// waiting for one holds (its target is shared or its own; the import side is taken
+    /// without a slot).
+    pub async fn retake_slot(&mut self) {
+        if self.slot.is_none() {
+            // Never closed: see [`Turns::take`].
+            self.slot = self.slots.clone().acquire_owned().await.ok();
+        }
+    }
 }
 
 /// The target guard a [`Turn`] holds.
@@ -420,6 +462,9 @@ pub struct TargetSide {
     /// Scripts that put the target back as the run had it (a read procedure a scenario
     /// replaced), run after the scenario whatever its outcome.
     pub restore: Vec<String>,
+    /// The scenario made the target slow to answer the host ("the target takes N seconds to
+    /// answer …") and has not said it is back: its requests wait without a slot.
+    pub slowed: bool,
 }
 
 /// The scenario's evidence.
@@ -653,11 +698,17 @@ impl EcmaWorld {
         self.remember_passwords(&request);
         // The checks read the answer as it came; the evidence keeps a copy with every secret
         // redacted (messages are redacted when the report is made).
+        // A request to a host whose target this scenario slowed on purpose waits without a
+        // slot.
+        if self.target.slowed {
+            self.lend_slot();
+        }
         let exchange = if large {
             service.send_large(&request, &auth).await
         } else {
             service.send(&request, &auth).await
         };
+        self.retake_slot().await;
         let mut evidence = exchange.clone();
         let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
         evidence.cut_bodies(reports::BODY_LIMIT);
@@ -855,14 +906,34 @@ impl EcmaWorld {
                 "a scenario tagged @no-import-beside cannot call the import hook itself",
             ));
         }
-        // No scenario that wants no import beside it runs while the hook does.
-        let asked = std::time::Instant::now();
-        let _import = run.turns.import().await;
+        // No scenario that wants no import beside it runs while the hook does. The wait
+        // and the call hold no slot: they may last while a quiet scenario's slowed target
+        // answers, and the call's work is the host's.
+        self.lend_slot();
+        let asked = Instant::now();
+        let import = run.turns.import().await;
         tracing::debug!(
             waited_ms = asked.elapsed().as_millis() as u64,
             "the import hook's turn"
         );
-        self.call_hook(run.import.as_ref(), "host.import").await
+        let answer = self.call_hook(run.import.as_ref(), "host.import").await;
+        drop(import);
+        self.retake_slot().await;
+        answer
+    }
+
+    /// [`Turn::lend_slot`] for the scenario's turn (none outside a run's hooks).
+    pub fn lend_slot(&mut self) {
+        if let Some(turn) = &mut self.turn {
+            turn.lend_slot();
+        }
+    }
+
+    /// [`Turn::retake_slot`] for the scenario's turn.
+    pub async fn retake_slot(&mut self) {
+        if let Some(turn) = &mut self.turn {
+            turn.retake_slot().await;
+        }
     }
 
     /// Calls the standby's import hook (`host.standby.import`), on the standby, and insists on
@@ -959,16 +1030,16 @@ impl EcmaWorld {
         let run = self.run()?;
         let matching = self.logical(&run.profile.matching_attribute)?;
         let request = entra::test_connection(&matching.target);
-        let deadline = std::time::Instant::now() + run.ready_timeout;
+        let deadline = Instant::now() + run.ready_timeout;
         loop {
             let x = run.service.send(&request, &Auth::Token).await;
             if done(&x) {
                 return Ok((x, true));
             }
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return Ok((x, false));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -1001,7 +1072,7 @@ pub async fn call_hook(
     service: &ProvisioningService,
     hook: &ImportHook,
     key: &str,
-    limit: Option<std::time::Duration>,
+    limit: Option<Duration>,
 ) -> Result<ImportAnswer, String> {
     match hook {
         ImportHook::Http { method, path } => {
@@ -1020,7 +1091,7 @@ pub async fn call_hook(
             ))
         }
         ImportHook::Wait { wait_seconds } => {
-            tokio::time::sleep(std::time::Duration::from_secs(*wait_seconds)).await;
+            tokio::time::sleep(Duration::from_secs(*wait_seconds)).await;
             Ok(ImportAnswer::Waited)
         }
         ImportHook::Command { command } => {
@@ -1050,7 +1121,7 @@ pub async fn call_hook(
 }
 
 /// How long an import or restart command may run before it is stopped.
-pub const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the import hook answered.
 #[derive(Debug)]

@@ -81,7 +81,11 @@ async fn connect(url: &str) -> Result<AnyPool, ProbeError> {
         .map_err(|e| ProbeError(format!("{shown}: {e}")))?;
     let mysql = url.starts_with("mysql:") || url.starts_with("mariadb:");
     AnyPoolOptions::new()
-        .max_connections(2)
+        // Two for reads, and two for the row locks a run may hold at once (one scenario per
+        // dialect, [`SqlProbe::lock_row`]): with two in all, both dialects' locks, held while
+        // their updates wait, left none for the reads of those very updates (a pool timeout,
+        // seen once the dialects ran on threads of their own).
+        .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(10))
         // TIMESTAMP columns read and write in the session's zone: UTC, as SCIM's dateTimes.
         .after_connect(move |conn, _| {

@@ -174,7 +174,9 @@ async fn slow(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let seconds = seconds(&ctx, 1)?;
     let op = op_kind(&arg(&ctx, 2)?);
     let action = FaultAction::Delay(std::time::Duration::from_secs_f64(seconds));
-    inject(w, fault(w, Some(op), true, action, Times::Always))
+    inject(w, fault(w, Some(op), true, action, Times::Always))?;
+    w.target.slowed = true;
+    Ok(())
 }
 
 /// The run's own setup for ECMA-LDAP-010: a profile that requires TLS to the directory is
@@ -191,6 +193,7 @@ async fn reached_over_tls(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
 
 async fn directory_back(w: &mut EcmaWorld, _ctx: Context) -> StepResult {
     faults(w)?.clear(&w.fault_scope());
+    w.target.slowed = false;
     Ok(())
 }
 
