@@ -782,7 +782,7 @@ pub async fn run_with(
                         match on_own_thread(name, run).await {
                             Ok(done) => done,
                             Err(reason) => {
-                                (blocked_cases(planned, &reason), BTreeMap::new(), Vec::new())
+                                (stopped_cases(planned, &reason), BTreeMap::new(), Vec::new())
                             }
                         }
                     }
@@ -1010,6 +1010,11 @@ pub async fn host_facts(service: &ProvisioningService) -> reports::HostFacts {
 }
 
 fn blocked_cases(planned: &[Planned], reason: &str) -> Vec<Case> {
+    stopped_cases(planned, &format!("setup failed: {reason}"))
+}
+
+/// Every case of `planned` blocked with `message` (those planned as skipped skipped).
+fn stopped_cases(planned: &[Planned], message: &str) -> Vec<Case> {
     planned
         .iter()
         .map(|(s, skip)| match skip {
@@ -1018,7 +1023,7 @@ fn blocked_cases(planned: &[Planned], reason: &str) -> Vec<Case> {
                 s,
                 Outcome::Blocked,
                 Some(Detail {
-                    message: format!("setup failed: {reason}"),
+                    message: message.to_owned(),
                     ..Detail::default()
                 }),
                 0,
@@ -1249,7 +1254,9 @@ const RUN_STACK_BYTES: usize = 8 << 20;
 /// so the scenarios of a run all run on the thread that polls it, and the embedded default's 20
 /// runs (10 profiles × 2 dialects) shared one thread: it was busy all the time while the other
 /// core was mostly idle, and the scenarios waited for it. `Err` says why `run` gave no result:
-/// the thread could not start, or panicked (its message went to standard error).
+/// the thread could not start, or the harness panicked on it (outside a step, whose panics
+/// cucumber catches): then every case of the run is blocked with the panic's message, never
+/// passed.
 async fn on_own_thread<T, Fut>(
     name: String,
     run: impl FnOnce() -> Fut + Send + 'static,
@@ -1264,14 +1271,22 @@ where
         .name(name.clone())
         .stack_size(RUN_STACK_BYTES)
         .spawn(move || {
-            let _ = tx.send(handle.block_on(run()));
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(run())));
+            let _ = tx.send(ran.map_err(|panic| {
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|m| (*m).to_owned()))
+                    .unwrap_or_else(|| "a panic without a message".into())
+            }));
         })
         .map_err(|e| format!("the run {name} could not have a thread: {e}"))?;
-    rx.await.map_err(|_| {
-        format!(
-            "the run {name} stopped on a panic of the harness (its message is on standard error)"
-        )
-    })
+    match rx.await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(panic)) => Err(format!("the harness stopped the run {name}: {panic}")),
+        Err(_) => Err(format!("the harness stopped the run {name}")),
+    }
 }
 
 async fn run_cucumber(
@@ -1359,6 +1374,9 @@ async fn run_cucumber(
                     let mut turn = None;
                     let (warnings, exchanges, cleanup, state, target) = match world {
                         Some(w) => {
+                            // Its cleanup loads the machine: with a slot, also for a scenario
+                            // that ended while it had lent its own (`Turn::lend_slot`).
+                            w.retake_slot().await;
                             turn = w.turn.take();
                             // What a scenario changed in the target's setup goes back first,
                             // whatever the outcome: later scenarios need the run's target.
@@ -1701,6 +1719,24 @@ pub fn describe_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_run_on_its_own_thread_gives_its_result_or_its_panic() {
+        let here = std::thread::current().id();
+        let there = on_own_thread("answers".into(), move || async move {
+            // What it spawns runs on the runtime: the timer is driven there.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            std::thread::current().id()
+        })
+        .await;
+        assert!(matches!(there, Ok(id) if id != here));
+        let panicked: Result<(), String> =
+            on_own_thread("panics".into(), || async { panic!("a probe gave up") }).await;
+        assert_eq!(
+            panicked,
+            Err("the harness stopped the run panics: a probe gave up".into())
+        );
+    }
 
     #[test]
     fn a_database_behind_the_tcp_proxy_makes_the_operation_faults_not_applicable_not_unchecked() {

@@ -173,16 +173,15 @@ impl Turns {
         Apart::enter(&self.imports, Side::Import).await
     }
 
-    /// Waits for a scenario's turn: a slot, then the target beside others, or alone when
-    /// `serial`; with `quiet`, also no import beside it ([`Turns::import`]).
+    /// Waits for a scenario's turn: the target beside others, or alone when `serial`; then a
+    /// slot; with `quiet`, then also no import beside it ([`Turns::import`]).
     pub async fn take(&self, serial: bool, quiet: bool) -> Turn {
         // The target before the slot: a scenario that waits for its target (behind one that
-        // runs alone) holds no slot another profile's scenario could use (slot first, they
-        // held most of the embedded default's slots idle while a profile's in-flight
-        // scenarios drained before each of its @serial ones). The quiet side comes after the
-        // slot, as the import hook's calls wait for it inside scenarios that hold slots: a
-        // quiet scenario waiting for a slot while holding the quiet side could wait for ever
-        // behind them. No cycle: the target is never asked for while a slot is held.
+        // runs alone) holds no slot another profile's scenario could use, and the order keeps
+        // lending deadlock-free (see [`Turns`]). The quiet side after the slot: a quiet
+        // scenario waiting for a slot does not hold the imports back meanwhile. No cycle: the
+        // target is never asked for while a slot is held, and the import hook's callers
+        // wait for the quiet side and import without a slot ([`EcmaWorld::import_hook`]).
         let target = if serial {
             Hold::Alone(self.target.clone().write_owned().await)
         } else {
@@ -703,7 +702,7 @@ impl EcmaWorld {
         // The checks read the answer as it came; the evidence keeps a copy with every secret
         // redacted (messages are redacted when the report is made).
         // A request to a host whose target this scenario slowed on purpose waits without a
-        // slot.
+        // slot; so does every request while the target is slow.
         if self.target.slowed {
             self.lend_slot();
         }
@@ -712,7 +711,12 @@ impl EcmaWorld {
         } else {
             service.send(&request, &auth).await
         };
-        self.retake_slot().await;
+        // After the request, not before, and not while the target is slow: a queue for a slot
+        // between the steps a scenario times (a 5xx, the wait for the host to catch up, the
+        // request that judges it) would give the host more time than the scenario says.
+        if !self.target.slowed {
+            self.retake_slot().await;
+        }
         let mut evidence = exchange.clone();
         let leaked = checks::redact_secrets(&mut evidence, &run.secrets);
         evidence.cut_bodies(reports::BODY_LIMIT);

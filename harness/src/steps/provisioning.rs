@@ -1650,11 +1650,12 @@ async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// the target has made it"). A target that never holds it is no failure here: the `Then`
 /// step then wants the host to know no such user either.
 async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`).
+    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
+    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
+    // the next, or before the `Then` that asks the host again, would give the host more time
+    // than the scenario says.
     w.lend_slot();
-    let polled = wait_for_target_polls(w, ctx).await;
-    w.retake_slot().await;
-    polled
+    wait_for_target_polls(w, ctx).await
 }
 
 async fn wait_for_target_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -1675,11 +1676,12 @@ async fn wait_for_target_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// writes late has written, does not end it. Fails when the last request carried no value
 /// for the attribute (nothing to wait for).
 async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`).
+    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
+    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
+    // the next, or before the `Then` that asks the host again, would give the host more time
+    // than the scenario says.
     w.lend_slot();
-    let polled = wait_for_agreement_polls(w, ctx).await;
-    w.retake_slot().await;
-    polled
+    wait_for_agreement_polls(w, ctx).await
 }
 
 async fn wait_for_agreement_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
@@ -1719,11 +1721,12 @@ async fn wait_for_agreement_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult
 /// does not keep) every 100 ms until the host finds a user, or the seconds are up; judges
 /// nothing: a `Then` asks again and judges.
 async fn wait_for_match(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`).
+    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
+    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
+    // the next, or before the `Then` that asks the host again, would give the host more time
+    // than the scenario says.
     w.lend_slot();
-    let polled = wait_for_match_polls(w, ctx).await;
-    w.retake_slot().await;
-    polled
+    wait_for_match_polls(w, ctx).await
 }
 
 async fn wait_for_match_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
