@@ -1013,7 +1013,7 @@ fn blocked_cases(planned: &[Planned], reason: &str) -> Vec<Case> {
     stopped_cases(planned, &format!("setup failed: {reason}"))
 }
 
-/// Every case of `planned` blocked with `message` (those planned as skipped skipped).
+/// Every case of `planned` blocked with `message`; those the plan skips stay skipped.
 fn stopped_cases(planned: &[Planned], message: &str) -> Vec<Case> {
     planned
         .iter()

@@ -699,21 +699,22 @@ impl EcmaWorld {
             .and_then(|t| t.host_writes(&self.fault_scope()))
             .map(|w| w.len());
         self.remember_passwords(&request);
-        // The checks read the answer as it came; the evidence keeps a copy with every secret
-        // redacted (messages are redacted when the report is made).
         // A request to a host whose target this scenario slowed on purpose waits without a
         // slot; so does every request while the target is slow.
         if self.target.slowed {
             self.lend_slot();
         }
+        // The checks read the answer as it came; the evidence keeps a copy with every secret
+        // redacted (messages are redacted when the report is made).
         let exchange = if large {
             service.send_large(&request, &auth).await
         } else {
             service.send(&request, &auth).await
         };
         // After the request, not before, and not while the target is slow: a queue for a slot
-        // between the steps a scenario times (a 5xx, the wait for the host to catch up, the
-        // request that judges it) would give the host more time than the scenario says.
+        // between the steps a scenario times (a 5xx, the polling steps' wait for the host to
+        // catch up, the request that judges it) would give the host more time than the
+        // scenario says. The polling steps lend theirs and leave it to this.
         if !self.target.slowed {
             self.retake_slot().await;
         }

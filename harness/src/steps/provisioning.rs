@@ -1650,15 +1650,8 @@ async fn wait(_w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// the target has made it"). A target that never holds it is no failure here: the `Then`
 /// step then wants the host to know no such user either.
 async fn wait_for_target(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
-    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
-    // the next, or before the `Then` that asks the host again, would give the host more time
-    // than the scenario says.
+    // Only waiting: without a slot until after the next request ([`EcmaWorld::send`]).
     w.lend_slot();
-    wait_for_target_polls(w, ctx).await
-}
-
-async fn wait_for_target_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let seconds = seconds(&ctx, 2)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
@@ -1676,15 +1669,8 @@ async fn wait_for_target_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
 /// writes late has written, does not end it. Fails when the last request carried no value
 /// for the attribute (nothing to wait for).
 async fn wait_for_agreement(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
-    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
-    // the next, or before the `Then` that asks the host again, would give the host more time
-    // than the scenario says.
+    // Only waiting: without a slot until after the next request ([`EcmaWorld::send`]).
     w.lend_slot();
-    wait_for_agreement_polls(w, ctx).await
-}
-
-async fn wait_for_agreement_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let attribute = w.logical(&arg(&ctx, 2)?)?.target;
     let deadline =
@@ -1721,15 +1707,8 @@ async fn wait_for_agreement_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult
 /// does not keep) every 100 ms until the host finds a user, or the seconds are up; judges
 /// nothing: a `Then` asks again and judges.
 async fn wait_for_match(w: &mut EcmaWorld, ctx: Context) -> StepResult {
-    // Only waiting: without a slot (`Turn::lend_slot`), taken again after the scenario's next
-    // request ([`EcmaWorld::send`]) rather than here: a queue for a slot between this wait and
-    // the next, or before the `Then` that asks the host again, would give the host more time
-    // than the scenario says.
+    // Only waiting: without a slot until after the next request ([`EcmaWorld::send`]).
     w.lend_slot();
-    wait_for_match_polls(w, ctx).await
-}
-
-async fn wait_for_match_polls(w: &mut EcmaWorld, ctx: Context) -> StepResult {
     let logical = arg(&ctx, 1)?;
     let (target, value) = sent_value(w, &logical, &arg(&ctx, 2)?)?;
     let deadline =
