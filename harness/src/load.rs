@@ -35,7 +35,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::probe::{Probe, ProbeError};
 use crate::profile::Profile;
-use crate::provisioning::{Auth, Change, ProvisioningService, entra};
+use crate::provisioning::{Auth, Change, KeptConnection, ProvisioningService, entra};
 use crate::runner::RunError;
 use crate::suite::Suite;
 
@@ -631,6 +631,7 @@ pub async fn run(
                     Step::Create,
                     options.concurrency,
                     &writers,
+                    &mut Vec::new(),
                 )
                 .await,
             )
@@ -846,8 +847,12 @@ async fn reimport_under_queries(
             .filter(|i| cycle.users[*i].state.load(Ordering::Relaxed) == ACKNOWLEDGED)
             .collect(),
     );
+    let mut lanes: Vec<KeptConnection> = (0..concurrency)
+        .map(|_| service.kept_connection())
+        .collect();
+    warm_up(cycle, &mut lanes).await;
     let mut workers = Vec::new();
-    for _ in 0..concurrency {
+    for mut lane in lanes {
         let (cycle, done, next, seeded) =
             (cycle.clone(), done.clone(), next.clone(), seeded.clone());
         workers.push(tokio::spawn(async move {
@@ -858,7 +863,7 @@ async fn reimport_under_queries(
                 // Spread over the space, not in creation order.
                 let i = seeded[next.fetch_add(1, Ordering::Relaxed).wrapping_mul(7919) % n];
                 let t0 = Instant::now();
-                let outcome = through_host(&cycle, Step::MatchHit, i).await;
+                let outcome = through_host(&cycle, &mut lane, Step::MatchHit, i).await;
                 let micros = t0.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
                 let _ = histogram.record(micros.max(1));
                 if let Err(what) = outcome {
@@ -1018,15 +1023,27 @@ where
                 deadline,
             });
             context.live.push(cycle.clone());
+            let mut lanes = Vec::new();
             let clients = match side {
                 Side::Host => {
-                    warm_up(&cycle, options.concurrency).await;
+                    lanes = (0..options.concurrency)
+                        .map(|_| service.kept_connection())
+                        .collect();
+                    warm_up(&cycle, &mut lanes).await;
                     Vec::new()
                 }
                 Side::Direct => clients(options.concurrency).await?,
             };
             for step in &steps {
-                let f = drive(&cycle, *side, *step, options.concurrency, &clients).await;
+                let f = drive(
+                    &cycle,
+                    *side,
+                    *step,
+                    options.concurrency,
+                    &clients,
+                    &mut lanes,
+                )
+                .await;
                 figures.push(f);
                 if *side == Side::Host && step.writes() {
                     let expect = expectation(profile, *step, &cycle);
@@ -1143,6 +1160,7 @@ async fn drive(
     step: Step,
     concurrency: usize,
     clients: &[Arc<Probe>],
+    lanes: &mut Vec<KeptConnection>,
 ) -> StepFigures {
     // Users carried into this step are marked pending; those the step does not reach (the
     // time limit) end up not acknowledged, so the verification looks only at what this step
@@ -1161,10 +1179,19 @@ async fn drive(
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
+    // The host side's clients are moved into their workers and come back with their figures.
+    let mut kept = std::mem::take(lanes).into_iter();
     for w in 0..concurrency {
         let cycle = cycle.clone();
         let next = next.clone();
         let client = clients.get(w).cloned();
+        let mut lane = match side {
+            Side::Host => Some(
+                kept.next()
+                    .unwrap_or_else(|| cycle.service.kept_connection()),
+            ),
+            Side::Direct => None,
+        };
         workers.push(tokio::spawn(async move {
             let mut histogram = cycle.histogram.clone();
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
@@ -1180,9 +1207,10 @@ async fn drive(
                     continue;
                 }
                 let t0 = Instant::now();
-                let outcome = match (&client, side) {
-                    (Some(probe), Side::Direct) => direct(&cycle, probe, step, i).await,
-                    _ => through_host(&cycle, step, i).await,
+                let outcome = match (&client, &mut lane) {
+                    (_, Some(lane)) => through_host(&cycle, lane, step, i).await,
+                    (Some(probe), None) => direct(&cycle, probe, step, i).await,
+                    (None, None) => Err("no client".to_owned()),
                 };
                 let micros = t0.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
                 let _ = histogram.record(micros.max(1));
@@ -1199,7 +1227,7 @@ async fn drive(
                     }
                 }
             }
-            (histogram, errors, count)
+            (histogram, errors, count, lane)
         }));
     }
     let mut histogram = cycle.histogram.clone();
@@ -1207,7 +1235,8 @@ async fn drive(
     let mut requests = 0;
     for w in workers {
         match w.await {
-            Ok((h, e, n)) => {
+            Ok((h, e, n, lane)) => {
+                lanes.extend(lane);
                 let _ = histogram.add(&h);
                 for (k, v) in e {
                     *errors.entry(k).or_default() += v;
@@ -1250,17 +1279,24 @@ async fn drive(
 /// request. Without it the first request of each client carried its handshake into the maximum.
 /// On a fresh host the warm-up query is also the first `eq` on the matching attribute, so a
 /// host that indexes on first use (the reference host) pays that scan untimed too.
-async fn warm_up(cycle: &Cycle, concurrency: usize) {
+async fn warm_up(cycle: &Cycle, lanes: &mut [KeptConnection]) {
     let request = entra::filter(
         &entra::urn_of(&cycle.matching_target),
         "ecmacert-load-warm-up",
     );
-    let sends = (0..concurrency).map(|_| cycle.service.send(&request, &Auth::Token));
+    let sends = lanes
+        .iter_mut()
+        .map(|lane| lane.send(&request, &Auth::Token));
     futures_util::future::join_all(sends).await;
 }
 
 /// One request of `step` for user `i`, as Entra sends it. `Err` names what went wrong.
-async fn through_host(cycle: &Cycle, step: Step, i: usize) -> Result<(), String> {
+async fn through_host(
+    cycle: &Cycle,
+    lane: &mut KeptConnection,
+    step: Step,
+    i: usize,
+) -> Result<(), String> {
     let user = &cycle.users[i];
     let id = || user.id.get().cloned().unwrap_or_default();
     let request = match step {
@@ -1280,10 +1316,10 @@ async fn through_host(cycle: &Cycle, step: Step, i: usize) -> Result<(), String>
         Step::Disable => entra::set_active(cycle.dialect, &id(), false),
         Step::Delete => entra::delete(&id()),
     };
-    let x = cycle.service.send(&request, &Auth::Token).await;
-    let Some(status) = x.status else {
-        return Err("no answer".into());
-    };
+    let (status, body) = lane
+        .send(&request, &Auth::Token)
+        .await
+        .map_err(|e| format!("no answer ({e})"))?;
     let ok = match step {
         Step::Create => status == 201,
         Step::MatchMiss | Step::MatchHit => status == 200,
@@ -1293,11 +1329,13 @@ async fn through_host(cycle: &Cycle, step: Step, i: usize) -> Result<(), String>
     if !ok {
         return Err(status.to_string());
     }
-    let body: Value = x
-        .response_body
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
+    // Only the create's and the queries' answers are read.
+    let body: Value = match step {
+        Step::Create | Step::MatchMiss | Step::MatchHit => {
+            serde_json::from_slice(&body).unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    };
     match step {
         Step::Create => match body.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {

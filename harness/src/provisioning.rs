@@ -8,7 +8,9 @@
 //! [`ProvisioningService::send`] sends one and records the exchange as evidence, with the bearer
 //! token redacted.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -883,6 +885,50 @@ impl ProvisioningService {
         Ok(builder.with_root_certificates(roots).with_no_client_auth())
     }
 
+    /// A connection to `url`'s host and port (TCP_NODELAY set, TLS for `https` with
+    /// [`tls_config`](Self::tls_config)'s trust), and the `Host` header that names it: the
+    /// URL's host and port, never its user information (RFC 9112 §3.2).
+    async fn open_stream(
+        &self,
+        parsed: &url::Url,
+    ) -> Result<(Box<dyn AsyncReadWrite>, String), String> {
+        let port = parsed
+            .port_or_known_default()
+            .ok_or_else(|| format!("{parsed} names no port"))?;
+        // The name to connect to and to verify: an IPv6 address without its brackets.
+        let (host, server_name) = match parsed.host() {
+            Some(url::Host::Domain(d)) => (
+                d.to_owned(),
+                rustls_pki_types::ServerName::try_from(d.to_owned())
+                    .map_err(|e| format!("{d}: {e}"))?,
+            ),
+            Some(url::Host::Ipv4(a)) => (a.to_string(), std::net::IpAddr::V4(a).into()),
+            Some(url::Host::Ipv6(a)) => (a.to_string(), std::net::IpAddr::V6(a).into()),
+            None => return Err(format!("{parsed} names no host")),
+        };
+        let host_header = match parsed.port() {
+            Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or_default()),
+            None => parsed.host_str().unwrap_or_default().to_owned(),
+        };
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        // As reqwest's client does: a request is not held back waiting for an ACK.
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn AsyncReadWrite> = if parsed.scheme() == "https" {
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config()?));
+            Box::new(
+                connector
+                    .connect(server_name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS handshake: {e}"))?,
+            )
+        } else {
+            Box::new(tcp)
+        };
+        Ok((stream, host_header))
+    }
+
     /// One HTTP/1.1 exchange on a fresh connection: the status, the headers and the body text
     /// (up to the evidence limit) of the final answer. The request line's target is `url`'s
     /// path and query, or `raw_target` as is when given; `headers` follow `Host`,
@@ -897,25 +943,6 @@ impl ProvisioningService {
         body: &[u8],
     ) -> Result<(u16, Vec<(String, String)>, String), String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-        let port = parsed
-            .port_or_known_default()
-            .ok_or_else(|| format!("{url} names no port"))?;
-        // The name to connect to and to verify: an IPv6 address without its brackets.
-        let (host, server_name) = match parsed.host() {
-            Some(url::Host::Domain(d)) => (
-                d.to_owned(),
-                rustls_pki_types::ServerName::try_from(d.to_owned())
-                    .map_err(|e| format!("{d}: {e}"))?,
-            ),
-            Some(url::Host::Ipv4(a)) => (a.to_string(), std::net::IpAddr::V4(a).into()),
-            Some(url::Host::Ipv6(a)) => (a.to_string(), std::net::IpAddr::V6(a).into()),
-            None => return Err(format!("{url} names no host")),
-        };
-        // `Host:` is the URL's host and port, never its user information (RFC 9112 §3.2).
-        let host_header = match parsed.port() {
-            Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or_default()),
-            None => parsed.host_str().unwrap_or_default().to_owned(),
-        };
         let target = match raw_target {
             Some(raw) => raw.to_owned(),
             None => {
@@ -927,20 +954,7 @@ impl ProvisioningService {
                 target
             }
         };
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let stream: Box<dyn AsyncReadWrite> = if parsed.scheme() == "https" {
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config()?));
-            Box::new(
-                connector
-                    .connect(server_name, tcp)
-                    .await
-                    .map_err(|e| format!("TLS handshake: {e}"))?,
-            )
-        } else {
-            Box::new(tcp)
-        };
+        let (stream, host_header) = self.open_stream(&parsed).await?;
         let (mut reader, mut writer) = tokio::io::split(stream);
         let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n");
         // RFC 9110 §8.6: no Content-Length on a request without content that has no use for one.
@@ -989,6 +1003,193 @@ impl ProvisioningService {
         }
         read.await
     }
+}
+
+impl ProvisioningService {
+    /// A client of its own over one keep-alive HTTP/1.1 connection, for `ecmacert load`: the
+    /// same base, token and trust as this service, connected at its first request.
+    pub fn kept_connection(&self) -> KeptConnection {
+        KeptConnection {
+            service: self.clone(),
+            base_path: self.base_path(),
+            authorization: format!("Bearer {}", self.token.expose()),
+            live: None,
+        }
+    }
+}
+
+/// One HTTP/1.1 connection kept open for request after request, driven by the task that sends
+/// them (hyper's connection API, not reqwest's pool), for `ecmacert load`: host, target and
+/// load client share the machine, so the client must cost it little. reqwest drives each
+/// connection on a task of its own, so each request and its answer cross between tasks (and
+/// threads) twice and its evidence (headers, body text) is copied; measured on 2 cores, the
+/// matching query cost the client 44–54 µs of CPU that way, about twice what the host spends
+/// answering it. A connection that fails is dropped and the next request opens another.
+/// Nothing is recorded: the load keeps figures, not evidence.
+pub struct KeptConnection {
+    service: ProvisioningService,
+    base_path: String,
+    authorization: String,
+    live: Option<LiveConnection>,
+}
+
+/// hyper's HTTP/1.1 client connection over a [`KeptConnection`]'s stream.
+type HttpConnection = hyper::client::conn::http1::Connection<
+    hyper_util::rt::TokioIo<Box<dyn AsyncReadWrite>>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// The sending half and the connection future of a [`KeptConnection`].
+struct LiveConnection {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    connection: Pin<Box<HttpConnection>>,
+    host: String,
+    /// The connection future has ended: it is not polled again, and the connection goes.
+    ended: bool,
+}
+
+impl std::fmt::Debug for KeptConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptConnection")
+            .field("base_path", &self.base_path)
+            .field("open", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeptConnection {
+    /// Sends `request` with the connector's token (or as `auth` says) and waits at most the
+    /// service's request timeout: the status and the body's bytes. `Err` says why there is no
+    /// answer (the connection could not be opened, it broke, the time ran out); the connection
+    /// is then dropped.
+    pub async fn send(
+        &mut self,
+        request: &Request,
+        auth: &Auth,
+    ) -> Result<(u16, bytes::Bytes), String> {
+        let timeout = self.service.timeout;
+        match tokio::time::timeout(timeout, self.exchange(request, auth)).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => {
+                self.live = None;
+                Err(e)
+            }
+            Err(_) => {
+                self.live = None;
+                Err(format!(
+                    "no answer within {} s (host.request_timeout_seconds)",
+                    timeout.as_secs()
+                ))
+            }
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        request: &Request,
+        auth: &Auth,
+    ) -> Result<(u16, bytes::Bytes), String> {
+        use http_body_util::BodyExt as _;
+        if self.live.is_none() {
+            let parsed = url::Url::parse(&self.service.base)
+                .map_err(|e| format!("{}: {e}", self.service.base))?;
+            let (stream, host) = self.service.open_stream(&parsed).await?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .map_err(|e| format!("HTTP/1.1: {e}"))?;
+            self.live = Some(LiveConnection {
+                sender,
+                connection: Box::pin(connection),
+                host,
+                ended: false,
+            });
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Err("no connection".into());
+        };
+        let mut builder = hyper::Request::builder()
+            .method(request.method)
+            .uri(format!("{}{}", self.base_path, request.path))
+            .header(hyper::header::HOST, live.host.as_str());
+        match auth {
+            Auth::Token => {
+                builder = builder.header(hyper::header::AUTHORIZATION, self.authorization.as_str())
+            }
+            Auth::Bearer(t) => {
+                builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"))
+            }
+            Auth::None => {}
+        }
+        let body = match &request.body {
+            Some(Body::Json(v)) => {
+                builder = builder.header(hyper::header::CONTENT_TYPE, MEDIA_TYPE);
+                bytes::Bytes::from(v.to_string())
+            }
+            Some(Body::Raw { content_type, text }) => {
+                builder = builder.header(hyper::header::CONTENT_TYPE, content_type.as_str());
+                bytes::Bytes::from(text.clone())
+            }
+            None => bytes::Bytes::new(),
+        };
+        let request = builder
+            .body(http_body_util::Full::new(body))
+            .map_err(|e| e.to_string())?;
+        let LiveConnection {
+            sender,
+            connection,
+            ended,
+            ..
+        } = live;
+        let response = beside(connection, ended, sender.send_request(request))
+            .await?
+            .map_err(|e| format!("HTTP/1.1: {e}"))?;
+        let status = response.status().as_u16();
+        let body = beside(connection, ended, response.into_body().collect())
+            .await?
+            .map_err(|e| format!("the body could not be read: {e}"))?
+            .to_bytes();
+        if *ended {
+            self.live = None;
+        }
+        Ok((status, body))
+    }
+}
+
+/// Polls `connection` beside `work` in this task until `work` is done: hyper's connection
+/// future does the connection's reading and writing, and here it needs no task of its own.
+/// `ended` says the connection future has finished (it is not polled again). `Err` when it
+/// ends (closed or broken) before `work` could finish.
+async fn beside<C, F>(
+    connection: &mut Pin<Box<C>>,
+    ended: &mut bool,
+    work: F,
+) -> Result<F::Output, String>
+where
+    C: Future<Output = Result<(), hyper::Error>>,
+    F: Future,
+{
+    use std::task::Poll;
+    let mut work = std::pin::pin!(work);
+    let mut failure = None;
+    std::future::poll_fn(|cx| {
+        // The connection first: what it reads may finish the work in the same turn.
+        if !*ended && let Poll::Ready(out) = connection.as_mut().poll(cx) {
+            *ended = true;
+            failure = Some(match out {
+                Ok(()) => "the host closed the connection".to_owned(),
+                Err(e) => format!("HTTP/1.1: {e}"),
+            });
+        }
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match (*ended, failure.take()) {
+            (false, _) => Poll::Pending,
+            (true, why) => Poll::Ready(Err(why.unwrap_or_else(|| "the connection ended".into()))),
+        }
+    })
+    .await
 }
 
 /// A stream to write a request to and read its answer from.
