@@ -20,6 +20,7 @@ mod failures;
 mod fault_proxy;
 mod ha;
 mod html;
+mod kept_connection;
 mod large_body;
 mod load;
 mod probe;
