@@ -120,6 +120,9 @@ fn drop_elsewhere<T: Send + 'static>(value: T) {
 /// The index key of the DN.
 const DN: &str = "-dn-";
 
+/// The name [`indexed_values`] gives the object's DN: no attribute's name is empty.
+const THE_DN: &str = "";
+
 /// Objects by key, and the index: attribute (lower case, [`DN`] for the DN) → normalised
 /// value → keys. Only the attributes in `indexed` have an index. A value equal to the key it
 /// leads to (the DN of an object anchored on its DN) shares the key's allocation.
@@ -480,25 +483,62 @@ impl ConnectorSpace {
 
     /// Stores `entry` under `key`, indexed; returns what it replaces, to be dropped once the
     /// lock is released.
+    ///
+    /// An attribute whose stored values are the same in the object it replaces keeps its index
+    /// keys as they are, unnormalized (a PATCH of one attribute normalizes no DN); for one
+    /// whose values changed, the keys the old values had and the new ones lack go, and those
+    /// only the new ones have come (two values may fold to one key).
     fn insert(&self, contents: &mut Contents, key: Arc<str>, entry: Packed) -> Option<Packed> {
-        let old = self.delete(contents, &key);
-        for (attr, value) in self.index_keys(&contents.indexed, &entry) {
-            let values = contents.index.entry(attr).or_default();
-            add_key(values, value, &key);
+        let Some(old) = contents.entries.remove(&*key) else {
+            for (attr, value) in self.index_keys(&contents.indexed, &entry) {
+                let values = contents.index.entry(attr).or_default();
+                add_key(values, value, &key);
+            }
+            contents.entries.insert(key, entry);
+            return None;
+        };
+        let before = indexed_values(&contents.indexed, &old);
+        let after = indexed_values(&contents.indexed, &entry);
+        for attr in contents.indexed.iter() {
+            let (was, is) = (before.get(attr.as_str()), after.get(attr.as_str()));
+            if was == is {
+                continue;
+            }
+            let was = was.map(|v| self.keys_of(v)).unwrap_or_default();
+            let is = is.map(|v| self.keys_of(v)).unwrap_or_default();
+            let values = contents.index.entry(attr.clone()).or_default();
+            for gone in was.iter().filter(|k| !is.contains(k)) {
+                remove_key(values, gone, &key);
+            }
+            for new in is.into_iter().filter(|k| !was.contains(k)) {
+                add_key(values, new, &key);
+            }
         }
         contents.entries.insert(key, entry);
-        old
+        Some(old)
+    }
+
+    /// The index keys of `values` (each with the spelling of its attribute's name, [`THE_DN`]
+    /// for the object's DN) of one indexed attribute, normalized as [`index_keys`](Self::index_keys) does.
+    fn keys_of(&self, values: &[(&str, ScalarRef<'_>)]) -> Vec<String> {
+        let schema = self.connector.schema();
+        values
+            .iter()
+            .filter_map(|(name, v)| match (*name, v) {
+                (THE_DN, ScalarRef::String(dn)) => Some(self.connector.normalize_dn(dn)),
+                (THE_DN, _) => None,
+                (name, v) => schema
+                    .get(name)
+                    .map(|def| self.normalize(def, &v.to_scalar())),
+            })
+            .collect()
     }
 
     fn delete(&self, contents: &mut Contents, key: &str) -> Option<Packed> {
         let old = contents.entries.remove(key)?;
         for (attr, value) in self.index_keys(&contents.indexed, &old) {
-            if let Some(values) = contents.index.get_mut(&attr)
-                && values
-                    .get_mut(value.as_str())
-                    .is_some_and(|keys| keys.remove(key))
-            {
-                values.remove(value.as_str());
+            if let Some(values) = contents.index.get_mut(&attr) {
+                remove_key(values, &value, key);
             }
         }
         Some(old)
@@ -765,6 +805,36 @@ impl ConnectorSpace {
                 }
             }
         }
+    }
+}
+
+/// The values of `entry` the index covers, as stored, each with its attribute's name as
+/// spelled there (the object's DN named [`THE_DN`]): the DN under [`DN`], and the values of each attribute in `indexed` under its
+/// lower-case name (spellings of one name together).
+fn indexed_values<'a>(
+    indexed: &BTreeSet<String>,
+    entry: &'a Packed,
+) -> HashMap<String, Vec<(&'a str, ScalarRef<'a>)>> {
+    let mut out: HashMap<String, Vec<(&'a str, ScalarRef<'a>)>> = HashMap::new();
+    out.insert(DN.to_owned(), vec![(THE_DN, ScalarRef::String(entry.dn()))]);
+    if indexed.len() == 1 {
+        return out;
+    }
+    for (name, values) in entry.attributes() {
+        let lower = name.to_ascii_lowercase();
+        if indexed.contains(&lower) {
+            out.entry(lower)
+                .or_default()
+                .extend(values.map(|v| (name, v)));
+        }
+    }
+    out
+}
+
+/// Takes `key` out of the objects indexed under `value`, and the value out when none is left.
+fn remove_key(values: &mut HashMap<Arc<str>, Keys>, value: &str, key: &str) {
+    if values.get_mut(value).is_some_and(|keys| keys.remove(key)) {
+        values.remove(value);
     }
 }
 

@@ -254,6 +254,59 @@ async fn an_attribute_is_indexed_from_the_first_query_on_it_and_stays_right_thro
 }
 
 #[tokio::test]
+async fn a_change_keeps_the_index_keys_its_values_still_have() {
+    use scim_proto::value::Scalar;
+    let host = TestHost::start("fold", Profile::inetorgperson()).await;
+    let space = host.host.service("LDAP").unwrap().space();
+    let created = host.post(&entra_create(&host, "fold")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let hits = |reply: Reply| reply.body["totalResults"].as_u64();
+    // mail is indexed from this query on; the answers below come from the index.
+    assert_eq!(
+        hits(host.filter_eq("mail", "fold@contoso.lab").await),
+        Some(1)
+    );
+    let set = |attr: &'static str, values: &'static [&'static str]| {
+        space.update(&id, |e| {
+            let mut e = e.clone();
+            e.attributes.insert(
+                attr.into(),
+                values.iter().map(|v| Scalar::String((*v).into())).collect(),
+            );
+            e
+        })
+    };
+    // Two values that fold to one key; then one of them goes: the key stays, the other
+    // value still has it.
+    set("mail", &["Fold@contoso.lab", "fold@contoso.lab"]).unwrap();
+    assert_eq!(
+        hits(host.filter_eq("mail", "FOLD@contoso.lab").await),
+        Some(1)
+    );
+    set("mail", &["fold@contoso.lab"]).unwrap();
+    assert_eq!(
+        hits(host.filter_eq("mail", "fold@contoso.lab").await),
+        Some(1)
+    );
+    // A change of an attribute not indexed leaves the keys as they were.
+    set("sn", &["Folded"]).unwrap();
+    assert_eq!(
+        hits(host.filter_eq("mail", "fold@contoso.lab").await),
+        Some(1)
+    );
+    // A new value: the old key goes, the new one comes.
+    set("mail", &["unfolded@contoso.lab"]).unwrap();
+    assert_eq!(
+        hits(host.filter_eq("mail", "fold@contoso.lab").await),
+        Some(0)
+    );
+    assert_eq!(
+        hits(host.filter_eq("mail", "unfolded@contoso.lab").await),
+        Some(1)
+    );
+}
+
+#[tokio::test]
 async fn an_import_applied_page_by_page_neither_resurrects_a_delete_nor_drops_a_create() {
     let host = TestHost::start("live", Profile::inetorgperson()).await;
     let space = host.host.service("LDAP").unwrap().space();
