@@ -198,7 +198,8 @@ pub struct StepFigures {
     pub p99_ms: f64,
     /// Slowest, ms.
     pub max_ms: f64,
-    /// Failed requests by what happened: an HTTP status, "no answer", "wrong answer".
+    /// Failed requests by what happened: an HTTP status (`"409"`), `"no answer: …"` with why,
+    /// or what was wrong with the answer (`"201 without an id"`).
     pub errors: BTreeMap<String, u64>,
 }
 
@@ -1319,7 +1320,7 @@ async fn through_host(
     let (status, body) = lane
         .send(&request, &Auth::Token)
         .await
-        .map_err(|e| format!("no answer ({e})"))?;
+        .map_err(|e| format!("no answer: {e}"))?;
     let ok = match step {
         Step::Create => status == 201,
         Step::MatchMiss | Step::MatchHit => status == 200,

@@ -885,12 +885,14 @@ impl ProvisioningService {
         Ok(builder.with_root_certificates(roots).with_no_client_auth())
     }
 
-    /// A connection to `url`'s host and port (TCP_NODELAY set, TLS for `https` with
-    /// [`tls_config`](Self::tls_config)'s trust), and the `Host` header that names it: the
-    /// URL's host and port, never its user information (RFC 9112 §3.2).
+    /// A connection to `url`'s host and port (TCP_NODELAY set, TLS for `https` with `tls`, or
+    /// with [`tls_config`](Self::tls_config)'s trust, then kept in `tls`), and the `Host`
+    /// header that names it: the URL's host and port, never its user information
+    /// (RFC 9112 §3.2).
     async fn open_stream(
         &self,
         parsed: &url::Url,
+        tls: &mut Option<Arc<rustls::ClientConfig>>,
     ) -> Result<(Box<dyn AsyncReadWrite>, String), String> {
         let port = parsed
             .port_or_known_default()
@@ -916,7 +918,11 @@ impl ProvisioningService {
         // As reqwest's client does: a request is not held back waiting for an ACK.
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn AsyncReadWrite> = if parsed.scheme() == "https" {
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config()?));
+            let config = match tls {
+                Some(config) => config.clone(),
+                None => tls.insert(Arc::new(self.tls_config()?)).clone(),
+            };
+            let connector = tokio_rustls::TlsConnector::from(config);
             Box::new(
                 connector
                     .connect(server_name, tcp)
@@ -954,7 +960,7 @@ impl ProvisioningService {
                 target
             }
         };
-        let (stream, host_header) = self.open_stream(&parsed).await?;
+        let (stream, host_header) = self.open_stream(&parsed, &mut None).await?;
         let (mut reader, mut writer) = tokio::io::split(stream);
         let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n");
         // RFC 9110 §8.6: no Content-Length on a request without content that has no use for one.
@@ -1013,6 +1019,7 @@ impl ProvisioningService {
             service: self.clone(),
             base_path: self.base_path(),
             authorization: format!("Bearer {}", self.token.expose()),
+            tls: None,
             live: None,
         }
     }
@@ -1024,12 +1031,18 @@ impl ProvisioningService {
 /// connection on a task of its own, so each request and its answer cross between tasks (and
 /// threads) twice and its evidence (headers, body text) is copied; measured on 2 cores, the
 /// matching query cost the client 44–54 µs of CPU that way, about twice what the host spends
-/// answering it. A connection that fails is dropped and the next request opens another.
-/// Nothing is recorded: the load keeps figures, not evidence.
+/// answering it. A connection that fails is dropped and the next request opens another; one
+/// the host closed while it was idle is noticed before a request goes out on it. Unlike the
+/// reqwest client it goes straight to the host (no `HTTP(S)_PROXY`) and sends only `Host`,
+/// `Authorization` and `Content-Type`. Nothing is recorded: the load keeps figures, not
+/// evidence.
 pub struct KeptConnection {
     service: ProvisioningService,
     base_path: String,
     authorization: String,
+    /// The TLS configuration, built at the first connection and kept: later connections
+    /// resume its TLS session rather than make a full handshake.
+    tls: Option<Arc<rustls::ClientConfig>>,
     live: Option<LiveConnection>,
 }
 
@@ -1060,8 +1073,9 @@ impl std::fmt::Debug for KeptConnection {
 impl KeptConnection {
     /// Sends `request` with the connector's token (or as `auth` says) and waits at most the
     /// service's request timeout: the status and the body's bytes. `Err` says why there is no
-    /// answer (the connection could not be opened, it broke, the time ran out); the connection
-    /// is then dropped.
+    /// answer (the connection could not be opened, it broke, the time ran out, the request
+    /// could not be built); the connection is then dropped, and the next request opens
+    /// another. Never a token in an `Err`.
     pub async fn send(
         &mut self,
         request: &Request,
@@ -1077,7 +1091,7 @@ impl KeptConnection {
             Err(_) => {
                 self.live = None;
                 Err(format!(
-                    "no answer within {} s (host.request_timeout_seconds)",
+                    "the host did not answer within {} s (host.request_timeout_seconds)",
                     timeout.as_secs()
                 ))
             }
@@ -1090,10 +1104,18 @@ impl KeptConnection {
         auth: &Auth,
     ) -> Result<(u16, bytes::Bytes), String> {
         use http_body_util::BodyExt as _;
+        // A kept connection the host closed while it sat idle (its keep-alive timeout) is
+        // noticed here, before the request goes out on it, and another is opened.
+        if let Some(live) = self.live.as_mut() {
+            let ready = beside(&mut live.connection, &mut live.ended, live.sender.ready()).await;
+            if !matches!(ready, Ok(Ok(()))) || live.ended {
+                self.live = None;
+            }
+        }
         if self.live.is_none() {
             let parsed = url::Url::parse(&self.service.base)
                 .map_err(|e| format!("{}: {e}", self.service.base))?;
-            let (stream, host) = self.service.open_stream(&parsed).await?;
+            let (stream, host) = self.service.open_stream(&parsed, &mut self.tls).await?;
             let (sender, connection) =
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                     .await

@@ -489,7 +489,7 @@ impl ConnectorSpace {
     /// whose values changed, the keys the old values had and the new ones lack go, and those
     /// only the new ones have come (two values may fold to one key).
     fn insert(&self, contents: &mut Contents, key: Arc<str>, entry: Packed) -> Option<Packed> {
-        let Some(old) = contents.entries.remove(&*key) else {
+        let Some((kept, old)) = contents.entries.remove_entry(&*key) else {
             for (attr, value) in self.index_keys(&contents.indexed, &entry) {
                 let values = contents.index.entry(attr).or_default();
                 add_key(values, value, &key);
@@ -497,6 +497,8 @@ impl ConnectorSpace {
             contents.entries.insert(key, entry);
             return None;
         };
+        // The index's unchanged keys hold the stored key's allocation: it stays the key.
+        let key = kept;
         let before = indexed_values(&contents.indexed, &old);
         let after = indexed_values(&contents.indexed, &entry);
         for attr in contents.indexed.iter() {

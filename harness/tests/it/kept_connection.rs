@@ -93,7 +93,7 @@ async fn a_kept_connection_serves_request_after_request_and_opens_another_when_o
     let late = connection.send(&get("/Slow"), &Auth::Token).await;
     assert!(
         late.as_ref()
-            .is_err_and(|e| e.contains("no answer within 1 s")),
+            .is_err_and(|e| e.contains("did not answer within 1 s")),
         "{late:?}"
     );
     let (status, after_timeout, _) = ask(&mut connection, "/Users").await.unwrap();
@@ -108,5 +108,62 @@ async fn a_kept_connection_serves_request_after_request_and_opens_another_when_o
     assert!(
         String::from_utf8_lossy(&body).ends_with(" none"),
         "{body:?}"
+    );
+}
+
+/// A host that answers one request per connection, without `Connection: close`, and closes
+/// the connection 100 ms later, as a keep-alive timeout does; the body is the client's port.
+async fn closing_when_idle() -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, peer) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0_u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                let body = peer.port().to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_connection_the_host_closed_while_idle_is_not_used_for_the_next_request() {
+    let port = closing_when_idle().await;
+    let service = ProvisioningService::new(
+        format!("http://127.0.0.1:{port}/scim"),
+        Secret::new("t0ken"),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let mut connection = service.kept_connection();
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = connection.send(&get("/Users"), &Auth::Token).await.unwrap();
+        assert_eq!(status, 200);
+        ports.push(String::from_utf8(body.to_vec()).unwrap());
+        // Idle past the host's keep-alive: it has closed the connection.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        ports[0] != ports[1] && ports[1] != ports[2],
+        "one connection for requests the host answered on new ones: {ports:?}"
     );
 }
