@@ -1098,6 +1098,24 @@ impl KeptConnection {
         }
     }
 
+    /// A new connection to the service's base, over [`ProvisioningService::open_stream`]
+    /// with the kept TLS configuration.
+    async fn connect(&mut self) -> Result<LiveConnection, String> {
+        let parsed = url::Url::parse(&self.service.base)
+            .map_err(|e| format!("{}: {e}", self.service.base))?;
+        let (stream, host) = self.service.open_stream(&parsed, &mut self.tls).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("HTTP/1.1: {e}"))?;
+        Ok(LiveConnection {
+            sender,
+            connection: Box::pin(connection),
+            host,
+            ended: false,
+        })
+    }
+
     async fn exchange(
         &mut self,
         request: &Request,
@@ -1106,30 +1124,19 @@ impl KeptConnection {
         use http_body_util::BodyExt as _;
         // A kept connection the host closed while it sat idle (its keep-alive timeout) is
         // noticed here, before the request goes out on it, and another is opened.
-        if let Some(live) = self.live.as_mut() {
-            let ready = beside(&mut live.connection, &mut live.ended, live.sender.ready()).await;
-            if !matches!(ready, Ok(Ok(()))) || live.ended {
-                self.live = None;
+        let reusable = match self.live.take() {
+            Some(mut live) => {
+                let ready =
+                    beside(&mut live.connection, &mut live.ended, live.sender.ready()).await;
+                (matches!(ready, Ok(Ok(()))) && !live.ended).then_some(live)
             }
-        }
-        if self.live.is_none() {
-            let parsed = url::Url::parse(&self.service.base)
-                .map_err(|e| format!("{}: {e}", self.service.base))?;
-            let (stream, host) = self.service.open_stream(&parsed, &mut self.tls).await?;
-            let (sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .map_err(|e| format!("HTTP/1.1: {e}"))?;
-            self.live = Some(LiveConnection {
-                sender,
-                connection: Box::pin(connection),
-                host,
-                ended: false,
-            });
-        }
-        let Some(live) = self.live.as_mut() else {
-            return Err("no connection".into());
+            None => None,
         };
+        let live = match reusable {
+            Some(live) => live,
+            None => self.connect().await?,
+        };
+        let live = self.live.insert(live);
         let mut builder = hyper::Request::builder()
             .method(request.method)
             .uri(format!("{}{}", self.base_path, request.path))

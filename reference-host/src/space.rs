@@ -521,7 +521,9 @@ impl ConnectorSpace {
     }
 
     /// The index keys of `values` (each with the spelling of its attribute's name, [`THE_DN`]
-    /// for the object's DN) of one indexed attribute, normalized as [`index_keys`](Self::index_keys) does.
+    /// for the object's DN) of one indexed attribute: the DN normalized as the directory
+    /// compares DNs, other values as queries on their attribute match them; a value of an
+    /// attribute outside the schema has none.
     fn keys_of(&self, values: &[(&str, ScalarRef<'_>)]) -> Vec<String> {
         let schema = self.connector.schema();
         values
@@ -548,24 +550,14 @@ impl ConnectorSpace {
 
     /// The index keys of `entry` for the `indexed` attributes, read from its bytes.
     fn index_keys(&self, indexed: &BTreeSet<String>, entry: &Packed) -> Vec<(String, String)> {
-        let schema = self.connector.schema();
-        let mut keys = vec![(DN.to_owned(), self.connector.normalize_dn(entry.dn()))];
-        if indexed.len() == 1 {
-            return keys;
-        }
-        for (name, values) in entry.attributes() {
-            let lower = name.to_ascii_lowercase();
-            if !indexed.contains(&lower) {
-                continue;
-            }
-            let Some(def) = schema.get(name) else {
-                continue;
-            };
-            for v in values {
-                keys.push((lower.clone(), self.normalize(def, &v.to_scalar())));
-            }
-        }
-        keys
+        indexed_values(indexed, entry)
+            .into_iter()
+            .flat_map(|(attr, values)| {
+                self.keys_of(&values)
+                    .into_iter()
+                    .map(move |key| (attr.clone(), key))
+            })
+            .collect()
     }
 
     /// Adds `attribute` (lower case) to what `contents` indexes, and indexes every object.
@@ -811,8 +803,8 @@ impl ConnectorSpace {
 }
 
 /// The values of `entry` the index covers, as stored, each with its attribute's name as
-/// spelled there (the object's DN named [`THE_DN`]): the DN under [`DN`], and the values of each attribute in `indexed` under its
-/// lower-case name (spellings of one name together).
+/// spelled there (the object's DN named [`THE_DN`]): the DN under [`DN`], and the values of
+/// each attribute in `indexed` under its lower-case name (spellings of one name together).
 fn indexed_values<'a>(
     indexed: &BTreeSet<String>,
     entry: &'a Packed,

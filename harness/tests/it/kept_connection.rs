@@ -31,6 +31,19 @@ async fn slow() -> &'static str {
     "late"
 }
 
+/// A kept connection to `http://127.0.0.1:{port}/scim` with the token `t0ken` and a request
+/// timeout of `seconds`.
+fn kept(port: u16, seconds: u64) -> harness::provisioning::KeptConnection {
+    ProvisioningService::new(
+        format!("http://127.0.0.1:{port}/scim"),
+        Secret::new("t0ken"),
+        None,
+        Duration::from_secs(seconds),
+    )
+    .unwrap()
+    .kept_connection()
+}
+
 fn get(path: &str) -> Request {
     Request {
         method: "GET",
@@ -65,14 +78,7 @@ async fn a_kept_connection_serves_request_after_request_and_opens_another_when_o
         .await
         .unwrap()
     });
-    let service = ProvisioningService::new(
-        format!("http://127.0.0.1:{port}/scim"),
-        Secret::new("t0ken"),
-        None,
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    let mut connection = service.kept_connection();
+    let mut connection = kept(port, 1);
 
     // One connection for every request, each with the token.
     let (status, first, auth) = ask(&mut connection, "/Users").await.unwrap();
@@ -146,14 +152,7 @@ async fn closing_when_idle() -> u16 {
 #[tokio::test]
 async fn a_connection_the_host_closed_while_idle_is_not_used_for_the_next_request() {
     let port = closing_when_idle().await;
-    let service = ProvisioningService::new(
-        format!("http://127.0.0.1:{port}/scim"),
-        Secret::new("t0ken"),
-        None,
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let mut connection = service.kept_connection();
+    let mut connection = kept(port, 5);
     let mut ports = Vec::new();
     for _ in 0..3 {
         let (status, body) = connection.send(&get("/Users"), &Auth::Token).await.unwrap();
