@@ -79,10 +79,16 @@ fn run(path: PathBuf) -> ExitCode {
     };
     let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let listen = config.server.listen;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = config.server.worker_threads {
-        builder.worker_threads(n);
-    }
+    // One thread: the current-thread runtime, whose tasks wake each other without a thread
+    // switch (server.worker_threads).
+    let mut builder = match config.server.worker_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    };
     let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
