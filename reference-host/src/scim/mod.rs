@@ -8,6 +8,7 @@
 
 mod discovery;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -468,20 +469,23 @@ async fn delete_user(State(ctx): State<Ctx>, Id(id): Id) -> Response {
     }
 }
 
-/// The outcome of `write`, run in its own task so that it goes on when the client leaves,
-/// waited for at most `wait` (the connector's
-/// [`write_wait`](crate::connector::Connector::write_wait)) by the write's
-/// [`WriteClock`](crate::connector::WriteClock): from the request, the time the connector
-/// queued for the target left out. After that the answer is 503 and the task goes on; the
-/// connector space follows its outcome when the target answers.
+/// The outcome of `write`, which goes on when the client leaves ([`Detached`]), waited for
+/// at most `wait` (the connector's [`write_wait`](crate::connector::Connector::write_wait)) by
+/// the write's [`WriteClock`](crate::connector::WriteClock): from the request, the time the
+/// connector queued for the target left out. After that the answer is 503 and the write goes
+/// on in a task of its own; the connector space follows its outcome when the target answers.
+/// A write that panics answers 500.
 async fn settle<T: Send + 'static>(
     wait: Option<std::time::Duration>,
     write: impl Future<Output = Result<T, ScimError>> + Send + 'static,
 ) -> Result<T, ScimError> {
     use crate::connector::ClockState;
+    use futures_util::FutureExt as _;
     let clock = crate::connector::WriteClock::new();
     let mut state = clock.watch();
-    let mut task = tokio::spawn(clock.run(write));
+    let mut task = Detached(Some(Box::pin(
+        std::panic::AssertUnwindSafe(clock.run(write)).catch_unwind(),
+    )));
     let joined = match wait {
         None => task.await,
         Some(wait) => loop {
@@ -513,7 +517,38 @@ async fn settle<T: Send + 'static>(
             }
         },
     };
-    joined.unwrap_or_else(|e| Err(ScimError::internal(e)))
+    joined.unwrap_or_else(|_| Err(ScimError::internal("the write panicked")))
+}
+
+/// A write polled by the request that waits for it, and handed to a task of its own only if
+/// that request goes before the write is done (its client left, or its wait ran out): the
+/// write is never abandoned halfway, and the common case costs no task and no wake-up
+/// between tasks. Outside a runtime (one shutting down) the rest of the write is dropped, as
+/// a task of it would be.
+struct Detached<T: Send + 'static>(Option<Pin<Box<dyn Future<Output = T> + Send>>>);
+
+impl<T: Send + 'static> Future for Detached<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        // Polled again once done: never ready again (`settle` stops at the first answer).
+        let Some(write) = self.0.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let done = std::task::ready!(write.as_mut().poll(cx));
+        self.0 = None;
+        std::task::Poll::Ready(done)
+    }
+}
+
+impl<T: Send + 'static> Drop for Detached<T> {
+    fn drop(&mut self) {
+        if let Some(write) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(write);
+        }
+    }
 }
 
 /// `GET …/scim/cache`: the whole connector space, as ECMA2Host's diagnostic endpoint shows it.
