@@ -183,10 +183,20 @@ impl ImportBuilder {
         self.pages.is_empty()
     }
 
-    /// How many objects it can note before its table grows (at least as many as the space
+    /// How many objects it can note before its table grows (an eighth more than the space
     /// held when the import began).
     pub fn capacity(&self) -> usize {
         self.pages.capacity()
+    }
+}
+
+impl Drop for ImportBuilder {
+    /// A large table is freed on a thread of its own, whether the import finished, failed or
+    /// was abandoned (its request's client left).
+    fn drop(&mut self) {
+        if self.pages.len() >= SCAN_CHUNK {
+            drop_elsewhere(std::mem::take(&mut self.pages));
+        }
     }
 }
 
@@ -341,15 +351,16 @@ impl ConnectorSpace {
 
     /// Starts an import that is about to read the target: from now on the keys exports write
     /// are noted, and the import leaves those objects as the exports made them. The builder is
-    /// made as large as the space: a re-import of about as many objects never grows it, and
-    /// growing a table of a million keys holds the thread for a few hundred milliseconds.
+    /// made an eighth larger than the space: a re-import of about as many objects never grows
+    /// it, and growing a table of a million keys holds the thread for a few hundred
+    /// milliseconds.
     pub fn begin_import(&self) -> ImportBuilder {
         let mut state = self.write();
         state.touched = Some(HashSet::new());
         let held = state.contents.entries.len();
         drop(state);
         ImportBuilder {
-            pages: HashMap::with_capacity(held),
+            pages: HashMap::with_capacity(held + held / 8),
             page: 0,
         }
     }
@@ -413,7 +424,7 @@ impl ConnectorSpace {
             after = Some(last);
             tokio::task::yield_now().await;
         }
-        drop_elsewhere(builder);
+        drop(builder);
         let mut removed = Vec::new();
         for batch in stale.chunks(REMOVAL_BATCH) {
             self.remove_batch(batch, &mut removed);
@@ -423,7 +434,7 @@ impl ConnectorSpace {
         state.touched = None;
         state.readiness = Readiness::Ready;
         drop(state);
-        drop_elsewhere(removed);
+        drop_elsewhere((removed, stale));
     }
 
     /// Looks at up to [`SCAN_CHUNK`] keys after `after` under the read lock, adding those the

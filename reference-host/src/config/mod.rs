@@ -74,8 +74,9 @@ pub struct ServerConfig {
     /// answers some 10,000 requests a second, far beyond what the provisioning service sends
     /// (a gallery SCIM app must take 25 a second), and on two cores shared with slapd it
     /// gets 0.7 of slapd's own write rate where two threads get 0.5: waking another thread
-    /// costs more than the work handed to it (README "Performance"). Imports free what they
-    /// replace on a thread of their own, so one thread keeps answering during a re-import.
+    /// costs more than the work handed to it (README "Performance"). An import frees its
+    /// table of seen objects and the objects it removes on a thread of its own, so one thread
+    /// keeps answering during a re-import.
     #[serde(default = "default_worker_threads")]
     pub worker_threads: usize,
 }
