@@ -108,6 +108,9 @@ pub const REMOVAL_BATCH: usize = 1000;
 /// Objects looked at per hold of the read lock when an import looks for what it did not see.
 const SCAN_CHUNK: usize = 10_000;
 
+/// Objects an import has seen from which its table is freed on a thread of its own.
+const FREED_ELSEWHERE_FROM: usize = 10_000;
+
 /// Frees `value` on a thread of its own: a space's worth of objects takes long enough to free
 /// that a runtime worker would stall the requests queued on it.
 fn drop_elsewhere<T: Send + 'static>(value: T) {
@@ -194,7 +197,7 @@ impl Drop for ImportBuilder {
     /// A large table is freed on a thread of its own, whether the import finished, failed or
     /// was abandoned (its request's client left).
     fn drop(&mut self) {
-        if self.pages.len() >= SCAN_CHUNK {
+        if self.pages.len() >= FREED_ELSEWHERE_FROM {
             drop_elsewhere(std::mem::take(&mut self.pages));
         }
     }
